@@ -1,0 +1,102 @@
+/* admin.c - looking at buses from outside, and removing them. */
+#include <errno.h>
+#include <dirent.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "core/internal.h"
+
+int shmbus_stat(const char *name, struct shmbus_bus_info *info) {
+  shmbus_sub *s;
+  int rc;
+  if (info == NULL) return -EINVAL;
+  rc = shmbus_sub_open(name, 0, &s);
+  if (rc < 0) return rc;
+  rc = shmbus_sub_info(s, info);
+  shmbus_sub_close(s);
+  return rc;
+}
+
+pid_t shmbus_lock_holder(const char *name) {
+  char path[SHMBUS__PATH_MAX], buf[32];
+  ssize_t n;
+  int fd, rc = shmbus__path(path, SHMBUS__PREFIX_LOCK, name);
+  if (rc < 0) return rc;
+  fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+  if (fd < 0) return errno == ENOENT ? 0 : -errno;
+  if (flock(fd, LOCK_SH | LOCK_NB) == 0) { /* nobody holds it: no live writer */
+    close(fd);
+    return 0;
+  }
+  n = pread(fd, buf, sizeof buf - 1, 0);
+  close(fd);
+  if (n <= 0) return -EBUSY; /* held, but the holder has not written its pid yet */
+  buf[n] = '\0';
+  return (pid_t)atoi(buf);
+}
+
+int shmbus_unlink(const char *name, int force) {
+  char bus[SHMBUS__PATH_MAX], wake[SHMBUS__PATH_MAX], lock[SHMBUS__PATH_MAX];
+  struct shmbus__geom g;
+  struct stat st;
+  int fd, rc, found = 0;
+  pid_t holder;
+  if ((rc = shmbus__path(bus, SHMBUS__PREFIX_BUS, name)) < 0 ||
+      (rc = shmbus__path(wake, SHMBUS__PREFIX_WAKE, name)) < 0 ||
+      (rc = shmbus__path(lock, SHMBUS__PREFIX_LOCK, name)) < 0)
+    return rc;
+  holder = shmbus_lock_holder(name);
+  if (holder != 0 && !force) return holder < 0 && holder != -EBUSY ? holder : -EBUSY;
+  /* Tell readers (and a forced-out writer) that this bus is gone, when we may write it. */
+  fd = open(bus, O_RDWR | O_NOFOLLOW | O_CLOEXEC);
+  if (fd >= 0) {
+    if (shmbus__validate(fd, &g, &st) == 0) {
+      struct shmbus__header *h =
+          mmap(NULL, SHMBUS__HEADER_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+      if (h != MAP_FAILED) {
+        atomic_fetch_or_explicit(&h->flags, SHMBUS__FLAG_REPLACED, memory_order_release);
+        shmbus__kick(h);
+        munmap(h, SHMBUS__HEADER_SIZE);
+      }
+    }
+    close(fd);
+  }
+  rc = 0;
+  if (unlink(bus) == 0) found = 1; else if (errno != ENOENT) rc = -errno;
+  if (unlink(wake) == 0) found = 1; else if (errno != ENOENT && rc == 0) rc = -errno;
+  if (unlink(lock) == 0) found = 1; else if (errno != ENOENT && rc == 0) rc = -errno;
+  if (rc < 0) return rc;
+  return found ? 0 : -ENOENT;
+}
+
+int shmbus_list(int (*cb)(const char *name, void *arg), void *arg) {
+  const size_t plen = sizeof SHMBUS__PREFIX_BUS - 1;
+  struct dirent *e;
+  int rc = 0;
+  DIR *d;
+  if (cb == NULL) return -EINVAL;
+  d = opendir(SHMBUS__DIR);
+  if (d == NULL) return -errno;
+  while (rc == 0 && (e = readdir(d)) != NULL) {
+    if (strncmp(e->d_name, SHMBUS__PREFIX_BUS, plen) != 0) continue;
+    if (shmbus_name_check(e->d_name + plen) != 0) continue; /* "NAME~PID" temporaries */
+    rc = cb(e->d_name + plen, arg);
+  }
+  closedir(d);
+  return rc;
+}
+
+int shmbus_path(const char *name, char *buf, size_t n) {
+  char path[SHMBUS__PATH_MAX];
+  int rc = shmbus__path(path, SHMBUS__PREFIX_BUS, name);
+  if (rc < 0) return rc;
+  if (buf == NULL || strlen(path) >= n) return -ENAMETOOLONG;
+  memcpy(buf, path, strlen(path) + 1);
+  return 0;
+}

@@ -1,0 +1,117 @@
+/* internal.h - what the core's files share (not installed). */
+#ifndef SHMBUS_INTERNAL_H
+#define SHMBUS_INTERNAL_H
+
+#include <linux/futex.h>
+#include <stdatomic.h>
+#include <stdint.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "core/layout.h"
+#include "core/shmbus.h"
+
+#define SHMBUS__DIR "/dev/shm/"
+#define SHMBUS__PREFIX_BUS "shmbus."
+#define SHMBUS__PREFIX_WAKE "shmbus-wake."
+#define SHMBUS__PREFIX_LOCK "shmbus-lock."
+#define SHMBUS__PATH_MAX 256
+#define SHMBUS__TICK_NS 10000000LL       /* longest FUTEX_WAIT: bounds a hostile flag-clearer */
+#define SHMBUS__LIVENESS_NS 100000000LL  /* how often a sleeper checks liveness and renames */
+#define SHMBUS__HYBRID_SPIN_NS 20000LL
+
+/* Geometry a reader validated once and then trusts over the shared copy. */
+struct shmbus__geom {
+  uint32_t slots;
+  uint64_t capacity;
+  uint64_t stride;
+  uint64_t total_size;
+};
+
+/* The slot that holds (or will hold) @version, located with validated geometry only. */
+static inline struct shmbus__slot *shmbus__slot_at(const void *base, const struct shmbus__geom *g,
+                                                   uint64_t version) {
+  return (struct shmbus__slot *)((char *)base + SHMBUS__HEADER_SIZE +
+                                 (version % g->slots) * g->stride);
+}
+
+struct shmbus_pub {
+  int fd, wake_fd, lock_fd;
+  struct shmbus__header *h;
+  struct shmbus__wake *wake;
+  struct shmbus__geom g;
+  uint64_t version;            /* last published */
+  struct shmbus__slot *rslot;  /* reserved slot, NULL when none */
+  uint64_t rlen;
+  char name[SHMBUS_NAME_MAX + 1];
+};
+
+struct shmbus_sub {
+  int fd, wake_fd;
+  const struct shmbus__header *h;
+  struct shmbus__wake *wake; /* NULL when the wake page is not writable for us */
+  struct shmbus__geom g;
+  uint64_t cursor;           /* next version next() returns; wait() waits for latest >= it */
+  uint64_t lost_pending;     /* records skipped but not yet reported in info->lost */
+  int64_t last_check_ns;     /* last liveness/rename check (monotonic) */
+  dev_t dev;
+  ino_t ino;
+  char name[SHMBUS_NAME_MAX + 1];
+};
+
+/* Test hooks: compiled in only for //core:shmbus_testing. */
+#ifdef SHMBUS_TESTING
+extern void (*shmbus__step_hook)(int step);
+extern int shmbus__broken_writer;
+#define SHMBUS__STEP(n)                          \
+  do {                                           \
+    if (shmbus__step_hook) shmbus__step_hook(n); \
+  } while (0)
+#else
+#define SHMBUS__STEP(n) ((void)0)
+#endif
+
+/* names.c */
+int shmbus__path(char *buf, const char *prefix, const char *name);
+int shmbus__open_owned(const char *path, int flags, mode_t mode);
+
+/* segment.c */
+int shmbus__validate(int fd, struct shmbus__geom *g, struct stat *st);
+int shmbus__create(const char *name, const struct shmbus__geom *g, const char *type,
+                   mode_t mode, gid_t gid, int replace);
+int shmbus__geom_make(uint32_t slots, uint64_t capacity, struct shmbus__geom *g);
+void shmbus__fill_info(const struct shmbus__header *h, const struct shmbus__geom *g,
+                       const struct stat *st, const struct shmbus__wake *wake,
+                       struct shmbus_bus_info *info);
+
+/* liveness.c */
+int shmbus__proc_start_time(pid_t pid, uint64_t *start);
+int shmbus__writer_alive(const struct shmbus__header *h);
+
+static inline int64_t shmbus__now(clockid_t clk) {
+  struct timespec ts;
+  clock_gettime(clk, &ts);
+  return (int64_t)ts.tv_sec * 1000000000LL + ts.tv_nsec;
+}
+
+static inline long shmbus__futex_wake_all(_Atomic uint32_t *word) {
+  return syscall(SYS_futex, (uint32_t *)word, FUTEX_WAKE, INT32_MAX, NULL, NULL, 0);
+}
+
+static inline void shmbus__cpu_relax(void) {
+#if defined(__x86_64__) || defined(__i386__)
+  __builtin_ia32_pause();
+#elif defined(__aarch64__)
+  __asm__ __volatile__("yield" ::: "memory");
+#endif
+}
+
+/* Bump the event counter and wake every sleeper: used on state changes (close, replace). */
+static inline void shmbus__kick(struct shmbus__header *h) {
+  atomic_fetch_add_explicit(&h->futex, 1, memory_order_release);
+  shmbus__futex_wake_all(&h->futex);
+}
+
+#endif /* SHMBUS_INTERNAL_H */

@@ -1,0 +1,79 @@
+/* layout.h - the shared-memory layout of a bus (internal). docs/PROTOCOL.md is its prose form;
+ * the static_asserts below pin every offset named there. */
+#ifndef SHMBUS_LAYOUT_H
+#define SHMBUS_LAYOUT_H
+
+#include <assert.h>
+#include <stdatomic.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define SHMBUS__MAGIC "SHMBUS\0\1"
+#define SHMBUS__LAYOUT_VERSION 1u
+#define SHMBUS__HEADER_SIZE 4096u
+#define SHMBUS__SLOT_HEADER_SIZE 64u
+#define SHMBUS__WAKE_SIZE 4096u
+#define SHMBUS__FLAG_REPLACED 1u
+
+enum { SHMBUS__WRITER_NONE = 0, SHMBUS__WRITER_RUNNING = 1, SHMBUS__WRITER_CLOSED = 2 };
+
+struct shmbus__header {
+  unsigned char magic[8];             /* 0 */
+  uint32_t layout_version;            /* 8 */
+  uint32_t header_size;               /* 12 */
+  uint32_t slot_count;                /* 16 */
+  uint32_t slot_header_size;          /* 20 */
+  uint64_t capacity;                  /* 24 */
+  uint64_t slot_stride;               /* 32 */
+  uint64_t total_size;                /* 40 */
+  uint64_t created_ns;                /* 48 */
+  _Atomic uint32_t flags;             /* 56 */
+  uint32_t reserved0;                 /* 60 */
+  char type[32];                      /* 64 */
+  unsigned char pad0[32];             /* 96 */
+  _Atomic uint64_t latest;            /* 128: own cache line, read by every reader */
+  _Atomic uint32_t futex;             /* 136 */
+  unsigned char pad1[52];             /* 140 */
+  _Atomic uint32_t writer_pid;        /* 192 */
+  _Atomic uint32_t writer_state;      /* 196 */
+  _Atomic uint64_t writer_start;      /* 200 */
+  _Atomic uint64_t last_publish_ns;   /* 208 */
+};
+
+struct shmbus__slot {
+  _Atomic uint64_t seq;          /* 0: 2v-1 writing v, 2v holds v, 0 never written */
+  _Atomic uint64_t version;      /* 8 */
+  _Atomic uint64_t length;       /* 16 */
+  _Atomic uint64_t timestamp_ns; /* 24 */
+  unsigned char pad[32];         /* 32 */
+  _Atomic uint64_t payload[];    /* 64 */
+};
+
+struct shmbus__wake {
+  _Atomic uint32_t flag; /* 0: 1 = some reader announced it sleeps */
+};
+
+static_assert(offsetof(struct shmbus__header, layout_version) == 8, "layout");
+static_assert(offsetof(struct shmbus__header, slot_count) == 16, "layout");
+static_assert(offsetof(struct shmbus__header, capacity) == 24, "layout");
+static_assert(offsetof(struct shmbus__header, total_size) == 40, "layout");
+static_assert(offsetof(struct shmbus__header, flags) == 56, "layout");
+static_assert(offsetof(struct shmbus__header, type) == 64, "layout");
+static_assert(offsetof(struct shmbus__header, latest) == 128, "layout");
+static_assert(offsetof(struct shmbus__header, futex) == 136, "layout");
+static_assert(offsetof(struct shmbus__header, writer_pid) == 192, "layout");
+static_assert(offsetof(struct shmbus__header, writer_start) == 200, "layout");
+static_assert(offsetof(struct shmbus__header, last_publish_ns) == 208, "layout");
+static_assert(sizeof(struct shmbus__header) <= SHMBUS__HEADER_SIZE, "header fits its page");
+static_assert(offsetof(struct shmbus__slot, length) == 16, "layout");
+static_assert(offsetof(struct shmbus__slot, timestamp_ns) == 24, "layout");
+static_assert(offsetof(struct shmbus__slot, payload) == SHMBUS__SLOT_HEADER_SIZE, "layout");
+/* Shared memory is accessed by other processes: the atomics must not hide a lock. */
+static_assert(ATOMIC_LLONG_LOCK_FREE == 2, "64-bit atomics must be lock-free");
+static_assert(ATOMIC_INT_LOCK_FREE == 2, "32-bit atomics must be lock-free");
+static_assert(sizeof(_Atomic uint64_t) == 8 && sizeof(_Atomic uint32_t) == 4, "atomic sizes");
+
+static inline uint64_t shmbus__round64(uint64_t n) { return (n + 63u) & ~(uint64_t)63u; }
+
+
+#endif /* SHMBUS_LAYOUT_H */

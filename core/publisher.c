@@ -1,0 +1,293 @@
+/* publisher.c - the single writer: lock, adopt/create/replace, publish, reserve/commit. */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "core/copy.h"
+#include "core/internal.h"
+
+#ifdef SHMBUS_TESTING
+void (*shmbus__step_hook)(int step);
+int shmbus__broken_writer;
+#endif
+
+void shmbus_pub_opts_init(struct shmbus_pub_opts *o) {
+  memset(o, 0, sizeof *o);
+  o->gid = (gid_t)-1;
+}
+
+static int check_opts(const struct shmbus_pub_opts *o) {
+  size_t i;
+  if (o->slots != 0 && (o->slots < 2 || o->slots > SHMBUS_MAX_SLOTS)) return -EINVAL;
+  if (o->capacity > SHMBUS_MAX_CAPACITY) return -EINVAL;
+  /* Owner read+write always; group and others may only get read. */
+  if (o->mode != 0 && ((o->mode & ~(mode_t)0644) != 0 || (o->mode & 0600) != 0600))
+    return -EINVAL;
+  if (o->type) {
+    if (strlen(o->type) > SHMBUS_TYPE_MAX) return -EINVAL;
+    for (i = 0; o->type[i]; i++)
+      if (o->type[i] < ' ' || o->type[i] > '~') return -EINVAL;
+  }
+  return 0;
+}
+
+/* The wake page's mode: every read bit of the bus doubled into a write bit. */
+static mode_t wake_mode(mode_t bus_mode) { return bus_mode | ((bus_mode & 0044) >> 1); }
+
+static int take_lock(const char *name) {
+  char path[SHMBUS__PATH_MAX], pid[16];
+  int fd, rc = shmbus__path(path, SHMBUS__PREFIX_LOCK, name), n;
+  if (rc < 0) return rc;
+  fd = shmbus__open_owned(path, O_RDWR | O_CREAT, 0600);
+  if (fd < 0) return fd;
+  if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
+    rc = errno == EWOULDBLOCK ? -EBUSY : -errno;
+    close(fd);
+    return rc;
+  }
+  if (fchmod(fd, 0600) < 0) { /* nobody else may open it, so nobody else can flock it */
+    rc = -errno;
+    close(fd);
+    return rc;
+  }
+  n = snprintf(pid, sizeof pid, "%d\n", (int)getpid());
+  if (ftruncate(fd, 0) < 0 || pwrite(fd, pid, (size_t)n, 0) != n) {
+    rc = -errno;
+    close(fd);
+    return rc;
+  }
+  return fd;
+}
+
+static int open_wake(shmbus_pub *p, mode_t bus_mode, gid_t gid) {
+  char path[SHMBUS__PATH_MAX];
+  struct stat st;
+  int rc = shmbus__path(path, SHMBUS__PREFIX_WAKE, p->name);
+  if (rc < 0) return rc;
+  p->wake_fd = shmbus__open_owned(path, O_RDWR | O_CREAT, 0600);
+  if (p->wake_fd < 0) return p->wake_fd;
+  if (fstat(p->wake_fd, &st) < 0 || fchmod(p->wake_fd, wake_mode(bus_mode)) < 0 ||
+      (gid != (gid_t)-1 && fchown(p->wake_fd, (uid_t)-1, gid) < 0) ||
+      (st.st_size < (off_t)SHMBUS__WAKE_SIZE && ftruncate(p->wake_fd, SHMBUS__WAKE_SIZE) < 0))
+    return -errno;
+  p->wake = mmap(NULL, SHMBUS__WAKE_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_POPULATE,
+                 p->wake_fd, 0);
+  if (p->wake == MAP_FAILED) {
+    p->wake = NULL;
+    return -errno;
+  }
+  return 0;
+}
+
+/* Open the records object read-write: adopt it if it fits @o, else create or replace it. */
+static int open_records(shmbus_pub *p, const struct shmbus_pub_opts *o, mode_t *mode_out) {
+  char path[SHMBUS__PATH_MAX];
+  struct shmbus__geom want;
+  struct stat st;
+  int attempt, rc = shmbus__path(path, SHMBUS__PREFIX_BUS, p->name);
+  if (rc < 0) return rc;
+  for (attempt = 0; attempt < 3; attempt++) {
+    p->fd = shmbus__open_owned(path, O_RDWR, 0);
+    if (p->fd == -ENOENT) {
+      mode_t mode = o->mode ? o->mode : 0600;
+      rc = shmbus__geom_make(o->slots ? o->slots : SHMBUS_DEFAULT_SLOTS,
+                             o->capacity ? o->capacity : SHMBUS_DEFAULT_CAPACITY, &want);
+      if (rc < 0) return rc;
+      rc = shmbus__create(p->name, &want, o->type, mode, o->gid, 0);
+      if (rc < 0 && rc != -EEXIST) return rc;
+      continue; /* open what we (or a racing creator) made */
+    }
+    if (p->fd < 0) return p->fd;
+    rc = shmbus__validate(p->fd, &p->g, &st);
+    if (rc < 0) return rc; /* a foreign or corrupt object: never overwrite it silently */
+    p->h = mmap(NULL, p->g.total_size, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_POPULATE,
+                p->fd, 0);
+    if (p->h == MAP_FAILED) {
+      p->h = NULL;
+      return -errno;
+    }
+    *mode_out = o->mode ? o->mode : (st.st_mode & 0777);
+    if ((o->slots == 0 || o->slots == p->g.slots) &&
+        (o->capacity == 0 || o->capacity == p->g.capacity) &&
+        (o->type == NULL || strncmp(o->type, p->h->type, sizeof p->h->type) == 0) &&
+        !(atomic_load(&p->h->flags) & SHMBUS__FLAG_REPLACED)) {
+      if ((o->mode && fchmod(p->fd, o->mode) < 0) ||
+          (o->gid != (gid_t)-1 && fchown(p->fd, (uid_t)-1, o->gid) < 0))
+        return -errno;
+      return 0; /* adopted */
+    }
+    /* Replace: new geometry or type. Old readers are told, then the name moves on. */
+    rc = shmbus__geom_make(o->slots ? o->slots : p->g.slots,
+                           o->capacity ? o->capacity : p->g.capacity, &want);
+    if (rc < 0) return rc;
+    rc = shmbus__create(p->name, &want, o->type ? o->type : p->h->type, *mode_out,
+                        o->gid != (gid_t)-1 ? o->gid : st.st_gid, 1);
+    if (rc < 0) return rc;
+    atomic_fetch_or_explicit(&p->h->flags, SHMBUS__FLAG_REPLACED, memory_order_release);
+    shmbus__kick(p->h);
+    munmap(p->h, p->g.total_size);
+    p->h = NULL;
+    close(p->fd);
+    p->fd = -1;
+  }
+  return -EAGAIN; /* the name kept changing under us */
+}
+
+int shmbus_pub_open(const char *name, const struct shmbus_pub_opts *opts, shmbus_pub **out) {
+  struct shmbus_pub_opts defaults;
+  uint64_t start = 0, off;
+  mode_t mode = 0600;
+  shmbus_pub *p;
+  int rc;
+
+  if (out == NULL) return -EINVAL;
+  *out = NULL;
+  rc = shmbus_name_check(name);
+  if (rc < 0) return rc;
+  if (opts == NULL) {
+    shmbus_pub_opts_init(&defaults);
+    opts = &defaults;
+  }
+  rc = check_opts(opts);
+  if (rc < 0) return rc;
+  p = calloc(1, sizeof *p);
+  if (p == NULL) return -ENOMEM;
+  p->fd = p->wake_fd = -1;
+  snprintf(p->name, sizeof p->name, "%s", name);
+
+  p->lock_fd = take_lock(name);
+  if (p->lock_fd < 0) {
+    rc = p->lock_fd;
+    p->lock_fd = -1;
+    goto fail;
+  }
+  rc = open_records(p, opts, &mode);
+  if (rc < 0) goto fail;
+  rc = open_wake(p, mode, opts->gid);
+  if (rc < 0) goto fail;
+  /* Pre-fault for writing: an atomic add of 0 changes nothing a reader could see. */
+  for (off = 0; off < p->g.total_size; off += 4096)
+    atomic_fetch_add_explicit((_Atomic uint32_t *)((char *)p->h + off), 0, memory_order_relaxed);
+  rc = shmbus__proc_start_time(getpid(), &start);
+  if (rc < 0) goto fail;
+  p->version = atomic_load_explicit(&p->h->latest, memory_order_acquire);
+  atomic_store_explicit(&p->h->writer_pid, (uint32_t)getpid(), memory_order_relaxed);
+  atomic_store_explicit(&p->h->writer_start, start, memory_order_relaxed);
+  atomic_store_explicit(&p->h->writer_state, SHMBUS__WRITER_RUNNING, memory_order_release);
+  shmbus__kick(p->h);
+  *out = p;
+  return 0;
+fail:
+  if (p->h) munmap(p->h, p->g.total_size);
+  if (p->wake) munmap(p->wake, SHMBUS__WAKE_SIZE);
+  if (p->fd >= 0) close(p->fd);
+  if (p->wake_fd >= 0) close(p->wake_fd);
+  if (p->lock_fd >= 0) close(p->lock_fd);
+  free(p);
+  return rc;
+}
+
+/* Everything after the payload: complete the slot, move latest, wake sleepers if any. */
+static void finish(shmbus_pub *p, struct shmbus__slot *s, uint64_t v, uint64_t len) {
+  uint64_t now = (uint64_t)shmbus__now(CLOCK_REALTIME);
+  atomic_store_explicit(&s->length, len, memory_order_relaxed);
+  atomic_store_explicit(&s->timestamp_ns, now, memory_order_relaxed);
+  SHMBUS__STEP(3);
+#ifdef SHMBUS_TESTING
+  if (!shmbus__broken_writer)
+#endif
+    atomic_store_explicit(&s->seq, 2 * v, memory_order_release); /* the record is complete */
+  SHMBUS__STEP(4);
+  atomic_store_explicit(&p->h->last_publish_ns, now, memory_order_relaxed);
+#ifdef SHMBUS_TESTING
+  if (!shmbus__broken_writer)
+#endif
+    atomic_store_explicit(&p->h->latest, v, memory_order_release); /* now readers look at it */
+  p->version = v;
+  SHMBUS__STEP(5);
+  atomic_fetch_add_explicit(&p->h->futex, 1, memory_order_release);
+  /* Dekker with the sleeper's flag store + seq_cst fence: one of us sees the other. */
+  atomic_thread_fence(memory_order_seq_cst);
+  SHMBUS__STEP(6);
+  if (atomic_load_explicit(&p->wake->flag, memory_order_relaxed) != 0 &&
+      atomic_exchange_explicit(&p->wake->flag, 0, memory_order_relaxed) != 0)
+    shmbus__futex_wake_all(&p->h->futex);
+}
+
+/* Mark slot of @v as being written. */
+static struct shmbus__slot *begin(shmbus_pub *p, uint64_t v) {
+  struct shmbus__slot *s = shmbus__slot_at(p->h, &p->g, v);
+#ifdef SHMBUS_TESTING
+  if (shmbus__broken_writer) {
+    /* Negative control: publish first, write after. Readers must catch the tearing. */
+    atomic_store_explicit(&s->seq, 2 * v, memory_order_release);
+    atomic_store_explicit(&p->h->latest, v, memory_order_release);
+    return s;
+  }
+#endif
+  atomic_store_explicit(&s->seq, 2 * v - 1, memory_order_relaxed);
+  atomic_thread_fence(memory_order_release); /* the odd seq before any payload store */
+  SHMBUS__STEP(1);
+  atomic_store_explicit(&s->version, v, memory_order_relaxed);
+  return s;
+}
+
+int shmbus_pub_publish(shmbus_pub *p, const void *data, size_t len) {
+  struct shmbus__slot *s;
+  uint64_t v, half;
+  if (p == NULL || (data == NULL && len > 0)) return -EINVAL;
+  if (len > p->g.capacity) return -EMSGSIZE;
+  p->rslot = NULL;
+  v = p->version + 1;
+  s = begin(p, v);
+  half = (len / 16) * 8; /* two halves, so a test can kill the writer between them */
+  shmbus__copy_in(s->payload, data, half);
+  SHMBUS__STEP(2);
+  shmbus__copy_in(s->payload + half / 8, (const char *)data + half, len - half);
+  finish(p, s, v, len);
+  return 0;
+}
+
+int shmbus_pub_reserve(shmbus_pub *p, size_t len, void **data) {
+  if (p == NULL || data == NULL) return -EINVAL;
+  if (len > p->g.capacity) return -EMSGSIZE;
+  p->rslot = begin(p, p->version + 1);
+  p->rlen = len;
+  *data = (void *)p->rslot->payload;
+  return 0;
+}
+
+int shmbus_pub_commit(shmbus_pub *p, size_t len) {
+  if (p == NULL || p->rslot == NULL || len > p->rlen) return -EINVAL;
+  finish(p, p->rslot, p->version + 1, len);
+  p->rslot = NULL;
+  return 0;
+}
+
+uint64_t shmbus_pub_version(const shmbus_pub *p) { return p ? p->version : 0; }
+
+int shmbus_pub_info(const shmbus_pub *p, struct shmbus_bus_info *info) {
+  struct stat st;
+  if (p == NULL || info == NULL) return -EINVAL;
+  if (fstat(p->fd, &st) < 0) return -errno;
+  shmbus__fill_info(p->h, &p->g, &st, p->wake, info);
+  return 0;
+}
+
+void shmbus_pub_close(shmbus_pub *p) {
+  if (p == NULL) return;
+  atomic_store_explicit(&p->h->writer_state, SHMBUS__WRITER_CLOSED, memory_order_release);
+  shmbus__kick(p->h);
+  munmap(p->h, p->g.total_size);
+  munmap(p->wake, SHMBUS__WAKE_SIZE);
+  close(p->fd);
+  close(p->wake_fd);
+  close(p->lock_fd); /* releases the flock */
+  free(p);
+}

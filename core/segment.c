@@ -1,0 +1,131 @@
+/* segment.c - the records object: geometry, validation by readers, creation by the writer. */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "core/internal.h"
+
+/* shmbus__geom_make() - derive stride and size from slots and capacity, checking bounds.
+ * Return: 0; -EINVAL. */
+int shmbus__geom_make(uint32_t slots, uint64_t capacity, struct shmbus__geom *g) {
+  if (slots < 2 || slots > SHMBUS_MAX_SLOTS) return -EINVAL;
+  if (capacity < 1 || capacity > SHMBUS_MAX_CAPACITY) return -EINVAL;
+  g->slots = slots;
+  g->capacity = capacity;
+  g->stride = SHMBUS__SLOT_HEADER_SIZE + shmbus__round64(capacity);
+  /* <= 65536 x (2^30 + 128): fits easily in 64 bits. */
+  g->total_size = SHMBUS__HEADER_SIZE + (uint64_t)slots * g->stride;
+  return 0;
+}
+
+/* shmbus__validate() - check that @fd is a shmbus bus whose header is consistent and whose
+ * real size covers it, touching no byte the object does not have. Fills @g and @st.
+ * Return: 0; -EPROTO; -EPROTONOSUPPORT; another negative errno. */
+int shmbus__validate(int fd, struct shmbus__geom *g, struct stat *st) {
+  const struct shmbus__header *h;
+  int rc = 0;
+  if (fstat(fd, st) < 0) return -errno;
+  if (!S_ISREG(st->st_mode) || st->st_size < (off_t)SHMBUS__HEADER_SIZE) return -EPROTO;
+  h = mmap(NULL, SHMBUS__HEADER_SIZE, PROT_READ, MAP_SHARED, fd, 0);
+  if (h == MAP_FAILED) return -errno;
+  if (memcmp(h->magic, SHMBUS__MAGIC, 8) != 0) {
+    rc = -EPROTO;
+  } else if (h->layout_version != SHMBUS__LAYOUT_VERSION) {
+    rc = -EPROTONOSUPPORT;
+  } else if (h->header_size != SHMBUS__HEADER_SIZE ||
+             h->slot_header_size != SHMBUS__SLOT_HEADER_SIZE ||
+             shmbus__geom_make(h->slot_count, h->capacity, g) < 0 ||
+             h->slot_stride != g->stride || h->total_size != g->total_size ||
+             g->total_size > (uint64_t)st->st_size || memchr(h->type, '\0', 32) == NULL) {
+    rc = -EPROTO;
+  }
+  munmap((void *)h, SHMBUS__HEADER_SIZE);
+  return rc;
+}
+
+/* shmbus__create() - build a new bus under a temporary name, allocate all of it, write the
+ * header, then link it into place (@replace = 0: fails with -EEXIST if the name is taken) or
+ * rename it over the old one (@replace = 1). Readers never see a half-made header.
+ * Return: 0; -EEXIST; -ENOSPC; another negative errno. */
+int shmbus__create(const char *name, const struct shmbus__geom *g, const char *type,
+                   mode_t mode, gid_t gid, int replace) {
+  char path[SHMBUS__PATH_MAX], tmp[SHMBUS__PATH_MAX + 16];
+  struct shmbus__header *h;
+  uint64_t off;
+  int fd, rc;
+
+  rc = shmbus__path(path, SHMBUS__PREFIX_BUS, name);
+  if (rc < 0) return rc;
+  snprintf(tmp, sizeof tmp, "%s~%d", path, (int)getpid());
+  unlink(tmp); /* a leftover of a dead process that had our pid */
+  fd = open(tmp, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+  if (fd < 0) return -errno;
+  if (fchmod(fd, mode) < 0 || (gid != (gid_t)-1 && fchown(fd, (uid_t)-1, gid) < 0)) {
+    rc = -errno;
+    goto fail;
+  }
+  rc = posix_fallocate(fd, 0, (off_t)g->total_size);
+  if (rc != 0) {
+    rc = rc == EFBIG ? -ENOSPC : -rc;
+    goto fail;
+  }
+  h = mmap(NULL, g->total_size, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_POPULATE, fd, 0);
+  if (h == MAP_FAILED) {
+    rc = -errno;
+    goto fail;
+  }
+  memcpy(h->magic, SHMBUS__MAGIC, 8);
+  h->layout_version = SHMBUS__LAYOUT_VERSION;
+  h->header_size = SHMBUS__HEADER_SIZE;
+  h->slot_count = g->slots;
+  h->slot_header_size = SHMBUS__SLOT_HEADER_SIZE;
+  h->capacity = g->capacity;
+  h->slot_stride = g->stride;
+  h->total_size = g->total_size;
+  h->created_ns = (uint64_t)shmbus__now(CLOCK_REALTIME);
+  snprintf(h->type, sizeof h->type, "%s", type ? type : "");
+  /* fallocate gave zeroed pages; write one byte per page so every page is present. */
+  for (off = 0; off < g->total_size; off += 4096) ((volatile char *)h)[off] = ((char *)h)[off];
+  munmap(h, g->total_size);
+  if (replace) {
+    rc = rename(tmp, path) < 0 ? -errno : 0;
+  } else {
+    rc = link(tmp, path) < 0 ? -errno : 0;
+    unlink(tmp);
+  }
+  close(fd);
+  if (rc < 0 && replace) unlink(tmp);
+  return rc;
+fail:
+  close(fd);
+  unlink(tmp);
+  return rc;
+}
+
+void shmbus__fill_info(const struct shmbus__header *h, const struct shmbus__geom *g,
+                       const struct stat *st, const struct shmbus__wake *wake,
+                       struct shmbus_bus_info *info) {
+  memset(info, 0, sizeof *info);
+  memcpy(info->type, h->type, sizeof info->type);
+  info->type[SHMBUS_TYPE_MAX] = '\0';
+  info->slots = g->slots;
+  info->capacity = g->capacity;
+  info->total_size = g->total_size;
+  info->latest = atomic_load_explicit(&h->latest, memory_order_acquire);
+  info->last_publish_ns = atomic_load_explicit(&h->last_publish_ns, memory_order_relaxed);
+  info->created_ns = h->created_ns;
+  info->writer_pid = (pid_t)atomic_load_explicit(&h->writer_pid, memory_order_relaxed);
+  info->writer_alive = shmbus__writer_alive(h);
+  info->writer_closed =
+      atomic_load_explicit(&h->writer_state, memory_order_relaxed) == SHMBUS__WRITER_CLOSED;
+  info->replaced =
+      (atomic_load_explicit(&h->flags, memory_order_acquire) & SHMBUS__FLAG_REPLACED) != 0;
+  info->sleepers = wake ? (int)atomic_load_explicit(&wake->flag, memory_order_relaxed) : 0;
+  info->uid = st->st_uid;
+  info->gid = st->st_gid;
+  info->mode = st->st_mode & 07777;
+}

@@ -1,0 +1,250 @@
+/* shmbus - a shared-memory broadcast bus for Linux.
+ *
+ * One writer per bus publishes versioned records into a ring of seqlocked slots in a POSIX
+ * shared-memory object; any number of readers, in any processes, map it read-only and copy out
+ * consistent snapshots. The protocol is in docs/PROTOCOL.md.
+ *
+ * Invariant: a record handed out by a read call is exactly the bytes the writer published for
+ * its version; never a mix of two versions.
+ *
+ * Lifecycle:
+ *   writer: shmbus_pub_open() -> shmbus_pub_publish() / shmbus_pub_reserve()+shmbus_pub_commit()
+ *           ... -> shmbus_pub_close()
+ *   reader: shmbus_sub_open() -> shmbus_sub_wait() + shmbus_sub_read_latest() or
+ *           shmbus_sub_next() ... -> shmbus_sub_close()
+ *
+ * Errors: every call returns 0 (or a length), or a negative errno. The codes with a shmbus
+ * meaning are:
+ *   -ENOENT           no bus of that name exists
+ *   -EACCES           permission denied (the bus's mode does not let this user open it)
+ *   -EINVAL           invalid argument or bus name (empty, '/', bad characters)
+ *   -ENAMETOOLONG     bus name longer than SHMBUS_NAME_MAX
+ *   -EPROTO           the object is not a shmbus bus, or its header is inconsistent or truncated
+ *   -EPROTONOSUPPORT  a shmbus bus of another layout version
+ *   -EMSGSIZE         record larger than the bus's capacity; nothing was published
+ *   -ENOBUFS          the caller's buffer is too small; info->length says the size needed,
+ *                     and nothing was consumed
+ *   -ENODATA          nothing has been published on the bus yet
+ *   -EAGAIN           no record newer than the reader's cursor (non-blocking calls)
+ *   -ETIMEDOUT        wait timed out
+ *   -EOWNERDEAD       the bus's writer died or closed, and nothing newer exists
+ *   -ESTALE           the bus was replaced or removed; reopen it by name
+ *   -EBUSY            another live writer holds the bus (shmbus_lock_holder() gives its pid)
+ *   -EPERM            an object of the bus exists but belongs to another user (the writer
+ *                     never adopts it)
+ *   -EBADMSG          a record's header is inconsistent (length beyond capacity): corruption
+ *   -ENOSPC           /dev/shm has no room for the bus
+ * shmbus_strerror() turns each into a sentence.
+ *
+ * Concurrency: a shmbus_pub is used by one thread at a time (the single writer); a shmbus_sub
+ * likewise by one thread at a time. Any number of shmbus_sub, in any threads and processes, may
+ * read one bus while its writer publishes. No call of a reader ever blocks or slows the writer.
+ */
+#ifndef SHMBUS_H
+#define SHMBUS_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define SHMBUS_VERSION_STRING "0.1.0"
+#define SHMBUS_NAME_MAX 200        /* longest bus name, in bytes */
+#define SHMBUS_TYPE_MAX 31         /* longest type tag, in bytes */
+#define SHMBUS_DEFAULT_SLOTS 8
+#define SHMBUS_DEFAULT_CAPACITY (64u * 1024u)
+#define SHMBUS_MAX_SLOTS 65536u
+#define SHMBUS_MAX_CAPACITY (1ull << 30)
+
+typedef struct shmbus_pub shmbus_pub;
+typedef struct shmbus_sub shmbus_sub;
+
+/* Writer options. Initialise with shmbus_pub_opts_init(), then set what differs. */
+struct shmbus_pub_opts {
+  uint32_t slots;    /* ring depth N (2..65536); 0 = adopt an existing bus's, else default 8 */
+  uint64_t capacity; /* largest record in bytes; 0 = adopt an existing bus's, else 64 KiB */
+  const char *type;  /* type tag (<= 31 printable chars); NULL = adopt existing, else "" */
+  mode_t mode;       /* read permission of the bus: 0600 (default), 0640 or 0644 */
+  gid_t gid;         /* group for 0640; (gid_t)-1 = the writer's group */
+};
+
+/* What a read returns besides the bytes. */
+struct shmbus_record_info {
+  uint64_t version;      /* 1, 2, 3, ... per bus, across writer restarts */
+  uint64_t length;       /* bytes in the record (on -ENOBUFS: the size needed) */
+  uint64_t timestamp_ns; /* CLOCK_REALTIME when the writer published it */
+  uint64_t lost;         /* shmbus_sub_next(): records skipped since the previous one */
+};
+
+/* A bus as seen from outside (shmbus_stat(), shmbus_sub_stat()). */
+struct shmbus_bus_info {
+  char type[SHMBUS_TYPE_MAX + 1];
+  uint32_t slots;
+  uint64_t capacity;
+  uint64_t total_size;       /* bytes of shared memory: 4096 + slots x (64 + round64(cap)) */
+  uint64_t latest;           /* newest version, 0 = none yet */
+  uint64_t last_publish_ns;  /* CLOCK_REALTIME of the newest record, 0 = none */
+  uint64_t created_ns;
+  pid_t writer_pid;          /* last writer's pid, 0 = never had one */
+  int writer_alive;          /* 1 running, 0 dead or closed */
+  int writer_closed;         /* 1 when the last writer closed cleanly */
+  int replaced;              /* 1 when a newer bus took the name */
+  int sleepers;              /* 1 when some reader has announced it sleeps (a flag, not a count) */
+  uid_t uid;                 /* owner and permissions of the records object */
+  gid_t gid;
+  mode_t mode;
+};
+
+/* ---------------------------------------------------------------- writer */
+
+/* shmbus_pub_opts_init() - fill @o with the defaults (adopt or 8 x 64 KiB, owner-only). */
+void shmbus_pub_opts_init(struct shmbus_pub_opts *o);
+
+/* shmbus_pub_open() - become the writer of bus @name, creating it if needed.
+ * Takes the bus's single-writer lock (released by the kernel if this process dies). If the bus
+ * exists with the same geometry and type (or @opts leaves them 0/NULL), adopts it and resumes
+ * its versions; readers keep their mappings. Otherwise creates it, or replaces it (old readers
+ * get -ESTALE). @opts may be NULL for defaults. The mode and group of an adopted bus are set to
+ * @opts's. The segment is allocated and pre-faulted here, so publishing never page-faults.
+ * Context: any thread; one writer per bus at a time, across all processes.
+ * Return: 0 and *@out; -EINVAL, -ENAMETOOLONG, -EBUSY, -EPERM, -EPROTO, -EPROTONOSUPPORT,
+ *         -ENOSPC, -ENOMEM, or another negative errno from the system.
+ */
+int shmbus_pub_open(const char *name, const struct shmbus_pub_opts *opts, shmbus_pub **out);
+
+/* shmbus_pub_publish() - publish @len bytes from @data as the next version.
+ * Never waits for readers; makes no system call unless a reader sleeps, then one FUTEX_WAKE.
+ * Context: the writer's thread. Return: 0; -EMSGSIZE (len > capacity; nothing published);
+ *         -EINVAL (NULL pub, or NULL data with len > 0).
+ */
+int shmbus_pub_publish(shmbus_pub *p, const void *data, size_t len);
+
+/* shmbus_pub_reserve() - start the next version in place: *@data points at @len writable bytes
+ * inside the slot. Write the record there, then call shmbus_pub_commit(). Readers never see
+ * the slot until the commit. Calling reserve again before commit restarts the same version.
+ * Return: 0; -EMSGSIZE; -EINVAL.
+ */
+int shmbus_pub_reserve(shmbus_pub *p, size_t len, void **data);
+
+/* shmbus_pub_commit() - publish the reserved record with its final length @len (<= the
+ * reserved length). Return: 0; -EINVAL (nothing reserved, or @len larger than reserved).
+ */
+int shmbus_pub_commit(shmbus_pub *p, size_t len);
+
+/* shmbus_pub_version() - the last version this bus published (0 = none). */
+uint64_t shmbus_pub_version(const shmbus_pub *p);
+
+/* shmbus_pub_info() - the bus's geometry and state, as shmbus_stat(). Return: 0; -EINVAL. */
+int shmbus_pub_info(const shmbus_pub *p, struct shmbus_bus_info *info);
+
+/* shmbus_pub_close() - stop being the writer: marks the bus "closed cleanly", wakes every
+ * sleeping reader (they get -EOWNERDEAD), releases the lock. The bus and its latest value stay.
+ * NULL is a harmless no-op.
+ */
+void shmbus_pub_close(shmbus_pub *p);
+
+/* ---------------------------------------------------------------- reader */
+
+/* shmbus_sub_open() - open bus @name read-only. Records are mapped PROT_READ from an O_RDONLY
+ * descriptor and pre-faulted; the header is validated before it is trusted. The cursor starts
+ * at the latest record (a late joiner's first next() returns it at once); see shmbus_sub_seek().
+ * @flags: 0. Wakeups need write access to the bus's wake page; without it the reader still
+ * works, polling every 10 ms when it sleeps.
+ * Return: 0 and *@out; -ENOENT, -EACCES, -EINVAL, -ENAMETOOLONG, -EPROTO, -EPROTONOSUPPORT,
+ *         -ENOMEM.
+ */
+int shmbus_sub_open(const char *name, int flags, shmbus_sub **out);
+
+/* shmbus_sub_close() - unmap and free. NULL is a harmless no-op. */
+void shmbus_sub_close(shmbus_sub *s);
+
+/* shmbus_sub_read_latest() - copy the newest complete record into @buf (@cap bytes).
+ * Moves the cursor past it. @info may be NULL.
+ * Return: the record's length; -ENODATA (nothing published yet); -ENOBUFS (buffer too small,
+ *         info->length = size needed, cursor unchanged); -ESTALE; -EBADMSG.
+ */
+ssize_t shmbus_sub_read_latest(shmbus_sub *s, void *buf, size_t cap,
+                               struct shmbus_record_info *info);
+
+/* shmbus_sub_next() - copy the record at the cursor (the next in order) and advance.
+ * If the writer overwrote it (lapped this reader), skips to the oldest record still held and
+ * sets info->lost to the number skipped. Never returns a record twice or out of order.
+ * Return: the length; -EAGAIN (nothing newer yet); -ENOBUFS (as above); -ESTALE; -EBADMSG.
+ */
+ssize_t shmbus_sub_next(shmbus_sub *s, void *buf, size_t cap, struct shmbus_record_info *info);
+
+enum shmbus_wait_mode {
+  SHMBUS_WAIT_HYBRID = 0, /* spin ~20 us, then sleep on the futex (default) */
+  SHMBUS_WAIT_SPIN = 1,   /* spin until the deadline: lowest latency, burns a core */
+  SHMBUS_WAIT_SLEEP = 2,  /* sleep on the futex at once */
+  SHMBUS_WAIT_MODE_MASK = 3,
+  SHMBUS_WAIT_THROUGH_DEATH = 4, /* flag: do not return -EOWNERDEAD; wait for a new writer */
+};
+
+/* shmbus_sub_wait() - wait until a record at or after the cursor exists (a version newer than
+ * the last one this reader read), for at most @timeout_ns (< 0: forever; 0: just check).
+ * Re-checks after every wakeup (EINTR, EAGAIN and spurious wakes are absorbed).
+ * Return: 0 (something new: read it); -ETIMEDOUT; -EOWNERDEAD (writer died or closed and
+ *         nothing new, noticed within 100 ms); -ESTALE (bus replaced or removed).
+ */
+int shmbus_sub_wait(shmbus_sub *s, int64_t timeout_ns, int mode);
+
+enum shmbus_seek {
+  SHMBUS_SEEK_LATEST = 0, /* next() returns the latest record, then newer ones */
+  SHMBUS_SEEK_NEW = 1,    /* next() returns only records published after this call */
+  SHMBUS_SEEK_OLDEST = 2, /* next() returns the oldest record still in the ring */
+};
+
+/* shmbus_sub_seek() - move the cursor. Return: 0; -EINVAL. */
+int shmbus_sub_seek(shmbus_sub *s, int whence);
+
+/* shmbus_sub_latest() - the newest complete version right now (0 = none). */
+uint64_t shmbus_sub_latest(const shmbus_sub *s);
+
+/* shmbus_sub_info() - geometry and state of the bus this reader maps. Return: 0; -EINVAL. */
+int shmbus_sub_info(shmbus_sub *s, struct shmbus_bus_info *info);
+
+/* shmbus_sub_capacity() - the largest record the bus can hold (a buffer this big never gets
+ * -ENOBUFS). */
+uint64_t shmbus_sub_capacity(const shmbus_sub *s);
+
+/* ---------------------------------------------------------------- administration */
+
+/* shmbus_stat() - open @name read-only just long enough to fill @info. Errors as sub_open. */
+int shmbus_stat(const char *name, struct shmbus_bus_info *info);
+
+/* shmbus_lock_holder() - pid of the live writer holding @name, 0 if none. Owner only
+ * (the lock object is 0600). Return: the pid, 0, or a negative errno.
+ */
+pid_t shmbus_lock_holder(const char *name);
+
+/* shmbus_unlink() - remove bus @name's three objects. Refuses with -EBUSY while a live writer
+ * holds the bus, unless @force (then readers and the writer see -ESTALE). Return: 0; -ENOENT;
+ * -EBUSY; -EACCES/-EPERM (not the owner); -EINVAL.
+ */
+int shmbus_unlink(const char *name, int force);
+
+/* shmbus_list() - call @cb(name, @arg) for every bus in /dev/shm (objects named shmbus.NAME
+ * with a valid NAME; half-made temporaries are skipped), in no particular order. A non-zero
+ * return from @cb stops the walk and is returned. Return: 0; that value; a negative errno.
+ */
+int shmbus_list(int (*cb)(const char *name, void *arg), void *arg);
+
+/* shmbus_path() - the file system path of bus @name's records object (for stat(2), messages).
+ * Return: 0; -EINVAL; -ENAMETOOLONG (also when @n is too small).
+ */
+int shmbus_path(const char *name, char *buf, size_t n);
+
+/* shmbus_name_check() - 0 if @name is a valid bus name, else -EINVAL or -ENAMETOOLONG. */
+int shmbus_name_check(const char *name);
+
+/* shmbus_strerror() - a sentence describing @err (negative or positive errno). Never NULL. */
+const char *shmbus_strerror(int err);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* SHMBUS_H */

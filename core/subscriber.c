@@ -1,0 +1,198 @@
+/* subscriber.c - a reader: open read-only, validate, copy out consistent records. */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "core/copy.h"
+#include "core/internal.h"
+
+int shmbus_sub_open(const char *name, int flags, shmbus_sub **out) {
+  char path[SHMBUS__PATH_MAX];
+  struct stat st;
+  shmbus_sub *s;
+  void *h;
+  int rc;
+
+  if (out == NULL || flags != 0) return -EINVAL;
+  *out = NULL;
+  rc = shmbus__path(path, SHMBUS__PREFIX_BUS, name);
+  if (rc < 0) return rc;
+  s = calloc(1, sizeof *s);
+  if (s == NULL) return -ENOMEM;
+  s->wake_fd = -1;
+  snprintf(s->name, sizeof s->name, "%s", name);
+  s->fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+  if (s->fd < 0) {
+    rc = errno == ELOOP ? -EPROTO : -errno;
+    goto fail;
+  }
+  rc = shmbus__validate(s->fd, &s->g, &st);
+  if (rc < 0) goto fail;
+  s->dev = st.st_dev;
+  s->ino = st.st_ino;
+  h = mmap(NULL, s->g.total_size, PROT_READ, MAP_SHARED | MAP_POPULATE, s->fd, 0);
+  if (h == MAP_FAILED) {
+    rc = -errno;
+    goto fail;
+  }
+  s->h = h;
+  /* The wake page: optional. Without write access we poll at the tick instead. */
+  if (shmbus__path(path, SHMBUS__PREFIX_WAKE, name) == 0) {
+    s->wake_fd = open(path, O_RDWR | O_NOFOLLOW | O_CLOEXEC);
+    if (s->wake_fd >= 0 && fstat(s->wake_fd, &st) == 0 && S_ISREG(st.st_mode) &&
+        st.st_size >= (off_t)SHMBUS__WAKE_SIZE) {
+      void *w = mmap(NULL, SHMBUS__WAKE_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED, s->wake_fd, 0);
+      if (w != MAP_FAILED) s->wake = w;
+    }
+  }
+  s->cursor = atomic_load_explicit(&s->h->latest, memory_order_acquire);
+  if (s->cursor == 0) s->cursor = 1;
+  *out = s;
+  return 0;
+fail:
+  if (s->fd >= 0) close(s->fd);
+  free(s);
+  return rc;
+}
+
+void shmbus_sub_close(shmbus_sub *s) {
+  if (s == NULL) return;
+  if (s->wake) munmap(s->wake, SHMBUS__WAKE_SIZE);
+  if (s->wake_fd >= 0) close(s->wake_fd);
+  munmap((void *)s->h, s->g.total_size);
+  close(s->fd);
+  free(s);
+}
+
+enum { READ_OK = 0, READ_MISSING = 1, READ_LAPPED = 2 };
+
+/* try_read() - the seqlock read of version @v (docs/PROTOCOL.md, Read side).
+ * Return: READ_OK (copied, *len set), READ_MISSING (slot holds an older version),
+ * READ_LAPPED (overwritten or torn), -ENOBUFS (*len = size needed), -EBADMSG. */
+static int try_read(shmbus_sub *s, uint64_t v, void *buf, size_t cap, uint64_t *len,
+                    uint64_t *ts) {
+  const struct shmbus__slot *slot = shmbus__slot_at(s->h, &s->g, v);
+  uint64_t s1, s2, n, t;
+  s1 = atomic_load_explicit(&slot->seq, memory_order_acquire);
+  if (s1 != 2 * v) return s1 < 2 * v - 1 ? READ_MISSING : READ_LAPPED;
+  n = atomic_load_explicit(&slot->length, memory_order_relaxed);
+  t = atomic_load_explicit(&slot->timestamp_ns, memory_order_relaxed);
+  if (n <= s->g.capacity && n <= cap) shmbus__copy_out(buf, slot->payload, n);
+  atomic_thread_fence(memory_order_acquire); /* Boehm 2012: copy, fence, then seq again */
+  s2 = atomic_load_explicit(&slot->seq, memory_order_relaxed);
+  if (s2 != s1) return READ_LAPPED;
+  *len = n;
+  *ts = t;
+  if (n > s->g.capacity) return -EBADMSG;
+  if (n > cap) return -ENOBUFS;
+  return READ_OK;
+}
+
+static int replaced(const shmbus_sub *s) {
+  return (atomic_load_explicit(&s->h->flags, memory_order_acquire) & SHMBUS__FLAG_REPLACED) != 0;
+}
+
+static void fill(struct shmbus_record_info *info, uint64_t v, uint64_t len, uint64_t ts,
+                 uint64_t lost) {
+  if (info == NULL) return;
+  info->version = v;
+  info->length = len;
+  info->timestamp_ns = ts;
+  info->lost = lost;
+}
+
+ssize_t shmbus_sub_read_latest(shmbus_sub *s, void *buf, size_t cap,
+                               struct shmbus_record_info *info) {
+  uint64_t v, len = 0, ts = 0;
+  int rc;
+  if (s == NULL || (buf == NULL && cap > 0)) return -EINVAL;
+  if (replaced(s)) return -ESTALE;
+  for (;;) {
+    v = atomic_load_explicit(&s->h->latest, memory_order_acquire);
+    if (v == 0) return -ENODATA;
+    rc = try_read(s, v, buf, cap, &len, &ts);
+    if (rc == READ_OK) break;
+    if (rc == -ENOBUFS) {
+      fill(info, v, len, ts, 0);
+      return rc;
+    }
+    if (rc < 0) return rc;
+    /* The writer moved on (or latest points at a slot it never completed: corruption). */
+    if (rc == READ_MISSING && atomic_load_explicit(&s->h->latest, memory_order_acquire) == v)
+      return -EBADMSG;
+    shmbus__cpu_relax();
+  }
+  fill(info, v, len, ts, v >= s->cursor ? v - s->cursor : 0);
+  if (v + 1 > s->cursor) s->cursor = v + 1;
+  return (ssize_t)len;
+}
+
+ssize_t shmbus_sub_next(shmbus_sub *s, void *buf, size_t cap, struct shmbus_record_info *info) {
+  uint64_t latest, len = 0, ts = 0, lost = 0, c;
+  int rc;
+  if (s == NULL || (buf == NULL && cap > 0)) return -EINVAL;
+  if (replaced(s)) return -ESTALE;
+  for (;;) {
+    c = s->cursor;
+    latest = atomic_load_explicit(&s->h->latest, memory_order_acquire);
+    if (latest < c) {
+      s->lost_pending += lost; /* reported with the next record */
+      return -EAGAIN;
+    }
+    if (latest - c >= s->g.slots) { /* lapped before we even looked: oldest still held */
+      lost += latest - s->g.slots + 2 - c;
+      s->cursor = latest - s->g.slots + 2;
+      continue;
+    }
+    rc = try_read(s, c, buf, cap, &len, &ts);
+    if (rc == READ_OK) break;
+    if (rc == -ENOBUFS) {
+      fill(info, c, len, ts, lost);
+      return rc;
+    }
+    if (rc < 0) return rc;
+    if (rc == READ_MISSING) return -EBADMSG; /* latest >= c, yet the slot never held c */
+    lost += 1;                               /* lapped while we looked: skip it */
+    s->cursor = c + 1;
+  }
+  fill(info, c, len, ts, lost + s->lost_pending);
+  s->lost_pending = 0;
+  s->cursor = c + 1;
+  return (ssize_t)len;
+}
+
+int shmbus_sub_seek(shmbus_sub *s, int whence) {
+  uint64_t latest;
+  if (s == NULL) return -EINVAL;
+  latest = atomic_load_explicit(&s->h->latest, memory_order_acquire);
+  switch (whence) {
+    case SHMBUS_SEEK_LATEST:
+      s->lost_pending = 0;
+      s->cursor = latest ? latest : 1; return 0;
+    case SHMBUS_SEEK_NEW: s->cursor = latest + 1; return 0;
+    case SHMBUS_SEEK_OLDEST:
+      /* The slot after latest's may be mid-write: the oldest safe one is latest - N + 2. */
+      s->cursor = latest + 2 > s->g.slots ? latest + 2 - s->g.slots : 1;
+      return 0;
+    default: return -EINVAL;
+  }
+}
+
+uint64_t shmbus_sub_latest(const shmbus_sub *s) {
+  return s ? atomic_load_explicit(&s->h->latest, memory_order_acquire) : 0;
+}
+
+uint64_t shmbus_sub_capacity(const shmbus_sub *s) { return s ? s->g.capacity : 0; }
+
+int shmbus_sub_info(shmbus_sub *s, struct shmbus_bus_info *info) {
+  struct stat st;
+  if (s == NULL || info == NULL) return -EINVAL;
+  if (fstat(s->fd, &st) < 0) return -errno;
+  shmbus__fill_info(s->h, &s->g, &st, s->wake, info);
+  return 0;
+}
