@@ -34,9 +34,9 @@ int shmbus_sub_wait(shmbus_sub *s, int64_t timeout_ns, int mode) {
   if (s == NULL || (mode & ~(SHMBUS_WAIT_MODE_MASK | SHMBUS_WAIT_THROUGH_DEATH)) ||
       (mode & SHMBUS_WAIT_MODE_MASK) == SHMBUS_WAIT_MODE_MASK)
     return -EINVAL;
-  if (have_new(s)) return 0;
   if (atomic_load_explicit(&s->h->flags, memory_order_acquire) & SHMBUS__FLAG_REPLACED)
-    return -ESTALE;
+    return -ESTALE; /* before have_new(): records of a replaced bus are not handed out */
+  if (have_new(s)) return 0;
   if (!through && atomic_load_explicit(&s->h->writer_state, memory_order_acquire) !=
                       SHMBUS__WRITER_RUNNING)
     return -EOWNERDEAD; /* closed cleanly or never opened: no need to ask /proc */
