@@ -6,6 +6,10 @@
 
 #include "core/internal.h"
 
+#ifdef SHMBUS_TESTING
+long shmbus__futex_woken; /* FUTEX_WAITs ended by a wake, not a timeout: tests only */
+#endif
+
 static int have_new(const shmbus_sub *s) {
   return atomic_load_explicit(&s->h->latest, memory_order_acquire) >= s->cursor;
 }
@@ -83,6 +87,11 @@ int shmbus_sub_wait(shmbus_sub *s, int64_t timeout_ns, int mode) {
     ts.tv_sec = t / 1000000000LL;
     ts.tv_nsec = t % 1000000000LL;
     /* EINTR, EAGAIN (the word moved), ETIMEDOUT (a tick) and spurious wakes: loop, re-check. */
+#ifdef SHMBUS_TESTING
+    if (syscall(SYS_futex, (uint32_t *)&s->h->futex, FUTEX_WAIT, seen, &ts, NULL, 0) == 0)
+      shmbus__futex_woken++;
+#else
     syscall(SYS_futex, (uint32_t *)&s->h->futex, FUTEX_WAIT, seen, &ts, NULL, 0);
+#endif
   }
 }

@@ -1,0 +1,162 @@
+// Crash at every step of a publish: a writer process dies (_exit or SIGKILL) at each step;
+// a reader process that was asleep on the bus must never get a torn record, never hang, keep
+// the last complete record, learn that the writer died, and receive the records of a new
+// writer that resumes the versions, without reopening.
+#include <signal.h>
+
+#include <string>
+#include <tuple>
+#include <vector>
+
+#include "tests/test_util.h"
+
+extern "C" void (*shmbus__step_hook)(int step);
+
+using shmbus_test::TempBus;
+
+namespace {
+
+constexpr size_t kSize = 256;
+constexpr uint64_t kBefore = 5;  // complete records before the fatal publish
+
+int g_die_at = 0;
+bool g_kill = false;
+bool g_armed = false;
+
+void Hook(int step) {
+  if (!g_armed || step != g_die_at) return;
+  if (g_kill) raise(SIGKILL);
+  _exit(42);
+}
+
+enum { kStepReserve = 7 };  // died between reserve and commit, half the record written
+
+int Writer(const char* name, int step, bool kill) {
+  shmbus_pub* p = nullptr;
+  if (shmbus_pub_open(name, nullptr, &p) != 0) return 20;
+  unsigned char buf[kSize];
+  for (uint64_t v = 1; v <= kBefore; v++) {
+    shmbus_test::Fill(v, buf, kSize);
+    if (shmbus_pub_publish(p, buf, kSize) != 0) return 21;
+  }
+  shmbus_test::Fill(kBefore + 1, buf, kSize);
+  if (step == kStepReserve) {
+    void* where = nullptr;
+    if (shmbus_pub_reserve(p, kSize, &where) != 0) return 22;
+    memcpy(where, buf, kSize / 2);
+    if (kill) raise(SIGKILL);
+    _exit(42);
+  }
+  g_die_at = step;
+  g_kill = kill;
+  shmbus__step_hook = Hook;
+  g_armed = true;
+  shmbus_pub_publish(p, buf, kSize);
+  return 23;  // the hook should have ended us
+}
+
+struct Shared {
+  std::atomic<int> asleep{0};
+  std::atomic<int> died_seen{0};     // wait() reported -EOWNERDEAD
+  std::atomic<uint64_t> last_before{0};  // version of the last record read before the restart
+  std::atomic<uint64_t> after{0};    // version received from the new writer
+  std::atomic<int> bad{0};
+  std::atomic<int> restart{0};
+};
+
+bool ReadCheck(shmbus_sub* s, Shared* sh, uint64_t* version) {
+  unsigned char buf[kSize];
+  shmbus_record_info in;
+  ssize_t n = shmbus_sub_read_latest(s, buf, sizeof buf, &in);
+  if (n != ssize_t(kSize) || !shmbus_test::Check(in.version, buf, kSize)) {
+    sh->bad++;
+    return false;
+  }
+  *version = in.version;
+  return true;
+}
+
+int Reader(const char* name, Shared* sh) {
+  shmbus_sub* s = nullptr;
+  if (shmbus_sub_open(name, 0, &s) != 0) return 10;
+  shmbus_sub_seek(s, SHMBUS_SEEK_NEW);
+  uint64_t v = 0;
+  sh->asleep = 1;
+  // No writer runs yet: wait through its absence for the first record.
+  if (shmbus_sub_wait(s, 20 * 1000000000LL, SHMBUS_WAIT_SLEEP | SHMBUS_WAIT_THROUGH_DEATH) != 0)
+    return 16;
+  if (!ReadCheck(s, sh, &v)) return 17;
+  // Follow the bus until the writer is reported dead; every record read must be whole.
+  for (;;) {
+    int rc = shmbus_sub_wait(s, 20 * 1000000000LL, SHMBUS_WAIT_SLEEP);
+    if (rc == -EOWNERDEAD) break;
+    if (rc != 0) return 11;  // -ETIMEDOUT: the reader hung waiting on a dead writer
+    if (!ReadCheck(s, sh, &v)) return 12;
+  }
+  sh->died_seen = 1;
+  if (!ReadCheck(s, sh, &v)) return 13;  // the last complete record is still there
+  sh->last_before = v;
+  sh->restart = 1;
+  int rc = shmbus_sub_wait(s, 20 * 1000000000LL, SHMBUS_WAIT_SLEEP | SHMBUS_WAIT_THROUGH_DEATH);
+  if (rc != 0) return 14;
+  if (!ReadCheck(s, sh, &v)) return 15;
+  sh->after = v;
+  shmbus_sub_close(s);
+  return 0;
+}
+
+class CrashAt : public ::testing::TestWithParam<std::tuple<int, bool>> {};
+
+TEST_P(CrashAt, ReadersKeepLastCompleteRecordAndResume) {
+  auto [step, kill] = GetParam();
+  TempBus bus("crash");
+  {
+    shmbus_pub_opts o;
+    shmbus_pub_opts_init(&o);
+    o.slots = 4;
+    o.capacity = kSize;
+    shmbus_pub* p = nullptr;
+    ASSERT_EQ(0, shmbus_pub_open(bus.c_str(), &o, &p));
+    shmbus_pub_close(p);
+  }
+  Shared* sh = shmbus_test::SharedNew<Shared>();
+  pid_t r = shmbus_test::Spawn([&] { return Reader(bus.c_str(), sh); });
+  ASSERT_TRUE(shmbus_test::Eventually([&] { return sh->asleep.load() == 1; }));
+  pid_t w = shmbus_test::Spawn([&] { return Writer(bus.c_str(), step, kill); });
+  EXPECT_EQ(kill ? 128 + SIGKILL : 42, shmbus_test::Reap(w, 30)) << "writer did not die at step";
+  ASSERT_TRUE(shmbus_test::Eventually([&] { return sh->restart.load() == 1; }, 30))
+      << "the reader never learned that the writer died";
+
+  // Steps 5 and 6 come after latest moved: the fatal record is complete and visible.
+  uint64_t want = (step == 5 || step == 6) ? kBefore + 1 : kBefore;
+  EXPECT_EQ(want, sh->last_before.load());
+  shmbus_bus_info info;
+  ASSERT_EQ(0, shmbus_stat(bus.c_str(), &info));
+  EXPECT_EQ(0, info.writer_alive);
+  EXPECT_EQ(want, info.latest);
+
+  // A new writer: no lock left behind, versions resume after the last complete record.
+  shmbus_pub* p = nullptr;
+  ASSERT_EQ(0, shmbus_pub_open(bus.c_str(), nullptr, &p)) << "a dead writer blocks a new one";
+  EXPECT_EQ(want, shmbus_pub_version(p));
+  unsigned char buf[kSize];
+  shmbus_test::Fill(want + 1, buf, kSize);
+  ASSERT_EQ(0, shmbus_pub_publish(p, buf, kSize));
+  EXPECT_EQ(0, shmbus_test::Reap(r, 30)) << "reader failed";
+  EXPECT_EQ(want + 1, sh->after.load());
+  EXPECT_EQ(0, sh->bad.load()) << "a torn record was handed out";
+  shmbus_pub_close(p);
+  shmbus_test::SharedDelete(sh);
+}
+
+std::string Name(const ::testing::TestParamInfo<CrashAt::ParamType>& info) {
+  auto [step, kill] = info.param;
+  return "step" + std::to_string(step) + (kill ? "_SIGKILL" : "_exit");
+}
+
+INSTANTIATE_TEST_SUITE_P(EveryStep, CrashAt,
+                         ::testing::Combine(::testing::Values(1, 2, 3, 4, 5, 6, kStepReserve),
+                                            ::testing::Bool()),
+                         Name);
+
+}  // namespace
