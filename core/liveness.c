@@ -10,7 +10,8 @@
 
 /* shmbus__proc_start_time() - field 22 of /proc/PID/stat (start time in clock ticks since
  * boot). The command name (field 2) may hold spaces and parentheses, so parsing starts after
- * the last ')'. Return: 0; -ENOENT (no such process); another negative errno. */
+ * the last ')'. A zombie (state Z or X: dead, not yet reaped by its parent) has no process
+ * any more: -ESRCH. Return: 0; -ENOENT (no such process); -ESRCH; another negative errno. */
 int shmbus__proc_start_time(pid_t pid, uint64_t *start) {
   char path[64], buf[1024];
   ssize_t n;
@@ -24,7 +25,8 @@ int shmbus__proc_start_time(pid_t pid, uint64_t *start) {
   if (n <= 0) return n < 0 ? -errno : -ENOENT;
   buf[n] = '\0';
   p = strrchr(buf, ')');
-  if (p == NULL) return -EPROTO;
+  if (p == NULL || p[1] != ' ') return -EPROTO;
+  if (p[2] == 'Z' || p[2] == 'X') return -ESRCH;
   /* After ')' comes field 3 (state); field 22 is 19 spaces further. */
   for (field = 2; field < 22 && *p; p++)
     if (*p == ' ') field++;

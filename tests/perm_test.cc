@@ -1,0 +1,229 @@
+// Permissions, as another user: an owner-only bus cannot be opened, a group-readable one can
+// by a member, a world-readable one by anyone; no reader can ever write a record; nobody can
+// plant an object for the writer to adopt. Needs root to create and become a second user:
+// run as non-root the tests report themselves skipped (and fail instead under CI=true).
+#include <grp.h>
+#include <pwd.h>
+#include <sys/stat.h>
+
+#include <string>
+
+#include "tests/test_util.h"
+
+using shmbus_test::TempBus;
+
+namespace {
+
+const char* kUser = "shmbus-test";
+const char* kGroup = "shmbus-testg";
+
+bool InCI() {
+  const char* ci = getenv("CI");
+  return ci && *ci && strcmp(ci, "0") != 0;
+}
+
+// Run as non-root: skipped by name and reason; under CI=true a failure instead.
+#define REQUIRE_ROOT()                                                                    \
+  do {                                                                                    \
+    if (geteuid() != 0) {                                                                 \
+      if (InCI()) FAIL() << "CI must run the permission tests as root; never skip them"; \
+      GTEST_SKIP() << "needs root to create and become a second user (useradd, setresuid)"; \
+    }                                                                                     \
+  } while (0)
+
+struct Ids {
+  uid_t uid;
+  gid_t gid;      // the user's own primary group
+  gid_t extra;    // kGroup, which the user is a member of
+};
+
+// Creates the test user and group once (idempotent), returns their ids.
+Ids EnsureUser() {
+  if (getgrnam(kGroup) == nullptr) {
+    EXPECT_EQ(0, system("groupadd --system shmbus-testg >/dev/null 2>&1 || "
+                        "getent group shmbus-testg >/dev/null"));
+  }
+  if (getpwnam(kUser) == nullptr) {
+    EXPECT_EQ(0, system("useradd --system --no-create-home --shell /usr/sbin/nologin "
+                        "--groups shmbus-testg shmbus-test >/dev/null 2>&1 || "
+                        "getent passwd shmbus-test >/dev/null"));
+  }
+  struct passwd* pw = getpwnam(kUser);
+  struct group* gr = getgrnam(kGroup);
+  EXPECT_NE(nullptr, pw);
+  EXPECT_NE(nullptr, gr);
+  if (!pw || !gr) return Ids{0, 0, 0};
+  return Ids{pw->pw_uid, pw->pw_gid, gr->gr_gid};
+}
+
+// In a child: become the test user (with or without kGroup), then run fn.
+int AsUser(const Ids& ids, bool in_group, const std::function<int()>& fn) {
+  pid_t pid = shmbus_test::Spawn([&] {
+    gid_t groups[1] = {ids.extra};
+    if (setgroups(in_group ? 1 : 0, groups) != 0) return 90;
+    if (setresgid(ids.gid, ids.gid, ids.gid) != 0) return 91;
+    if (setresuid(ids.uid, ids.uid, ids.uid) != 0) return 92;
+    if (geteuid() != ids.uid) return 93;
+    return fn();
+  });
+  return shmbus_test::Reap(pid, 30);
+}
+
+shmbus_pub* Create(const char* name, mode_t mode, gid_t gid = (gid_t)-1) {
+  shmbus_pub_opts o;
+  shmbus_pub_opts_init(&o);
+  o.mode = mode;
+  o.gid = gid;
+  o.capacity = 64;
+  shmbus_pub* p = nullptr;
+  EXPECT_EQ(0, shmbus_pub_open(name, &o, &p));
+  if (p) {
+    EXPECT_EQ(0, shmbus_pub_publish(p, "secret", 6));
+  }
+  return p;
+}
+
+TEST(Permissions, OwnerOnlyBusCannotBeOpenedByAnotherUser) {
+  REQUIRE_ROOT();
+  Ids ids = EnsureUser();
+  TempBus bus("perm");
+  shmbus_pub* p = Create(bus.c_str(), 0);  // the default
+  EXPECT_EQ(0, AsUser(ids, true, [&] {
+    shmbus_sub* s = nullptr;
+    shmbus_bus_info info;
+    if (shmbus_sub_open(bus.c_str(), 0, &s) != -EACCES) return 1;
+    if (shmbus_stat(bus.c_str(), &info) != -EACCES) return 2;
+    return 0;
+  }));
+  shmbus_pub_close(p);
+}
+
+// What a legitimate reader of @name may do, and what it must not be able to do.
+int ReaderChecks(const char* name, const std::string& path, const std::string& lock) {
+  shmbus_sub* s = nullptr;
+  if (shmbus_sub_open(name, 0, &s) != 0) return 1;
+  char buf[64];
+  shmbus_record_info in;
+  if (shmbus_sub_read_latest(s, buf, sizeof buf, &in) != 6 || memcmp(buf, "secret", 6)) return 2;
+  shmbus_bus_info info;
+  if (shmbus_sub_info(s, &info) != 0 || info.writer_alive != 1) return 3;
+  // No write access to records, by any route.
+  if (open(path.c_str(), O_RDWR) >= 0 || errno != EACCES) return 4;
+  int fd = open(path.c_str(), O_RDONLY);
+  if (fd < 0) return 5;
+  if (mmap(nullptr, 4096, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0) != MAP_FAILED) return 6;
+  if (fchmod(fd, 0666) == 0) return 7;
+  close(fd);
+  if (unlink(path.c_str()) == 0) return 8;  // /dev/shm is sticky
+  // The writer's lock is out of reach: a reader cannot keep writers out.
+  if (open(lock.c_str(), O_RDONLY) >= 0) return 9;
+  shmbus_pub* p = nullptr;
+  if (shmbus_pub_open(name, nullptr, &p) == 0) return 10;
+  if (shmbus_unlink(name, 1) == 0) return 11;
+  shmbus_sub_close(s);
+  return 0;
+}
+
+TEST(Permissions, GroupReadableBusIsReadableByMembersOnly) {
+  REQUIRE_ROOT();
+  Ids ids = EnsureUser();
+  TempBus bus("perm");
+  shmbus_pub* p = Create(bus.c_str(), 0640, ids.extra);
+  struct stat st;
+  ASSERT_EQ(0, stat(bus.path().c_str(), &st));
+  EXPECT_EQ(ids.extra, st.st_gid);
+  EXPECT_EQ(0640u, st.st_mode & 0777);
+  ASSERT_EQ(0, stat(bus.path("shmbus-wake.").c_str(), &st));
+  EXPECT_EQ(0660u, st.st_mode & 0777);
+  EXPECT_EQ(0, AsUser(ids, true, [&] {
+    return ReaderChecks(bus.c_str(), bus.path(), bus.path("shmbus-lock."));
+  }));
+  EXPECT_EQ(0, AsUser(ids, false, [&] {
+    shmbus_sub* s = nullptr;
+    return shmbus_sub_open(bus.c_str(), 0, &s) == -EACCES ? 0 : 1;
+  }));
+  shmbus_pub_close(p);
+}
+
+TEST(Permissions, WorldReadableBusIsReadableButNeverWritable) {
+  REQUIRE_ROOT();
+  Ids ids = EnsureUser();
+  TempBus bus("perm");
+  shmbus_pub* p = Create(bus.c_str(), 0644);
+  EXPECT_EQ(0, AsUser(ids, false, [&] {
+    return ReaderChecks(bus.c_str(), bus.path(), bus.path("shmbus-lock."));
+  }));
+  // The reader's wakeups work across users: it can announce that it sleeps (wake page 0666).
+  pid_t child = shmbus_test::Spawn([&] {
+    return AsUser(ids, false, [&] {
+      shmbus_sub* s = nullptr;
+      if (shmbus_sub_open(bus.c_str(), 0, &s) != 0) return 1;
+      shmbus_sub_seek(s, SHMBUS_SEEK_NEW);
+      return shmbus_sub_wait(s, 20 * 1000000000LL, SHMBUS_WAIT_SLEEP) == 0 ? 0 : 2;
+    });
+  });
+  EXPECT_TRUE(shmbus_test::Eventually([&] {
+    shmbus_bus_info info;
+    return shmbus_pub_info(p, &info) == 0 && info.sleepers == 1;
+  })) << "a reader of another user could not announce its sleep";
+  ASSERT_EQ(0, shmbus_pub_publish(p, "more", 4));
+  EXPECT_EQ(0, shmbus_test::Reap(child, 30));
+  shmbus_pub_close(p);
+}
+
+TEST(Permissions, NoSquatting) {
+  REQUIRE_ROOT();
+  Ids ids = EnsureUser();
+  for (const char* prefix : {"shmbus.", "shmbus-wake.", "shmbus-lock."}) {
+    TempBus bus("squat");
+    std::string path = bus.path(prefix);
+    ASSERT_EQ(0, AsUser(ids, false, [&] {
+      int fd = open(path.c_str(), O_CREAT | O_EXCL | O_RDWR, 0666);
+      if (fd < 0) return 1;
+      fchmod(fd, 0666);
+      return 0;
+    }));
+    shmbus_pub* p = nullptr;
+    int rc = shmbus_pub_open(bus.c_str(), nullptr, &p);
+    EXPECT_TRUE(rc == -EPERM || rc == -EACCES) << prefix << ": " << rc;
+    EXPECT_EQ(nullptr, p);
+    unlink(path.c_str());
+  }
+}
+
+TEST(Permissions, ReaderMappingIsReadOnly) {
+  TempBus bus("rom");
+  shmbus_pub* p = nullptr;
+  ASSERT_EQ(0, shmbus_pub_open(bus.c_str(), nullptr, &p));
+  ASSERT_EQ(0, shmbus_pub_publish(p, "v1", 2));
+  int status = shmbus_test::Reap(shmbus_test::Spawn([&] {
+    shmbus_sub* s = nullptr;
+    if (shmbus_sub_open(bus.c_str(), 0, &s) != 0) return 1;
+    // Find the reader's mapping of the records object; it must be r--s.
+    FILE* f = fopen("/proc/self/maps", "r");
+    char line[512];
+    unsigned long lo = 0;
+    char perms[8] = "";
+    std::string path = bus.path();
+    while (f && fgets(line, sizeof line, f)) {
+      if (strstr(line, path.c_str()) && !strstr(line, "~")) {
+        sscanf(line, "%lx-%*x %7s", &lo, perms);
+        break;
+      }
+    }
+    if (f) fclose(f);
+    if (lo == 0) return 2;
+    if (strcmp(perms, "r--s") != 0) return 3;
+    *reinterpret_cast<volatile char*>(lo + 128) = 1;  // must fault
+    return 4;
+  }));
+  EXPECT_EQ(128 + SIGSEGV, status);
+  char buf[4];
+  shmbus_sub* s = nullptr;
+  ASSERT_EQ(0, shmbus_sub_open(bus.c_str(), 0, &s));
+  EXPECT_EQ(2, shmbus_sub_read_latest(s, buf, sizeof buf, nullptr)) << "the bus is unharmed";
+  shmbus_sub_close(s);
+  shmbus_pub_close(p);
+}
+
+}  // namespace
