@@ -58,6 +58,7 @@ struct shmbus_sub {
   int64_t last_check_ns;     /* last liveness/rename check (monotonic) */
   dev_t dev;
   ino_t ino;
+  struct shmbus__pollfd *pfd; /* NULL until shmbus_sub_fd() */
   char name[SHMBUS_NAME_MAX + 1];
 };
 
@@ -85,6 +86,11 @@ int shmbus__geom_make(uint32_t slots, uint64_t capacity, struct shmbus__geom *g)
 void shmbus__fill_info(const struct shmbus__header *h, const struct shmbus__geom *g,
                        const struct stat *st, const struct shmbus__wake *wake,
                        struct shmbus_bus_info *info);
+
+/* pollfd.c */
+void shmbus__pollfd_sync(shmbus_sub *s);
+void shmbus__pollfd_seen(shmbus_sub *s, int wait_rc);
+void shmbus__pollfd_stop(shmbus_sub *s);
 
 /* liveness.c */
 int shmbus__proc_start_time(pid_t pid, uint64_t *start);

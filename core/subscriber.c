@@ -62,6 +62,7 @@ fail:
 
 void shmbus_sub_close(shmbus_sub *s) {
   if (s == NULL) return;
+  shmbus__pollfd_stop(s);
   if (s->wake) munmap(s->wake, SHMBUS__WAKE_SIZE);
   if (s->wake_fd >= 0) close(s->wake_fd);
   munmap((void *)s->h, s->g.total_size);
@@ -106,8 +107,8 @@ static void fill(struct shmbus_record_info *info, uint64_t v, uint64_t len, uint
   info->lost = lost;
 }
 
-ssize_t shmbus_sub_read_latest(shmbus_sub *s, void *buf, size_t cap,
-                               struct shmbus_record_info *info) {
+static ssize_t read_latest(shmbus_sub *s, void *buf, size_t cap,
+                           struct shmbus_record_info *info) {
   uint64_t v, len = 0, ts = 0;
   int rc;
   if (s == NULL || (buf == NULL && cap > 0)) return -EINVAL;
@@ -132,7 +133,7 @@ ssize_t shmbus_sub_read_latest(shmbus_sub *s, void *buf, size_t cap,
   return (ssize_t)len;
 }
 
-ssize_t shmbus_sub_next(shmbus_sub *s, void *buf, size_t cap, struct shmbus_record_info *info) {
+static ssize_t next(shmbus_sub *s, void *buf, size_t cap, struct shmbus_record_info *info) {
   uint64_t latest, len = 0, ts = 0, lost = 0, c;
   int rc;
   if (s == NULL || (buf == NULL && cap > 0)) return -EINVAL;
@@ -166,9 +167,8 @@ ssize_t shmbus_sub_next(shmbus_sub *s, void *buf, size_t cap, struct shmbus_reco
   return (ssize_t)len;
 }
 
-int shmbus_sub_seek(shmbus_sub *s, int whence) {
+static int seek(shmbus_sub *s, int whence) {
   uint64_t latest;
-  if (s == NULL) return -EINVAL;
   latest = atomic_load_explicit(&s->h->latest, memory_order_acquire);
   switch (whence) {
     case SHMBUS_SEEK_LATEST:
@@ -181,6 +181,33 @@ int shmbus_sub_seek(shmbus_sub *s, int whence) {
       return 0;
     default: return -EINVAL;
   }
+}
+
+/* The public calls: each moves the cursor, then keeps the pollable descriptor (pollfd.c) in
+ * step with it when there is one. */
+ssize_t shmbus_sub_read_latest(shmbus_sub *s, void *buf, size_t cap,
+                               struct shmbus_record_info *info) {
+  ssize_t rc;
+  if (s == NULL || (buf == NULL && cap > 0)) return -EINVAL;
+  rc = read_latest(s, buf, cap, info);
+  if (s->pfd) shmbus__pollfd_sync(s);
+  return rc;
+}
+
+ssize_t shmbus_sub_next(shmbus_sub *s, void *buf, size_t cap, struct shmbus_record_info *info) {
+  ssize_t rc;
+  if (s == NULL || (buf == NULL && cap > 0)) return -EINVAL;
+  rc = next(s, buf, cap, info);
+  if (s->pfd) shmbus__pollfd_sync(s);
+  return rc;
+}
+
+int shmbus_sub_seek(shmbus_sub *s, int whence) {
+  int rc;
+  if (s == NULL) return -EINVAL;
+  rc = seek(s, whence);
+  if (s->pfd) shmbus__pollfd_sync(s);
+  return rc;
 }
 
 uint64_t shmbus_sub_latest(const shmbus_sub *s) {
