@@ -109,9 +109,9 @@ static void fill(struct shmbus_record_info *info, uint64_t v, uint64_t len, uint
 
 static ssize_t read_latest(shmbus_sub *s, void *buf, size_t cap,
                            struct shmbus_record_info *info) {
-  uint64_t v, len = 0, ts = 0;
+  uint64_t v, prev = 0, len = 0, ts = 0;
+  unsigned stuck = 0;
   int rc;
-  if (s == NULL || (buf == NULL && cap > 0)) return -EINVAL;
   if (replaced(s)) return -ESTALE;
   for (;;) {
     v = atomic_load_explicit(&s->h->latest, memory_order_acquire);
@@ -123,9 +123,15 @@ static ssize_t read_latest(shmbus_sub *s, void *buf, size_t cap,
       return rc;
     }
     if (rc < 0) return rc;
-    /* The writer moved on (or latest points at a slot it never completed: corruption). */
-    if (rc == READ_MISSING && atomic_load_explicit(&s->h->latest, memory_order_acquire) == v)
-      return -EBADMSG;
+    /* The acquire load of latest == v guarantees its slot reached seq 2v, so an older slot
+     * (READ_MISSING) is corruption. A newer one means the writer moved on: retry with the
+     * newer latest. If latest stays at v while its slot disagrees, the segment is corrupt
+     * too: give up after a bound instead of spinning forever. (Not at once: the writer's
+     * relaxed seq store for v + N may become visible before its release store of
+     * latest = v + N - 1.) */
+    stuck = v == prev ? stuck + 1 : 0;
+    if (rc == READ_MISSING || stuck > 100000) return -EBADMSG;
+    prev = v;
     shmbus__cpu_relax();
   }
   fill(info, v, len, ts, v >= s->cursor ? v - s->cursor : 0);
@@ -136,7 +142,6 @@ static ssize_t read_latest(shmbus_sub *s, void *buf, size_t cap,
 static ssize_t next(shmbus_sub *s, void *buf, size_t cap, struct shmbus_record_info *info) {
   uint64_t latest, len = 0, ts = 0, lost = 0, c;
   int rc;
-  if (s == NULL || (buf == NULL && cap > 0)) return -EINVAL;
   if (replaced(s)) return -ESTALE;
   for (;;) {
     c = s->cursor;
