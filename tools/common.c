@@ -37,6 +37,14 @@ int tool_usage_error(const char *fmt, ...) {
   return EXIT_USAGE;
 }
 
+int tool_name_error(const char *name) {
+  if (shmbus_name_check(name) == -ENAMETOOLONG)
+    return tool_usage_error("bus name too long (%zu characters; at most %d)", strlen(name),
+                            SHMBUS_NAME_MAX);
+  return tool_usage_error("invalid bus name '%s': a name is 1-%d characters of A-Z a-z 0-9 "
+                          "_ . - and does not start with '.'", name, SHMBUS_NAME_MAX);
+}
+
 int tool_exit_code(int err) {
   switch (err < 0 ? -err : err) {
     case 0: return EXIT_OK;
@@ -91,10 +99,7 @@ int tool_fail(const char *what, const char *bus, int err, int hints) {
       break;
     case EINVAL:
     case ENAMETOOLONG:
-      if (bus && shmbus_name_check(bus) < 0) {
-        tool_msg("invalid bus name '%s': %s.", b, shmbus_strerror(shmbus_name_check(bus)));
-        break;
-      }
+      if (bus && shmbus_name_check(bus) < 0) return tool_name_error(bus);
       tool_msg("cannot %s bus '%s': %s.", what, b, shmbus_strerror(err));
       break;
     case EBUSY: {

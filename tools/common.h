@@ -41,6 +41,9 @@ int tool_fail(const char *what, const char *bus, int err, int hints);
 /* tool_exit_code() - the exit code for negative errno @err. */
 int tool_exit_code(int err);
 
+/* tool_name_error() - report invalid bus name @name as a usage error. Return: EXIT_USAGE. */
+int tool_name_error(const char *name);
+
 /* tool_usage_error() - "NAME: MSG\nTry 'NAME --help'." on stderr. Return: EXIT_USAGE. */
 int tool_usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 

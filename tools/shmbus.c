@@ -107,16 +107,20 @@ static void writer_text(const struct row *r, char *buf, size_t n) {
 static int cmd_ls(int json) {
   struct rows rs = {0};
   size_t i;
-  int rc = shmbus_list(collect, &rs);
+  int rc = shmbus_list(collect, &rs), nw = 4, tw = 4;
   if (rc < 0) {
     tool_msg("cannot list /dev/shm: %s", strerror(-rc));
     free(rs.v);
     return EXIT_ERROR;
   }
   qsort(rs.v, rs.n, sizeof *rs.v, by_name);
+  for (i = 0; i < rs.n; i++) { /* columns as wide as their widest entry */
+    nw = (int)strlen(rs.v[i].name) > nw ? (int)strlen(rs.v[i].name) : nw;
+    tw = (int)strlen(rs.v[i].bi.type) > tw ? (int)strlen(rs.v[i].bi.type) : tw;
+  }
   if (!json)
-    printf("%-20s %-12s %8s %10s %10s %6s %10s %-10s %s\n", "NAME", "TYPE", "WRITER", "VERSION",
-           "CAPACITY", "SLOTS", "RATE", "OWNER", "MODE");
+    printf("%-*s %-*s %8s %10s %10s %6s %10s %-10s %s\n", nw, "NAME", tw, "TYPE", "WRITER",
+           "VERSION", "CAPACITY", "SLOTS", "RATE", "OWNER", "MODE");
   for (i = 0; i < rs.n; i++) {
     const struct row *r = &rs.v[i];
     char w[32], cap[32], rate[32], user[64];
@@ -140,14 +144,14 @@ static int cmd_ls(int json) {
       continue;
     }
     if (r->err) {
-      printf("%-20s %-12s %8s %10s %10s %6s %10s %-10s %04o  (%s)\n", r->name, "?", w, "?", "?",
-             "?", "?", user, (unsigned)r->bi.mode, shmbus_strerror(r->err));
+      printf("%-*s %-*s %8s %10s %10s %6s %10s %-10s %04o  (%s)\n", nw, r->name, tw, "?", w, "?",
+             "?", "?", "?", user, (unsigned)r->bi.mode, shmbus_strerror(r->err));
       continue;
     }
     fmt_bytes(r->bi.capacity, cap, sizeof cap);
     if (r->rate < 0) snprintf(rate, sizeof rate, "-");
     else snprintf(rate, sizeof rate, "%.4g Hz", r->rate);
-    printf("%-20s %-12s %8s %10llu %10s %6u %10s %-10s %04o\n", r->name,
+    printf("%-*s %-*s %8s %10llu %10s %6u %10s %-10s %04o\n", nw, r->name, tw,
            r->bi.type[0] ? r->bi.type : "-", w, (unsigned long long)r->bi.latest, cap,
            r->bi.slots, rate, user, (unsigned)r->bi.mode);
   }
@@ -276,7 +280,7 @@ int main(int argc, char **argv) {
   }
   if (!strcmp(cmd, "stat")) {
     if ((json = json_flag(argc - 1, argv + 1, 1, &name)) < 0) return -json;
-    if (shmbus_name_check(name) < 0) return tool_fail("inspect", name, -EINVAL, 0);
+    if (shmbus_name_check(name) < 0) return tool_name_error(name);
     return cmd_stat(name, json);
   }
   if (!strcmp(cmd, "rm")) return cmd_rm(argc - 1, argv + 1);

@@ -260,9 +260,7 @@ static int parse_args(int argc, char **argv, struct opts *o) {
     return tool_usage_error("unexpected argument '%s' (one bus NAME; quote a message: -m 'a b')",
                             argv[optind + 1]);
   o->name = argv[optind];
-  if (shmbus_name_check(o->name) < 0)
-    return tool_usage_error("invalid bus name '%s': %s", o->name,
-                            shmbus_strerror(shmbus_name_check(o->name)));
+  if (shmbus_name_check(o->name) < 0) return tool_name_error(o->name);
   if (nsrc > 1) return tool_usage_error("give only one of -m, -f, -s, -l, --binary");
   if (o->have_group && o->pub.mode == 0) o->pub.mode = 0640;
   if (o->src == SRC_NONE) {

@@ -75,6 +75,8 @@ struct reader {
   char *buf;
   size_t cap;
   int dead; /* the writer is gone: wait through its death for a new one */
+  int hinted; /* the 'lost' advice was given */
+  int fresh; /* --all on a bus that appeared while we waited: versions from 1 are ours */
   uint64_t done;
   int64_t last_record, next_print; /* CLOCK_MONOTONIC */
   struct stats st;
@@ -115,8 +117,10 @@ static int open_bus(const struct opts *o, struct reader *r, int wait, int reopen
   }
   if (o->start == SHMBUS_SEEK_NEW) shmbus_sub_seek(r->s, SHMBUS_SEEK_NEW);
   /* A bus that appeared (or came back) while we waited holds only records we have not seen. */
-  if (o->start == SHMBUS_SEEK_OLDEST || ((waited || reopened) && (o->all || o->stats)))
+  if (o->start == SHMBUS_SEEK_OLDEST || ((waited || reopened) && (o->all || o->stats))) {
     shmbus_sub_seek(r->s, SHMBUS_SEEK_OLDEST);
+    r->fresh = waited || reopened; /* a new bus starts at version 1 */
+  }
   r->dead = 0;
   return 0;
 }
@@ -129,7 +133,7 @@ static int reopen(const struct opts *o, struct reader *r) {
 
 /* One record read: print it or add it to the statistics. Return: 0 or an exit code. */
 static int handle(const struct opts *o, struct reader *r, size_t len,
-                  const struct shmbus_record_info *info) {
+                  struct shmbus_record_info *info) {
   int64_t now = now_realtime_ns();
   r->last_record = now_monotonic_ns();
   r->done++;
@@ -146,11 +150,16 @@ static int handle(const struct opts *o, struct reader *r, size_t len,
     stats_add(&r->st, &x);
     return 0;
   }
-  if (o->all && info->lost)
-    tool_msg("lost %llu (records %llu..%llu were overwritten before they could be read; a "
-             "deeper ring, --slots, or a slower writer helps)",
-             (unsigned long long)info->lost, (unsigned long long)(info->version - info->lost),
-             (unsigned long long)(info->version - 1));
+  if (r->fresh && info->version > 1 + info->lost) /* overwritten before we opened it */
+    info->lost = info->version - 1;
+  r->fresh = 0;
+  if (o->all && info->lost) {
+    tool_msg("lost %llu (versions %llu-%llu)%s", (unsigned long long)info->lost,
+             (unsigned long long)(info->version - info->lost),
+             (unsigned long long)(info->version - 1),
+             r->hinted++ ? "" : ": the writer overwrote them before shmsub read them; a deeper "
+                                "ring (shmpub --slots) or a slower writer (shmpub -r) helps");
+  }
   struct out_record rec = {o->name, info->version, (int64_t)info->timestamp_ns,
                            now - (int64_t)info->timestamp_ns, o->all ? 0 : info->lost,
                            r->buf, len};
@@ -279,9 +288,7 @@ static int parse_args(int argc, char **argv, struct opts *o) {
   if (optind >= argc) return tool_usage_error("missing the bus NAME");
   if (optind + 1 < argc) return tool_usage_error("unexpected argument '%s'", argv[optind + 1]);
   o->name = argv[optind];
-  if (shmbus_name_check(o->name) < 0)
-    return tool_usage_error("invalid bus name '%s': %s", o->name,
-                            shmbus_strerror(shmbus_name_check(o->name)));
+  if (shmbus_name_check(o->name) < 0) return tool_name_error(o->name);
   if (modes > 1) return tool_usage_error("give only one of --spin, --sleep, --hybrid");
   if (o->once && o->count) return tool_usage_error("--once is -C 1; give only one of them");
   if (o->once) o->count = 1;
