@@ -3,6 +3,8 @@
 
 #include <errno.h>
 #include <grp.h>
+#include <poll.h>
+#include <sys/inotify.h>
 #include <math.h>
 #include <pwd.h>
 #include <stdarg.h>
@@ -284,4 +286,26 @@ void tool_sleep_until(int64_t deadline_ns) {
 int tool_version(void) {
   printf("%s (shmbus) %s\n", tool_name, SHMBUS_VERSION_STRING);
   return EXIT_OK;
+}
+
+int shm_watch_open(void) {
+  int fd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
+  if (fd < 0) return -1;
+  if (inotify_add_watch(fd, "/dev/shm", IN_CREATE | IN_MOVED_TO) < 0) {
+    close(fd);
+    return -1;
+  }
+  return fd;
+}
+
+void shm_watch_wait(int fd, int64_t max_ns) {
+  char buf[4096] __attribute__((aligned(__alignof__(struct inotify_event))));
+  struct pollfd p = {fd, POLLIN, 0};
+  if (fd < 0) {
+    tool_sleep_until(now_monotonic_ns() + max_ns);
+    return;
+  }
+  if (poll(&p, 1, (int)(max_ns / 1000000 + 1)) > 0)
+    while (read(fd, buf, sizeof buf) > 0) { /* drain: the caller simply tries to open again */
+    }
 }

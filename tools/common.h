@@ -73,6 +73,11 @@ void tool_install_signals(void);
 /* tool_sleep_until() - sleep until CLOCK_MONOTONIC @deadline_ns or until tool_stop. */
 void tool_sleep_until(int64_t deadline_ns);
 
+/* Waiting for a bus to appear: inotify on /dev/shm (creations and renames), so a waiting reader
+ * opens a new bus within microseconds; the caller retries after every wakeup or @max_ns. */
+int shm_watch_open(void);                        /* a descriptor, or -1 (then just sleep) */
+void shm_watch_wait(int fd, int64_t max_ns);     /* until something appears, max_ns, tool_stop */
+
 /* tool_version() - print "NAME (shmbus) VERSION" to stdout. Return: EXIT_OK. */
 int tool_version(void);
 

@@ -95,18 +95,29 @@ static int timed_out(const struct opts *o) {
 /* open_bus() - open (or reopen) the bus into @r, waiting for it when @wait. Return: 0, or an
  * exit code (reported). */
 static int open_bus(const struct opts *o, struct reader *r, int wait, int reopened) {
-  int rc, waited = 0;
+  int rc, waited = 0, watch = -1;
   uint64_t cap;
   char *nb;
   for (;;) {
     rc = shmbus_sub_open(o->name, 0, &r->s);
     if (rc != -ENOENT || !wait) break;
     if (!waited && (o->verbose || reopened)) tool_msg("waiting for bus '%s' to exist", o->name);
-    waited = 1;
-    if (now_monotonic_ns() >= timeout_deadline(o, r)) return timed_out(o);
-    tool_sleep_until(now_monotonic_ns() + 20000000LL);
-    if (tool_stop) return EXIT_OK;
+    if (!waited) {
+      waited = 1;
+      watch = shm_watch_open();
+      continue; /* it may have appeared before the watch existed */
+    }
+    if (now_monotonic_ns() >= timeout_deadline(o, r)) {
+      if (watch >= 0) close(watch);
+      return timed_out(o);
+    }
+    shm_watch_wait(watch, 100000000LL);
+    if (tool_stop) {
+      if (watch >= 0) close(watch);
+      return EXIT_OK;
+    }
   }
+  if (watch >= 0) close(watch);
   if (rc < 0) return tool_fail("subscribe to", o->name, rc, HINT_WAIT_FOR_BUS);
   if (reopened) tool_msg("bus '%s' was replaced; reading the new one", o->name);
   cap = shmbus_sub_capacity(r->s);
