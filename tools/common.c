@@ -2,6 +2,7 @@
 #include "tools/common.h"
 
 #include <errno.h>
+#include <getopt.h>
 #include <grp.h>
 #include <poll.h>
 #include <sys/inotify.h>
@@ -47,6 +48,17 @@ int tool_name_error(const char *name) {
                           "_ . - and does not start with '.'", name, SHMBUS_NAME_MAX);
 }
 
+int tool_bad_option(int c, char **argv) {
+  char shortopt[3] = {'-', (char)optopt, 0}, longopt[64];
+  const char *last = argv[optind - 1], *opt = optopt ? shortopt : last;
+  if (strncmp(last, "--", 2) == 0) { /* a long option: as typed, without "=VALUE" */
+    snprintf(longopt, sizeof longopt, "%.*s", (int)strcspn(last, "="), last);
+    opt = longopt;
+  }
+  if (c == ':') return tool_usage_error("option '%s' needs an argument", opt);
+  return tool_usage_error("unknown option '%s'", opt);
+}
+
 int tool_exit_code(int err) {
   switch (err < 0 ? -err : err) {
     case 0: return EXIT_OK;
@@ -85,6 +97,14 @@ int tool_fail(const char *what, const char *bus, int err, int hints) {
                                            : "");
       break;
     case EACCES:
+      if (hints & HINT_REMOVE) {
+        describe_owner(b, owner, sizeof owner);
+        fmt_user(geteuid(), me, sizeof me);
+        tool_msg("cannot remove bus '%s': permission denied for %s; %s. Only its owner (or "
+                 "root) can remove it.", b, me, owner);
+        break;
+      }
+      if (hints & HINT_WRITER) goto not_owner; /* a writer needs to own the bus */
       describe_owner(b, owner, sizeof owner);
       fmt_user(geteuid(), me, sizeof me);
       tool_msg("cannot %s bus '%s': permission denied for %s; %s. Its writer can grant read "
@@ -92,6 +112,8 @@ int tool_fail(const char *what, const char *bus, int err, int hints) {
                what, b, me, owner);
       break;
     case EPERM:
+      if (hints & HINT_REMOVE) return tool_fail(what, bus, -EACCES, hints);
+    not_owner:
       describe_owner(b, owner, sizeof owner);
       fmt_user(geteuid(), me, sizeof me);
       tool_msg("cannot %s bus '%s': it belongs to another user (%s; you are %s). Only its owner "

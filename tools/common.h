@@ -31,7 +31,7 @@ extern const char *tool_name;
 void tool_msg(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 /* Hints that tool_fail() may add to an error message. */
-enum { HINT_WAIT_FOR_BUS = 1, HINT_WRITER = 2 };
+enum { HINT_WAIT_FOR_BUS = 1, HINT_WRITER = 2, HINT_REMOVE = 4 };
 
 /* tool_fail() - explain negative errno @err from an operation on bus @bus (NULL: none) in a
  * sentence that says what to do, on stderr. @what says what was attempted ("open", ...).
@@ -46,6 +46,10 @@ int tool_name_error(const char *name);
 
 /* tool_usage_error() - "NAME: MSG\nTry 'NAME --help'." on stderr. Return: EXIT_USAGE. */
 int tool_usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* tool_bad_option() - report what getopt_long (opterr = 0, optstring starting with ':')
+ * returned as @c ('?' unknown, ':' missing argument) for @argv. Return: EXIT_USAGE. */
+int tool_bad_option(int c, char **argv);
 
 /* Parsers: 0 or -EINVAL/-ERANGE (the caller reports a usage error). */
 int parse_u64(const char *s, uint64_t *out);                   /* decimal */

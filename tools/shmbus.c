@@ -232,16 +232,17 @@ static int cmd_rm(int argc, char **argv) {
                                         {0, 0, 0, 0}};
   int c, force = 0, rc = EXIT_OK, err, i;
   optind = 1;
-  while ((c = getopt_long(argc, argv, "fh", longs, NULL)) != -1) {
+  opterr = 0;
+  while ((c = getopt_long(argc, argv, ":fh", longs, NULL)) != -1) {
     if (c == 'f') force = 1;
     else if (c == 'h') return fputs(usage, stdout), EXIT_OK;
-    else return tool_usage_error("rm: unknown option");
+    else return tool_bad_option(c, argv);
   }
   if (optind >= argc) return tool_usage_error("rm: which bus? give its NAME (see 'shmbus ls')");
   for (i = optind; i < argc; i++) {
     err = shmbus_unlink(argv[i], force);
-    if (err < 0 && rc == EXIT_OK) rc = tool_fail("remove", argv[i], err, 0);
-    else if (err < 0) tool_fail("remove", argv[i], err, 0);
+    if (err < 0 && rc == EXIT_OK) rc = tool_fail("remove", argv[i], err, HINT_REMOVE);
+    else if (err < 0) tool_fail("remove", argv[i], err, HINT_REMOVE);
   }
   return rc;
 }

@@ -197,8 +197,9 @@ static int parse_args(int argc, char **argv, struct opts *o) {
   uint64_t u;
   mode_t mode;
   int c, nsrc = 0;
+  opterr = 0;
   shmbus_pub_opts_init(&o->pub);
-  while ((c = getopt_long(argc, argv, "m:f:slb:r:n:c:t:vhV", longs, NULL)) != -1) {
+  while ((c = getopt_long(argc, argv, ":m:f:slb:r:n:c:t:vhV", longs, NULL)) != -1) {
     switch (c) {
       case 'm': o->src = SRC_MESSAGE, o->message = optarg, nsrc++; break;
       case 'f': o->src = SRC_FILE, o->file = optarg, nsrc++; break;
@@ -252,7 +253,7 @@ static int parse_args(int argc, char **argv, struct opts *o) {
       case 'v': o->verbose = 1; break;
       case 'h': fputs(usage, stdout); exit(EXIT_OK);
       case 'V': exit(tool_version());
-      default: return tool_usage_error("unknown or incomplete option");
+      default: return tool_bad_option(c, argv);
     }
   }
   if (optind >= argc) return tool_usage_error("missing the bus NAME");

@@ -255,8 +255,9 @@ static int parse_args(int argc, char **argv, struct opts *o) {
       {"version", 0, 0, 'V'},    {0, 0, 0, 0}};
   uint64_t u;
   int c, modes = 0;
+  opterr = 0;
   o->window = 1000;
-  while ((c = getopt_long(argc, argv, "a1C:W:i:F:vhV", longs, NULL)) != -1) {
+  while ((c = getopt_long(argc, argv, ":a1C:W:i:F:vhV", longs, NULL)) != -1) {
     switch (c) {
       case 'a': o->all = 1; break;
       case O_OLDEST: o->start = SHMBUS_SEEK_OLDEST; break;
@@ -293,7 +294,7 @@ static int parse_args(int argc, char **argv, struct opts *o) {
       case O_SLEEP: o->mode = SHMBUS_WAIT_SLEEP, modes++; break;
       case 'h': fputs(usage, stdout); exit(EXIT_OK);
       case 'V': exit(tool_version());
-      default: return tool_usage_error("unknown or incomplete option");
+      default: return tool_bad_option(c, argv);
     }
   }
   if (optind >= argc) return tool_usage_error("missing the bus NAME");
