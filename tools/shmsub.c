@@ -79,6 +79,7 @@ struct reader {
   int fresh; /* --all on a bus that appeared while we waited: versions from 1 are ours */
   uint64_t done;
   int64_t last_record, next_print; /* CLOCK_MONOTONIC */
+  int64_t start_ns;                /* CLOCK_REALTIME when shmsub started */
   struct stats st;
 };
 
@@ -95,6 +96,7 @@ static int timed_out(const struct opts *o) {
 /* open_bus() - open (or reopen) the bus into @r, waiting for it when @wait. Return: 0, or an
  * exit code (reported). */
 static int open_bus(const struct opts *o, struct reader *r, int wait, int reopened) {
+  struct shmbus_bus_info bi;
   int rc, waited = 0, watch = -1;
   uint64_t cap;
   char *nb;
@@ -126,8 +128,13 @@ static int open_bus(const struct opts *o, struct reader *r, int wait, int reopen
       return tool_fail("subscribe to", o->name, -ENOMEM, 0);
     r->buf = nb, r->cap = cap;
   }
-  if (o->start == SHMBUS_SEEK_NEW) shmbus_sub_seek(r->s, SHMBUS_SEEK_NEW);
-  /* A bus that appeared (or came back) while we waited holds only records we have not seen. */
+  /* A bus created after shmsub started (it appeared while we waited, came back, or was made
+   * between our start and our first look) holds only records published after we started:
+   * --new skips none of them, and --all and statistics read them from the oldest. */
+  if (!waited && !reopened && shmbus_sub_info(r->s, &bi) == 0 &&
+      (int64_t)bi.created_ns >= r->start_ns)
+    waited = 1;
+  if (o->start == SHMBUS_SEEK_NEW && !waited && !reopened) shmbus_sub_seek(r->s, SHMBUS_SEEK_NEW);
   if (o->start == SHMBUS_SEEK_OLDEST || ((waited || reopened) && (o->all || o->stats))) {
     shmbus_sub_seek(r->s, SHMBUS_SEEK_OLDEST);
     r->fresh = waited || reopened; /* a new bus starts at version 1 */
@@ -324,6 +331,7 @@ int main(int argc, char **argv) {
   tool_install_signals();
   if (o.stats && stats_init(&r.st, o.window) < 0) return tool_fail("subscribe to", o.name,
                                                                    -ENOMEM, 0);
+  r.start_ns = now_realtime_ns();
   r.last_record = now_monotonic_ns();
   r.next_print = r.last_record + (int64_t)(o.interval * 1e9);
   rc = open_bus(&o, &r, o.wait_for_bus, 0);

@@ -22,8 +22,12 @@ cleanup() {
 trap cleanup EXIT
 
 # newbus - a unique bus name (pid + random), remembered for removal: newbus VAR
+RUN="tt-$$-$RANDOM$RANDOM"
+NBUS=0
 newbus() {
-  local n="tt-$$-$RANDOM$RANDOM-${1}"
+  local n
+  NBUS=$((NBUS + 1))
+  n=$(printf '%s-%03d-%s' "$RUN" "$NBUS" "$1")
   BUSES+=("$n")
   printf -v "$1" '%s' "$n"
 }
@@ -67,6 +71,8 @@ eventually() {
 
 # A reader sleeps on the bus (shmbus stat shows the futex flag): it is subscribed.
 reader_asleep() { "$SHMBUS" stat "$1" --json | grep -q '"readers_asleep":true'; }
+# shmsub (pid $1) waits for its bus to appear: it watches /dev/shm with inotify.
+waits_for_bus() { ls -l "/proc/$1/fd" 2>/dev/null | grep -q inotify; }
 bus_exists() { "$SHMBUS" stat "$1" >/dev/null 2>&1; }
 bus_latest() { "$SHMBUS" stat "$1" --json | sed 's/.*"latest":\([0-9]*\).*/\1/'; }
 
