@@ -49,8 +49,10 @@ static const char usage[] =
     "\n"
     "When the writer stops, shmsub keeps waiting for a new writer; when the bus is replaced or\n"
     "removed, it reopens it by name (waiting for it to come back), and says so on stderr.\n"
-    "With --all, a bus that shmsub had to wait for (--wait-for-bus) or reopen is read from its\n"
-    "oldest record, so a publisher started after shmsub loses nothing while its ring holds it.\n"
+    "With --all (and statistics), a bus created after shmsub started (one it waited for with\n"
+    "--wait-for-bus, or reopened) is read from its oldest record: a publisher started after\n"
+    "shmsub loses nothing while its ring holds the records. On an older bus, --all starts at\n"
+    "the latest record (--oldest: at the oldest one still held).\n"
     "\n"
     "Examples:\n"
     "  shmsub temp                        follow bus temp\n"
@@ -245,6 +247,7 @@ static int run(const struct opts *o, struct reader *r) {
     if (o->interval > 0 && !o->stats && r->done && !(o->count && r->done >= o->count)) {
       tool_sleep_until(now_monotonic_ns() + (int64_t)(o->interval * 1e9));
       shmbus_sub_seek(r->s, SHMBUS_SEEK_NEW);
+      r->last_record = now_monotonic_ns(); /* -W counts from the end of the pause */
     }
   }
 }
