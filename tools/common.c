@@ -128,13 +128,14 @@ int tool_fail(const char *what, const char *bus, int err, int hints) {
       break;
     case EBUSY: {
       pid_t pid = bus ? shmbus_lock_holder(bus) : 0;
-      if (pid > 0)
-        tool_msg("cannot %s bus '%s': its writer (pid %d) is still running, and a bus has one "
-                 "writer at a time. Stop that process first%s.",
-                 what, b, (int)pid, (hints & HINT_WRITER) ? "" : ", or use --force");
+      char who[64] = "another live writer holds it";
+      if (pid > 0) snprintf(who, sizeof who, "its writer (pid %d) is still running", (int)pid);
+      if (hints & HINT_REMOVE)
+        tool_msg("cannot remove bus '%s': %s. Stop the writer first, or use --force (the writer "
+                 "and the readers then see the bus vanish).", b, who);
       else
-        tool_msg("cannot %s bus '%s': another live writer holds it; stop it first%s.", what, b,
-                 (hints & HINT_WRITER) ? "" : ", or use --force");
+        tool_msg("cannot %s bus '%s': %s, and a bus has one writer at a time. Stop that process "
+                 "first, or publish on another bus.", what, b, who);
       break;
     }
     case EPROTO:

@@ -221,7 +221,8 @@ static int cmd_stat(const char *name, int json) {
   else printf("writer:         %s\n", writer_state(&bi));
   if (holder > 0) printf("writer lock:    held by pid %d\n", (int)holder);
   else if (holder == 0) printf("writer lock:    free\n");
-  printf("readers asleep: %s\n", bi.sleepers ? "yes (at least one waits on the futex)" : "no");
+  printf("readers asleep: %s\n", bi.sleepers ? "yes (the wake flag is set: a reader sleeps, or "
+                                              "slept since the last publish)" : "no");
   if (bi.replaced) printf("replaced:       yes (a newer bus took the name; readers reopen)\n");
   printf("owner:          %s, group %s, mode %04o\n", user, group, (unsigned)bi.mode);
   return fflush(stdout) == 0 ? EXIT_OK : EXIT_ERROR;

@@ -96,8 +96,8 @@ writer=$!
 eventually 20 bus_exists "$W"
 eventually 20 "$SHMSUB" "$W" -1 -W 1
 expect_rc 6 "$SHMPUB" "$W" -m y
-err_has "cannot publish on bus '$W': its writer \(pid $writer\) is still running, and a bus has one writer at a time. Stop that process first."
-expect_rc 6 "$SHMBUS" rm "$W"; err_has "its writer \(pid $writer\) is still running.*or use --force"
+err_has "cannot publish on bus '$W': its writer \(pid $writer\) is still running, and a bus has one writer at a time. Stop that process first"
+expect_rc 6 "$SHMBUS" rm "$W"; err_has "cannot remove bus '$W': its writer \(pid $writer\) is still running. Stop the writer first, or use --force"
 expect_rc 0 "$SHMBUS" rm --force "$W"
 if bus_exists "$W"; then fail "rm --force left the bus"; else pass; fi
 kill "$writer"; wait "$writer" 2>/dev/null
