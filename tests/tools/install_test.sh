@@ -2,8 +2,10 @@
 # Install the Bazel-built artifacts into a temporary prefix with tools/install_files.sh (what
 # tools/install.sh runs after building), then build and run a small C program against it with
 # cc $(pkg-config --cflags --libs shmbus), dynamically and statically.
+# $1: extra cc flags (the sanitizer the artifacts were built with, if any).
 source "${TEST_SRCDIR}/${TEST_WORKSPACE:-shmbus}/tests/tools/lib.sh"
 R=$RUNFILES
+read -r -a CCFLAGS <<<"${1:-}"
 prefix=$TMP/prefix
 files=("$R/tools/shmpub" "$R/tools/shmsub" "$R/tools/shmbus" "$R/tools/libshmbus.so"
        "$R/core/libshmbus.a" "$R/core/shmbus.h" "$R"/docs/man/*.1)
@@ -51,12 +53,12 @@ export PKG_CONFIG_PATH=$prefix/lib/pkgconfig
 expect_rc 0 pkg-config --modversion shmbus; out_is 0.1.0
 expect_rc 0 pkg-config --cflags --libs shmbus; out_has "^-I$prefix/include -L$prefix/lib -lshmbus *$"
 # shellcheck disable=SC2046
-expect_rc 0 cc -std=c11 -Wall -Wextra -Werror -o "$TMP/prog" "$TMP/prog.c" $(pkg-config --cflags --libs shmbus)
+expect_rc 0 cc "${CCFLAGS[@]}" -std=c11 -Wall -Wextra -Werror -o "$TMP/prog" "$TMP/prog.c" $(pkg-config --cflags --libs shmbus)
 expect_rc 0 env LD_LIBRARY_PATH="$prefix/lib" ldd "$TMP/prog"; out_has "libshmbus.so.0 => $prefix/lib/libshmbus.so.0"
 expect_rc 0 env LD_LIBRARY_PATH="$prefix/lib" "$TMP/prog" "$P" shared; out_is "installed ok v1 (shared)"
 # Statically, from libshmbus.a.
 # shellcheck disable=SC2046
-expect_rc 0 cc -std=c11 -o "$TMP/prog_static" "$TMP/prog.c" $(pkg-config --cflags shmbus) "$prefix/lib/libshmbus.a"
+expect_rc 0 cc "${CCFLAGS[@]}" -std=c11 -o "$TMP/prog_static" "$TMP/prog.c" $(pkg-config --cflags shmbus) "$prefix/lib/libshmbus.a"
 expect_rc 0 "$TMP/prog_static" "$P" static; out_is "installed ok v2 (static)"
 if ldd "$TMP/prog_static" | grep -q libshmbus; then fail "static program needs libshmbus.so"; else pass; fi
 # Only the public API is exported by the shared library.
