@@ -34,8 +34,9 @@ static const char usage[] =
     "                         only), json (one object per line: bus, version, timestamp_ns,\n"
     "                         latency_ns, length, skipped, encoding, payload; the payload is\n"
     "                         text when it is valid UTF-8, else base64)\n"
-    "  -v, --verbose          prefix version, publish time, one-way latency and length;\n"
-    "                         report the writer stopping and returning on stderr\n"
+    "  -v, --verbose          prefix version, publish time, one-way latency and length (the\n"
+    "                         latency of a record older than shmsub is its age); report the\n"
+    "                         writer stopping and returning on stderr\n"
     "Statistics instead of records (like ros2 topic hz/bw/delay):\n"
     "      --hz               publish rate, min/max interval and jitter\n"
     "      --bw               bytes per second and record sizes\n"
@@ -181,7 +182,7 @@ static int handle(const struct opts *o, struct reader *r, size_t len,
                                 "ring (shmpub --slots) or a slower writer (shmpub -r) helps");
   }
   struct out_record rec = {o->name, info->version, (int64_t)info->timestamp_ns,
-                           now - (int64_t)info->timestamp_ns, o->all ? 0 : info->lost,
+                           now - (int64_t)info->timestamp_ns, info->lost,
                            r->buf, len};
   if (print_record(stdout, o->fmt, o->verbose, &rec) < 0) {
     if (errno == EPIPE) exit(EXIT_OK); /* shmsub B | head -1 */
