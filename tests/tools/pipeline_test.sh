@@ -57,4 +57,27 @@ printed=$(wc -l <"$TMP/got")
 if [ $((lost + printed)) -eq 200000 ]; then pass; else
   fail "printed $printed + lost $lost != 200000; first printed $(head -1 "$TMP/got"); $(head -3 "$TMP/suberr")"
 fi
+
+# 5. Exactly which records a stopped subscriber loses: it read v1, sleeps, is stopped while
+# v2..v11 go through a 4-slot ring, and resumes. --all: v9 (the oldest safe one) with 7 lost;
+# the default (latest value): v11 with 9 skipped.
+newbus K
+"$SHMPUB" "$K" -m first --slots 4
+"$SHMSUB" "$K" --all -C 2 -F json -W 60 >"$TMP/all" 2>"$TMP/allerr" &
+suball=$!
+"$SHMSUB" "$K" -v -C 2 -W 60 >"$TMP/latest" 2>"$TMP/latesterr" &
+sublatest=$!
+eventually 20 reader_asleep "$K"
+eventually 20 grep -q first "$TMP/all"
+eventually 20 grep -q first "$TMP/latest"
+kill -STOP "$suball" "$sublatest"
+seq 2 11 | "$SHMPUB" "$K" -l
+kill -CONT "$suball" "$sublatest"
+wait "$suball" || fail "stopped --all subscriber: exit status $?"
+wait "$sublatest" || fail "stopped subscriber: exit status $?"
+if sed -n 2p "$TMP/all" | grep -q '"version":9,.*"skipped":7,.*"payload":"9"'; then pass; else fail "--all after stop: $(cat "$TMP/all")"; fi
+if grep -q '^shmsub: lost 7 (versions 2-8)' "$TMP/allerr"; then pass; else fail "--all lost report: $(cat "$TMP/allerr")"; fi
+if sed -n 2p "$TMP/latest" | grep -q '^v=11 .* skipped=9: 11$'; then pass; else fail "latest after stop: $(cat "$TMP/latest")"; fi
+if grep -v "the writer of '$K' (pid [0-9]*) closed; waiting for a new writer" "$TMP/latesterr"; then
+  fail "latest mode reported more than the writer closing"; else pass; fi
 finish
