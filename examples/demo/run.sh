@@ -43,7 +43,7 @@ trap 'exit 130' INT TERM
 cat <<MSG
 
 Publisher: imu_pub, 1000 IMU snapshots per second on bus '$bus' for 8 s.
-Subscribers: three 'shmsub -v -i 0.5' (one sample every half second, with its latency),
+Subscribers: three 'shmsub --new -v -i 0.5' (one fresh sample every half second, with its latency),
 waiting by spinning, by spinning then sleeping (the default), and by sleeping on a futex.
 
 MSG
@@ -52,7 +52,7 @@ pids+=($!)
 for _ in $(seq 100); do "$shmbus" stat "$bus" >/dev/null 2>&1 && break; sleep 0.05; done
 subs=()
 for mode in spin hybrid sleep; do
-  "$shmsub" "$bus" -W 5 --"$mode" -v -i 0.5 -C 10 | sed -u "s/^/[$mode] /" &
+  "$shmsub" "$bus" --new -W 5 --"$mode" -v -i 0.5 -C 10 | sed -u "s/^/[$mode] /" &
   subs+=($!)
 done
 wait "${subs[@]}"
