@@ -36,7 +36,7 @@ expect_rc 0 "$SHMBUS" stat "$A" --json
 out_has '"type":"imu/v2","slots":16,"capacity":4096,"total_size":70656,'
 out_has '"writer_pid":'"$writer"',"writer_state":"running","lock_holder":'"$writer"',"readers_asleep":(true|false),"replaced":false'
 # The flag is cleared by every publish (200 Hz here) and set again by the sleeping reader.
-stat_asleep() { "$SHMBUS" stat "$A" | grep -q '^readers asleep: +yes'; }
+stat_asleep() { "$SHMBUS" stat "$A" | grep -Eq '^readers asleep: +yes'; }
 json_asleep() { "$SHMBUS" stat "$A" --json | grep -q '"readers_asleep":true'; }
 eventually 20 stat_asleep
 eventually 20 json_asleep
