@@ -288,6 +288,7 @@ int main(int argc, char **argv) {
   /* A single record is read before the bus is opened, so its size can pick the capacity. */
   if (o.src == SRC_MESSAGE) {
     record = strdup(o.message), len = strlen(o.message);
+    if (record == NULL) return tool_fail("publish on", o.name, -ENOMEM, 0);
   } else if (o.src == SRC_FILE || o.src == SRC_STDIN) {
     FILE *f = (o.src == SRC_STDIN || strcmp(o.file, "-") == 0) ? stdin : fopen(o.file, "rb");
     if (f == NULL) {

@@ -106,7 +106,8 @@ static int open_bus(const struct opts *o, struct reader *r, int wait, int reopen
   for (;;) {
     rc = shmbus_sub_open(o->name, 0, &r->s);
     if (rc != -ENOENT || !wait) break;
-    if (!waited && (o->verbose || reopened)) tool_msg("waiting for bus '%s' to exist", o->name);
+    if (!waited && (o->verbose || reopened))
+      tool_msg("waiting for bus '%s' to exist (again)", o->name);
     if (!waited) {
       waited = 1;
       watch = shm_watch_open();
@@ -124,7 +125,6 @@ static int open_bus(const struct opts *o, struct reader *r, int wait, int reopen
   }
   if (watch >= 0) close(watch);
   if (rc < 0) return tool_fail("subscribe to", o->name, rc, HINT_WAIT_FOR_BUS);
-  if (reopened) tool_msg("bus '%s' was replaced; reading the new one", o->name);
   cap = shmbus_sub_capacity(r->s);
   if (cap > r->cap || r->buf == NULL) {
     if ((nb = realloc(r->buf, cap ? cap : 1)) == NULL)
@@ -147,6 +147,7 @@ static int open_bus(const struct opts *o, struct reader *r, int wait, int reopen
 }
 
 static int reopen(const struct opts *o, struct reader *r) {
+  tool_msg("bus '%s' was replaced or removed; reopening it by name", o->name);
   shmbus_sub_close(r->s);
   r->s = NULL;
   return open_bus(o, r, 1, 1);
