@@ -15,7 +15,7 @@ while (($#)); do
     --prefix) prefix=${2:?}; shift 2 ;;
     --prefix=*) prefix=${1#*=}; shift ;;
     --destdir) destdir=${2:?}; shift 2 ;;
-    -h|--help) sed -n '2,10p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "$0"; exit 0 ;;
     *) shift ;;
   esac
 done
@@ -32,6 +32,6 @@ while [ ! -e "$target" ]; do target=$(dirname "$target"); done
 if [ ! -w "$target" ] && [ "$(id -u)" -ne 0 ]; then SUDO=(sudo); fi
 "${SUDO[@]}" tools/install_files.sh "${args[@]}" "${files[@]}"
 # The dynamic linker's cache, for a system prefix.
-if [ -z "$destdir" ] && [ "$(id -u)" -eq 0 ] && [ "$prefix" = /usr/local ] && command -v ldconfig >/dev/null; then
-  ldconfig
+if [ -z "$destdir" ] && [ "$prefix" = /usr/local ] && [ -x /sbin/ldconfig ]; then
+  "${SUDO[@]}" /sbin/ldconfig
 fi
