@@ -6,7 +6,7 @@ source "${TEST_SRCDIR}/${TEST_WORKSPACE:-shmbus}/tests/tools/lib.sh"
 # 1. A writer closes, another comes, one is killed, another comes: shmsub -v follows them all.
 newbus B
 "$SHMPUB" "$B" -m one
-"$SHMSUB" "$B" -v -C 3 -W 60 >"$TMP/sub" 2>"$TMP/suberr" &
+"$SHMSUB" "$B" -v -C 3 -W 20 >"$TMP/sub" 2>"$TMP/suberr" &
 sub=$!
 eventually 20 grep -q "the writer of '$B' (pid [0-9]*) closed; waiting for a new writer" "$TMP/suberr"
 "$SHMPUB" "$B" -m two
@@ -18,7 +18,7 @@ wait "$sub" || fail "shmsub exit status $?: $(cat "$TMP/suberr")"
 if [ "$(sed 's/.*: //' "$TMP/sub")" = "$(printf 'one\ntwo\nthree')" ]; then pass; else fail "restart: $(cat "$TMP/sub")"; fi
 
 # kill -9 of the writer: shmsub says it died and keeps waiting; the next writer resumes.
-"$SHMSUB" "$B" -v --new -C 1 -W 60 >"$TMP/sub" 2>"$TMP/suberr" &
+"$SHMSUB" "$B" -v --new -C 1 -W 20 >"$TMP/sub" 2>"$TMP/suberr" &
 sub=$!
 kill -9 "$killer"; wait "$killer" 2>/dev/null
 eventually 20 grep -q "the writer of '$B' (pid $killer) died; waiting for a new writer" "$TMP/suberr"
@@ -29,7 +29,7 @@ wait "$sub" || fail "after death: exit status $?"
 if grep -q ': four$' "$TMP/sub"; then pass; else fail "after death: $(cat "$TMP/sub")"; fi
 
 # 2. Replacement (another geometry): shmsub reopens the bus by name and reads the new one.
-"$SHMSUB" "$B" --new -C 1 -W 60 >"$TMP/sub" 2>"$TMP/suberr" &
+"$SHMSUB" "$B" --new -C 1 -W 20 >"$TMP/sub" 2>"$TMP/suberr" &
 sub=$!
 eventually 20 reader_asleep "$B"
 "$SHMPUB" "$B" --slots 16 -m five 2>/dev/null
@@ -39,7 +39,7 @@ if grep -q "bus '$B' was replaced or removed; reopening it by name" "$TMP/suberr
 if grep -q "waiting for bus" "$TMP/suberr"; then fail "replace: waited"; else pass; fi
 
 # 3. Removal: shmsub waits for the bus to come back, and reads it then.
-"$SHMSUB" "$B" -C 2 -W 60 >"$TMP/sub" 2>"$TMP/suberr" &
+"$SHMSUB" "$B" -C 2 -W 20 >"$TMP/sub" 2>"$TMP/suberr" &
 sub=$!
 eventually 20 reader_asleep "$B"
 expect_rc 0 "$SHMBUS" rm "$B"

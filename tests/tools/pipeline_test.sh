@@ -8,7 +8,7 @@ seq 1000 >"$TMP/want"
 # 1. The subscriber first: it waits for the bus, then reads it from its oldest record.
 for round in 1 2 3; do
   newbus B
-  "$SHMSUB" "$B" --all -C 1000 --wait-for-bus -W 60 >"$TMP/got" 2>"$TMP/suberr" &
+  "$SHMSUB" "$B" --all -C 1000 --wait-for-bus -W 20 >"$TMP/got" 2>"$TMP/suberr" &
   sub=$!
   # shmpub starts once shmsub waits for the bus. (Started right away, the bus could exist
   # before shmsub looks; shmsub then still reads all of it when the bus is younger than itself,
@@ -23,7 +23,7 @@ done
 # 2. The subscriber after the publisher ended: --oldest reads the ring from its start.
 newbus A
 seq 1000 | "$SHMPUB" "$A" -l --slots 1024
-expect_rc 0 "$SHMSUB" "$A" --all --oldest -C 1000 -W 60
+expect_rc 0 "$SHMSUB" "$A" --all --oldest -C 1000 -W 20
 if cmp -s "$TMP/want" "$TMP/out"; then pass; else fail "--oldest: not 1..1000 in order"; fi
 # Without --oldest a late --all subscriber starts at the latest record.
 expect_rc 0 "$SHMSUB" "$A" --all -C 1; out_is 1000
@@ -63,9 +63,9 @@ fi
 # the default (latest value): v11 with 9 skipped.
 newbus K
 "$SHMPUB" "$K" -m first --slots 4
-"$SHMSUB" "$K" --all -C 2 -F json -W 60 >"$TMP/all" 2>"$TMP/allerr" &
+"$SHMSUB" "$K" --all -C 2 -F json -W 20 >"$TMP/all" 2>"$TMP/allerr" &
 suball=$!
-"$SHMSUB" "$K" -v -C 2 -W 60 >"$TMP/latest" 2>"$TMP/latesterr" &
+"$SHMSUB" "$K" -v -C 2 -W 20 >"$TMP/latest" 2>"$TMP/latesterr" &
 sublatest=$!
 eventually 20 reader_asleep "$K"
 eventually 20 grep -q first "$TMP/all"
