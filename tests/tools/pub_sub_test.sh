@@ -116,5 +116,7 @@ for t in "$SHMPUB" "$SHMSUB" "$SHMBUS"; do
   expect_rc 0 "$t" --help; out_has '^Usage: '; out_has 'Examples:'; out_has 'Exit status:'
   expect_rc 0 "$t" --version; out_has '\(shmbus\) [0-9]+\.[0-9]+\.[0-9]+$'
 done
+expect_rc 0 "$SHMBUS" help; out_has '^Usage: shmbus COMMAND'
+expect_rc 0 "$SHMBUS" rm --help; out_has '^Usage: shmbus COMMAND'
 expect_rc 0 "$SHMBUS" version; out_has '^shmbus \(shmbus\) '
 finish
