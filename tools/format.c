@@ -126,6 +126,5 @@ int print_record(FILE *f, enum out_format fmt, int verbose, const struct out_rec
       fputs("}\n", f);
       break;
   }
-  if (fflush(f) != 0 || ferror(f)) return -EIO;
-  return 0;
+  return ferror(f) ? -EIO : 0;
 }

@@ -23,7 +23,8 @@ struct out_record {
 };
 
 /* print_record() - one record to @f in format @fmt; @verbose adds version, time, latency
- * (text and hex: a prefix; json always has them; raw never). Return: 0; -EIO (write error). */
+ * (text and hex: a prefix; json always has them; raw never). Does not flush: the caller
+ * flushes before it waits, so a burst costs one write. Return: 0; -EIO (write error). */
 int print_record(FILE *f, enum out_format fmt, int verbose, const struct out_record *r);
 
 /* utf8_valid() - 1 if @n bytes at @p are valid UTF-8 (no overlongs, no surrogates). */

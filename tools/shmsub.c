@@ -153,6 +153,14 @@ static int reopen(const struct opts *o, struct reader *r) {
   return open_bus(o, r, 1, 1);
 }
 
+/* flush_stdout() - Return: 0, or an exit code (a closed stdout ends shmsub quietly). */
+static int flush_stdout(void) {
+  if (fflush(stdout) == 0) return 0;
+  if (errno == EPIPE) exit(EXIT_OK); /* shmsub B | head -1 */
+  tool_msg("cannot write to stdout: %s", strerror(errno));
+  return EXIT_ERROR;
+}
+
 /* One record read: print it or add it to the statistics. Return: 0 or an exit code. */
 static int handle(const struct opts *o, struct reader *r, size_t len,
                   struct shmbus_record_info *info) {
@@ -186,7 +194,7 @@ static int handle(const struct opts *o, struct reader *r, size_t len,
                            now - (int64_t)info->timestamp_ns, info->lost,
                            r->buf, len};
   if (print_record(stdout, o->fmt, o->verbose, &rec) < 0) {
-    if (errno == EPIPE) exit(EXIT_OK); /* shmsub B | head -1 */
+    if (errno == EPIPE) exit(EXIT_OK);
     tool_msg("cannot write to stdout: %s", strerror(errno));
     return EXIT_ERROR;
   }
@@ -229,6 +237,7 @@ static int run(const struct opts *o, struct reader *r) {
     }
     if (dl < until) until = dl;
     if (o->stats && r->next_print < until) until = r->next_print;
+    if ((rc = flush_stdout()) != 0) return rc; /* all we printed, before we wait */
     rc = shmbus_sub_wait(r->s, until - now, o->mode | (r->dead ? SHMBUS_WAIT_THROUGH_DEATH : 0));
     if (rc == -ETIMEDOUT) continue;
     if (rc == -EOWNERDEAD) {
@@ -247,6 +256,7 @@ static int run(const struct opts *o, struct reader *r) {
     if (rc < 0) return tool_fail("wait on", o->name, rc, 0);
     if (rc > 0) return rc;
     if (o->interval > 0 && !o->stats && r->done && !(o->count && r->done >= o->count)) {
+      if ((rc = flush_stdout()) != 0) return rc;
       tool_sleep_until(now_monotonic_ns() + (int64_t)(o->interval * 1e9));
       shmbus_sub_seek(r->s, SHMBUS_SEEK_NEW);
       r->last_record = now_monotonic_ns(); /* -W counts from the end of the pause */
@@ -342,6 +352,7 @@ int main(int argc, char **argv) {
   rc = open_bus(&o, &r, o.wait_for_bus, 0);
   if (rc == 0 && r.s) rc = run(&o, &r);
   if (o.stats && rc == 0) stats_print(&r.st, o.stats, stdout); /* the final window */
+  if (rc == 0) rc = flush_stdout();
   shmbus_sub_close(r.s);
   free(r.buf);
   if (o.stats) stats_free(&r.st);
