@@ -32,6 +32,13 @@ static const char usage[] =
     "  shmbus rm old-bus another\n"
     "\n" TOOLS_EXIT_CODES;
 
+/* The output went out, or its reader left (shmbus ls | head -1). */
+static int flushed(void) {
+  if (fflush(stdout) == 0 || errno == EPIPE) return EXIT_OK;
+  tool_msg("cannot write to stdout: %s", strerror(errno));
+  return EXIT_ERROR;
+}
+
 struct row {
   char name[SHMBUS_NAME_MAX + 1];
   struct shmbus_bus_info bi;
@@ -156,7 +163,7 @@ static int cmd_ls(int json) {
            r->bi.slots, rate, user, (unsigned)r->bi.mode);
   }
   free(rs.v);
-  return fflush(stdout) == 0 ? EXIT_OK : EXIT_ERROR;
+  return flushed();
 }
 
 static const char *writer_state(const struct shmbus_bus_info *bi) {
@@ -195,7 +202,7 @@ static int cmd_stat(const char *name, int json) {
     fputs(",\"group\":", stdout);
     json_string(stdout, group, strlen(group));
     printf(",\"mode\":\"%04o\"}\n", (unsigned)bi.mode);
-    return fflush(stdout) == 0 ? EXIT_OK : EXIT_ERROR;
+    return flushed();
   }
   fmt_bytes(bi.capacity, cap, sizeof cap);
   fmt_bytes(bi.total_size + 4096, tot, sizeof tot);
@@ -225,7 +232,7 @@ static int cmd_stat(const char *name, int json) {
                                               "slept since the last publish)" : "no");
   if (bi.replaced) printf("replaced:       yes (a newer bus took the name; readers reopen)\n");
   printf("owner:          %s, group %s, mode %04o\n", user, group, (unsigned)bi.mode);
-  return fflush(stdout) == 0 ? EXIT_OK : EXIT_ERROR;
+  return flushed();
 }
 
 static int cmd_rm(int argc, char **argv) {

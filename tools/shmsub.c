@@ -350,6 +350,8 @@ int main(int argc, char **argv) {
   r.last_record = now_monotonic_ns();
   r.next_print = r.last_record + (int64_t)(o.interval * 1e9);
   rc = open_bus(&o, &r, o.wait_for_bus, 0);
+  if (rc == 0 && r.s && o.verbose && shmbus_sub_latest(r.s) == 0)
+    tool_msg("nothing has been published on bus '%s' yet; waiting for the first record", o.name);
   if (rc == 0 && r.s) rc = run(&o, &r);
   if (o.stats && rc == 0) stats_print(&r.st, o.stats, stdout); /* the final window */
   if (rc == 0) rc = flush_stdout();
