@@ -175,7 +175,8 @@ uint64_t shmbus_view_seq(const shmbus_view *v);
  * Context: any thread, outside a read-side critical section (waiting inside one would hold back
  * every retired snapshot's memory). The follower's cost: one FUTEX_WAKE per snapshot, only while
  * some thread waits.
- * Return: 0 (newer snapshot: read it); -ETIMEDOUT; -ESHUTDOWN (the view was stopped).
+ * Return: 0 (newer snapshot: read it; also after a stop, so the last one is not missed);
+ *         -ETIMEDOUT; -ESHUTDOWN (the view was stopped and holds nothing newer than @seen).
  */
 int shmbus_view_wait(shmbus_view *v, uint64_t seen, int64_t timeout_ns);
 

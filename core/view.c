@@ -218,7 +218,7 @@ static int take(shmbus_view *v) {
     s->pub.timestamp_ns = info.timestamp_ns;
     s->pub.length = (uint64_t)n;
     v->hint = (size_t)n;
-    if (v->published) atomic_fetch_add_explicit(&v->skipped, info.lost, memory_order_relaxed);
+    atomic_fetch_add_explicit(&v->skipped, info.lost, memory_order_relaxed);
     publish(v, s);
     return 0;
   }
