@@ -109,6 +109,44 @@ TEST(ViewShutdown, CloseWaitsForAReaderInsideItsCriticalSection) {
   EXPECT_EQ(0, failures.load()) << ">= 100: close returned inside the reader's critical section";
 }
 
+// A reader that stays inside its critical section does not hold back the follower (or other
+// readers): the view keeps publishing, and the reader's snapshot stays intact meanwhile.
+TEST(ViewShutdown, AReaderInALongCriticalSectionBlocksNobody) {
+  Bus bus("long");
+  bus.Publish(4096);
+  shmbus_view *v = OpenView(bus.name());
+  ASSERT_NE(nullptr, v);
+  std::atomic<int> phase{0};
+  std::atomic<int> failures{0};
+  std::thread reader([&] {
+    Registered reg;
+    shmbus_view_read_lock();
+    const shmbus_view_snap *s = shmbus_view_latest(v);
+    phase.store(1);
+    while (phase.load() != 2) {
+      if (s == nullptr || BadWord(s, 4096)) failures.fetch_add(1);
+      SleepUs(200);
+    }
+    shmbus_view_read_unlock();
+  });
+  ASSERT_TRUE(Eventually([&] { return phase.load() == 1; }));
+  uint64_t last = 0;
+  for (int i = 0; i < 100; i++) last = bus.Publish(4096);
+  Registered reg;  // another reader, reading while the first one is still inside
+  EXPECT_TRUE(Eventually([&] {
+    shmbus_view_read_lock();
+    const shmbus_view_snap *s = shmbus_view_latest(v);
+    bool ok = s && s->version == last && !BadWord(s, 4096);
+    shmbus_view_read_unlock();
+    return ok;
+  })) << "the follower stalled behind a reader's critical section";
+  EXPECT_EQ(1, phase.load()) << "the first reader is still inside";
+  phase.store(2);
+  reader.join();
+  EXPECT_EQ(0, failures.load());
+  shmbus_view_close(v);
+}
+
 TEST(ViewLifecycle, WriterDeathKeepsTheSnapshotAndFollowsTheNextWriter) {
   Registered reg;
   Bus bus("death");
