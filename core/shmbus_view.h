@@ -113,7 +113,9 @@ void shmbus_view_stop(shmbus_view *v);
  * Readers may be inside a critical section on a snapshot of @v while it runs (it waits for
  * them), but no thread may call any function with @v once close has begun: stop the view and
  * join or quiesce the readers first. NULL is a harmless no-op.
- * Context: not inside a read-side critical section (that would wait for itself forever).
+ * Every kept snapshot is unlinked first, so shmbus_view_older() of a held one returns NULL.
+ * Context: not inside a read-side critical section (it would wait for itself forever; it
+ * aborts with a message instead).
  */
 void shmbus_view_close(shmbus_view *v);
 
@@ -140,7 +142,9 @@ const struct shmbus_view_snap *shmbus_view_latest(shmbus_view *v);
  * no older one (opts.history reached, or history 1). Walking from shmbus_view_latest() gives at
  * most opts.history snapshots, newest first, each older than the one before (a consistent
  * chain: the follower cuts the oldest off before it publishes a new one).
- * Context: inside the critical section in which @s was obtained.
+ * Context: inside the critical section in which @s was obtained, or, for a snapshot held with
+ * shmbus_view_hold(), inside any critical section (a link is NULL or leads to a snapshot still
+ * in the chain; a retired or closed snapshot's link is NULL).
  */
 const struct shmbus_view_snap *shmbus_view_older(const struct shmbus_view_snap *s);
 

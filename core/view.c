@@ -350,10 +350,20 @@ void shmbus_view_stop(shmbus_view *v) {
 
 void shmbus_view_close(shmbus_view *v) {
   if (v == NULL) return;
+  if (urcu_memb_read_ongoing()) { /* synchronize_rcu() below would wait for itself */
+    fprintf(stderr, "shmbus_view_close: called inside a read-side critical section; call "
+                    "shmbus_view_read_unlock() first\n");
+    abort();
+  }
   shmbus_view_stop(v);
-  /* Unpublish, then wait for every reader that may have loaded a kept snapshot. synchronize
-   * works from an unregistered thread; it must not run inside a critical section. */
+  /* Unpublish and unlink every kept snapshot (a held one must not lead to a freed one through
+   * older()), then wait for every reader that may still see one. NULL stores need no
+   * ordering: the grace period covers readers that loaded the old values. synchronize works
+   * from an unregistered thread. */
   atomic_store_explicit(&v->latest, NULL, memory_order_release);
+  for (unsigned i = 0; i < v->nkept; i++)
+    atomic_store_explicit(&v->kept[(v->head + i) % v->opts.history]->older, NULL,
+                          memory_order_relaxed);
   urcu_memb_synchronize_rcu();
   for (unsigned i = 0; i < v->nkept; i++)
     after_grace_period(v->kept[(v->head + i) % v->opts.history]);

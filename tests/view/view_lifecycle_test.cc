@@ -208,6 +208,19 @@ TEST(ViewLifecycle, RegistrationNests) {
   shmbus_view_thread_unregister();  // extra unregister: harmless
 }
 
+TEST(ViewLifecycleDeathTest, CloseInsideACriticalSectionAbortsWithAMessage) {
+  GTEST_FLAG_SET(death_test_style, "threadsafe");
+  Bus bus("closeinside");
+  EXPECT_DEATH(
+      {
+        shmbus_view *v = OpenView(bus.name());
+        Registered reg;
+        shmbus_view_read_lock();
+        shmbus_view_close(v);
+      },
+      "inside a read-side critical section.*shmbus_view_read_unlock");
+}
+
 TEST(ViewLifecycleDeathTest, ReadingFromAnUnregisteredThreadAbortsWithAMessage) {
   GTEST_FLAG_SET(death_test_style, "threadsafe");
   EXPECT_DEATH(shmbus_view_read_lock(), "not registered.*shmbus_view_thread_register");

@@ -177,6 +177,45 @@ TEST(View, HeldSnapshotOutlivesItsCriticalSectionAndTheView) {
   shmbus_view_release(held);  // ASan: a leak or double free fails here
 }
 
+TEST(View, HeldSnapshotsOlderLinkNeverLeadsToAFreedOne) {
+  Registered reg;
+  Bus bus("holdolder");
+  shmbus_view *v = OpenView(bus.name(), 3);
+  ASSERT_NE(nullptr, v);
+  auto publish = [&](int n) {
+    for (int i = 0; i < n; i++) WaitForVersion(v, bus.Publish(1024));  // none skipped
+  };
+  auto hold_latest = [&] {
+    shmbus_view_read_lock();
+    const shmbus_view_snap *h = shmbus_view_hold(shmbus_view_latest(v));
+    shmbus_view_read_unlock();
+    return h;
+  };
+  auto older_of = [&](const shmbus_view_snap *h) {
+    shmbus_view_read_lock();
+    const shmbus_view_snap *o = shmbus_view_older(h);
+    uint64_t bad = o ? BadWord(o, 1024) : 0;
+    shmbus_view_read_unlock();
+    EXPECT_EQ(0u, bad);
+    return o;  // compared with NULL only
+  };
+  publish(3);  // chain 3 2 1
+  const shmbus_view_snap *a = hold_latest();
+  publish(1);  // chain 4 3 2: a in the middle
+  EXPECT_NE(nullptr, older_of(a));
+  publish(3);  // a retired: its link was cut before
+  EXPECT_EQ(nullptr, older_of(a));
+  const shmbus_view_snap *b = hold_latest();
+  publish(1);  // b in the middle again
+  EXPECT_NE(nullptr, older_of(b));
+  shmbus_view_close(v);
+  EXPECT_EQ(nullptr, older_of(b)) << "close unlinks every snapshot before freeing them";
+  EXPECT_EQ(0u, BadWord(a, 1024));
+  EXPECT_EQ(0u, BadWord(b, 1024));
+  shmbus_view_release(a);
+  shmbus_view_release(b);
+}
+
 TEST(View, StatsCountPublishedAndSkipped) {
   Registered reg;
   Bus bus("stats");
