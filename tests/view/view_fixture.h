@@ -3,7 +3,12 @@
 #ifndef SHMBUS_TESTS_VIEW_FIXTURE_H
 #define SHMBUS_TESTS_VIEW_FIXTURE_H
 
+#include <dirent.h>
+#include <errno.h>
 #include <gtest/gtest.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -30,6 +35,30 @@ inline std::string UniqueBusName(const char *what) {
   char buf[96];
   snprintf(buf, sizeof buf, "viewtest-%s-%d-%08x", what, (int)getpid(), (unsigned)rd());
   return buf;
+}
+
+// Remove every bus of these tests whose creating process is gone (a death-test child that
+// aborted, or a run a sanitizer halted): names are viewtest-WHAT-PID-RANDOM.
+inline void SweepDeadBuses() {
+  static const char *const prefixes[] = {"shmbus.", "shmbus-wake.", "shmbus-lock."};
+  DIR *d = opendir("/dev/shm");
+  if (d == nullptr) return;
+  while (struct dirent *e = readdir(d)) {
+    for (const char *pre : prefixes) {
+      size_t n = strlen(pre);
+      if (strncmp(e->d_name, pre, n) != 0 || strncmp(e->d_name + n, "viewtest-", 9) != 0)
+        continue;
+      std::string name = e->d_name + n;
+      size_t last = name.rfind('-');
+      size_t prev = last == std::string::npos ? last : name.rfind('-', last - 1);
+      if (prev == std::string::npos) continue;
+      int pid = atoi(name.c_str() + prev + 1);
+      if (pid <= 0 || pid == getpid() || kill(pid, 0) == 0 || errno != ESRCH) continue;
+      shmbus_unlink(name.c_str(), 1);
+      unlinkat(dirfd(d), e->d_name, 0);  // whatever shmbus_unlink did not find
+    }
+  }
+  closedir(d);
 }
 
 // A bus with a writer; removed (all three objects) when the object dies, even on failure.
@@ -138,6 +167,7 @@ inline StressResult RunStress(const StressParams &p) {
   auto fail = [&](const std::string &what) {
     failures.fetch_add(1);
     if (p.exit_on_failure) {
+      shmbus_unlink(bus.name(), 1);  // _exit skips the destructors
       fprintf(stderr, "checker: %s\n", what.c_str());
       fflush(stderr);
       _exit(3);
