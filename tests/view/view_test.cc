@@ -252,7 +252,7 @@ TEST_P(ViewStress, ReadersNeverSeeATornOrFreedSnapshot) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Matrix, ViewStress,
-                         ::testing::Combine(::testing::Values(1, 4, 16),
+                         ::testing::Combine(::testing::Values(1, 4, 16, 64),
                                             ::testing::Values(8u, 4096u, 65536u),
                                             ::testing::Values(1u, 3u)));
 
