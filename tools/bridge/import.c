@@ -28,6 +28,7 @@ struct import_topic {
   int marker_fd;
   struct bridge_marker last; /* last record imported; pid = ours */
   int have_last;
+  pid_t prev_pid; /* the importer named by the marker found at start, 0 if none */
   char type[SHMBUS_TYPE_MAX + 1];
   uint32_t slots;
   uint64_t capacity;
@@ -68,6 +69,7 @@ static void import_subscribe(struct importer *im, const char *topic_name, const 
   if (bridge_marker_read(t->bus, &m) == 0) {
     t->last = m;
     t->have_last = 1;
+    t->prev_pid = m.pid;
   }
   topic = dds_create_topic(b->participant, &shmbus_dds_BusRecord_desc, topic_name, NULL, NULL);
   q = bridge_qos(&b->cfg, 1);
@@ -143,6 +145,16 @@ static int import_open(struct importer *im, struct import_topic *t,
                  shmbus_strerror(rc));
     t->retry_ns = bridge_now_ns() + 5000000000ull;
     t->pub = NULL;
+    /* Hand the marker back to the importer that still writes the bus (if that is who holds
+     * it), so that exporters keep skipping it. */
+    close(t->marker_fd);
+    t->marker_fd = -1;
+    if (t->prev_pid > 0) {
+      struct bridge_marker m = t->last;
+      m.pid = t->prev_pid;
+      int fd = bridge_marker_open(t->bus, &m);
+      if (fd >= 0) close(fd);
+    }
     return rc;
   }
   snprintf(t->type, sizeof t->type, "%s", r->type_tag);

@@ -190,11 +190,14 @@ int main(int argc, char **argv) {
       next_status = now + (uint64_t)(b.cfg.interval * 1e9);
     }
   }
-  if (b.cfg.verbose) bridge_log("stopping (signal %d)", sig);
+  if (b.cfg.verbose) {
+    bridge_log("stopping (signal %d); final status:", sig);
+    status(&b, stderr);
+  }
+  if (b.cfg.status_file) status_file(&b); /* the last counts, before the entries go */
   atomic_store(&b.stop, 1);
   exporter_stop(&b);
   importer_stop(&b);
-  if (b.cfg.status_file) status_file(&b);
   dds_delete(b.participant);
   return 0;
 }
