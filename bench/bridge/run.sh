@@ -19,6 +19,9 @@ NA=benchA-$S NB=benchB-$S DOM=$((1 + RANDOM % 200)) NET="10.$((RANDOM % 200 + 20
 T=$(mktemp -d) PIDS=
 cleanup() {
   for p in $PIDS; do kill -TERM "$p" 2>/dev/null; done
+  sleep 0.5
+  [ -n "${DEBUG_LOGS:-}" ] && cat "$T"/bridge*.log
+  for n in "$NA" "$NB"; do kill -KILL $(ip netns pids "$n" 2>/dev/null) 2>/dev/null; done
   wait 2>/dev/null
   ip netns del "$NA" 2>/dev/null; ip netns del "$NB" 2>/dev/null; rm -rf "$T"
 }
@@ -57,10 +60,10 @@ sleep 0.2
 wait $p; grep received "$T/local"
 
 echo "## 2. shmbus A -> shmbridge -> veth -> shmbridge -> shmbus B (hybrid wait)"
-on A "$BRIDGE" -d $DOM -e 'lat-*' >"$T/bridgeA.log" 2>&1 & PIDS="$PIDS $!"
-on B "$BRIDGE" -d $DOM -i 'lat-*' >"$T/bridgeB.log" 2>&1 & PIDS="$PIDS $!"
+on A ${WRAP_A:-} "$BRIDGE" -d $DOM -e "lat-*" ${BRIDGE_OPTS:-} >"$T/bridgeA.log" 2>&1 & PIDS="$PIDS $!"
+on B "$BRIDGE" -d $DOM -i "lat-*" ${BRIDGE_OPTS:-} >"$T/bridgeB.log" 2>&1 & PIDS="$PIDS $!"
 (on A "$LAT" pub lat-bridge 1 1000 "$SIZE") # creates the bus on B through the bridge
-on B "$LAT" sub lat-bridge "$COUNT" $((SECS + 20)) >"$T/bridge" & p=$!
+on B "$LAT" sub lat-bridge "$COUNT" $((SECS + 20)) ${SUB_MODE:-hybrid} >"$T/bridge" & p=$!
 wait_ready "$T/bridge"
 (on A "$LAT" pub lat-bridge "$COUNT" "$RATE" "$SIZE")
 wait $p; grep received "$T/bridge"

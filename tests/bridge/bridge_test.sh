@@ -44,7 +44,8 @@ dump() {
   done >&2
 }
 cleanup() {
-  for p in $BA $BB $FOLLOW $HA $HB; do kill -KILL "$p" 2>/dev/null; done
+  # Everything that runs "on" a host is in its network namespace: kill it all.
+  for n in "$NA" "$NB"; do kill -KILL $(ip netns pids "$n" 2>/dev/null) 2>/dev/null; done
   wait 2>/dev/null
   ip netns del "$NA" 2>/dev/null
   ip netns del "$NB" 2>/dev/null

@@ -38,6 +38,7 @@ struct bridge_config {
   int depth;                /* KEEP_LAST depth, default 1 */
   mode_t mode;              /* read permission of imported buses */
   int allow_same_host;      /* import samples exported from this host too */
+  int wait_mode;            /* how exporters wait on their bus: SHMBUS_WAIT_HYBRID (default) */
   int verbose;
   double interval;          /* seconds between status lines (-v) and status file updates */
   const char *status_file;

@@ -112,7 +112,7 @@ static void *export_run(void *arg) {
   if (export_open(e, &s, &info, &buf) != 0) goto out;
   if (b->cfg.verbose) bridge_log("export %s -> %s (type \"%s\")", e->name, e->topic, info.type);
   while (!atomic_load_explicit(&b->stop, memory_order_relaxed)) {
-    int rc = shmbus_sub_wait(s, WAIT_NS, SHMBUS_WAIT_HYBRID | SHMBUS_WAIT_THROUGH_DEATH);
+    int rc = shmbus_sub_wait(s, WAIT_NS, b->cfg.wait_mode | SHMBUS_WAIT_THROUGH_DEATH);
     if (rc == 0) rc = export_drain(e, w, s, &info, buf);
     if (rc == -ESTALE) { /* replaced or removed: reopen by name, or end when it is gone */
       shmbus_sub_close(s);

@@ -2,6 +2,7 @@
  * See bridge.h for the design and docs/DEPLOYMENT.md for its use. */
 #include <errno.h>
 #include <getopt.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -22,6 +23,8 @@ static const char usage[] =
     "  -b, --best-effort      best-effort delivery (default: reliable)\n"
     "      --volatile         no transient-local copy for late joiners\n"
     "      --depth N          DDS history depth (keep-last N; default 1, as a bus)\n"
+    "  -w, --wait MODE        how exporters wait for records: hybrid (default: spin ~20 us,\n"
+    "                         then sleep), sleep, or spin (lowest latency, a core per bus)\n"
     "  -m, --mode MODE        permission of imported buses: 0600 (default), 0640, 0644\n"
     "      --allow-same-host  import records exported from this host too (tests, renaming)\n"
     "  -s, --status FILE      rewrite FILE with the status lines every interval\n"
@@ -50,11 +53,11 @@ static int parse(int argc, char **argv, struct bridge_config *c) {
       {"depth", required_argument, NULL, DEPTH},  {"mode", required_argument, NULL, 'm'},
       {"allow-same-host", no_argument, NULL, SAME_HOST},
       {"status", required_argument, NULL, 's'},   {"interval", required_argument, NULL, 't'},
-      {"verbose", no_argument, NULL, 'v'},        {"help", no_argument, NULL, 'h'},
+      {"verbose", no_argument, NULL, 'v'},        {"wait", required_argument, NULL, 'w'},        {"help", no_argument, NULL, 'h'},
       {NULL, 0, NULL, 0}};
   char *end;
   int o;
-  while ((o = getopt_long(argc, argv, "e:i:p:d:bm:s:t:vh", longs, NULL)) != -1) {
+  while ((o = getopt_long(argc, argv, "e:i:p:d:bm:s:t:vw:h", longs, NULL)) != -1) {
     switch (o) {
     case 'e':
     case 'i':
@@ -99,6 +102,15 @@ static int parse(int argc, char **argv, struct bridge_config *c) {
       }
       break;
     case 'v': c->verbose = 1; break;
+    case 'w':
+      if (strcmp(optarg, "hybrid") == 0) c->wait_mode = SHMBUS_WAIT_HYBRID;
+      else if (strcmp(optarg, "sleep") == 0) c->wait_mode = SHMBUS_WAIT_SLEEP;
+      else if (strcmp(optarg, "spin") == 0) c->wait_mode = SHMBUS_WAIT_SPIN;
+      else {
+        fprintf(stderr, "shmbridge: --wait is hybrid, sleep or spin\n");
+        return -1;
+      }
+      break;
     case 'h': fputs(usage, stdout); exit(0);
     default: fputs("Try 'shmbridge --help'.\n", stderr); return -1;
     }
@@ -114,6 +126,16 @@ static int parse(int argc, char **argv, struct bridge_config *c) {
     return -1;
   }
   return 0;
+}
+
+/* Cyclone DDS stops its receive threads by sending them a packet; when the network interface
+ * went away first, that never arrives and deleting the participant waits forever. The local
+ * buses are closed by then: give DDS 5 s, then leave anyway. */
+static void *shutdown_watchdog(void *arg) {
+  (void)arg;
+  sleep(5);
+  bridge_log("DDS did not shut down within 5 s (network interface gone?); exiting anyway");
+  _exit(1);
 }
 
 static void status(struct bridge *b, FILE *f) {
@@ -145,6 +167,7 @@ int main(int argc, char **argv) {
   b.cfg.depth = 1;
   b.cfg.mode = 0600;
   b.cfg.interval = 1.0;
+  b.cfg.wait_mode = SHMBUS_WAIT_HYBRID;
   if (parse(argc, argv, &b.cfg) < 0) return 2;
 
   /* Signals are taken synchronously by the main thread; every thread inherits the mask. */
@@ -195,6 +218,10 @@ int main(int argc, char **argv) {
     status(&b, stderr);
   }
   if (b.cfg.status_file) status_file(&b); /* the last counts, before the entries go */
+  {
+    pthread_t wd;
+    if (pthread_create(&wd, NULL, shutdown_watchdog, NULL) == 0) pthread_detach(wd);
+  }
   atomic_store(&b.stop, 1);
   exporter_stop(&b);
   importer_stop(&b);
