@@ -73,6 +73,7 @@ static int sub(const char *name, long count, double timeout, int mode) {
   while ((rc = shmbus_sub_open(name, 0, &s)) == -ENOENT && mono_ns() < deadline) usleep(1000);
   if (rc < 0 || lat == NULL) {
     fprintf(stderr, "bridge_latency: cannot open %s: %s\n", name, shmbus_strerror(rc));
+    free(lat);
     return 1;
   }
   buf = malloc(shmbus_sub_capacity(s));
@@ -95,6 +96,8 @@ static int sub(const char *name, long count, double timeout, int mode) {
   printf("received %ld/%ld p50 %.1f p90 %.1f p99 %.1f max %.1f (us)\n", n, count, P(0.5),
          P(0.9), P(0.99), P(1.0));
   shmbus_sub_close(s);
+  free(buf);
+  free(lat);
   return n > 0 ? 0 : 1;
 }
 

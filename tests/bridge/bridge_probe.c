@@ -95,6 +95,7 @@ static int latest(const char *name, const char *type, long want, double timeout)
   }
   fprintf(stderr, "bridge_probe: latest of %s is seq=%ld, expected seq=%ld within %.0f s\n",
           name, seen, want, timeout);
+  shmbus_sub_close(s);
   return 1;
 }
 
@@ -119,15 +120,20 @@ static int follow(const char *name, const char *type, long last, double timeout)
       if (v <= prev) {
         fprintf(stderr, "bridge_probe: %s delivered seq=%ld after seq=%ld: out of order\n",
                 name, v, prev);
+        shmbus_sub_close(s);
         return 1;
       }
       printf("%ld\n", v);
       prev = v;
-      if (v == last) return 0;
+      if (v == last) {
+        shmbus_sub_close(s);
+        return 0;
+      }
     }
   }
   fprintf(stderr, "bridge_probe: %s: seq=%ld never arrived within %.0f s (last seen %ld)\n",
           name, last, timeout, prev);
+  shmbus_sub_close(s);
   return 1;
 }
 
