@@ -54,9 +54,9 @@ wait_ready() { for _ in $(seq 200); do grep -q ready "$1" && return; sleep 0.05;
 
 echo "# $COUNT records of $SIZE bytes at $RATE Hz; one-way latency in us; $(uname -r), $(nproc) cores"
 echo "## 1. local shmbus (hybrid wait)"
-on A "$LAT" sub lat-local "$COUNT" $((SECS + 10)) >"$T/local" & p=$!
+on A "$LAT" sub local-lat "$COUNT" $((SECS + 10)) >"$T/local" & p=$!
 sleep 0.2
-(on A "$LAT" pub lat-local "$COUNT" "$RATE" "$SIZE")
+(on A "$LAT" pub local-lat "$COUNT" "$RATE" "$SIZE")
 wait $p; grep received "$T/local"
 
 echo "## 2. shmbus A -> shmbridge -> veth -> shmbridge -> shmbus B (hybrid wait)"
