@@ -7,7 +7,8 @@
 #   - a late joiner on B gets the latest value at once (transient-local);
 #   - killing (SIGKILL) and restarting either bridge resumes the flow, without duplicates;
 #   - both directions on both hosts without loops: B's bus goes to A, A's imported bus is never
-#     exported back;
+#     exported back; a host never imports its own exports, unless --allow-same-host (then under
+#     a prefix, also best-effort against a reliable writer);
 #   - SIGTERM stops both bridges cleanly (exit status 0).
 # Needs root, `ip netns` (iproute2) and nsenter/unshare (util-linux). Without them it FAILS,
 # unless SHMBUS_SKIP_NETNS=1 (bazel test --test_env=SHMBUS_SKIP_NETNS=1), then it says SKIPPED.
@@ -38,7 +39,7 @@ DOM=$((1 + RANDOM % 200))
 NET="10.$((RANDOM % 200 + 20)).$((RANDOM % 250 + 1))"
 T=$(mktemp -d "${TEST_TMPDIR:-/tmp}/bridge.XXXXXX")
 BUS=sens-$S BACK=back-$S
-HA= HB= BA= BB= FOLLOW=
+HA= HB= BA= BB= BA2= BA3= FOLLOW=
 
 dump() {
   for f in "$T"/*.log "$T"/stat*; do
@@ -151,9 +152,23 @@ grep -q "^export $BUS " "$T/statB" && fail "B re-exported the imported bus $BUS 
 grep -q "^import shmbus/sens" "$T/statA" && fail "A imported its own bus back (loop)"
 run A sh -c "test ! -e /dev/shm/shmbridge.$BUS" || fail "A's bus $BUS got an import marker"
 
+echo "same host: only with --allow-same-host, under a prefix"
+on A "$BRIDGE" -d $DOM -i 'sens-*' -p copy. --allow-same-host -b -s "$T/statA2" -t 0.2 \
+  >>"$T/bridgeA2.log" 2>&1 & BA2=$!
+on A "$BRIDGE" -d $DOM -i 'sens-*' -p nope. -s "$T/statA3" -t 0.2 >>"$T/bridgeA3.log" 2>&1 & BA3=$!
+own_seen() { # "import T -> B: received N, lost N, dup N, dds-lost N, own N, ..." with own > 0
+  awk '$1 == "import" { gsub(",", ""); if ($13 == "own" && $14 > 0) ok = 1 } END { exit !ok }' \
+    "$T/statA3" 2>/dev/null
+}
+sleep 0.5
+run A "$PROBE" pub "$BUS" test/imu 241 245 2000 || fail "publish on A"
+run A "$PROBE" latest "copy.$BUS" test/imu 245 30 || fail "--allow-same-host -p copy. did not import"
+wait_for 20 "the same-host importer without --allow-same-host dropping A's own records" own_seen
+run A sh -c "test ! -e /dev/shm/shmbus.nope.$BUS" || fail "imported this host's own export"
+
 echo "clean shutdown on SIGTERM"
-kill -TERM $BA $BB
-for p in $BA $BB; do
+kill -TERM $BA $BB $BA2 $BA3
+for p in $BA $BB $BA2 $BA3; do
   end=$((SECONDS + 10))
   while kill -0 $p 2>/dev/null; do
     [ $SECONDS -lt $end ] || fail "bridge $p did not stop within 10 s of SIGTERM"
@@ -161,6 +176,6 @@ for p in $BA $BB; do
   done
   wait $p || fail "bridge $p exited with status $? after SIGTERM"
 done
-BA= BB=
+BA= BB= BA2= BA3=
 echo "status of A:"; cat "$T/statA"; echo "status of B:"; cat "$T/statB"
 echo "PASS"

@@ -20,7 +20,9 @@ struct export_bus {
   char topic[BRIDGE_TOPIC_MAX];
   struct bridge *b;
   pthread_t thread;
-  atomic_int done; /* the thread has ended: join and forget this entry */
+  atomic_int done; /* the thread has ended: join it, forget the entry after retry_ns */
+  int joined;
+  uint64_t retry_ns; /* set by the thread before done: when the bus may be tried again */
   struct bridge_export_stats st;
   struct export_bus *next;
 };
@@ -31,13 +33,17 @@ struct exporter {
 
 #define WAIT_NS (200 * 1000 * 1000)
 
-/* Open bus @e->name for export; 0, or 1 when it must not be exported (imported, gone). */
+/* Open bus @e->name for export; 0, or 1 when it must not be exported (imported, gone, or an
+ * error: then not tried again for 10 s, so that the log is not flooded). */
 static int export_open(struct export_bus *e, shmbus_sub **s, struct shmbus_bus_info *info,
                        void **buf) {
   int rc = shmbus_sub_open(e->name, 0, s);
   void *nb;
   if (rc < 0) {
-    if (rc != -ENOENT) bridge_log("export %s: %s", e->name, shmbus_strerror(rc));
+    if (rc != -ENOENT) {
+      bridge_log("export %s: %s; trying again in 10 s", e->name, shmbus_strerror(rc));
+      e->retry_ns = bridge_now_ns() + 10000000000ull;
+    }
     return 1;
   }
   shmbus_sub_info(*s, info);
@@ -50,6 +56,7 @@ static int export_open(struct export_bus *e, shmbus_sub **s, struct shmbus_bus_i
   if (nb == NULL) {
     bridge_log("export %s: no memory for a %llu-byte record", e->name,
                (unsigned long long)info->capacity);
+    e->retry_ns = bridge_now_ns() + 10000000000ull;
     return 1;
   }
   *buf = nb;
@@ -100,6 +107,7 @@ static void *export_run(void *arg) {
   if (topic < 0) {
     bridge_log("export %s: cannot create topic %s: %s", e->name, e->topic,
                dds_strretcode(topic));
+    e->retry_ns = bridge_now_ns() + 10000000000ull;
     goto out;
   }
   q = bridge_qos(&b->cfg, 0);
@@ -107,6 +115,7 @@ static void *export_run(void *arg) {
   dds_delete_qos(q);
   if (w < 0) {
     bridge_log("export %s: cannot create a DDS writer: %s", e->name, dds_strretcode(w));
+    e->retry_ns = bridge_now_ns() + 10000000000ull;
     goto out;
   }
   if (export_open(e, &s, &info, &buf) != 0) goto out;
@@ -121,7 +130,8 @@ static void *export_run(void *arg) {
       continue;
     }
     if (rc < 0 && rc != -ETIMEDOUT) {
-      bridge_log("export %s: %s; stopping this bus", e->name, shmbus_strerror(rc));
+      bridge_log("export %s: %s; stopping this bus for 10 s", e->name, shmbus_strerror(rc));
+      e->retry_ns = bridge_now_ns() + 10000000000ull;
       break;
     }
     if (bridge_now_ns() - last_check > 1000000000ull) { /* an importer took the bus over? */
@@ -178,10 +188,16 @@ static int scan_one(const char *name, void *arg) {
  * Context: the main thread only. */
 int exporter_scan(struct bridge *b) {
   struct export_bus **pe = &b->exp->list;
+  uint64_t now = bridge_now_ns();
   while (*pe) {
     struct export_bus *e = *pe;
     if (atomic_load_explicit(&e->done, memory_order_acquire)) {
-      pthread_join(e->thread, NULL);
+      if (!e->joined) pthread_join(e->thread, NULL);
+      e->joined = 1;
+      if (now < e->retry_ns) { /* keep it listed: not retried yet */
+        pe = &e->next;
+        continue;
+      }
       *pe = e->next;
       free(e);
     } else {
@@ -212,7 +228,7 @@ void exporter_stop(struct bridge *b) {
   if (b->exp == NULL) return;
   while (b->exp->list) {
     struct export_bus *e = b->exp->list;
-    pthread_join(e->thread, NULL);
+    if (!e->joined) pthread_join(e->thread, NULL);
     b->exp->list = e->next;
     free(e);
   }
