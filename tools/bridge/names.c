@@ -8,7 +8,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "tools/bridge/bridge.h"
+#include "tools/bridge/bridge_util.h"
 
 /* DDS topic names allow only [A-Za-z0-9_/]; bus names also have '.' and '-'. The mapping is
  * one-to-one: '.' -> '/', '-' -> "_d", '_' -> "__". So bus "robot.imu-0" is the topic
