@@ -1,7 +1,10 @@
 /* bridge_probe.c - publish and check records on a bus, for the shmbridge tests.
  *
- *   bridge_probe pub NAME TYPE FROM TO INTERVAL_US   publish "seq=FROM" .. "seq=TO", then close
- *   bridge_probe latest NAME TYPE SEQ TIMEOUT_S      wait until the latest record is "seq=SEQ"
+ *   bridge_probe pub NAME TYPE FROM TO INTERVAL_US [CAPACITY]
+ *                                 publish "seq=FROM" .. "seq=TO" (bus capacity 256), then close
+ *   bridge_probe latest NAME TYPE SEQ TIMEOUT_S [CAPACITY]
+ *                                 wait until the latest record is "seq=SEQ" (and the bus has
+ *                                 that capacity)
  *   bridge_probe follow NAME TYPE LAST TIMEOUT_S     print every seq in order until seq=LAST
  *
  * Every reader mode checks the bus's type tag, and follow checks that the seqs strictly
@@ -28,14 +31,15 @@ static int fail(const char *what, const char *name, int rc) {
   return 1;
 }
 
-static int pub(const char *name, const char *type, long from, long to, long interval_us) {
+static int pub(const char *name, const char *type, long from, long to, long interval_us,
+               uint64_t capacity) {
   struct shmbus_pub_opts o;
   shmbus_pub *p;
   char rec[64];
   int rc;
   shmbus_pub_opts_init(&o);
   o.type = type;
-  o.capacity = 256;
+  o.capacity = capacity;
   if ((rc = shmbus_pub_open(name, &o, &p)) < 0) return fail("open", name, rc);
   for (long i = from; i <= to; i++) {
     int n = snprintf(rec, sizeof rec, "seq=%ld", i);
@@ -74,7 +78,8 @@ static long seq_of(const char *rec, ssize_t n) {
   return sscanf(buf, "seq=%ld", &v) == 1 ? v : -1;
 }
 
-static int latest(const char *name, const char *type, long want, double timeout) {
+static int latest(const char *name, const char *type, long want, double timeout,
+                  uint64_t capacity) {
   double deadline = now_s() + timeout;
   shmbus_sub *s = open_typed(name, type, deadline);
   char rec[256];
@@ -88,8 +93,12 @@ static int latest(const char *name, const char *type, long want, double timeout)
       continue;
     }
     if ((seen = n >= 0 ? seq_of(rec, n) : seen) == want) {
+      uint64_t cap = shmbus_sub_capacity(s);
       shmbus_sub_close(s);
-      return 0;
+      if (capacity == 0 || cap == capacity) return 0;
+      fprintf(stderr, "bridge_probe: bus %s has capacity %llu, expected %llu\n", name,
+              (unsigned long long)cap, (unsigned long long)capacity);
+      return 1;
     }
     usleep(10000);
   }
@@ -138,13 +147,16 @@ static int follow(const char *name, const char *type, long last, double timeout)
 }
 
 int main(int argc, char **argv) {
-  if (argc == 7 && strcmp(argv[1], "pub") == 0)
-    return pub(argv[2], argv[3], atol(argv[4]), atol(argv[5]), atol(argv[6]));
-  if (argc == 6 && strcmp(argv[1], "latest") == 0)
-    return latest(argv[2], argv[3], atol(argv[4]), atof(argv[5]));
+  if ((argc == 7 || argc == 8) && strcmp(argv[1], "pub") == 0)
+    return pub(argv[2], argv[3], atol(argv[4]), atol(argv[5]), atol(argv[6]),
+               argc == 8 ? strtoull(argv[7], NULL, 10) : 256);
+  if ((argc == 6 || argc == 7) && strcmp(argv[1], "latest") == 0)
+    return latest(argv[2], argv[3], atol(argv[4]), atof(argv[5]),
+                  argc == 7 ? strtoull(argv[6], NULL, 10) : 0);
   if (argc == 6 && strcmp(argv[1], "follow") == 0)
     return follow(argv[2], argv[3], atol(argv[4]), atof(argv[5]));
-  fprintf(stderr, "usage: bridge_probe pub NAME TYPE FROM TO INTERVAL_US\n"
-                  "       bridge_probe latest|follow NAME TYPE SEQ TIMEOUT_S\n");
+  fprintf(stderr, "usage: bridge_probe pub NAME TYPE FROM TO INTERVAL_US [CAPACITY]\n"
+                  "       bridge_probe latest NAME TYPE SEQ TIMEOUT_S [CAPACITY]\n"
+                  "       bridge_probe follow NAME TYPE LAST TIMEOUT_S\n");
   return 2;
 }

@@ -9,6 +9,7 @@
 #   - both directions on both hosts without loops: B's bus goes to A, A's imported bus is never
 #     exported back; a host never imports its own exports, unless --allow-same-host (then under
 #     a prefix, also best-effort against a reliable writer);
+#   - a replaced source bus (new type, capacity, versions) replaces the imported one;
 #   - SIGTERM stops both bridges cleanly (exit status 0).
 # Needs root, `ip netns` (iproute2) and nsenter/unshare (util-linux). Without them it FAILS,
 # unless SHMBUS_SKIP_NETNS=1 (bazel test --test_env=SHMBUS_SKIP_NETNS=1), then it says SKIPPED.
@@ -165,6 +166,10 @@ run A "$PROBE" pub "$BUS" test/imu 241 245 2000 || fail "publish on A"
 run A "$PROBE" latest "copy.$BUS" test/imu 245 30 || fail "--allow-same-host -p copy. did not import"
 wait_for 20 "the same-host importer without --allow-same-host dropping A's own records" own_seen
 run A sh -c "test ! -e /dev/shm/shmbus.nope.$BUS" || fail "imported this host's own export"
+
+echo "source bus replaced (new type tag and capacity, versions from 1): B follows"
+run A "$PROBE" pub "$BUS" test/imu2 1 5 2000 4096 || fail "replace the bus on A"
+run B "$PROBE" latest "$BUS" test/imu2 5 30 4096 || fail "B's bus did not follow the replacement"
 
 echo "clean shutdown on SIGTERM"
 kill -TERM $BA $BB $BA2 $BA3

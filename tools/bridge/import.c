@@ -180,6 +180,15 @@ static void import_record(struct importer *im, struct import_topic *t,
                           const shmbus_dds_BusRecord *r) {
   struct bridge *b = im->b;
   int rc;
+  /* Samples come from the network: bound the geometry before it sizes a bus here. */
+  if (r->slots < 2 || r->slots > SHMBUS_MAX_SLOTS || r->capacity == 0 ||
+      r->capacity > SHMBUS_MAX_CAPACITY || r->payload._length > r->capacity) {
+    if (atomic_fetch_add_explicit(&t->st.errors, 1, memory_order_relaxed) == 0)
+      bridge_log("import %s: malformed sample (%u slots, capacity %llu, %u bytes); dropped",
+                 t->topic, (unsigned)r->slots, (unsigned long long)r->capacity,
+                 (unsigned)r->payload._length);
+    return;
+  }
   if (r->origin == b->origin && !b->cfg.allow_same_host) {
     atomic_fetch_add_explicit(&t->st.own, 1, memory_order_relaxed);
     return;
