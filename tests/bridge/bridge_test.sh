@@ -127,6 +127,7 @@ got=$(awk '$1 <= 200' "$T/follow.out" | wc -l)
 lost=$(awk -v b="$BUS" '$1 == "import" && $4 == b":" { gsub(",", ""); print $8 }' "$T/statB")
 echo "  B received $got of 200, bridge counted $lost lost"
 [ $((got + lost)) -eq 200 ] || fail "received $got + lost $lost != 200"
+run B grep -Eq "^received= *$got\$" "/dev/shm/shmbridge.$BUS" || fail "B's marker does not show received=$got"
 
 echo "restart of B's bridge (SIGKILL) resumes"
 kill -KILL $BB; wait $BB 2>/dev/null

@@ -80,7 +80,7 @@ class Marker : public ::testing::Test {
 };
 
 TEST_F(Marker, NamesTheImporterAndItsLastRecord) {
-  struct bridge_marker m = {getpid(), 0xabcdef, 42, 7}, r;
+  struct bridge_marker m = {getpid(), 0xabcdef, 42, 7, 100, 3}, r;
   int fd = bridge_marker_open(name_.c_str(), &m);
   ASSERT_GE(fd, 0);
   ASSERT_EQ(0, bridge_marker_read(name_.c_str(), &r));
@@ -88,6 +88,8 @@ TEST_F(Marker, NamesTheImporterAndItsLastRecord) {
   EXPECT_EQ(m.origin, r.origin);
   EXPECT_EQ(42u, r.bus_id);
   EXPECT_EQ(7u, r.version);
+  EXPECT_EQ(100u, r.received);
+  EXPECT_EQ(3u, r.lost);
   m.version = 123456789012ull;  // wider than before: the fixed-width rewrite still parses
   ASSERT_EQ(0, bridge_marker_update(fd, &m));
   ASSERT_EQ(0, bridge_marker_read(name_.c_str(), &r));
@@ -96,7 +98,7 @@ TEST_F(Marker, NamesTheImporterAndItsLastRecord) {
 }
 
 TEST_F(Marker, ImportedOnlyWhileItsPidIsTheWriter) {
-  struct bridge_marker m = {4242, 1, 1, 1};
+  struct bridge_marker m = {4242, 1, 1, 1, 0, 0};
   EXPECT_FALSE(bridge_is_imported(name_.c_str(), 4242));  // no marker
   int fd = bridge_marker_open(name_.c_str(), &m);
   ASSERT_GE(fd, 0);
@@ -107,7 +109,7 @@ TEST_F(Marker, ImportedOnlyWhileItsPidIsTheWriter) {
 }
 
 TEST_F(Marker, RejectsBadBusNames) {
-  struct bridge_marker m = {1, 1, 1, 1};
+  struct bridge_marker m = {1, 1, 1, 1, 0, 0};
   EXPECT_EQ(-EINVAL, bridge_marker_open("../etc/passwd", &m));
 }
 

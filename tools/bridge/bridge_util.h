@@ -49,6 +49,7 @@ void bridge_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 struct bridge_marker {
   pid_t pid;            /* the importer that writes the bus */
   uint64_t origin, bus_id, version; /* the last remote record imported */
+  uint64_t received, lost;          /* this importer's counts for the bus (for `cat`) */
 };
 int bridge_marker_open(const char *bus, const struct bridge_marker *m);
 int bridge_marker_update(int fd, const struct bridge_marker *m);

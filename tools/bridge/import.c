@@ -78,6 +78,7 @@ static void import_subscribe(struct importer *im, const char *topic_name, const 
   /* A restarted importer resumes after the last record its predecessor republished. */
   if (bridge_marker_read(t->bus, &m) == 0) {
     t->last = m;
+    t->last.received = t->last.lost = 0; /* counts are this importer's own */
     t->have_last = 1;
     t->prev_pid = m.pid;
   }
@@ -212,6 +213,8 @@ static void import_record(struct importer *im, struct import_topic *t,
   t->last.bus_id = r->bus_id;
   t->last.version = r->version;
   t->have_last = 1;
+  t->last.received = atomic_load_explicit(&t->st.received, memory_order_relaxed);
+  t->last.lost = atomic_load_explicit(&t->st.lost, memory_order_relaxed);
   bridge_marker_update(t->marker_fd, &t->last);
 }
 

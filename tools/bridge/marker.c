@@ -6,6 +6,7 @@
  * other on the same host. A marker whose pid is no longer the bus's writer (a local program took
  * the name over) is stale and ignored. The version in it lets a restarted importer drop the
  * record it already republished (the remote's transient-local copy of the latest record).
+ * It also shows, to anyone who reads it, this importer's received and lost counts for the bus.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -27,13 +28,13 @@ static int marker_path(const char *bus, char *buf, size_t n) {
 /* Fixed width, so bridge_marker_update() rewrites it in place with one pwrite(). */
 static int marker_text(const struct bridge_marker *m, char *text, size_t n) {
   return snprintf(text, n, "pid=%10d\norigin=%016" PRIx64 "\nbus_id=%20" PRIu64
-                  "\nversion=%20" PRIu64 "\n",
-                  (int)m->pid, m->origin, m->bus_id, m->version);
+                  "\nversion=%20" PRIu64 "\nreceived=%20" PRIu64 "\nlost=%20" PRIu64 "\n",
+                  (int)m->pid, m->origin, m->bus_id, m->version, m->received, m->lost);
 }
 
 /* bridge_marker_open() - create or replace bus @bus's marker; returns its open descriptor. */
 int bridge_marker_open(const char *bus, const struct bridge_marker *m) {
-  char path[256], tmp[280], text[160];
+  char path[256], tmp[280], text[256];
   int fd, len, rc = marker_path(bus, path, sizeof path);
   if (rc < 0) return rc;
   snprintf(tmp, sizeof tmp, "%s~%d", path, (int)getpid());
@@ -53,7 +54,7 @@ int bridge_marker_open(const char *bus, const struct bridge_marker *m) {
 /* bridge_marker_update() - record the last imported record. Only the restart path reads these
  * fields, after this importer is gone, so an in-place rewrite needs no atomicity. */
 int bridge_marker_update(int fd, const struct bridge_marker *m) {
-  char text[160];
+  char text[256];
   int len = marker_text(m, text, sizeof text);
   return pwrite(fd, text, (size_t)len, 0) == len ? 0 : -EIO;
 }
@@ -71,6 +72,8 @@ int bridge_marker_read(const char *bus, struct bridge_marker *m) {
     else if (sscanf(line, "origin=%" SCNx64, &m->origin) == 1) continue;
     else if (sscanf(line, "bus_id=%" SCNu64, &m->bus_id) == 1) continue;
     else if (sscanf(line, "version=%" SCNu64, &m->version) == 1) continue;
+    else if (sscanf(line, "received=%" SCNu64, &m->received) == 1) continue;
+    else if (sscanf(line, "lost=%" SCNu64, &m->lost) == 1) continue;
   }
   fclose(f);
   return m->pid > 0 ? 0 : -EPROTO;
