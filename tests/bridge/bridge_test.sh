@@ -10,7 +10,8 @@
 #     exported back; a host never imports its own exports, unless --allow-same-host (then under
 #     a prefix, also best-effort against a reliable writer);
 #   - a replaced source bus (new type, capacity, versions) replaces the imported one;
-#   - SIGTERM stops both bridges cleanly (exit status 0).
+#   - SIGTERM stops both bridges cleanly (exit status 0), and stops a bridge whose network
+#     interface has disappeared (Cyclone DDS cannot stop its receive threads then).
 # Needs root, `ip netns` (iproute2) and nsenter/unshare (util-linux). Without them it FAILS,
 # unless SHMBUS_SKIP_NETNS=1 (bazel test --test_env=SHMBUS_SKIP_NETNS=1), then it says SKIPPED.
 set -u
@@ -183,5 +184,18 @@ for p in $BA $BB $BA2 $BA3; do
   wait $p || fail "bridge $p exited with status $? after SIGTERM"
 done
 BA= BB= BA2= BA3=
+
+echo "stops within the watchdog's 5 s even when its network interface is gone"
+start_a
+sleep 1
+ip -n "$NA" link del veth-a || fail "cannot remove the veth pair"
+kill -TERM $BA
+end=$((SECONDS + 15))
+while kill -0 $BA 2>/dev/null; do
+  [ $SECONDS -lt $end ] || fail "bridge did not stop within 15 s of SIGTERM without its interface"
+  sleep 0.1
+done
+wait $BA; echo "  exit status $?"
+BA=
 echo "status of A:"; cat "$T/statA"; echo "status of B:"; cat "$T/statB"
 echo "PASS"
