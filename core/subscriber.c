@@ -109,12 +109,14 @@ static void fill(struct shmbus_record_info *info, uint64_t v, uint64_t len, uint
 ssize_t shmbus_sub_read_latest(shmbus_sub *s, void *buf, size_t cap,
                                struct shmbus_record_info *info) {
   uint64_t v, len = 0, ts = 0;
+  unsigned stuck = 0;
   int rc;
   if (s == NULL || (buf == NULL && cap > 0)) return -EINVAL;
   if (replaced(s)) return -ESTALE;
   for (;;) {
     v = atomic_load_explicit(&s->h->latest, memory_order_acquire);
     if (v == 0) return -ENODATA;
+    if (v >= SHMBUS__VERSION_MAX) return -EBADMSG;
     rc = try_read(s, v, buf, cap, &len, &ts);
     if (rc == READ_OK) break;
     if (rc == -ENOBUFS) {
@@ -123,8 +125,15 @@ ssize_t shmbus_sub_read_latest(shmbus_sub *s, void *buf, size_t cap,
     }
     if (rc < 0) return rc;
     /* The writer moved on (or latest points at a slot it never completed: corruption). */
-    if (rc == READ_MISSING && atomic_load_explicit(&s->h->latest, memory_order_acquire) == v)
-      return -EBADMSG;
+    if (atomic_load_explicit(&s->h->latest, memory_order_acquire) == v) {
+      if (rc == READ_MISSING) return -EBADMSG;
+      /* Lapped, yet latest has not moved: a writer moves latest before it reuses the slot,
+       * so this lasts only while its store travels; bounded, lest a corrupt slot (odd or
+       * ahead of latest) keeps us here forever. */
+      if (++stuck > SHMBUS__STUCK_MAX) return -EBADMSG;
+    } else {
+      stuck = 0;
+    }
     shmbus__cpu_relax();
   }
   fill(info, v, len, ts, v >= s->cursor ? v - s->cursor : 0);
@@ -140,6 +149,7 @@ ssize_t shmbus_sub_next(shmbus_sub *s, void *buf, size_t cap, struct shmbus_reco
   for (;;) {
     c = s->cursor;
     latest = atomic_load_explicit(&s->h->latest, memory_order_acquire);
+    if (latest >= SHMBUS__VERSION_MAX) return -EBADMSG; /* corrupt; c + 1 must not wrap */
     if (latest < c) {
       s->lost_pending += lost; /* reported with the next record */
       return -EAGAIN;
