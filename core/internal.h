@@ -27,7 +27,7 @@
 /* read_latest() retries while the writer laps it; a slot that stays ahead of a `latest` that
  * does not move for this many retries is corruption, not a writer (whose stores to `latest`
  * precede, in its program order, its next store to that slot). */
-#define SHMBUS__STUCK_MAX (1u << 20)
+#define SHMBUS__STUCK_MAX (1u << 16)
 
 /* Geometry a reader validated once and then trusts over the shared copy. */
 struct shmbus__geom {
