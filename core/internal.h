@@ -93,6 +93,9 @@ void shmbus__fill_info(const struct shmbus__header *h, const struct shmbus__geom
                        const struct stat *st, const struct shmbus__wake *wake,
                        struct shmbus_bus_info *info);
 
+/* admin.c */
+int shmbus__remove_temporaries(const char *name);
+
 /* liveness.c */
 int shmbus__proc_start_time(pid_t pid, uint64_t *start);
 int shmbus__writer_alive(const struct shmbus__header *h);
