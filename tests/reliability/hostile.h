@@ -7,6 +7,7 @@
 #include <grp.h>
 #include <linux/futex.h>
 #include <sys/file.h>
+#include <sys/prctl.h>
 #include <sys/mman.h>
 #include <sys/syscall.h>
 
@@ -48,6 +49,7 @@ inline bool DropToNobody() {
 // The hostile process's body. Bus @name must be world-readable (mode 0644).
 inline int HostileMain(const std::string& name, HostileState* hs, Attack attack) {
   hs->dropped = DropToNobody();
+  prctl(PR_SET_PDEATHSIG, SIGKILL);  // after the drop, which clears it
   std::string recs = "/dev/shm/shmbus." + name, wake = "/dev/shm/shmbus-wake." + name,
               lock = "/dev/shm/shmbus-lock." + name;
   int rfd = open(recs.c_str(), O_RDONLY);

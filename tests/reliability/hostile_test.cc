@@ -38,6 +38,7 @@ void CreateWorldReadable(const char* name) {
 // A reader that never waits: read_latest and next as fast as it can, checking records. It is
 // the one that gets SIGSTOPped mid-read.
 int BusyReader(const char* name, rel::Shared* sh, int idx) {
+  prctl(PR_SET_PDEATHSIG, SIGKILL);
   shmbus_sub* s = nullptr;
   if (shmbus_sub_open(name, 0, &s) != 0) return 1;
   std::vector<unsigned char> buf(rel::kCap);
@@ -156,6 +157,7 @@ struct Delays {
 };
 
 int Sleeper(const char* name, Delays* d, int idx, uint64_t first) {
+  prctl(PR_SET_PDEATHSIG, SIGKILL);
   shmbus_sub* s = nullptr;
   if (shmbus_sub_open(name, 0, &s) != 0) return 1;
   shmbus_sub_seek(s, SHMBUS_SEEK_NEW);

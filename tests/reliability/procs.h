@@ -7,7 +7,10 @@
 #ifndef SHMBUS_RELIABILITY_PROCS_H
 #define SHMBUS_RELIABILITY_PROCS_H
 
+#include <sys/prctl.h>
+
 #include <atomic>
+#include <csignal>
 #include <cstdint>
 #include <vector>
 
@@ -46,10 +49,17 @@ struct Shared {
 
 enum class Read { kNext, kLatest };
 
+// In a child: die with the test process (even when a failed ASSERT or a crash ends it before
+// it could stop us), and drop Spawn()'s 120 s alarm, which a long chaos or soak run outlives.
+inline void DieWithParent() {
+  prctl(PR_SET_PDEATHSIG, SIGKILL);
+  alarm(0);
+}
+
 // Writer process: become the writer (retrying while a killed predecessor's lock is released),
 // publish until told to stop. @pace: sleep 50 us every 32 publishes (chaos), else full rate.
 inline int WriterMain(const char* name, Shared* sh, bool pace) {
-  alarm(0);
+  DieWithParent();
   shmbus_pub_opts o;
   shmbus_pub_opts_init(&o);
   o.slots = kSlots;
@@ -81,7 +91,7 @@ inline int WriterMain(const char* name, Shared* sh, bool pace) {
 // Reader process number @idx: open once, then wait (HYBRID, through writer deaths) and read
 // with next() or read_latest() until told to stop, checking every record.
 inline int ReaderMain(const char* name, Shared* sh, int idx, Read how) {
-  alarm(0);
+  DieWithParent();
   ReaderStats& st = sh->r[idx];
   st.lives++;
   st.last_version = 0;

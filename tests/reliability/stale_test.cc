@@ -88,6 +88,7 @@ TEST(Stale, WriterKilledWhileCreatingLeavesNothingBehind) {
     const char* name = bus.c_str();
     std::atomic<int>* opened = shmbus_test::SharedNew<std::atomic<int>>();
     pid_t w = shmbus_test::Spawn([&] {
+      rel::DieWithParent();
       shmbus_pub_opts o;
       shmbus_pub_opts_init(&o);
       o.slots = 2;
