@@ -57,12 +57,10 @@ static struct bus *get_bus(uint32_t slots, unsigned cap_sel) {
   shmbus_pub *p;
   char kind[16], path[128];
   int fd, rc;
+  static int registered;
   if (b->mem) return b;
-  {
-    static int registered;
-    if (!registered) atexit(remove_buses);
-    registered = 1;
-  }
+  if (!registered) atexit(remove_buses); /* the buses outlive inputs; removed at exit */
+  registered = 1;
   snprintf(kind, sizeof kind, "rec%u-%u", slots, cap_sel);
   fuzz_name(b->name, sizeof b->name, kind);
   shmbus_unlink(b->name, 1);
