@@ -41,6 +41,30 @@ pid_t shmbus_lock_holder(const char *name) {
   return (pid_t)atoi(buf);
 }
 
+/* shmbus__remove_temporaries() - unlink "shmbus.NAME~PID" objects: what a writer killed while
+ * creating or replacing bus @name left behind (they never got their name). Only a holder of the
+ * bus's lock makes them, so the caller must hold it or know that no live writer does.
+ * Return: the number removed, or a negative errno. */
+int shmbus__remove_temporaries(const char *name) {
+  char path[SHMBUS__PATH_MAX + 16];
+  size_t plen = sizeof SHMBUS__PREFIX_BUS - 1, nlen = strlen(name);
+  struct dirent *e;
+  int removed = 0;
+  DIR *d = opendir(SHMBUS__DIR);
+  if (d == NULL) return -errno;
+  while ((e = readdir(d)) != NULL) {
+    const char *p = e->d_name;
+    if (strncmp(p, SHMBUS__PREFIX_BUS, plen) != 0 || strncmp(p + plen, name, nlen) != 0 ||
+        p[plen + nlen] != '~' || p[plen + nlen + 1] == '\0' ||
+        strspn(p + plen + nlen + 1, "0123456789") != strlen(p + plen + nlen + 1))
+      continue;
+    snprintf(path, sizeof path, "%s%s", SHMBUS__DIR, p);
+    if (unlink(path) == 0) removed++;
+  }
+  closedir(d);
+  return removed;
+}
+
 int shmbus_unlink(const char *name, int force) {
   char bus[SHMBUS__PATH_MAX], wake[SHMBUS__PATH_MAX], lock[SHMBUS__PATH_MAX];
   struct shmbus__geom g;
@@ -68,6 +92,7 @@ int shmbus_unlink(const char *name, int force) {
     close(fd);
   }
   rc = 0;
+  if (shmbus__remove_temporaries(name) > 0) found = 1;
   if (unlink(bus) == 0) found = 1; else if (errno != ENOENT) rc = -errno;
   if (unlink(wake) == 0) found = 1; else if (errno != ENOENT && rc == 0) rc = -errno;
   if (unlink(lock) == 0) found = 1; else if (errno != ENOENT && rc == 0) rc = -errno;

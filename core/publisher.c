@@ -167,6 +167,7 @@ int shmbus_pub_open(const char *name, const struct shmbus_pub_opts *opts, shmbus
     p->lock_fd = -1;
     goto fail;
   }
+  shmbus__remove_temporaries(name); /* a predecessor killed while creating; we hold the lock */
   rc = open_records(p, opts, &mode);
   if (rc < 0) goto fail;
   rc = open_wake(p, mode, opts->gid);

@@ -116,6 +116,7 @@ static ssize_t read_latest(shmbus_sub *s, void *buf, size_t cap,
   for (;;) {
     v = atomic_load_explicit(&s->h->latest, memory_order_acquire);
     if (v == 0) return -ENODATA;
+    if (v >= SHMBUS__VERSION_MAX) return -EBADMSG;
     rc = try_read(s, v, buf, cap, &len, &ts);
     if (rc == READ_OK) break;
     if (rc == -ENOBUFS) {
@@ -130,7 +131,7 @@ static ssize_t read_latest(shmbus_sub *s, void *buf, size_t cap,
      * relaxed seq store for v + N may become visible before its release store of
      * latest = v + N - 1.) */
     stuck = v == prev ? stuck + 1 : 0;
-    if (rc == READ_MISSING || stuck > 100000) return -EBADMSG;
+    if (rc == READ_MISSING || stuck > SHMBUS__STUCK_MAX) return -EBADMSG;
     prev = v;
     shmbus__cpu_relax();
   }
@@ -146,6 +147,7 @@ static ssize_t next(shmbus_sub *s, void *buf, size_t cap, struct shmbus_record_i
   for (;;) {
     c = s->cursor;
     latest = atomic_load_explicit(&s->h->latest, memory_order_acquire);
+    if (latest >= SHMBUS__VERSION_MAX) return -EBADMSG; /* corrupt; c + 1 must not wrap */
     if (latest < c) {
       s->lost_pending += lost; /* reported with the next record */
       return -EAGAIN;

@@ -1,0 +1,57 @@
+#!/usr/bin/env bash
+# run_fuzz.sh TARGET MINUTES [libFuzzer flags...] - fuzz one target with libFuzzer + ASan + UBSan.
+#
+#   tests/fuzz/run_fuzz.sh segment 5     # target 1: a reader opening arbitrary objects
+#   tests/fuzz/run_fuzz.sh records 5     # target 2: the record path over arbitrary slots
+#
+# Builds outside Bazel (Bazel's toolchain here is gcc; libFuzzer needs clang): the core's C
+# sources plus tests/fuzz/fuzz_TARGET.c, with clang -fsanitize=fuzzer,address,undefined. Starts
+# from a copy of the checked-in corpus tests/fuzz/corpus/TARGET/ (new inputs go to the work
+# directory, not into the source tree) and writes crashes, hangs and the log there. Exit status:
+# 0 when nothing was found. To keep a new input as a seed, copy it from the work directory's
+# corpus into tests/fuzz/corpus/TARGET/ (keep the corpus small: < 100 files, < 1 MiB).
+# Needs clang and libclang-rt-14-dev (the libFuzzer runtime).
+set -euo pipefail
+if [ $# -lt 2 ]; then
+  echo "usage: $0 segment|records MINUTES [libFuzzer flags...]" >&2
+  exit 2
+fi
+target=$1 minutes=$2
+shift 2
+root=$(cd "$(dirname "$0")/../.." && pwd)
+src="$root/tests/fuzz/fuzz_$target.c"
+if [ ! -f "$src" ]; then
+  echo "run_fuzz.sh: no target '$target' (there is tests/fuzz/fuzz_segment.c and fuzz_records.c)" >&2
+  exit 2
+fi
+CC=${CC:-$(command -v clang || command -v clang-14 || true)}
+if [ -z "$CC" ]; then
+  echo "run_fuzz.sh: clang not found; install the Debian packages clang and libclang-rt-14-dev" >&2
+  exit 2
+fi
+work=${FUZZ_WORKDIR:-$(mktemp -d /tmp/shmbus-fuzz-$target.XXXXXX)}
+mkdir -p "$work/corpus"
+cp "$root/tests/fuzz/corpus/$target/"* "$work/corpus/" 2>/dev/null || true
+
+"$CC" -std=c11 -D_GNU_SOURCE -I"$root" -g -O1 -fno-omit-frame-pointer \
+  -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
+  -Wall -Wextra -Werror \
+  "$root"/core/*.c "$src" -o "$work/fuzz_$target"
+
+# Objects the target makes are named fuzz-TAG-...: remove whatever a crash left behind.
+export SHMBUS_FUZZ_TAG="r$$"
+trap 'rm -f /dev/shm/shmbus.fuzz-$SHMBUS_FUZZ_TAG-* /dev/shm/shmbus-wake.fuzz-$SHMBUS_FUZZ_TAG-* /dev/shm/shmbus-lock.fuzz-$SHMBUS_FUZZ_TAG-*' EXIT
+export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1}
+export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
+echo "run_fuzz.sh: fuzzing $target for $minutes min in $work" >&2
+rc=0
+"$work/fuzz_$target" "$work/corpus" -max_total_time=$((minutes * 60)) -timeout=10 \
+  -max_len=20000 -rss_limit_mb=2048 -print_final_stats=1 -artifact_prefix="$work/" "$@" \
+  2>&1 | tee "$work/fuzz.log" || rc=$?
+if ls "$work"/crash-* "$work"/timeout-* "$work"/oom-* "$work"/leak-* >/dev/null 2>&1; then
+  echo "run_fuzz.sh: FINDINGS in $work:" >&2
+  ls -l "$work"/crash-* "$work"/timeout-* "$work"/oom-* "$work"/leak-* 2>/dev/null >&2 || true
+  exit 1
+fi
+echo "run_fuzz.sh: nothing found ($(ls "$work/corpus" | wc -l) inputs in $work/corpus)" >&2
+exit "$rc"
