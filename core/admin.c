@@ -41,7 +41,7 @@ pid_t shmbus_lock_holder(const char *name) {
   return (pid_t)atoi(buf);
 }
 
-/* shmbus__remove_temporaries() - unlink "shmbus.NAME~PID" objects: what a writer killed while
+/* shmbus__remove_temporaries() - unlink "shmbus.NAME~PID-RANDOM" objects: what a writer killed while
  * creating or replacing bus @name left behind (they never got their name). Only a holder of the
  * bus's lock makes them, so the caller must hold it or know that no live writer does.
  * Return: the number removed, or a negative errno. */
@@ -56,7 +56,7 @@ int shmbus__remove_temporaries(const char *name) {
     const char *p = e->d_name;
     if (strncmp(p, SHMBUS__PREFIX_BUS, plen) != 0 || strncmp(p + plen, name, nlen) != 0 ||
         p[plen + nlen] != '~' || p[plen + nlen + 1] == '\0' ||
-        strspn(p + plen + nlen + 1, "0123456789") != strlen(p + plen + nlen + 1))
+        strspn(p + plen + nlen + 1, "0123456789abcdef-") != strlen(p + plen + nlen + 1))
       continue;
     snprintf(path, sizeof path, "%s%s", SHMBUS__DIR, p);
     if (unlink(path) == 0) removed++;
@@ -66,20 +66,21 @@ int shmbus__remove_temporaries(const char *name) {
 }
 
 int shmbus_unlink(const char *name, int force) {
-  char bus[SHMBUS__PATH_MAX], wake[SHMBUS__PATH_MAX], lock[SHMBUS__PATH_MAX];
+  char bus[SHMBUS__PATH_MAX], lock[SHMBUS__PATH_MAX];
   struct shmbus__geom g;
   struct stat st;
   int fd, rc, found = 0;
   pid_t holder;
   if ((rc = shmbus__path(bus, SHMBUS__PREFIX_BUS, name)) < 0 ||
-      (rc = shmbus__path(wake, SHMBUS__PREFIX_WAKE, name)) < 0 ||
       (rc = shmbus__path(lock, SHMBUS__PREFIX_LOCK, name)) < 0)
     return rc;
   holder = shmbus_lock_holder(name);
   if (holder != 0 && !force) return holder < 0 && holder != -EBUSY ? holder : -EBUSY;
   /* Tell readers (and a forced-out writer) that this bus is gone, when we may write it. */
   fd = open(bus, O_RDWR | O_NOFOLLOW | O_CLOEXEC);
+  if (fd < 0) fd = open(bus, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
   if (fd >= 0) {
+    int32_t ids[2];
     if (shmbus__validate(fd, &g, &st) == 0) {
       struct shmbus__header *h =
           mmap(NULL, SHMBUS__HEADER_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
@@ -89,12 +90,14 @@ int shmbus_unlink(const char *name, int force) {
         munmap(h, SHMBUS__HEADER_SIZE);
       }
     }
+    /* The wake page, even of a corrupt header: its id and key, checked against the segment. */
+    if (fstat(fd, &st) == 0 && pread(fd, ids, sizeof ids, 216) == (ssize_t)sizeof ids)
+      shmbus__wake_remove_ids(ids[0], ids[1], st.st_uid);
     close(fd);
   }
   rc = 0;
   if (shmbus__remove_temporaries(name) > 0) found = 1;
   if (unlink(bus) == 0) found = 1; else if (errno != ENOENT) rc = -errno;
-  if (unlink(wake) == 0) found = 1; else if (errno != ENOENT && rc == 0) rc = -errno;
   if (unlink(lock) == 0) found = 1; else if (errno != ENOENT && rc == 0) rc = -errno;
   if (rc < 0) return rc;
   return found ? 0 : -ENOENT;

@@ -15,7 +15,6 @@
 
 #define SHMBUS__DIR "/dev/shm/"
 #define SHMBUS__PREFIX_BUS "shmbus."
-#define SHMBUS__PREFIX_WAKE "shmbus-wake."
 #define SHMBUS__PREFIX_LOCK "shmbus-lock."
 #define SHMBUS__PATH_MAX 256
 #define SHMBUS__TICK_NS 10000000LL       /* longest FUTEX_WAIT: bounds a hostile flag-clearer */
@@ -45,7 +44,7 @@ static inline struct shmbus__slot *shmbus__slot_at(const void *base, const struc
 }
 
 struct shmbus_pub {
-  int fd, wake_fd, lock_fd;
+  int fd, lock_fd;
   struct shmbus__header *h;
   struct shmbus__wake *wake;
   struct shmbus__geom g;
@@ -56,9 +55,9 @@ struct shmbus_pub {
 };
 
 struct shmbus_sub {
-  int fd, wake_fd;
+  int fd;
   const struct shmbus__header *h;
-  struct shmbus__wake *wake; /* NULL when the wake page is not writable for us */
+  struct shmbus__wake *wake; /* NULL when we may not attach the wake page */
   struct shmbus__geom g;
   uint64_t cursor;           /* next version next() returns; wait() waits for latest >= it */
   uint64_t lost_pending;     /* records skipped but not yet reported in info->lost */
@@ -93,6 +92,14 @@ int shmbus__geom_make(uint32_t slots, uint64_t capacity, struct shmbus__geom *g)
 void shmbus__fill_info(const struct shmbus__header *h, const struct shmbus__geom *g,
                        const struct stat *st, const struct shmbus__wake *wake,
                        struct shmbus_bus_info *info);
+
+/* wakepage.c */
+struct shmbus__wake *shmbus__wake_attach(const struct shmbus__header *h, uid_t owner);
+void shmbus__wake_detach(struct shmbus__wake *w);
+int shmbus__wake_open(struct shmbus__header *h, mode_t mode, gid_t gid,
+                      struct shmbus__wake **out);
+void shmbus__wake_remove(const struct shmbus__header *h, uid_t owner);
+void shmbus__wake_remove_ids(int id, int32_t key, uid_t owner);
 
 /* pollfd.c */
 void shmbus__pollfd_sync(shmbus_sub *s);

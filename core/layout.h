@@ -38,6 +38,8 @@ struct shmbus__header {
   _Atomic uint32_t writer_state;      /* 196 */
   _Atomic uint64_t writer_start;      /* 200 */
   _Atomic uint64_t last_publish_ns;   /* 208 */
+  _Atomic int32_t wake_shmid;         /* 216: System V id of the wake page, -1 none */
+  _Atomic int32_t wake_key;           /* 220: its (random) System V key: ids get recycled */
 };
 
 struct shmbus__slot {
@@ -49,8 +51,10 @@ struct shmbus__slot {
   _Atomic uint64_t payload[];    /* 64 */
 };
 
+/* The wake page: a System V segment of SHMBUS__WAKE_SIZE bytes (core/wakepage.c). Readers
+ * may write all of it; only the flag means anything. */
 struct shmbus__wake {
-  _Atomic uint32_t flag; /* 0: 1 = some reader announced it sleeps */
+  _Atomic uint32_t flag;   /* 0: 1 = some reader announced it sleeps */
 };
 
 static_assert(offsetof(struct shmbus__header, layout_version) == 8, "layout");
@@ -64,6 +68,8 @@ static_assert(offsetof(struct shmbus__header, futex) == 136, "layout");
 static_assert(offsetof(struct shmbus__header, writer_pid) == 192, "layout");
 static_assert(offsetof(struct shmbus__header, writer_start) == 200, "layout");
 static_assert(offsetof(struct shmbus__header, last_publish_ns) == 208, "layout");
+static_assert(offsetof(struct shmbus__header, wake_shmid) == 216, "layout");
+static_assert(offsetof(struct shmbus__header, wake_key) == 220, "layout");
 static_assert(sizeof(struct shmbus__header) <= SHMBUS__HEADER_SIZE, "header fits its page");
 static_assert(offsetof(struct shmbus__slot, length) == 16, "layout");
 static_assert(offsetof(struct shmbus__slot, timestamp_ns) == 24, "layout");

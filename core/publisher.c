@@ -65,26 +65,6 @@ static int take_lock(const char *name) {
   return fd;
 }
 
-static int open_wake(shmbus_pub *p, mode_t bus_mode, gid_t gid) {
-  char path[SHMBUS__PATH_MAX];
-  struct stat st;
-  int rc = shmbus__path(path, SHMBUS__PREFIX_WAKE, p->name);
-  if (rc < 0) return rc;
-  p->wake_fd = shmbus__open_owned(path, O_RDWR | O_CREAT, 0600);
-  if (p->wake_fd < 0) return p->wake_fd;
-  if (fstat(p->wake_fd, &st) < 0 || fchmod(p->wake_fd, wake_mode(bus_mode)) < 0 ||
-      (gid != (gid_t)-1 && fchown(p->wake_fd, (uid_t)-1, gid) < 0) ||
-      (st.st_size < (off_t)SHMBUS__WAKE_SIZE && ftruncate(p->wake_fd, SHMBUS__WAKE_SIZE) < 0))
-    return -errno;
-  p->wake = mmap(NULL, SHMBUS__WAKE_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_POPULATE,
-                 p->wake_fd, 0);
-  if (p->wake == MAP_FAILED) {
-    p->wake = NULL;
-    return -errno;
-  }
-  return 0;
-}
-
 /* Open the records object read-write: adopt it if it fits @o, else create or replace it. */
 static int open_records(shmbus_pub *p, const struct shmbus_pub_opts *o, mode_t *mode_out) {
   char path[SHMBUS__PATH_MAX];
@@ -131,6 +111,7 @@ static int open_records(shmbus_pub *p, const struct shmbus_pub_opts *o, mode_t *
     if (rc < 0) return rc;
     atomic_fetch_or_explicit(&p->h->flags, SHMBUS__FLAG_REPLACED, memory_order_release);
     shmbus__kick(p->h);
+    shmbus__wake_remove(p->h, geteuid()); /* old readers keep it attached until they reopen */
     munmap(p->h, p->g.total_size);
     p->h = NULL;
     close(p->fd);
@@ -158,7 +139,7 @@ int shmbus_pub_open(const char *name, const struct shmbus_pub_opts *opts, shmbus
   if (rc < 0) return rc;
   p = calloc(1, sizeof *p);
   if (p == NULL) return -ENOMEM;
-  p->fd = p->wake_fd = -1;
+  p->fd = -1;
   snprintf(p->name, sizeof p->name, "%s", name);
 
   p->lock_fd = take_lock(name);
@@ -170,7 +151,7 @@ int shmbus_pub_open(const char *name, const struct shmbus_pub_opts *opts, shmbus
   shmbus__remove_temporaries(name); /* a predecessor killed while creating; we hold the lock */
   rc = open_records(p, opts, &mode);
   if (rc < 0) goto fail;
-  rc = open_wake(p, mode, opts->gid);
+  rc = shmbus__wake_open(p->h, wake_mode(mode), opts->gid, &p->wake);
   if (rc < 0) goto fail;
   /* Pre-fault for writing: an atomic add of 0 changes nothing a reader could see. */
   for (off = 0; off < p->g.total_size; off += 4096)
@@ -186,9 +167,8 @@ int shmbus_pub_open(const char *name, const struct shmbus_pub_opts *opts, shmbus
   return 0;
 fail:
   if (p->h) munmap(p->h, p->g.total_size);
-  if (p->wake) munmap(p->wake, SHMBUS__WAKE_SIZE);
+  shmbus__wake_detach(p->wake);
   if (p->fd >= 0) close(p->fd);
-  if (p->wake_fd >= 0) close(p->wake_fd);
   if (p->lock_fd >= 0) close(p->lock_fd);
   free(p);
   return rc;
@@ -289,9 +269,8 @@ void shmbus_pub_close(shmbus_pub *p) {
   atomic_store_explicit(&p->h->writer_state, SHMBUS__WRITER_CLOSED, memory_order_release);
   shmbus__kick(p->h);
   munmap(p->h, p->g.total_size);
-  munmap(p->wake, SHMBUS__WAKE_SIZE);
+  shmbus__wake_detach(p->wake);
   close(p->fd);
-  close(p->wake_fd);
   close(p->lock_fd); /* releases the flock */
   free(p);
 }

@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/random.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -47,23 +48,30 @@ int shmbus__validate(int fd, struct shmbus__geom *g, struct stat *st) {
   return rc;
 }
 
-/* shmbus__create() - build a new bus under a temporary name, allocate all of it, write the
+/* shmbus__create() - build a new bus under a temporary name ("shmbus.NAME~PID-RANDOM"),
+ * allocate all of it, write the
  * header, then link it into place (@replace = 0: fails with -EEXIST if the name is taken) or
  * rename it over the old one (@replace = 1). Readers never see a half-made header.
  * Return: 0; -EEXIST; -ENOSPC; another negative errno. */
 int shmbus__create(const char *name, const struct shmbus__geom *g, const char *type,
                    mode_t mode, gid_t gid, int replace) {
-  char path[SHMBUS__PATH_MAX], tmp[SHMBUS__PATH_MAX + 16];
+  char path[SHMBUS__PATH_MAX], tmp[SHMBUS__PATH_MAX + 32];
+  uint64_t nonce = 0;
+  int attempt;
   struct shmbus__header *h;
   uint64_t off;
   int fd, rc;
 
   rc = shmbus__path(path, SHMBUS__PREFIX_BUS, name);
   if (rc < 0) return rc;
-  snprintf(tmp, sizeof tmp, "%s~%d", path, (int)getpid());
-  unlink(tmp); /* a leftover of a dead process that had our pid */
-  fd = open(tmp, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
-  if (fd < 0) return -errno;
+  /* An unpredictable temporary name: another user cannot squat it in the sticky /dev/shm. */
+  for (attempt = 0;; attempt++) {
+    if (getrandom(&nonce, sizeof nonce, 0) != sizeof nonce) nonce ^= (uint64_t)shmbus__now(CLOCK_MONOTONIC);
+    snprintf(tmp, sizeof tmp, "%s~%d-%016llx", path, (int)getpid(), (unsigned long long)nonce);
+    fd = open(tmp, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+    if (fd >= 0) break;
+    if (errno != EEXIST || attempt == 8) return -errno;
+  }
   if (fchmod(fd, mode) < 0 || (gid != (gid_t)-1 && fchown(fd, (uid_t)-1, gid) < 0)) {
     rc = -errno;
     goto fail;
@@ -88,6 +96,7 @@ int shmbus__create(const char *name, const struct shmbus__geom *g, const char *t
   h->total_size = g->total_size;
   h->created_ns = (uint64_t)shmbus__now(CLOCK_REALTIME);
   snprintf(h->type, sizeof h->type, "%s", type ? type : "");
+  atomic_store_explicit(&h->wake_shmid, -1, memory_order_relaxed); /* the writer makes it */
   /* fallocate gave zeroed pages; write one byte per page so every page is present. */
   for (off = 0; off < g->total_size; off += 4096) ((volatile char *)h)[off] = ((char *)h)[off];
   munmap(h, g->total_size);

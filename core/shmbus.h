@@ -151,8 +151,9 @@ void shmbus_pub_close(shmbus_pub *p);
 /* shmbus_sub_open() - open bus @name read-only. Records are mapped PROT_READ from an O_RDONLY
  * descriptor and pre-faulted; the header is validated before it is trusted. The cursor starts
  * at the latest record (a late joiner's first next() returns it at once); see shmbus_sub_seek().
- * @flags: 0. Wakeups need write access to the bus's wake page; without it the reader still
- * works, polling every 10 ms when it sleeps.
+ * @flags: 0. Wakeups need the bus's wake page (a System V segment the bus's mode lets readers
+ * write); a reader that cannot attach it (another IPC namespace) still works, polling every
+ * 10 ms when it sleeps.
  * Return: 0 and *@out; -ENOENT, -EACCES, -EINVAL, -ENAMETOOLONG, -EPROTO, -EPROTONOSUPPORT,
  *         -ENOMEM.
  */
@@ -237,7 +238,7 @@ int shmbus_stat(const char *name, struct shmbus_bus_info *info);
  */
 pid_t shmbus_lock_holder(const char *name);
 
-/* shmbus_unlink() - remove bus @name's three objects. Refuses with -EBUSY while a live writer
+/* shmbus_unlink() - remove bus @name's two files and its wake segment. Refuses with -EBUSY while a live writer
  * holds the bus, unless @force (then readers and the writer see -ESTALE). Return: 0; -ENOENT;
  * -EBUSY; -EACCES/-EPERM (not the owner); -EINVAL.
  */

@@ -24,7 +24,6 @@ int shmbus_sub_open(const char *name, int flags, shmbus_sub **out) {
   if (rc < 0) return rc;
   s = calloc(1, sizeof *s);
   if (s == NULL) return -ENOMEM;
-  s->wake_fd = -1;
   snprintf(s->name, sizeof s->name, "%s", name);
   s->fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
   if (s->fd < 0) {
@@ -41,15 +40,8 @@ int shmbus_sub_open(const char *name, int flags, shmbus_sub **out) {
     goto fail;
   }
   s->h = h;
-  /* The wake page: optional. Without write access we poll at the tick instead. */
-  if (shmbus__path(path, SHMBUS__PREFIX_WAKE, name) == 0) {
-    s->wake_fd = open(path, O_RDWR | O_NOFOLLOW | O_CLOEXEC);
-    if (s->wake_fd >= 0 && fstat(s->wake_fd, &st) == 0 && S_ISREG(st.st_mode) &&
-        st.st_size >= (off_t)SHMBUS__WAKE_SIZE) {
-      void *w = mmap(NULL, SHMBUS__WAKE_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED, s->wake_fd, 0);
-      if (w != MAP_FAILED) s->wake = w;
-    }
-  }
+  /* The wake page: optional. Without it we poll at the tick when we sleep. */
+  s->wake = shmbus__wake_attach(s->h, st.st_uid);
   s->cursor = atomic_load_explicit(&s->h->latest, memory_order_acquire);
   if (s->cursor == 0) s->cursor = 1;
   *out = s;
@@ -63,8 +55,7 @@ fail:
 void shmbus_sub_close(shmbus_sub *s) {
   if (s == NULL) return;
   shmbus__pollfd_stop(s);
-  if (s->wake) munmap(s->wake, SHMBUS__WAKE_SIZE);
-  if (s->wake_fd >= 0) close(s->wake_fd);
+  shmbus__wake_detach(s->wake);
   munmap((void *)s->h, s->g.total_size);
   close(s->fd);
   free(s);

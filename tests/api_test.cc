@@ -143,8 +143,7 @@ TEST(PubSub, DefaultsGeometryAndOwnerOnlyMode) {
   ASSERT_EQ(0, stat(bus.path().c_str(), &st));
   EXPECT_EQ(off_t(info.total_size), st.st_size) << "memory use is exactly what the docs say";
   EXPECT_EQ(0600u, st.st_mode & 0777);
-  ASSERT_EQ(0, stat(bus.path("shmbus-wake.").c_str(), &st));
-  EXPECT_EQ(0600u, st.st_mode & 0777);
+  EXPECT_EQ(0600, shmbus_test::WakeMode(bus)) << "the wake page (System V) is owner-only too";
   ASSERT_EQ(0, stat(bus.path("shmbus-lock.").c_str(), &st));
   EXPECT_EQ(0600u, st.st_mode & 0777);
 }
@@ -369,9 +368,7 @@ TEST(Writer, SameGeometryAdoptsAndChangesMode) {
   ASSERT_EQ(0, shmbus_sub_info(s.get(), &info));
   EXPECT_EQ(0, info.replaced);
   EXPECT_EQ(0644u, info.mode);
-  struct stat st;
-  ASSERT_EQ(0, stat(bus.path("shmbus-wake.").c_str(), &st));
-  EXPECT_EQ(0666u, st.st_mode & 0777) << "readers of a 0644 bus may set the wake flag";
+  EXPECT_EQ(0666, shmbus_test::WakeMode(bus)) << "readers of a 0644 bus may set the wake flag";
 }
 
 TEST(Writer, OtherGeometryReplacesAndOldReadersAreTold) {
@@ -429,6 +426,7 @@ TEST(Validation, TruncatedAndInconsistentHeaders) {
   std::string path = bus.path();
   struct stat st;
   ASSERT_EQ(0, stat(path.c_str(), &st));
+  int wake = shmbus_test::WakeShmid(bus);  // the header that names it is about to go
   shmbus_sub* s = nullptr;
   // Truncated below the declared size: refused at open, never a SIGBUS later.
   ASSERT_EQ(0, truncate(path.c_str(), st.st_size - 1));
@@ -440,6 +438,7 @@ TEST(Validation, TruncatedAndInconsistentHeaders) {
   shmbus_pub* p = nullptr;
   EXPECT_EQ(-EPROTO, shmbus_pub_open(bus.c_str(), nullptr, &p));
   EXPECT_EQ(nullptr, s);
+  shmctl(wake, IPC_RMID, nullptr);
 }
 
 void PatchHeader(const std::string& path, size_t off, const void* bytes, size_t n) {
@@ -534,9 +533,13 @@ TEST(Admin, StatListAndRemove) {
   ASSERT_EQ(0, shmbus_list(cb, &arg));
   EXPECT_TRUE(found);
   EXPECT_EQ(7, shmbus_list([](const char*, void*) { return 7; }, nullptr)) << "a callback stops the walk";
+  int wake = shmbus_test::WakeShmid(bus);
+  ASSERT_GE(wake, 0);
   ASSERT_EQ(0, shmbus_unlink(bus.c_str(), 0));
-  for (const char* prefix : {"shmbus.", "shmbus-wake.", "shmbus-lock."})
+  for (const char* prefix : {"shmbus.", "shmbus-lock."})
     EXPECT_NE(0, access(bus.path(prefix).c_str(), F_OK)) << prefix;
+  struct shmid_ds ds;
+  EXPECT_NE(0, shmctl(wake, IPC_STAT, &ds)) << "the wake page is removed with the bus";
   EXPECT_EQ(-ENOENT, shmbus_unlink(bus.c_str(), 0));
 }
 

@@ -7,6 +7,7 @@
 #include <gtest/gtest.h>
 #include <signal.h>
 #include <sys/mman.h>
+#include <sys/shm.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -41,6 +42,22 @@ class TempBus {
  private:
   std::string name_;
 };
+
+// The System V id of a bus's wake page (header offset 216, docs/PROTOCOL.md), -1 if none.
+inline int WakeShmid(const TempBus& bus) {
+  int id = -1, fd = open(bus.path().c_str(), O_RDONLY);
+  if (fd >= 0 && pread(fd, &id, sizeof id, 216) != sizeof id) id = -1;
+  if (fd >= 0) close(fd);
+  return id;
+}
+
+// The mode of a bus's wake page, or -1 when it does not exist.
+inline int WakeMode(const TempBus& bus) {
+  struct shmid_ds ds;
+  int id = WakeShmid(bus);
+  if (id < 0 || shmctl(id, IPC_STAT, &ds) != 0) return -1;
+  return ds.shm_perm.mode & 0777;
+}
 
 inline int64_t NowNs() {
   struct timespec ts;

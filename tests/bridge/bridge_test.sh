@@ -70,10 +70,11 @@ done
 ip -n "$NA" link set veth-a up
 ip -n "$NB" link set veth-b up
 
-# A host: a process holding its network namespace and a mount namespace with a private
-# /dev/shm; every command of that host enters both with nsenter.
+# A host: a process holding its network namespace, a mount namespace with a private /dev/shm
+# and an IPC namespace of its own (buses' wake pages are System V segments); every command of
+# that host enters all three with nsenter, and they vanish with the holder.
 host() { # host NETNS -> prints the holder's pid
-  ip netns exec "$1" unshare -m --propagation private \
+  ip netns exec "$1" unshare -m -i --propagation private \
     sh -c 'mount -t tmpfs -o mode=1777 shm /dev/shm && exec sleep 3600' >/dev/null 2>&1 &
   local pid=$! i
   for i in $(seq 100); do
@@ -89,7 +90,7 @@ on() { # on A|B CMD...: run CMD on that host; in the background, $! is CMD's own
   [ "$1" = B ] && h=$HB ifc=veth-b
   shift
   CYCLONEDDS_URI="<CycloneDDS><Domain><General><Interfaces><NetworkInterface name=\"$ifc\"/></Interfaces></General></Domain></CycloneDDS>" \
-    exec nsenter -t "$h" -m -n -- "$@"
+    exec nsenter -t "$h" -m -n -i -- "$@"
 }
 run() { (on "$@"); }
 start_a() { on A "$BRIDGE" -d $DOM -e 'sens-*' -i '*' -s "$T/statA" -t 0.2 >>"$T/bridgeA.log" 2>&1 & BA=$!; }

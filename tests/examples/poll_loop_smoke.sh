@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # Example 3 smoke test: poll() on a bus and stdin together.
 set -euo pipefail
-loop=$1 pub=$2
+loop=$1 pub=$2 shmbus=${@: -1}
 bus="smoke-poll-$$-$RANDOM"
-trap 'rm -f /dev/shm/shmbus.$bus /dev/shm/shmbus-wake.$bus /dev/shm/shmbus-lock.$bus' EXIT
+trap '"$shmbus" rm --force "$bus" >/dev/null 2>&1 || true' EXIT
 "$pub" -b "$bus" -n 1 -r 1000       # create the bus
 mkfifo in.fifo
 "$loop" "$bus" 5 <in.fifo >out.txt & l=$!

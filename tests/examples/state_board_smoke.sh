@@ -2,9 +2,9 @@
 # Example 2 smoke test: a writer publishes and exits; a late joiner reads it at once; a
 # watcher sees the next changes.
 set -euo pipefail
-sb=$1
+sb=$1 shmbus=${@: -1}
 bus="smoke-board-$$-$RANDOM"
-trap 'rm -f /dev/shm/shmbus.$bus /dev/shm/shmbus-wake.$bus /dev/shm/shmbus-lock.$bus' EXIT
+trap '"$shmbus" rm --force "$bus" >/dev/null 2>&1 || true' EXIT
 "$sb" write "$bus" auto 1.5
 out=$("$sb" read "$bus")
 echo "$out"

@@ -40,7 +40,7 @@ cp "$root/tests/fuzz/corpus/$target/"* "$work/corpus/" 2>/dev/null || true
 
 # Objects the target makes are named fuzz-TAG-...: remove whatever a crash left behind.
 export SHMBUS_FUZZ_TAG="r$$"
-trap 'rm -f /dev/shm/shmbus.fuzz-$SHMBUS_FUZZ_TAG-* /dev/shm/shmbus-wake.fuzz-$SHMBUS_FUZZ_TAG-* /dev/shm/shmbus-lock.fuzz-$SHMBUS_FUZZ_TAG-*' EXIT
+trap 'rm -f /dev/shm/shmbus.fuzz-$SHMBUS_FUZZ_TAG-* /dev/shm/shmbus-lock.fuzz-$SHMBUS_FUZZ_TAG-*' EXIT
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
 echo "run_fuzz.sh: fuzzing $target for $minutes min in $work" >&2

@@ -132,7 +132,7 @@ TEST(Hostile, WriterKeepsPublishingAndReadersKeepReadingCorrectRecords) {
   EXPECT_GT(attacked * 20, base) << "the hostile reader collapsed the writer's rate";
   EXPECT_GT(attacked_records, 0u) << "readers got nothing while under attack";
   EXPECT_GT(hs->rounds.load(), 1000u) << "the hostile reader did not really attack";
-  EXPECT_GE(hs->locks_taken.load(), 4) << "it should hold flock and OFD locks on both objects";
+  EXPECT_GE(hs->locks_taken.load(), 2) << "it should hold flock and OFD locks on the records";
   if (hs->dropped.load()) {
     EXPECT_EQ(EACCES, hs->lock_open_errno.load()) << "a reader opened the writer's lock object";
   }

@@ -40,7 +40,7 @@ inline std::string UniqueBusName(const char *what) {
 // Remove every bus of these tests whose creating process is gone (a death-test child that
 // aborted, or a run a sanitizer halted): names are viewtest-WHAT-PID-RANDOM.
 inline void SweepDeadBuses() {
-  static const char *const prefixes[] = {"shmbus.", "shmbus-wake.", "shmbus-lock."};
+  static const char *const prefixes[] = {"shmbus.", "shmbus-lock."};
   DIR *d = opendir("/dev/shm");
   if (d == nullptr) return;
   while (struct dirent *e = readdir(d)) {
