@@ -24,10 +24,6 @@
 /* No writer reaches version 2^62 (146 years at 10^9 publishes/s): a larger `latest` is
  * corruption. Below it, 2v and v + N never overflow, so the reader's arithmetic cannot wrap. */
 #define SHMBUS__VERSION_MAX (1ull << 62)
-/* read_latest() retries while the writer laps it; a slot that stays ahead of a `latest` that
- * does not move for this many retries is corruption, not a writer (whose stores to `latest`
- * precede, in its program order, its next store to that slot). */
-#define SHMBUS__STUCK_MAX (1u << 16)
 
 /* Geometry a reader validated once and then trusts over the shared copy. */
 struct shmbus__geom {
@@ -65,6 +61,7 @@ struct shmbus_sub {
   int64_t last_check_ns;     /* last liveness/rename check (monotonic) */
   dev_t dev;
   ino_t ino;
+  struct shmbus__pollfd *pfd; /* NULL until shmbus_sub_fd() */
   char name[SHMBUS_NAME_MAX + 1];
 };
 
@@ -95,6 +92,11 @@ void shmbus__fill_info(const struct shmbus__header *h, const struct shmbus__geom
 
 /* admin.c */
 int shmbus__remove_temporaries(const char *name);
+
+/* pollfd.c */
+void shmbus__pollfd_sync(shmbus_sub *s);
+void shmbus__pollfd_seen(shmbus_sub *s, int wait_rc);
+void shmbus__pollfd_stop(shmbus_sub *s);
 
 /* liveness.c */
 int shmbus__proc_start_time(pid_t pid, uint64_t *start);

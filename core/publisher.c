@@ -212,11 +212,14 @@ static void finish(shmbus_pub *p, struct shmbus__slot *s, uint64_t v, uint64_t l
     atomic_store_explicit(&p->h->latest, v, memory_order_release); /* now readers look at it */
   p->version = v;
   SHMBUS__STEP(5);
-  atomic_fetch_add_explicit(&p->h->futex, 1, memory_order_release);
-  /* Dekker with the sleeper's flag store + seq_cst fence: one of us sees the other. */
-  atomic_thread_fence(memory_order_seq_cst);
+  /* One seq_cst RMW both bumps the event counter and is the Dekker barrier against a
+   * sleeper's flag store + seq_cst fence: either the sleeper's later load of `latest` sees
+   * v, or our load of the flag below sees the sleeper (C11 fences rule; one locked
+   * instruction on x86-64, ldaddal on aarch64, cheaper than an RMW plus a separate fence).
+   * The flag load is seq_cst too, so that it takes part in the single total order S. */
+  atomic_fetch_add_explicit(&p->h->futex, 1, memory_order_seq_cst);
   SHMBUS__STEP(6);
-  if (atomic_load_explicit(&p->wake->flag, memory_order_relaxed) != 0 &&
+  if (atomic_load_explicit(&p->wake->flag, memory_order_seq_cst) != 0 &&
       atomic_exchange_explicit(&p->wake->flag, 0, memory_order_relaxed) != 0)
     shmbus__futex_wake_all(&p->h->futex);
 }

@@ -201,6 +201,22 @@ enum shmbus_seek {
 /* shmbus_sub_seek() - move the cursor. Return: 0; -EINVAL. */
 int shmbus_sub_seek(shmbus_sub *s, int whence);
 
+/* shmbus_sub_fd() - a descriptor for poll/epoll (POLLIN) that is readable while
+ * shmbus_sub_wait(s, 0, ...) would not time out: a record at or after the cursor exists, the
+ * writer died or closed (once per writer), or the bus was replaced or removed. When it polls
+ * readable, call shmbus_sub_wait(s, 0, 0) to learn which (0: read records until -EAGAIN;
+ * -EOWNERDEAD; -ESTALE: close and reopen). It may rarely poll readable spuriously; the calls
+ * then return -EAGAIN/-ETIMEDOUT and it goes quiet.
+ * Mechanism and cost: an eventfd fed by one notifier thread per subscriber, sleeping on the
+ * bus's futex like a sleeping reader. Each notification costs an eventfd write and a read;
+ * the wakeup adds one thread hop to a direct sleep's latency. The descriptor belongs to the
+ * subscriber: do not close it; shmbus_sub_close() stops the thread (within 10 ms) and closes
+ * it. Calling again returns the same descriptor.
+ * Context: the owner thread, as every shmbus_sub call. Return: the descriptor; -ENOMEM;
+ * -EMFILE; another negative errno.
+ */
+int shmbus_sub_fd(shmbus_sub *s);
+
 /* shmbus_sub_latest() - the newest complete version right now (0 = none). */
 uint64_t shmbus_sub_latest(const shmbus_sub *s);
 

@@ -62,6 +62,7 @@ fail:
 
 void shmbus_sub_close(shmbus_sub *s) {
   if (s == NULL) return;
+  shmbus__pollfd_stop(s);
   if (s->wake) munmap(s->wake, SHMBUS__WAKE_SIZE);
   if (s->wake_fd >= 0) close(s->wake_fd);
   munmap((void *)s->h, s->g.total_size);
@@ -106,12 +107,11 @@ static void fill(struct shmbus_record_info *info, uint64_t v, uint64_t len, uint
   info->lost = lost;
 }
 
-ssize_t shmbus_sub_read_latest(shmbus_sub *s, void *buf, size_t cap,
-                               struct shmbus_record_info *info) {
-  uint64_t v, len = 0, ts = 0;
+static ssize_t read_latest(shmbus_sub *s, void *buf, size_t cap,
+                           struct shmbus_record_info *info) {
+  uint64_t v, prev = 0, len = 0, ts = 0;
   unsigned stuck = 0;
   int rc;
-  if (s == NULL || (buf == NULL && cap > 0)) return -EINVAL;
   if (replaced(s)) return -ESTALE;
   for (;;) {
     v = atomic_load_explicit(&s->h->latest, memory_order_acquire);
@@ -124,16 +124,15 @@ ssize_t shmbus_sub_read_latest(shmbus_sub *s, void *buf, size_t cap,
       return rc;
     }
     if (rc < 0) return rc;
-    /* The writer moved on (or latest points at a slot it never completed: corruption). */
-    if (atomic_load_explicit(&s->h->latest, memory_order_acquire) == v) {
-      if (rc == READ_MISSING) return -EBADMSG;
-      /* Lapped, yet latest has not moved: a writer moves latest before it reuses the slot,
-       * so this lasts only while its store travels; bounded, lest a corrupt slot (odd or
-       * ahead of latest) keeps us here forever. */
-      if (++stuck > SHMBUS__STUCK_MAX) return -EBADMSG;
-    } else {
-      stuck = 0;
-    }
+    /* The acquire load of latest == v guarantees its slot reached seq 2v, so an older slot
+     * (READ_MISSING) is corruption. A newer one means the writer moved on: retry with the
+     * newer latest. If latest stays at v while its slot disagrees, the segment is corrupt
+     * too: give up after a bound instead of spinning forever. (Not at once: the writer's
+     * relaxed seq store for v + N may become visible before its release store of
+     * latest = v + N - 1.) */
+    stuck = v == prev ? stuck + 1 : 0;
+    if (rc == READ_MISSING || stuck > 100000) return -EBADMSG;
+    prev = v;
     shmbus__cpu_relax();
   }
   fill(info, v, len, ts, v >= s->cursor ? v - s->cursor : 0);
@@ -141,10 +140,9 @@ ssize_t shmbus_sub_read_latest(shmbus_sub *s, void *buf, size_t cap,
   return (ssize_t)len;
 }
 
-ssize_t shmbus_sub_next(shmbus_sub *s, void *buf, size_t cap, struct shmbus_record_info *info) {
+static ssize_t next(shmbus_sub *s, void *buf, size_t cap, struct shmbus_record_info *info) {
   uint64_t latest, len = 0, ts = 0, lost = 0, c;
   int rc;
-  if (s == NULL || (buf == NULL && cap > 0)) return -EINVAL;
   if (replaced(s)) return -ESTALE;
   for (;;) {
     c = s->cursor;
@@ -176,9 +174,8 @@ ssize_t shmbus_sub_next(shmbus_sub *s, void *buf, size_t cap, struct shmbus_reco
   return (ssize_t)len;
 }
 
-int shmbus_sub_seek(shmbus_sub *s, int whence) {
+static int seek(shmbus_sub *s, int whence) {
   uint64_t latest;
-  if (s == NULL) return -EINVAL;
   latest = atomic_load_explicit(&s->h->latest, memory_order_acquire);
   switch (whence) {
     case SHMBUS_SEEK_LATEST:
@@ -191,6 +188,33 @@ int shmbus_sub_seek(shmbus_sub *s, int whence) {
       return 0;
     default: return -EINVAL;
   }
+}
+
+/* The public calls: each moves the cursor, then keeps the pollable descriptor (pollfd.c) in
+ * step with it when there is one. */
+ssize_t shmbus_sub_read_latest(shmbus_sub *s, void *buf, size_t cap,
+                               struct shmbus_record_info *info) {
+  ssize_t rc;
+  if (s == NULL || (buf == NULL && cap > 0)) return -EINVAL;
+  rc = read_latest(s, buf, cap, info);
+  if (s->pfd) shmbus__pollfd_sync(s);
+  return rc;
+}
+
+ssize_t shmbus_sub_next(shmbus_sub *s, void *buf, size_t cap, struct shmbus_record_info *info) {
+  ssize_t rc;
+  if (s == NULL || (buf == NULL && cap > 0)) return -EINVAL;
+  rc = next(s, buf, cap, info);
+  if (s->pfd) shmbus__pollfd_sync(s);
+  return rc;
+}
+
+int shmbus_sub_seek(shmbus_sub *s, int whence) {
+  int rc;
+  if (s == NULL) return -EINVAL;
+  rc = seek(s, whence);
+  if (s->pfd) shmbus__pollfd_sync(s);
+  return rc;
 }
 
 uint64_t shmbus_sub_latest(const shmbus_sub *s) {

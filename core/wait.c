@@ -30,7 +30,16 @@ static int slow_check(shmbus_sub *s, int through_death, int64_t now) {
   return 0;
 }
 
+static int wait_impl(shmbus_sub *s, int64_t timeout_ns, int mode);
+
 int shmbus_sub_wait(shmbus_sub *s, int64_t timeout_ns, int mode) {
+  int rc = wait_impl(s, timeout_ns, mode);
+  /* A reported death (or a timeout) is consumed: the pollable descriptor goes quiet. */
+  if (s && s->pfd && rc != -EINVAL) shmbus__pollfd_seen(s, rc);
+  return rc;
+}
+
+static int wait_impl(shmbus_sub *s, int64_t timeout_ns, int mode) {
   int through = (mode & SHMBUS_WAIT_THROUGH_DEATH) != 0, rc;
   int64_t start, now, deadline, spin_until;
   unsigned i;

@@ -1,0 +1,82 @@
+# lib.sh - helpers for the tools' shell tests (sourced). Runs the built binaries from the
+# test's runfiles; every bus a test creates gets a unique name and is removed on exit.
+set -uo pipefail
+
+RUNFILES=${TEST_SRCDIR:?run under bazel test}/${TEST_WORKSPACE:-shmbus}
+SHMPUB=$RUNFILES/tools/shmpub
+SHMSUB=$RUNFILES/tools/shmsub
+SHMBUS=$RUNFILES/tools/shmbus
+TMP=$(mktemp -d "${TEST_TMPDIR:-/tmp}/tools.XXXXXX")
+FAILS=0
+CHECKS=0
+BUSES=()
+BGPIDS=()
+
+cleanup() {
+  local pid b
+  for pid in "${BGPIDS[@]}"; do kill "$pid" 2>/dev/null; done
+  wait 2>/dev/null
+  for b in "${BUSES[@]}"; do "$SHMBUS" rm --force "$b" >/dev/null 2>&1; done
+  rm -rf "$TMP"
+}
+trap cleanup EXIT
+
+# newbus - a unique bus name (pid + random), remembered for removal: newbus VAR
+RUN="tt-$$-$RANDOM$RANDOM"
+NBUS=0
+newbus() {
+  local n
+  NBUS=$((NBUS + 1))
+  n=$(printf '%s-%03d-%s' "$RUN" "$NBUS" "$1")
+  BUSES+=("$n")
+  printf -v "$1" '%s' "$n"
+}
+
+bg() { "$@" & BGPIDS+=($!); }
+
+fail() { echo "FAIL: $*" >&2; FAILS=$((FAILS + 1)); }
+pass() { CHECKS=$((CHECKS + 1)); }
+
+# expect_rc CODE CMD... - run CMD (stdout -> $TMP/out, stderr -> $TMP/err), check its status.
+expect_rc() {
+  local want=$1 got
+  shift
+  "$@" >"$TMP/out" 2>"$TMP/err"
+  got=$?
+  if [ "$got" -ne "$want" ]; then
+    fail "exit status $got, wanted $want: $*"
+    sed 's/^/  stdout: /' "$TMP/out" | head -5 >&2
+    sed 's/^/  stderr: /' "$TMP/err" | head -5 >&2
+  else
+    pass
+  fi
+}
+
+# out_has / err_has REGEX - the last expect_rc's stdout / stderr matches REGEX.
+out_has() { if grep -Eq -- "$1" "$TMP/out"; then pass; else fail "stdout lacks /$1/: $(head -c 300 "$TMP/out")"; fi; }
+err_has() { if grep -Eq -- "$1" "$TMP/err"; then pass; else fail "stderr lacks /$1/: $(head -c 300 "$TMP/err")"; fi; }
+out_is() { if [ "$(cat "$TMP/out")" = "$1" ]; then pass; else fail "stdout is '$(head -c 300 "$TMP/out")', wanted '$1'"; fi; }
+err_empty() { if [ ! -s "$TMP/err" ]; then pass; else fail "stderr not empty: $(head -c 300 "$TMP/err")"; fi; }
+
+# eventually SECONDS CMD... - retry CMD until it succeeds or the deadline passes.
+eventually() {
+  local deadline=$(($(date +%s) + $1))
+  shift
+  until "$@" >/dev/null 2>&1; do
+    if [ "$(date +%s)" -ge "$deadline" ]; then fail "never true within deadline: $*"; return 1; fi
+    sleep 0.02
+  done
+  pass
+}
+
+# A reader sleeps on the bus (shmbus stat shows the futex flag): it is subscribed.
+reader_asleep() { "$SHMBUS" stat "$1" --json | grep -q '"readers_asleep":true'; }
+# shmsub (pid $1) waits for its bus to appear: it watches /dev/shm with inotify.
+waits_for_bus() { ls -l "/proc/$1/fd" 2>/dev/null | grep -q inotify; }
+bus_exists() { "$SHMBUS" stat "$1" >/dev/null 2>&1; }
+bus_latest() { "$SHMBUS" stat "$1" --json | sed 's/.*"latest":\([0-9]*\).*/\1/'; }
+
+finish() {
+  echo "$CHECKS checks passed, $FAILS failed"
+  [ "$FAILS" -eq 0 ]
+}

@@ -1,0 +1,334 @@
+/* common.c - exit codes, actionable error messages, parsers, clocks and signals. */
+#include "tools/common.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <grp.h>
+#include <poll.h>
+#include <sys/inotify.h>
+#include <math.h>
+#include <pwd.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "core/shmbus.h"
+
+const char *tool_name = "shmbus";
+volatile sig_atomic_t tool_stop;
+
+void tool_msg(const char *fmt, ...) {
+  va_list ap;
+  fprintf(stderr, "%s: ", tool_name);
+  va_start(ap, fmt);
+  vfprintf(stderr, fmt, ap);
+  va_end(ap);
+  fputc('\n', stderr);
+}
+
+int tool_usage_error(const char *fmt, ...) {
+  va_list ap;
+  fprintf(stderr, "%s: ", tool_name);
+  va_start(ap, fmt);
+  vfprintf(stderr, fmt, ap);
+  va_end(ap);
+  fprintf(stderr, "\nTry '%s --help' for more information.\n", tool_name);
+  return EXIT_USAGE;
+}
+
+int tool_name_error(const char *name) {
+  if (shmbus_name_check(name) == -ENAMETOOLONG)
+    return tool_usage_error("bus name too long (%zu characters; at most %d)", strlen(name),
+                            SHMBUS_NAME_MAX);
+  return tool_usage_error("invalid bus name '%s': a name is 1-%d characters of A-Z a-z 0-9 "
+                          "_ . - and does not start with '.'", name, SHMBUS_NAME_MAX);
+}
+
+int tool_bad_option(int c, char **argv) {
+  char shortopt[3] = {'-', (char)optopt, 0}, longopt[64];
+  const char *last = argv[optind - 1], *opt = optopt ? shortopt : last;
+  if (strncmp(last, "--", 2) == 0) { /* a long option: as typed, without "=VALUE" */
+    snprintf(longopt, sizeof longopt, "%.*s", (int)strcspn(last, "="), last);
+    opt = longopt;
+  }
+  if (c == ':') return tool_usage_error("option '%s' needs an argument", opt);
+  return tool_usage_error("unknown option '%s'", opt);
+}
+
+int tool_exit_code(int err) {
+  switch (err < 0 ? -err : err) {
+    case 0: return EXIT_OK;
+    case ENOENT: return EXIT_NOBUS;
+    case ETIMEDOUT: return EXIT_TIMEOUT;
+    case EACCES:
+    case EPERM: return EXIT_PERM;
+    case EBUSY: return EXIT_BUSY;
+    case EINVAL:
+    case ENAMETOOLONG: return EXIT_USAGE;
+    default: return EXIT_ERROR;
+  }
+}
+
+/* "owned by alice (uid 1000), group staff, mode 0600" for the bus's records object. */
+static void describe_owner(const char *bus, char *buf, size_t n) {
+  char path[256], user[64], group[64];
+  struct stat st;
+  if (shmbus_path(bus, path, sizeof path) < 0 || stat(path, &st) < 0) {
+    snprintf(buf, n, "its owner is unknown");
+    return;
+  }
+  fmt_user(st.st_uid, user, sizeof user);
+  fmt_group(st.st_gid, group, sizeof group);
+  snprintf(buf, n, "%s is owned by %s (uid %u), group %s, mode %04o", path, user,
+           (unsigned)st.st_uid, group, (unsigned)(st.st_mode & 07777));
+}
+
+int tool_fail(const char *what, const char *bus, int err, int hints) {
+  char owner[512], me[64];
+  const char *b = bus ? bus : "";
+  switch (-err) {
+    case ENOENT:
+      tool_msg("cannot %s bus '%s': no such bus. List the buses with 'shmbus ls'%s.", what, b,
+               (hints & HINT_WAIT_FOR_BUS) ? ", or add --wait-for-bus to wait until it exists"
+                                           : "");
+      break;
+    case EACCES:
+      if (hints & HINT_REMOVE) {
+        describe_owner(b, owner, sizeof owner);
+        fmt_user(geteuid(), me, sizeof me);
+        tool_msg("cannot remove bus '%s': permission denied for %s; %s. Only its owner (or "
+                 "root) can remove it.", b, me, owner);
+        break;
+      }
+      if (hints & HINT_WRITER) goto not_owner; /* a writer needs to own the bus */
+      describe_owner(b, owner, sizeof owner);
+      fmt_user(geteuid(), me, sizeof me);
+      tool_msg("cannot %s bus '%s': permission denied for %s; %s. Its writer can grant read "
+               "access with 'shmpub --mode 0644' (everyone) or '--mode 0640 --group GROUP'.",
+               what, b, me, owner);
+      break;
+    case EPERM:
+      if (hints & HINT_REMOVE) return tool_fail(what, bus, -EACCES, hints);
+    not_owner:
+      describe_owner(b, owner, sizeof owner);
+      fmt_user(geteuid(), me, sizeof me);
+      tool_msg("cannot %s bus '%s': it belongs to another user (%s; you are %s). Only its owner "
+               "can publish on it: pick another name, or have its owner remove it with "
+               "'shmbus rm %s'.",
+               what, b, owner, me, b);
+      break;
+    case EINVAL:
+    case ENAMETOOLONG:
+      if (bus && shmbus_name_check(bus) < 0) return tool_name_error(bus);
+      tool_msg("cannot %s bus '%s': %s.", what, b, shmbus_strerror(err));
+      break;
+    case EBUSY: {
+      pid_t pid = bus ? shmbus_lock_holder(bus) : 0;
+      char who[64] = "another live writer holds it";
+      if (pid > 0) snprintf(who, sizeof who, "its writer (pid %d) is still running", (int)pid);
+      if (hints & HINT_REMOVE)
+        tool_msg("cannot remove bus '%s': %s. Stop the writer first, or use --force (the writer "
+                 "and the readers then see the bus vanish).", b, who);
+      else
+        tool_msg("cannot %s bus '%s': %s, and a bus has one writer at a time. Stop that process "
+                 "first, or publish on another bus.", what, b, who);
+      break;
+    }
+    case EPROTO:
+      tool_msg("cannot %s bus '%s': /dev/shm/shmbus.%s is not a shmbus bus, or it is corrupt. "
+               "Remove it with 'shmbus rm --force %s' if nothing uses it.",
+               what, b, b, b);
+      break;
+    case EPROTONOSUPPORT:
+      tool_msg("cannot %s bus '%s': it was made by an incompatible shmbus version (another "
+               "layout version). Use the tools of that version, or remove it with "
+               "'shmbus rm %s'.",
+               what, b, b);
+      break;
+    case ENOSPC:
+      tool_msg("cannot %s bus '%s': /dev/shm is full. Remove unused buses ('shmbus ls', "
+               "'shmbus rm NAME'), choose a smaller --capacity or --slots, or enlarge /dev/shm.",
+               what, b);
+      break;
+    case ESTALE:
+      tool_msg("bus '%s' was replaced or removed while in use (%s).", b, what);
+      break;
+    default:
+      tool_msg("cannot %s bus '%s': %s.", what, b, shmbus_strerror(err));
+      break;
+  }
+  return tool_exit_code(err);
+}
+
+int parse_u64(const char *s, uint64_t *out) {
+  char *end;
+  unsigned long long v;
+  if (s == NULL || *s < '0' || *s > '9') return -EINVAL;
+  errno = 0;
+  v = strtoull(s, &end, 10);
+  if (errno) return -ERANGE;
+  if (*end) return -EINVAL;
+  *out = v;
+  return 0;
+}
+
+int parse_size(const char *s, uint64_t *out) {
+  char *end;
+  unsigned long long v, mul = 1;
+  if (s == NULL || *s < '0' || *s > '9') return -EINVAL;
+  errno = 0;
+  v = strtoull(s, &end, 10);
+  if (errno) return -ERANGE;
+  if (*end) {
+    switch (*end == 'k' ? 'K' : *end) {
+      case 'K': mul = 1ull << 10; break;
+      case 'M': mul = 1ull << 20; break;
+      case 'G': mul = 1ull << 30; break;
+      default: return -EINVAL;
+    }
+    end++;
+    if (strcmp(end, "") != 0 && strcmp(end, "B") != 0 && strcmp(end, "iB") != 0)
+      return -EINVAL;
+  }
+  if (v > UINT64_MAX / mul) return -ERANGE;
+  *out = v * mul;
+  return 0;
+}
+
+int parse_seconds(const char *s, double *out) {
+  char *end;
+  double v;
+  if (s == NULL || *s == '\0') return -EINVAL;
+  errno = 0;
+  v = strtod(s, &end);
+  if (errno || *end || !isfinite(v) || v <= 0) return -EINVAL;
+  *out = v;
+  return 0;
+}
+
+int parse_mode(const char *s, mode_t *out) {
+  char *end;
+  unsigned long v;
+  if (s == NULL || *s < '0' || *s > '7') return -EINVAL;
+  v = strtoul(s, &end, 8);
+  if (*end || v > 07777) return -EINVAL;
+  *out = (mode_t)v;
+  return 0;
+}
+
+int parse_group(const char *s, gid_t *out) {
+  struct group *g = getgrnam(s);
+  uint64_t v;
+  if (g) {
+    *out = g->gr_gid;
+    return 0;
+  }
+  if (parse_u64(s, &v) == 0 && v < (gid_t)-1) {
+    *out = (gid_t)v;
+    return 0;
+  }
+  return -EINVAL;
+}
+
+static int64_t now_ns(clockid_t clk) {
+  struct timespec ts;
+  clock_gettime(clk, &ts);
+  return (int64_t)ts.tv_sec * 1000000000LL + ts.tv_nsec;
+}
+int64_t now_realtime_ns(void) { return now_ns(CLOCK_REALTIME); }
+int64_t now_monotonic_ns(void) { return now_ns(CLOCK_MONOTONIC); }
+
+void fmt_time_iso(int64_t ns, char *buf, size_t n) {
+  time_t sec = (time_t)(ns / 1000000000LL);
+  struct tm tm;
+  char day[32];
+  gmtime_r(&sec, &tm);
+  strftime(day, sizeof day, "%Y-%m-%dT%H:%M:%S", &tm);
+  snprintf(buf, n, "%s.%06dZ", day, (int)((ns % 1000000000LL) / 1000));
+}
+
+void fmt_duration(double s, char *buf, size_t n) {
+  double a = fabs(s);
+  if (a < 1e-6) snprintf(buf, n, "%.0fns", s * 1e9);
+  else if (a < 1e-3) snprintf(buf, n, "%.1fus", s * 1e6);
+  else if (a < 1) snprintf(buf, n, "%.2fms", s * 1e3);
+  else if (a < 120) snprintf(buf, n, "%.2fs", s);
+  else if (a < 7200) snprintf(buf, n, "%.0fmin", s / 60);
+  else if (a < 172800) snprintf(buf, n, "%.0fh", s / 3600);
+  else snprintf(buf, n, "%.0fd", s / 86400);
+}
+
+void fmt_bytes(uint64_t b, char *buf, size_t n) {
+  if (b < 1024) snprintf(buf, n, "%llu B", (unsigned long long)b);
+  else if (b < (1ull << 20)) snprintf(buf, n, "%.4g KiB", b / 1024.0);
+  else if (b < (1ull << 30)) snprintf(buf, n, "%.4g MiB", b / 1048576.0);
+  else snprintf(buf, n, "%.4g GiB", b / 1073741824.0);
+}
+
+void fmt_user(uid_t uid, char *buf, size_t n) {
+  struct passwd *p = getpwuid(uid);
+  if (p) snprintf(buf, n, "%s", p->pw_name);
+  else snprintf(buf, n, "%u", (unsigned)uid);
+}
+
+void fmt_group(gid_t gid, char *buf, size_t n) {
+  struct group *g = getgrgid(gid);
+  if (g) snprintf(buf, n, "%s", g->gr_name);
+  else snprintf(buf, n, "%u", (unsigned)gid);
+}
+
+static void on_signal(int sig) {
+  (void)sig;
+  tool_stop = 1;
+}
+
+void tool_install_signals(void) {
+  struct sigaction sa;
+  memset(&sa, 0, sizeof sa);
+  sa.sa_handler = on_signal;
+  sigemptyset(&sa.sa_mask);
+  sa.sa_flags = 0; /* no SA_RESTART: a blocked read() returns EINTR and we look at tool_stop */
+  sigaction(SIGINT, &sa, NULL);
+  sigaction(SIGTERM, &sa, NULL);
+  sigaction(SIGHUP, &sa, NULL);
+  signal(SIGPIPE, SIG_IGN);
+}
+
+void tool_sleep_until(int64_t deadline_ns) {
+  struct timespec ts;
+  ts.tv_sec = deadline_ns / 1000000000LL;
+  ts.tv_nsec = deadline_ns % 1000000000LL;
+  while (!tool_stop && clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, NULL) == EINTR) {
+  }
+}
+
+int tool_version(void) {
+  printf("%s (shmbus) %s\n", tool_name, SHMBUS_VERSION_STRING);
+  return EXIT_OK;
+}
+
+int shm_watch_open(void) {
+  int fd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
+  if (fd < 0) return -1;
+  if (inotify_add_watch(fd, "/dev/shm", IN_CREATE | IN_MOVED_TO) < 0) {
+    close(fd);
+    return -1;
+  }
+  return fd;
+}
+
+void shm_watch_wait(int fd, int64_t max_ns) {
+  char buf[4096] __attribute__((aligned(__alignof__(struct inotify_event))));
+  struct pollfd p = {fd, POLLIN, 0};
+  if (fd < 0) {
+    tool_sleep_until(now_monotonic_ns() + max_ns);
+    return;
+  }
+  if (poll(&p, 1, (int)(max_ns / 1000000 + 1)) > 0)
+    while (read(fd, buf, sizeof buf) > 0) { /* drain: the caller simply tries to open again */
+    }
+}

@@ -1,0 +1,88 @@
+/* common.h - what shmpub, shmsub and shmbus share: exit codes, error messages a user can act
+ * on, option parsing, clocks and signals. The tools are thin over core/shmbus.h. */
+#ifndef SHMBUS_TOOLS_COMMON_H
+#define SHMBUS_TOOLS_COMMON_H
+
+#include <signal.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+/* Exit codes, the same in all three tools (documented in --help and the man pages). */
+enum {
+  EXIT_OK = 0,
+  EXIT_ERROR = 1,   /* runtime error not listed below */
+  EXIT_USAGE = 2,   /* bad option, argument or bus name */
+  EXIT_NOBUS = 3,   /* no such bus */
+  EXIT_TIMEOUT = 4, /* shmsub -W: no record in time */
+  EXIT_PERM = 5,    /* permission denied, or the bus belongs to another user */
+  EXIT_BUSY = 6,    /* another live writer holds the bus */
+};
+
+#define TOOLS_EXIT_CODES                                                              \
+  "Exit status:\n"                                                                    \
+  "  0  success            1  runtime error        2  usage error (option, name)\n"  \
+  "  3  no such bus        4  timeout (shmsub -W)  5  permission denied\n"           \
+  "  6  bus busy (another live writer)\n"
+
+/* The program name for messages ("shmpub", ...). Set once in main(). */
+extern const char *tool_name;
+
+/* tool_msg() - "NAME: " + printf to stderr + newline. */
+void tool_msg(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* Hints that tool_fail() may add to an error message. */
+enum { HINT_WAIT_FOR_BUS = 1, HINT_WRITER = 2, HINT_REMOVE = 4 };
+
+/* tool_fail() - explain negative errno @err from an operation on bus @bus (NULL: none) in a
+ * sentence that says what to do, on stderr. @what says what was attempted ("open", ...).
+ * Return: the exit code that belongs to @err. */
+int tool_fail(const char *what, const char *bus, int err, int hints);
+
+/* tool_exit_code() - the exit code for negative errno @err. */
+int tool_exit_code(int err);
+
+/* tool_name_error() - report invalid bus name @name as a usage error. Return: EXIT_USAGE. */
+int tool_name_error(const char *name);
+
+/* tool_usage_error() - "NAME: MSG\nTry 'NAME --help'." on stderr. Return: EXIT_USAGE. */
+int tool_usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* tool_bad_option() - report what getopt_long (opterr = 0, optstring starting with ':')
+ * returned as @c ('?' unknown, ':' missing argument) for @argv. Return: EXIT_USAGE. */
+int tool_bad_option(int c, char **argv);
+
+/* Parsers: 0 or -EINVAL/-ERANGE (the caller reports a usage error). */
+int parse_u64(const char *s, uint64_t *out);                   /* decimal */
+int parse_size(const char *s, uint64_t *out);                  /* 64, 4k, 64KiB, 1M, 1G */
+int parse_seconds(const char *s, double *out);                 /* > 0, finite */
+int parse_mode(const char *s, mode_t *out);                    /* octal */
+int parse_group(const char *s, gid_t *out);                    /* name or number */
+
+/* Clocks in nanoseconds. */
+int64_t now_realtime_ns(void);
+int64_t now_monotonic_ns(void);
+
+/* Formatting of times and owners, into caller buffers. */
+void fmt_time_iso(int64_t ns, char *buf, size_t n);            /* 2026-11-26T17:10:00.123456Z */
+void fmt_duration(double seconds, char *buf, size_t n);        /* 12.3us, 4.5ms, 2.0s, 3h */
+void fmt_bytes(uint64_t bytes, char *buf, size_t n);           /* 512 B, 64 KiB, 1.5 MiB */
+void fmt_user(uid_t uid, char *buf, size_t n);
+void fmt_group(gid_t gid, char *buf, size_t n);
+
+/* SIGINT/SIGTERM/SIGHUP set tool_stop (no SA_RESTART: blocking reads return EINTR). SIGPIPE is
+ * ignored, so a closed stdout shows up as EPIPE from a write. */
+extern volatile sig_atomic_t tool_stop;
+void tool_install_signals(void);
+
+/* tool_sleep_until() - sleep until CLOCK_MONOTONIC @deadline_ns or until tool_stop. */
+void tool_sleep_until(int64_t deadline_ns);
+
+/* Waiting for a bus to appear: inotify on /dev/shm (creations and renames), so a waiting reader
+ * opens a new bus within microseconds; the caller retries after every wakeup or @max_ns. */
+int shm_watch_open(void);                        /* a descriptor, or -1 (then just sleep) */
+void shm_watch_wait(int fd, int64_t max_ns);     /* until something appears, max_ns, tool_stop */
+
+/* tool_version() - print "NAME (shmbus) VERSION" to stdout. Return: EXIT_OK. */
+int tool_version(void);
+
+#endif /* SHMBUS_TOOLS_COMMON_H */

@@ -1,0 +1,297 @@
+/* shmbus - administration: list, inspect and remove buses. */
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "core/shmbus.h"
+#include "tools/common.h"
+#include "tools/format.h"
+
+static const char usage[] =
+    "Usage: shmbus COMMAND [options]\n"
+    "Administer the shmbus buses of this host.\n"
+    "\n"
+    "Commands:\n"
+    "  ls [--json]              every bus: name, type, writer pid (or 'dead'), latest\n"
+    "                           version, capacity, slots, publish rate, owner and mode\n"
+    "  stat NAME [--json]       one bus in detail: header, writer, sleeping readers, last\n"
+    "                           publish time, memory used\n"
+    "  rm [--force] NAME...     remove buses; refuses while a live writer holds one, unless\n"
+    "                           --force (its writer and readers then see it vanish)\n"
+    "  version                  the version of the tools and the library\n"
+    "  help                     this help\n"
+    "Options: -h, --help   this help;  -V, --version   the version\n"
+    "\n"
+    "Examples:\n"
+    "  shmbus ls\n"
+    "  shmbus stat imu --json | jq .latest\n"
+    "  shmbus rm old-bus another\n"
+    "\n" TOOLS_EXIT_CODES;
+
+/* The output went out, or its reader left (shmbus ls | head -1). */
+static int flushed(void) {
+  if (fflush(stdout) == 0 || errno == EPIPE) return EXIT_OK;
+  tool_msg("cannot write to stdout: %s", strerror(errno));
+  return EXIT_ERROR;
+}
+
+struct row {
+  char name[SHMBUS_NAME_MAX + 1];
+  struct shmbus_bus_info bi;
+  int err;      /* shmbus_stat's error (e.g. -EACCES): only owner and mode are known */
+  double rate;  /* publishes per second recently, < 0 unknown */
+};
+
+struct rows {
+  struct row *v;
+  size_t n, cap;
+};
+
+/* Rate without waiting: versions over publish times between the oldest record still in the
+ * ring and the latest one. A zero-size buffer makes next() report the oldest one's version and
+ * timestamp (-ENOBUFS) without copying it. Shown only while the writer is alive and recent. */
+static double recent_rate(const char *name, const struct shmbus_bus_info *bi) {
+  struct shmbus_record_info info;
+  shmbus_sub *s;
+  double span, rate = -1;
+  int64_t now = now_realtime_ns();
+  ssize_t n;
+  if (!bi->writer_alive || bi->latest < 2 || shmbus_sub_open(name, 0, &s) < 0) return -1;
+  shmbus_sub_seek(s, SHMBUS_SEEK_OLDEST);
+  memset(&info, 0, sizeof info);
+  n = shmbus_sub_next(s, NULL, 0, &info);
+  if ((n >= 0 || n == -ENOBUFS) && info.version < bi->latest &&
+      bi->last_publish_ns > info.timestamp_ns) {
+    span = (double)(bi->last_publish_ns - info.timestamp_ns) / 1e9;
+    rate = (double)(bi->latest - info.version) / span;
+    /* Idle since: no publish within three mean intervals (or 1 s) means no current rate. */
+    if ((double)(now - (int64_t)bi->last_publish_ns) / 1e9 > 3 / rate &&
+        now - (int64_t)bi->last_publish_ns > 1000000000LL)
+      rate = 0;
+  }
+  shmbus_sub_close(s);
+  return rate;
+}
+
+static int collect(const char *name, void *arg) {
+  struct rows *rs = arg;
+  struct row *r;
+  if (rs->n == rs->cap) {
+    struct row *nv = realloc(rs->v, (rs->cap = rs->cap ? 2 * rs->cap : 16) * sizeof *nv);
+    if (nv == NULL) return -ENOMEM;
+    rs->v = nv;
+  }
+  r = &rs->v[rs->n++];
+  memset(r, 0, sizeof *r);
+  snprintf(r->name, sizeof r->name, "%s", name);
+  r->err = shmbus_stat(name, &r->bi);
+  r->rate = -1;
+  if (r->err == 0) {
+    r->rate = recent_rate(name, &r->bi);
+  } else { /* no read access: stat(2) still tells owner and mode */
+    char path[256];
+    struct stat st;
+    if (shmbus_path(name, path, sizeof path) == 0 && stat(path, &st) == 0)
+      r->bi.uid = st.st_uid, r->bi.gid = st.st_gid, r->bi.mode = st.st_mode & 07777;
+  }
+  return 0;
+}
+
+static int by_name(const void *a, const void *b) {
+  return strcmp(((const struct row *)a)->name, ((const struct row *)b)->name);
+}
+
+static void writer_text(const struct row *r, char *buf, size_t n) {
+  if (r->err) snprintf(buf, n, "?");
+  else if (r->bi.writer_alive) snprintf(buf, n, "%d", (int)r->bi.writer_pid);
+  else snprintf(buf, n, "dead");
+}
+
+static int cmd_ls(int json) {
+  struct rows rs = {0};
+  size_t i;
+  int rc = shmbus_list(collect, &rs), nw = 4, tw = 4;
+  if (rc < 0) {
+    tool_msg("cannot list /dev/shm: %s", strerror(-rc));
+    free(rs.v);
+    return EXIT_ERROR;
+  }
+  qsort(rs.v, rs.n, sizeof *rs.v, by_name);
+  for (i = 0; i < rs.n; i++) { /* columns as wide as their widest entry */
+    nw = (int)strlen(rs.v[i].name) > nw ? (int)strlen(rs.v[i].name) : nw;
+    tw = (int)strlen(rs.v[i].bi.type) > tw ? (int)strlen(rs.v[i].bi.type) : tw;
+  }
+  if (!json)
+    printf("%-*s %-*s %8s %10s %10s %6s %10s %-10s %s\n", nw, "NAME", tw, "TYPE", "WRITER",
+           "VERSION", "CAPACITY", "SLOTS", "RATE", "OWNER", "MODE");
+  for (i = 0; i < rs.n; i++) {
+    const struct row *r = &rs.v[i];
+    char w[32], cap[32], rate[32], user[64];
+    writer_text(r, w, sizeof w);
+    fmt_user(r->bi.uid, user, sizeof user);
+    if (json) {
+      fputs("{\"name\":", stdout);
+      json_string(stdout, r->name, strlen(r->name));
+      fputs(",\"type\":", stdout);
+      json_string(stdout, r->bi.type, strlen(r->bi.type));
+      printf(",\"readable\":%s,\"writer_pid\":%d,\"writer_alive\":%s,\"latest\":%llu,"
+             "\"capacity\":%llu,\"slots\":%u,\"rate_hz\":",
+             r->err ? "false" : "true", (int)r->bi.writer_pid,
+             r->bi.writer_alive ? "true" : "false", (unsigned long long)r->bi.latest,
+             (unsigned long long)r->bi.capacity, r->bi.slots);
+      if (r->rate >= 0) printf("%.3f", r->rate);
+      else fputs("null", stdout);
+      fputs(",\"owner\":", stdout);
+      json_string(stdout, user, strlen(user));
+      printf(",\"mode\":\"%04o\"}\n", (unsigned)r->bi.mode);
+      continue;
+    }
+    if (r->err) {
+      printf("%-*s %-*s %8s %10s %10s %6s %10s %-10s %04o  (%s)\n", nw, r->name, tw, "?", w, "?",
+             "?", "?", "?", user, (unsigned)r->bi.mode, shmbus_strerror(r->err));
+      continue;
+    }
+    fmt_bytes(r->bi.capacity, cap, sizeof cap);
+    if (r->rate < 0) snprintf(rate, sizeof rate, "-");
+    else snprintf(rate, sizeof rate, "%.4g Hz", r->rate);
+    printf("%-*s %-*s %8s %10llu %10s %6u %10s %-10s %04o\n", nw, r->name, tw,
+           r->bi.type[0] ? r->bi.type : "-", w, (unsigned long long)r->bi.latest, cap,
+           r->bi.slots, rate, user, (unsigned)r->bi.mode);
+  }
+  free(rs.v);
+  return flushed();
+}
+
+static const char *writer_state(const struct shmbus_bus_info *bi) {
+  if (bi->writer_pid == 0) return "never had a writer";
+  if (bi->writer_alive) return "running";
+  return bi->writer_closed ? "closed cleanly" : "died";
+}
+
+static int cmd_stat(const char *name, int json) {
+  struct shmbus_bus_info bi;
+  char path[256], user[64], group[64], t[64], c[64], age[32], cap[32], tot[32];
+  pid_t holder;
+  int rc = shmbus_stat(name, &bi);
+  if (rc < 0) return tool_fail("inspect", name, rc, 0);
+  shmbus_path(name, path, sizeof path);
+  holder = shmbus_lock_holder(name); /* owner only: others get -EACCES */
+  fmt_user(bi.uid, user, sizeof user);
+  fmt_group(bi.gid, group, sizeof group);
+  if (json) {
+    fputs("{\"name\":", stdout);
+    json_string(stdout, name, strlen(name));
+    fputs(",\"path\":", stdout);
+    json_string(stdout, path, strlen(path));
+    fputs(",\"type\":", stdout);
+    json_string(stdout, bi.type, strlen(bi.type));
+    printf(",\"slots\":%u,\"capacity\":%llu,\"total_size\":%llu,\"latest\":%llu,"
+           "\"last_publish_ns\":%llu,\"created_ns\":%llu,\"writer_pid\":%d,"
+           "\"writer_state\":\"%s\",\"lock_holder\":%d,\"readers_asleep\":%s,"
+           "\"replaced\":%s,\"owner\":",
+           bi.slots, (unsigned long long)bi.capacity, (unsigned long long)bi.total_size,
+           (unsigned long long)bi.latest, (unsigned long long)bi.last_publish_ns,
+           (unsigned long long)bi.created_ns, (int)bi.writer_pid, writer_state(&bi),
+           holder > 0 ? (int)holder : 0, bi.sleepers ? "true" : "false",
+           bi.replaced ? "true" : "false");
+    json_string(stdout, user, strlen(user));
+    fputs(",\"group\":", stdout);
+    json_string(stdout, group, strlen(group));
+    printf(",\"mode\":\"%04o\"}\n", (unsigned)bi.mode);
+    return flushed();
+  }
+  fmt_bytes(bi.capacity, cap, sizeof cap);
+  fmt_bytes(bi.total_size + 4096, tot, sizeof tot);
+  fmt_time_iso((int64_t)bi.created_ns, c, sizeof c);
+  printf("bus:            %s\n", name);
+  printf("path:           %s\n", path);
+  printf("type:           %s\n", bi.type[0] ? bi.type : "(none)");
+  printf("geometry:       %u slots x %s (%llu bytes)\n", bi.slots, cap,
+         (unsigned long long)bi.capacity);
+  printf("memory:         %s (records %llu bytes + wake page 4096)\n", tot,
+         (unsigned long long)bi.total_size);
+  printf("created:        %s\n", c);
+  printf("latest version: %llu\n", (unsigned long long)bi.latest);
+  if (bi.last_publish_ns) {
+    fmt_time_iso((int64_t)bi.last_publish_ns, t, sizeof t);
+    fmt_duration((double)(now_realtime_ns() - (int64_t)bi.last_publish_ns) / 1e9, age,
+                 sizeof age);
+    printf("last publish:   %s (%s ago)\n", t, age);
+  } else {
+    printf("last publish:   never\n");
+  }
+  if (bi.writer_pid) printf("writer:         pid %d, %s\n", (int)bi.writer_pid, writer_state(&bi));
+  else printf("writer:         %s\n", writer_state(&bi));
+  if (holder > 0) printf("writer lock:    held by pid %d\n", (int)holder);
+  else if (holder == 0) printf("writer lock:    free\n");
+  printf("readers asleep: %s\n", bi.sleepers ? "yes (the wake flag is set: a reader sleeps, or "
+                                              "slept since the last publish)" : "no");
+  if (bi.replaced) printf("replaced:       yes (a newer bus took the name; readers reopen)\n");
+  printf("owner:          %s, group %s, mode %04o\n", user, group, (unsigned)bi.mode);
+  return flushed();
+}
+
+static int cmd_rm(int argc, char **argv) {
+  static const struct option longs[] = {{"force", 0, 0, 'f'}, {"help", 0, 0, 'h'},
+                                        {0, 0, 0, 0}};
+  int c, force = 0, rc = EXIT_OK, err, i;
+  optind = 1;
+  opterr = 0;
+  while ((c = getopt_long(argc, argv, ":fh", longs, NULL)) != -1) {
+    if (c == 'f') force = 1;
+    else if (c == 'h') return fputs(usage, stdout), EXIT_OK;
+    else return tool_bad_option(c, argv);
+  }
+  if (optind >= argc) return tool_usage_error("rm: which bus? give its NAME (see 'shmbus ls')");
+  for (i = optind; i < argc; i++) {
+    err = shmbus_unlink(argv[i], force);
+    if (err < 0 && rc == EXIT_OK) rc = tool_fail("remove", argv[i], err, HINT_REMOVE);
+    else if (err < 0) tool_fail("remove", argv[i], err, HINT_REMOVE);
+  }
+  return rc;
+}
+
+/* "ls"/"stat" options: only --json. */
+static int json_flag(int argc, char **argv, int want_args, const char **arg) {
+  int i, json = 0, n = 0;
+  for (i = 1; i < argc; i++) {
+    if (strcmp(argv[i], "--json") == 0) json = 1;
+    else if (strcmp(argv[i], "-h") == 0 || strcmp(argv[i], "--help") == 0) {
+      fputs(usage, stdout);
+      exit(EXIT_OK);
+    } else if (argv[i][0] == '-') return -tool_usage_error("%s: unknown option '%s'", argv[0],
+                                                         argv[i]);
+    else if (n++ < want_args) *arg = argv[i];
+    else return -tool_usage_error("%s: unexpected argument '%s'", argv[0], argv[i]);
+  }
+  if (n < want_args) return -tool_usage_error("%s: which bus? give its NAME", argv[0]);
+  return json;
+}
+
+int main(int argc, char **argv) {
+  const char *cmd, *name = NULL;
+  int json;
+  tool_name = "shmbus";
+  signal(SIGPIPE, SIG_IGN);
+  if (argc < 2) return tool_usage_error("missing a COMMAND (ls, stat, rm, version)");
+  cmd = argv[1];
+  if (!strcmp(cmd, "-h") || !strcmp(cmd, "--help") || !strcmp(cmd, "help"))
+    return fputs(usage, stdout), EXIT_OK;
+  if (!strcmp(cmd, "-V") || !strcmp(cmd, "--version") || !strcmp(cmd, "version"))
+    return tool_version();
+  if (!strcmp(cmd, "ls") || !strcmp(cmd, "list")) {
+    if ((json = json_flag(argc - 1, argv + 1, 0, &name)) < 0) return -json;
+    return cmd_ls(json);
+  }
+  if (!strcmp(cmd, "stat")) {
+    if ((json = json_flag(argc - 1, argv + 1, 1, &name)) < 0) return -json;
+    if (shmbus_name_check(name) < 0) return tool_name_error(name);
+    return cmd_stat(name, json);
+  }
+  if (!strcmp(cmd, "rm")) return cmd_rm(argc - 1, argv + 1);
+  return tool_usage_error("unknown command '%s' (ls, stat, rm, version)", cmd);
+}
