@@ -7,8 +7,8 @@
 #include <grp.h>
 #include <linux/futex.h>
 #include <sys/file.h>
-#include <sys/prctl.h>
 #include <sys/mman.h>
+#include <sys/prctl.h>
 #include <sys/syscall.h>
 
 #include <atomic>
@@ -21,19 +21,19 @@ namespace shmbus_rel {
 constexpr uid_t kNobody = 65534;
 
 struct HostileState {
-  std::atomic<int> armed{0};          // set once it holds every lock it could take
+  std::atomic<int> armed{0};  // set once it holds every lock it could take
   std::atomic<int> stop{0};
-  std::atomic<int> dropped{0};        // runs as nobody (1) or as the writer's user (0)
+  std::atomic<int> dropped{0};          // runs as nobody (1) or as the writer's user (0)
   std::atomic<int> lock_open_errno{0};  // errno of opening the writer's lock object (0: opened)
-  std::atomic<int> locks_taken{0};    // flock / OFD locks it obtained
+  std::atomic<int> locks_taken{0};      // flock / OFD locks it obtained
   std::atomic<uint64_t> rounds{0};
-  std::atomic<int> failed{0};         // it could not even start (see stderr)
+  std::atomic<int> failed{0};  // it could not even start (see stderr)
 };
 
 enum class Attack {
-  kChaos,     // clear and set the flag, spurious FUTEX_WAKEs, garbage over the wake page
-  kClearFlag, // only clear the flag, as fast as it can: delays other readers' wakeups
-  kTruncate,  // shrink the wake page it may write (then grow it back), over and over
+  kChaos,      // clear and set the flag, spurious FUTEX_WAKEs, garbage over the wake page
+  kClearFlag,  // only clear the flag, as fast as it can: delays other readers' wakeups
+  kTruncate,   // shrink the wake page it may write (then grow it back), over and over
 };
 
 // As root: become nobody (no supplementary groups). Returns whether it did.
@@ -76,7 +76,8 @@ inline int HostileMain(const std::string& name, HostileState* hs, Attack attack)
   struct stat st;
   if (fstat(rfd, &st) != 0) return 92;
   auto* hdr = static_cast<unsigned char*>(mmap(nullptr, 4096, PROT_READ, MAP_SHARED, rfd, 0));
-  auto* page = static_cast<unsigned char*>(mmap(nullptr, 4096, PROT_READ | PROT_WRITE, MAP_SHARED, wfd, 0));
+  auto* page =
+      static_cast<unsigned char*>(mmap(nullptr, 4096, PROT_READ | PROT_WRITE, MAP_SHARED, wfd, 0));
   if (hdr == MAP_FAILED || page == MAP_FAILED) return 93;
   auto* flag = reinterpret_cast<std::atomic<uint32_t>*>(page);
   auto* futex = reinterpret_cast<uint32_t*>(hdr + 136);  // docs/PROTOCOL.md: futex at 136
@@ -93,7 +94,8 @@ inline int HostileMain(const std::string& name, HostileState* hs, Attack attack)
         break;
       case Attack::kTruncate:
         if (ftruncate(wfd, 0) == 0) usleep(100);
-        if (ftruncate(wfd, 4096) != 0) {}
+        if (ftruncate(wfd, 4096) != 0) {
+        }
         usleep(100);
         break;
     }

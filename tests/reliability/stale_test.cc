@@ -33,10 +33,12 @@ std::vector<std::string> ObjectsOf(const std::string& name) {
 
 std::set<std::string> Listed() {
   std::set<std::string> names;
-  shmbus_list([](const char* n, void* arg) {
-    static_cast<std::set<std::string>*>(arg)->insert(n);
-    return 0;
-  }, &names);
+  shmbus_list(
+      [](const char* n, void* arg) {
+        static_cast<std::set<std::string>*>(arg)->insert(n);
+        return 0;
+      },
+      &names);
   return names;
 }
 
@@ -49,9 +51,11 @@ TEST(Stale, DeadBusesAreListedAsDeadAndRemovedCleanly) {
     pids.push_back(shmbus_test::Spawn([&, name] { return rel::WriterMain(name, sh, true); }));
     ASSERT_TRUE(shmbus_test::Eventually([&] { return sh->writer_lives.load() > lives; }, 10));
     int idx = int(pids.size());
-    pids.push_back(shmbus_test::Spawn([&, name, idx] { return rel::ReaderMain(name, sh, idx, rel::Read::kNext); }));
+    pids.push_back(shmbus_test::Spawn(
+        [&, name, idx] { return rel::ReaderMain(name, sh, idx, rel::Read::kNext); }));
   }
-  ASSERT_TRUE(shmbus_test::Eventually([&] { return sh->r[1].records > 0 && sh->r[3].records > 0; }, 10));
+  ASSERT_TRUE(
+      shmbus_test::Eventually([&] { return sh->r[1].records > 0 && sh->r[3].records > 0; }, 10));
   for (pid_t p : pids) kill(p, SIGKILL);
   for (pid_t p : pids) EXPECT_EQ(128 + SIGKILL, shmbus_test::Reap(p));
 
@@ -175,7 +179,8 @@ TEST(Stale, WriterKilledWhileCreatingLeavesNothingBehind) {
     }
     shmbus_test::SharedDelete(opened);
   }
-  printf("SUMMARY: stale-create rounds=12 killed_mid_open=%d leftovers=%d\n", killed_mid_open, leftovers);
+  printf("SUMMARY: stale-create rounds=12 killed_mid_open=%d leftovers=%d\n", killed_mid_open,
+         leftovers);
 }
 
 }  // namespace
