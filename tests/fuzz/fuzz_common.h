@@ -23,8 +23,8 @@ static inline void fuzz_remove_objects(void) {
   sl = strlen(suffix);
   while ((e = readdir(d)) != NULL) {
     size_t n = strlen(e->d_name);
-    if (strncmp(e->d_name, "shmbus", 6) != 0 || strstr(e->d_name, ".fuzz-") == NULL ||
-        n < sl || strcmp(e->d_name + n - sl, suffix) != 0)
+    if (strncmp(e->d_name, "shmbus", 6) != 0 || strstr(e->d_name, ".fuzz-") == NULL || n < sl ||
+        strcmp(e->d_name + n - sl, suffix) != 0)
       continue;
     snprintf(path, sizeof path, "/dev/shm/%s", e->d_name);
     unlink(path);
@@ -59,8 +59,14 @@ static inline void fuzz_check_result(ssize_t r, size_t cap, const char *what) {
     return;
   }
   switch (r) {
-    case -ENODATA: case -EAGAIN: case -ENOBUFS: case -EBADMSG: case -ESTALE: return;
-    default: fuzz_fail("%s returned undocumented %zd", what, r);
+    case -ENODATA:
+    case -EAGAIN:
+    case -ENOBUFS:
+    case -EBADMSG:
+    case -ESTALE:
+      return;
+    default:
+      fuzz_fail("%s returned undocumented %zd", what, r);
   }
 }
 

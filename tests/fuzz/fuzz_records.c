@@ -106,8 +106,8 @@ static void check_record(struct bus *b, ssize_t r, size_t cap, const struct shmb
   uint64_t off = slot_off(b, in->version);
   fuzz_check_result(r, cap, what);
   if (r < 0) return;
-  if (in->length != (uint64_t)r) fuzz_fail("%s: info.length %llu != returned %zd", what,
-                                           (unsigned long long)in->length, r);
+  if (in->length != (uint64_t)r)
+    fuzz_fail("%s: info.length %llu != returned %zd", what, (unsigned long long)in->length, r);
   if ((uint64_t)r > b->capacity) fuzz_fail("%s: length %zd beyond capacity", what, r);
   if (atomic_load(u64(b, off + SLOT_SEQ)) != 2 * in->version)
     fuzz_fail("%s: handed out version %llu from a slot whose seq is %llu", what,
@@ -153,12 +153,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     size_t cap = b->capacity;
     ssize_t r;
     switch (op % 10) {
-      case 2: cap = op >> 4; /* fall through */
+      case 2:
+        cap = op >> 4; /* fall through */
       case 0:
         r = shmbus_sub_read_latest(s, buf, cap, &info);
         check_record(b, r, cap, &info, "read_latest");
         break;
-      case 3: cap = op >> 4; /* fall through */
+      case 3:
+        cap = op >> 4; /* fall through */
       case 1:
         r = shmbus_sub_next(s, buf, cap, &info);
         check_record(b, r, cap, &info, "next");
@@ -176,8 +178,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         have_next = 0;
         break;
       case 5:
-        rc = shmbus_sub_wait(s, 0, (op & 0x10) ? SHMBUS_WAIT_SLEEP | SHMBUS_WAIT_THROUGH_DEATH
-                                               : SHMBUS_WAIT_SLEEP);
+        rc = shmbus_sub_wait(
+            s, 0, (op & 0x10) ? SHMBUS_WAIT_SLEEP | SHMBUS_WAIT_THROUGH_DEATH : SHMBUS_WAIT_SLEEP);
         if (rc != 0 && rc != -ETIMEDOUT && rc != -EOWNERDEAD && rc != -ESTALE)
           fuzz_fail("wait returned undocumented %d", rc);
         break;
@@ -194,10 +196,18 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         uint64_t off = HDR + (take(&pr) % b->slots) * b->stride;
         int8_t e = (int8_t)take(&pr);
         switch ((op >> 4) & 3) {
-          case 0: atomic_store(u64(b, off + SLOT_SEQ), 2 * latest + (uint64_t)(int64_t)e); break;
-          case 1: atomic_store(u64(b, off + SLOT_LENGTH), b->capacity + (uint64_t)(int64_t)e); break;
-          case 2: atomic_store(u64(b, off + SLOT_VERSION), latest + (uint64_t)(int64_t)e); break;
-          default: atomic_store(u64(b, off + SLOT_SEQ), (uint64_t)(int64_t)e); break;
+          case 0:
+            atomic_store(u64(b, off + SLOT_SEQ), 2 * latest + (uint64_t)(int64_t)e);
+            break;
+          case 1:
+            atomic_store(u64(b, off + SLOT_LENGTH), b->capacity + (uint64_t)(int64_t)e);
+            break;
+          case 2:
+            atomic_store(u64(b, off + SLOT_VERSION), latest + (uint64_t)(int64_t)e);
+            break;
+          default:
+            atomic_store(u64(b, off + SLOT_SEQ), (uint64_t)(int64_t)e);
+            break;
         }
         break;
       }

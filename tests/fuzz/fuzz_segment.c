@@ -32,8 +32,9 @@ static void read_all(shmbus_sub *s) {
   int whence;
 
   if (shmbus_sub_info(s, &bi) != 0) fuzz_fail("info failed on an open reader");
-  if (bi.capacity != cap) fuzz_fail("info capacity %llu != capacity %llu",
-                                    (unsigned long long)bi.capacity, (unsigned long long)cap);
+  if (bi.capacity != cap)
+    fuzz_fail("info capacity %llu != capacity %llu", (unsigned long long)bi.capacity,
+              (unsigned long long)cap);
 
   r = shmbus_sub_read_latest(s, buf, n, &info);
   fuzz_check_result(r, n, "read_latest");

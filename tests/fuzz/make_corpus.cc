@@ -130,9 +130,11 @@ void RecordsCorpus(const std::string& dir) {
   Save(dir, "valid-5x4096", Records(3, 7, reads, 4, Ring(5, 4096, 1, 4)));
   Save(dir, "valid-4x65", Records(2, 5, reads, 20, Ring(4, 65, 17, 20)));
   Save(dir, "nothing", Records(0, 0, reads, 0, Bytes()));
-  Save(dir, "backwards", Records(2, 4, {1, 6, 0xfd, 1, 0, 6, 0xf0, 1, 0x24, 1}, 12, Ring(4, 64, 9, 12)));
+  Save(dir, "backwards",
+       Records(2, 4, {1, 6, 0xfd, 1, 0, 6, 0xf0, 1, 0x24, 1}, 12, Ring(4, 64, 9, 12)));
   Save(dir, "jump", Records(2, 4, {1, 7, 40, 1, 0, 0x24, 1, 7, 63, 1, 0}, 12, Ring(4, 64, 9, 12)));
-  Save(dir, "poke-length", Records(2, 4, {0x18, 0, 1, 0, 1, 1, 0x18, 1, 0xff, 0}, 12, Ring(4, 64, 9, 12)));
+  Save(dir, "poke-length",
+       Records(2, 4, {0x18, 0, 1, 0, 1, 1, 0x18, 1, 0xff, 0}, 12, Ring(4, 64, 9, 12)));
   Save(dir, "poke-seq-odd", Records(2, 4, {8, 0, 0xff, 0, 1, 1}, 12, Ring(4, 64, 9, 12)));
   Save(dir, "poke-seq-low", Records(2, 4, {0x38, 0, 2, 1, 1}, 12, Ring(4, 64, 9, 12)));
   Save(dir, "writer-alive", Records(2, 4, {9, 5, 5, 0x15, 9, 0, 5}, 12, Ring(4, 64, 9, 12)));

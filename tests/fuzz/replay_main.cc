@@ -3,6 +3,7 @@
 // test: a finding aborts, a hang is caught by an alarm that names the input.
 //   replay_test CORPUS_DIR [gtest flags]
 #include <dirent.h>
+#include <gtest/gtest.h>
 #include <signal.h>
 #include <unistd.h>
 
@@ -14,8 +15,6 @@
 #include <iterator>
 #include <string>
 #include <vector>
-
-#include <gtest/gtest.h>
 
 #include "tests/fuzz/fuzz_common.h"
 
@@ -54,7 +53,8 @@ TEST(FuzzCorpus, EveryInputReplaysCleanly) {
   for (const std::string& f : files) {
     std::ifstream in(f, std::ios::binary);
     ASSERT_TRUE(in) << "cannot read " << f;
-    std::vector<uint8_t> bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    std::vector<uint8_t> bytes((std::istreambuf_iterator<char>(in)),
+                               std::istreambuf_iterator<char>());
     snprintf(g_current, sizeof g_current, "%s", f.c_str());
     fprintf(stderr, "replay: %s (%zu bytes)\n", f.c_str(), bytes.size());
     alarm(20);

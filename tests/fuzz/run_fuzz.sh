@@ -33,10 +33,16 @@ work=${FUZZ_WORKDIR:-$(mktemp -d /tmp/shmbus-fuzz-$target.XXXXXX)}
 mkdir -p "$work/corpus"
 cp "$root/tests/fuzz/corpus/$target/"* "$work/corpus/" 2>/dev/null || true
 
+# The sources of //core:shmbus: the SRCS list of core/BUILD.
+core_srcs=$(sed -n '/^SRCS = \[/,/^\]/p' "$root/core/BUILD" | grep -o '"[A-Za-z0-9_]*\.c"' | tr -d '"')
+if [ -z "$core_srcs" ]; then
+  echo "run_fuzz.sh: cannot find the SRCS list in core/BUILD" >&2
+  exit 2
+fi
 "$CC" -std=c11 -D_GNU_SOURCE -I"$root" -g -O1 -fno-omit-frame-pointer \
   -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
-  -Wall -Wextra -Werror \
-  "$root"/core/*.c "$src" -o "$work/fuzz_$target"
+  -Wall -Wextra -Werror -pthread \
+  $(for f in $core_srcs; do echo "$root/core/$f"; done) "$src" -o "$work/fuzz_$target"
 
 # Objects the target makes are named fuzz-TAG-...: remove whatever a crash left behind.
 export SHMBUS_FUZZ_TAG="r$$"

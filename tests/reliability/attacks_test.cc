@@ -34,7 +34,8 @@ TEST(Attacks, ResizingOrRemovingTheWakePageFailsAndHarmsNobody) {
   pid_t writer = shmbus_test::Spawn([&] { return rel::WriterMain(name, sh, true); });
   ASSERT_TRUE(shmbus_test::Eventually([&] { return sh->writer_lives.load() == 1; }, 10));
   pid_t reader = shmbus_test::Spawn([&] { return rel::ReaderMain(name, sh, 0, rel::Read::kNext); });
-  pid_t hostile = shmbus_test::Spawn([&] { return rel::HostileMain(name, hs, rel::Attack::kTruncate); });
+  pid_t hostile =
+      shmbus_test::Spawn([&] { return rel::HostileMain(name, hs, rel::Attack::kTruncate); });
   usleep(1000000);
   hs->stop = 1;
   sh->stop = 1;

@@ -41,7 +41,9 @@ TEST(Chaos, KillAndRestartWritersAndReadersAtRandom) {
   std::mt19937 rng(seed);
   printf("chaos: %.0f s, %d readers, seed %u, bus %s\n", seconds, readers, seed, name);
 
-  auto spawn_writer = [&] { return shmbus_test::Spawn([&] { return rel::WriterMain(name, sh, true); }); };
+  auto spawn_writer = [&] {
+    return shmbus_test::Spawn([&] { return rel::WriterMain(name, sh, true); });
+  };
   auto spawn_reader = [&](int i) {
     rel::Read how = i % 2 ? rel::Read::kLatest : rel::Read::kNext;
     return shmbus_test::Spawn([&, i, how] { return rel::ReaderMain(name, sh, i, how); });
@@ -57,7 +59,8 @@ TEST(Chaos, KillAndRestartWritersAndReadersAtRandom) {
     usleep(20000 + rng() % 180000);
     // Any live reader whose last wait returned long ago is stuck (its wait is bounded).
     for (int i = 0; i < readers; i++)
-      if (NowNs() - sh->r[i].heartbeat_ns.load() > rel::kWaitNs + rel::kWaitOverrunNs + 2000000000LL) {
+      if (NowNs() - sh->r[i].heartbeat_ns.load() >
+          rel::kWaitNs + rel::kWaitOverrunNs + 2000000000LL) {
         fprintf(stderr, "chaos: reader %d gave no sign of life for > 5 s\n", i);
         stuck++;
       }
@@ -82,16 +85,20 @@ TEST(Chaos, KillAndRestartWritersAndReadersAtRandom) {
   writer = spawn_writer();
   ASSERT_TRUE(shmbus_test::Eventually([&] { return sh->writer_lives.load() > lives_before; }, 10));
   uint64_t v0 = 0;
-  ASSERT_TRUE(shmbus_test::Eventually([&] {
-    shmbus_bus_info bi;
-    return shmbus_stat(name, &bi) == 0 && bi.writer_alive && (v0 = bi.latest) > 0;
-  }, 10));
+  ASSERT_TRUE(shmbus_test::Eventually(
+      [&] {
+        shmbus_bus_info bi;
+        return shmbus_stat(name, &bi) == 0 && bi.writer_alive && (v0 = bi.latest) > 0;
+      },
+      10));
   // Readers restarted late may still be opening; all must get past v0 within 30 s.
-  bool resumed = shmbus_test::Eventually([&] {
-    for (int i = 0; i < readers; i++)
-      if (sh->r[i].last_version.load() <= v0) return false;
-    return true;
-  }, 30);
+  bool resumed = shmbus_test::Eventually(
+      [&] {
+        for (int i = 0; i < readers; i++)
+          if (sh->r[i].last_version.load() <= v0) return false;
+        return true;
+      },
+      30);
 
   sh->stop = 1;
   int writer_status = shmbus_test::Reap(writer, 30);
@@ -99,23 +106,24 @@ TEST(Chaos, KillAndRestartWritersAndReadersAtRandom) {
   for (int i = 0; i < readers; i++)
     if (shmbus_test::Reap(rpid[i], 30) != 0) reader_failures++;
 
-  uint64_t records = 0, lost = 0, bad = 0, back = 0, overruns = 0, errors = 0, opens = 0,
-           lives = 0, resumes = 0;
+  uint64_t records = 0, lost = 0, bad = 0, back = 0, overruns = 0, errors = 0, opens = 0, lives = 0,
+           resumes = 0;
   for (int i = 0; i < readers; i++) {
     const rel::ReaderStats& r = sh->r[i];
     records += r.records, lost += r.lost, bad += r.bad, back += r.backwards;
     overruns += r.overruns, errors += r.errors, opens += r.opens, lives += r.lives;
     resumes += r.writer_lives_seen;
   }
-  printf("SUMMARY: chaos %.0fs seed=%u writer_kills=%llu reader_kills=%llu writer_lives=%llu "
-         "publishes=%llu records=%llu lost=%llu resumes=%llu bad=%llu backwards=%llu "
-         "wait_overruns=%llu stuck=%llu errors=%llu writer_errors=%llu reopens=%llu\n",
-         seconds, seed, (unsigned long long)writer_kills, (unsigned long long)reader_kills,
-         (unsigned long long)sh->writer_lives.load(), (unsigned long long)sh->publishes.load(),
-         (unsigned long long)records, (unsigned long long)lost, (unsigned long long)resumes,
-         (unsigned long long)bad, (unsigned long long)back, (unsigned long long)overruns,
-         (unsigned long long)stuck, (unsigned long long)errors,
-         (unsigned long long)sh->writer_errors.load(), (unsigned long long)(opens - lives));
+  printf(
+      "SUMMARY: chaos %.0fs seed=%u writer_kills=%llu reader_kills=%llu writer_lives=%llu "
+      "publishes=%llu records=%llu lost=%llu resumes=%llu bad=%llu backwards=%llu "
+      "wait_overruns=%llu stuck=%llu errors=%llu writer_errors=%llu reopens=%llu\n",
+      seconds, seed, (unsigned long long)writer_kills, (unsigned long long)reader_kills,
+      (unsigned long long)sh->writer_lives.load(), (unsigned long long)sh->publishes.load(),
+      (unsigned long long)records, (unsigned long long)lost, (unsigned long long)resumes,
+      (unsigned long long)bad, (unsigned long long)back, (unsigned long long)overruns,
+      (unsigned long long)stuck, (unsigned long long)errors,
+      (unsigned long long)sh->writer_errors.load(), (unsigned long long)(opens - lives));
   fflush(stdout);
 
   EXPECT_EQ(0u, bad) << "records whose bytes are not their version's";

@@ -6,12 +6,13 @@
 // other readers must keep getting correct records, sleepers must still be woken (the
 // documented bound: a flag-clearer delays a wakeup by at most one 10 ms tick, plus scheduling),
 // and a new writer must be able to take over while the hostile reader holds its locks.
+#include "tests/reliability/hostile.h"
+
 #include <signal.h>
 
 #include <algorithm>
 #include <vector>
 
-#include "tests/reliability/hostile.h"
 #include "tests/reliability/procs.h"
 
 using shmbus_test::NowNs;
@@ -87,12 +88,14 @@ TEST(Hostile, WriterKeepsPublishingAndReadersKeepReadingCorrectRecords) {
   pid_t r0 = shmbus_test::Spawn([&] { return rel::ReaderMain(name, sh, 0, rel::Read::kNext); });
   pid_t r1 = shmbus_test::Spawn([&] { return rel::ReaderMain(name, sh, 1, rel::Read::kLatest); });
   pid_t busy = shmbus_test::Spawn([&] { return BusyReader(name, sh, 2); });
-  ASSERT_TRUE(shmbus_test::Eventually([&] { return Sum(sh, 3, &rel::ReaderStats::records) > 100; }, 10));
+  ASSERT_TRUE(
+      shmbus_test::Eventually([&] { return Sum(sh, 3, &rel::ReaderStats::records) > 100; }, 10));
 
   double base = Rate(sh);
   uint64_t base_records = Sum(sh, 2, &rel::ReaderStats::records);
 
-  pid_t hostile = shmbus_test::Spawn([&] { return rel::HostileMain(name, hs, rel::Attack::kChaos); });
+  pid_t hostile =
+      shmbus_test::Spawn([&] { return rel::HostileMain(name, hs, rel::Attack::kChaos); });
   ASSERT_TRUE(shmbus_test::Eventually([&] { return hs->armed.load() || hs->failed.load(); }, 10));
   ASSERT_EQ(0, hs->failed.load());
   kill(busy, SIGSTOP);  // stopped in the middle of its read loop, for the rest of the test
@@ -107,9 +110,8 @@ TEST(Hostile, WriterKeepsPublishingAndReadersKeepReadingCorrectRecords) {
   uint64_t v0 = 0;
   shmbus_bus_info bi;
   if (shmbus_stat(name, &bi) == 0) v0 = bi.latest;
-  bool resumed = shmbus_test::Eventually([&] {
-    return sh->r[0].last_version.load() > v0 && sh->r[1].last_version.load() > v0;
-  }, 10);
+  bool resumed = shmbus_test::Eventually(
+      [&] { return sh->r[0].last_version.load() > v0 && sh->r[1].last_version.load() > v0; }, 10);
 
   hs->stop = 1;
   sh->stop = 1;
@@ -121,13 +123,14 @@ TEST(Hostile, WriterKeepsPublishingAndReadersKeepReadingCorrectRecords) {
   EXPECT_EQ(0, shmbus_test::Reap(busy));
 
   uint64_t bad = Sum(sh, 3, &rel::ReaderStats::bad), errors = Sum(sh, 3, &rel::ReaderStats::errors);
-  printf("SUMMARY: hostile publishes/s baseline=%.0f attacked=%.0f (%.0f%%) reader_records "
-         "baseline=%llu attacked=%llu hostile_rounds=%llu locks_taken=%d as_nobody=%d "
-         "lock_object_open_errno=%d new_writer=%d resumed=%d bad=%llu errors=%llu\n",
-         base, attacked, 100 * attacked / base, (unsigned long long)base_records,
-         (unsigned long long)attacked_records, (unsigned long long)hs->rounds.load(),
-         hs->locks_taken.load(), hs->dropped.load(), hs->lock_open_errno.load(), took_over,
-         resumed, (unsigned long long)bad, (unsigned long long)errors);
+  printf(
+      "SUMMARY: hostile publishes/s baseline=%.0f attacked=%.0f (%.0f%%) reader_records "
+      "baseline=%llu attacked=%llu hostile_rounds=%llu locks_taken=%d as_nobody=%d "
+      "lock_object_open_errno=%d new_writer=%d resumed=%d bad=%llu errors=%llu\n",
+      base, attacked, 100 * attacked / base, (unsigned long long)base_records,
+      (unsigned long long)attacked_records, (unsigned long long)hs->rounds.load(),
+      hs->locks_taken.load(), hs->dropped.load(), hs->lock_open_errno.load(), took_over, resumed,
+      (unsigned long long)bad, (unsigned long long)errors);
   EXPECT_GT(base, 0);
   EXPECT_GT(attacked * 20, base) << "the hostile reader collapsed the writer's rate";
   EXPECT_GT(attacked_records, 0u) << "readers got nothing while under attack";
@@ -184,7 +187,8 @@ int Sleeper(const char* name, Delays* d, int idx, uint64_t first) {
 }
 
 // One phase: two sleepers, kRecords records 4 ms apart. Returns the delays, sorted.
-std::vector<int64_t> SleepPhase(const char* name, Delays* d, bool hostile_on, rel::HostileState* hs) {
+std::vector<int64_t> SleepPhase(const char* name, Delays* d, bool hostile_on,
+                                rel::HostileState* hs) {
   d->~Delays();
   new (d) Delays();
   shmbus_pub_opts o;
@@ -234,11 +238,14 @@ TEST(Hostile, FlagClearerDelaysWakeupsByAtMostATick) {
   std::vector<int64_t> hostile = SleepPhase(name, d, true, hs);
   ASSERT_EQ(size_t(2 * Delays::kRecords), base.size());
   ASSERT_EQ(size_t(2 * Delays::kRecords), hostile.size());
-  auto q = [](const std::vector<int64_t>& v, double f) { return v[size_t(f * (v.size() - 1))] / 1e6; };
-  printf("SUMMARY: wake delay ms baseline p50=%.3f p99=%.3f max=%.3f; flag-clearer p50=%.3f "
-         "p99=%.3f max=%.3f; hostile_rounds=%llu\n",
-         q(base, .5), q(base, .99), q(base, 1), q(hostile, .5), q(hostile, .99), q(hostile, 1),
-         (unsigned long long)hs->rounds.load());
+  auto q = [](const std::vector<int64_t>& v, double f) {
+    return v[size_t(f * (v.size() - 1))] / 1e6;
+  };
+  printf(
+      "SUMMARY: wake delay ms baseline p50=%.3f p99=%.3f max=%.3f; flag-clearer p50=%.3f "
+      "p99=%.3f max=%.3f; hostile_rounds=%llu\n",
+      q(base, .5), q(base, .99), q(base, 1), q(hostile, .5), q(hostile, .99), q(hostile, 1),
+      (unsigned long long)hs->rounds.load());
   EXPECT_GT(hs->rounds.load(), 1000u) << "the hostile reader did not really attack";
   // Every record arrived (checked in SleepPhase). The bound is the 10 ms tick + scheduling;
   // asserted with a wide margin for a noisy machine: median under 10 ticks, none over 1 s.

@@ -68,8 +68,7 @@ inline int WriterMain(const char* name, Shared* sh, bool pace) {
   shmbus_pub* p = nullptr;
   int rc;
   int64_t end = shmbus_test::NowNs() + 10 * 1000000000LL;
-  while ((rc = shmbus_pub_open(name, &o, &p)) == -EBUSY && shmbus_test::NowNs() < end)
-    usleep(1000);
+  while ((rc = shmbus_pub_open(name, &o, &p)) == -EBUSY && shmbus_test::NowNs() < end) usleep(1000);
   if (rc != 0) {
     fprintf(stderr, "writer %d: shmbus_pub_open: %s\n", getpid(), shmbus_strerror(rc));
     sh->writer_errors++;
@@ -99,8 +98,7 @@ inline int ReaderMain(const char* name, Shared* sh, int idx, Read how) {
   shmbus_sub* s = nullptr;
   int rc;
   int64_t end = shmbus_test::NowNs() + 10 * 1000000000LL;
-  while ((rc = shmbus_sub_open(name, 0, &s)) == -ENOENT && shmbus_test::NowNs() < end)
-    usleep(1000);
+  while ((rc = shmbus_sub_open(name, 0, &s)) == -ENOENT && shmbus_test::NowNs() < end) usleep(1000);
   if (rc != 0) {
     fprintf(stderr, "reader %d: shmbus_sub_open: %s\n", idx, shmbus_strerror(rc));
     st.errors++;
@@ -128,7 +126,7 @@ inline int ReaderMain(const char* name, Shared* sh, int idx, Read how) {
     for (;;) {
       shmbus_record_info info{};
       ssize_t n = how == Read::kNext ? shmbus_sub_next(s, buf.data(), buf.size(), &info)
-                                      : shmbus_sub_read_latest(s, buf.data(), buf.size(), &info);
+                                     : shmbus_sub_read_latest(s, buf.data(), buf.size(), &info);
       if (n == -EAGAIN) break;
       if (n < 0) {
         fprintf(stderr, "reader %d: read: %s\n", idx, shmbus_strerror(int(n)));

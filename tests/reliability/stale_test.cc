@@ -2,7 +2,7 @@
 // stat shows their writers dead (not closed), nobody holds their locks, and shmbus_unlink()
 // removes them without force, leaving nothing of theirs in /dev/shm. A writer killed while it
 // creates a bus must not leave anything behind either.
-// (The same through the `shmbus ls` / `shmbus rm` tool is added when the tool is merged.)
+// The same through the command line: `shmbus ls` shows them dead, `shmbus rm` removes them.
 #include <dirent.h>
 #include <fcntl.h>
 #include <sys/shm.h>
@@ -42,10 +42,12 @@ int WakeShmid(const std::string& name) {
 
 std::set<std::string> Listed() {
   std::set<std::string> names;
-  shmbus_list([](const char* n, void* arg) {
-    static_cast<std::set<std::string>*>(arg)->insert(n);
-    return 0;
-  }, &names);
+  shmbus_list(
+      [](const char* n, void* arg) {
+        static_cast<std::set<std::string>*>(arg)->insert(n);
+        return 0;
+      },
+      &names);
   return names;
 }
 
@@ -58,9 +60,11 @@ TEST(Stale, DeadBusesAreListedAsDeadAndRemovedCleanly) {
     pids.push_back(shmbus_test::Spawn([&, name] { return rel::WriterMain(name, sh, true); }));
     ASSERT_TRUE(shmbus_test::Eventually([&] { return sh->writer_lives.load() > lives; }, 10));
     int idx = int(pids.size());
-    pids.push_back(shmbus_test::Spawn([&, name, idx] { return rel::ReaderMain(name, sh, idx, rel::Read::kNext); }));
+    pids.push_back(shmbus_test::Spawn(
+        [&, name, idx] { return rel::ReaderMain(name, sh, idx, rel::Read::kNext); }));
   }
-  ASSERT_TRUE(shmbus_test::Eventually([&] { return sh->r[1].records > 0 && sh->r[3].records > 0; }, 10));
+  ASSERT_TRUE(
+      shmbus_test::Eventually([&] { return sh->r[1].records > 0 && sh->r[3].records > 0; }, 10));
   for (pid_t p : pids) kill(p, SIGKILL);
   for (pid_t p : pids) EXPECT_EQ(128 + SIGKILL, shmbus_test::Reap(p));
 
@@ -87,6 +91,62 @@ TEST(Stale, DeadBusesAreListedAsDeadAndRemovedCleanly) {
   listed = Listed();
   EXPECT_EQ(0u, listed.count(a.c_str()));
   EXPECT_EQ(0u, listed.count(b.c_str()));
+  shmbus_test::SharedDelete(sh);
+}
+
+// Runs @cmd (a shell command line); returns its exit status and stdout.
+int Shell(const std::string& cmd, std::string* out) {
+  out->clear();
+  FILE* f = popen(cmd.c_str(), "r");
+  if (!f) return -1;
+  char buf[4096];
+  size_t n;
+  while ((n = fread(buf, 1, sizeof buf, f)) > 0) out->append(buf, n);
+  int st = pclose(f);
+  return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+// The line of `shmbus ls --json` for bus @name, or "".
+std::string LsLine(const std::string& ls, const std::string& name) {
+  std::string key = "\"name\":\"" + name + "\"";
+  size_t at = ls.find(key);
+  if (at == std::string::npos) return "";
+  size_t begin = ls.rfind('\n', at), end = ls.find('\n', at);
+  begin = begin == std::string::npos ? 0 : begin + 1;
+  return ls.substr(begin, end == std::string::npos ? std::string::npos : end - begin);
+}
+
+// The CLI (//tools:shmbus, from the test's runfiles) on buses whose processes were killed.
+TEST(Stale, ShmbusToolShowsDeadBusesAndRemovesThem) {
+  const std::string tool = "tools/shmbus";
+  ASSERT_EQ(0, access(tool.c_str(), X_OK)) << "no " << tool << " in the runfiles";
+  TempBus bus("stale-cli");
+  const char* name = bus.c_str();
+  rel::Shared* sh = shmbus_test::SharedNew<rel::Shared>();
+  pid_t w = shmbus_test::Spawn([&] { return rel::WriterMain(name, sh, true); });
+  ASSERT_TRUE(shmbus_test::Eventually([&] { return sh->writer_lives.load() == 1; }, 10));
+  pid_t r = shmbus_test::Spawn([&] { return rel::ReaderMain(name, sh, 0, rel::Read::kNext); });
+  ASSERT_TRUE(shmbus_test::Eventually([&] { return sh->r[0].records > 0; }, 10));
+  std::string out;
+  ASSERT_EQ(0, Shell(tool + " ls --json", &out));
+  EXPECT_NE(std::string::npos, LsLine(out, name).find("\"writer_alive\":true")) << out;
+  kill(w, SIGKILL);
+  kill(r, SIGKILL);
+  shmbus_test::Reap(w);
+  shmbus_test::Reap(r);
+
+  ASSERT_EQ(0, Shell(tool + " ls --json", &out));
+  std::string line = LsLine(out, name);
+  EXPECT_NE(std::string::npos, line.find("\"writer_alive\":false")) << "ls: " << out;
+  ASSERT_EQ(0, Shell(tool + " ls", &out));
+  EXPECT_NE(std::string::npos, out.find("dead")) << out;
+  ASSERT_EQ(0, Shell(tool + " stat " + name + " --json", &out));
+  EXPECT_NE(std::string::npos, out.find("\"writer_state\":\"died\"")) << out;
+  EXPECT_EQ(0, Shell(tool + " rm " + name, &out)) << "rm of a dead writer's bus needs no --force";
+  EXPECT_EQ(std::vector<std::string>(), ObjectsOf(name)) << "left behind in /dev/shm";
+  ASSERT_EQ(0, Shell(tool + " ls --json", &out));
+  EXPECT_EQ("", LsLine(out, name));
+  EXPECT_EQ(3, Shell(tool + " stat " + name + " 2>/dev/null", &out)) << "exit 3: no such bus";
   shmbus_test::SharedDelete(sh);
 }
 
@@ -132,7 +192,8 @@ TEST(Stale, WriterKilledWhileCreatingLeavesNothingBehind) {
     }
     shmbus_test::SharedDelete(opened);
   }
-  printf("SUMMARY: stale-create rounds=12 killed_mid_open=%d leftovers=%d\n", killed_mid_open, leftovers);
+  printf("SUMMARY: stale-create rounds=12 killed_mid_open=%d leftovers=%d\n", killed_mid_open,
+         leftovers);
 }
 
 }  // namespace
