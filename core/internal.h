@@ -96,8 +96,9 @@ void shmbus__fill_info(const struct shmbus__header *h, const struct shmbus__geom
 /* wakepage.c */
 struct shmbus__wake *shmbus__wake_attach(const struct shmbus__header *h, uid_t owner);
 void shmbus__wake_detach(struct shmbus__wake *w);
-int shmbus__wake_open(struct shmbus__header *h, mode_t mode, gid_t gid,
+int shmbus__wake_open(struct shmbus__header *h, ino_t ino, mode_t mode, gid_t gid,
                       struct shmbus__wake **out);
+int32_t shmbus__wake_key(const struct shmbus__header *h, ino_t ino);
 void shmbus__wake_remove(const struct shmbus__header *h, uid_t owner);
 void shmbus__wake_remove_ids(int id, int32_t key, uid_t owner);
 

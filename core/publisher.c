@@ -151,7 +151,14 @@ int shmbus_pub_open(const char *name, const struct shmbus_pub_opts *opts, shmbus
   shmbus__remove_temporaries(name); /* a predecessor killed while creating; we hold the lock */
   rc = open_records(p, opts, &mode);
   if (rc < 0) goto fail;
-  rc = shmbus__wake_open(p->h, wake_mode(mode), opts->gid, &p->wake);
+  {
+    struct stat st;
+    if (fstat(p->fd, &st) < 0) {
+      rc = -errno;
+      goto fail;
+    }
+    rc = shmbus__wake_open(p->h, st.st_ino, wake_mode(mode), opts->gid, &p->wake);
+  }
   if (rc < 0) goto fail;
   /* Pre-fault for writing: an atomic add of 0 changes nothing a reader could see. */
   for (off = 0; off < p->g.total_size; off += 4096)

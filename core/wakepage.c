@@ -7,9 +7,14 @@
  * the worst a reader can do with it is write the flag (docs/PROTOCOL.md, Hazards).
  *
  * The bus header holds the segment's id and its key. Ids are recycled after removal, so a
- * segment is this bus's wake page only when its key (random, fixed at creation, unchangeable)
- * is the header's, its size is one page and its owner is the bus's owner. Otherwise a reader
- * goes without (it then polls at the tick when it sleeps) and the writer makes a new one. */
+ * segment is this bus's wake page only when its key (fixed at creation, unchangeable) is the
+ * header's, its size is one page and its owner is the bus's owner. Otherwise a reader goes
+ * without (it then polls at the tick when it sleeps) and the writer makes a new one.
+ *
+ * The key is derived from the bus file's identity (inode, creation time), so that a segment
+ * whose creator was killed before it could store the id in the header is found again, by the
+ * next writer (which adopts it) and by shmbus_unlink() (which removes it): nothing leaks. If
+ * another user took that key first, the writer falls back to random keys. */
 #include <errno.h>
 #include <string.h>
 #include <sys/ipc.h>
@@ -47,24 +52,39 @@ void shmbus__wake_detach(struct shmbus__wake *w) {
   if (w) shmdt(w);
 }
 
-/* The writer's side: reuse the bus's wake page, or make one; set its mode and group.
+/* The key a bus's wake page is first created with (FNV-1a of inode and creation time). */
+int32_t shmbus__wake_key(const struct shmbus__header *h, ino_t ino) {
+  uint64_t x = 1469598103934665603ull, parts[2] = {(uint64_t)ino, h->created_ns};
+  const unsigned char *b = (const unsigned char *)parts;
+  size_t i;
+  for (i = 0; i < sizeof parts; i++) x = (x ^ b[i]) * 1099511628211ull;
+  x ^= x >> 32;
+  return (int32_t)x == IPC_PRIVATE ? 1 : (int32_t)x;
+}
+
+/* The writer's side: reuse the bus's wake page (or an orphan at the derived key), or make
+ * one; set its mode and group. @ino: the records object's inode.
  * Return: 0 and *@out; a negative errno (-ENOSPC when the system's SysV limits are hit). */
-int shmbus__wake_open(struct shmbus__header *h, mode_t mode, gid_t gid,
+int shmbus__wake_open(struct shmbus__header *h, ino_t ino, mode_t mode, gid_t gid,
                       struct shmbus__wake **out) {
   struct shmid_ds ds;
   struct shmbus__wake *w = attach(h, geteuid());
   int id = atomic_load(&h->wake_shmid), attempt;
   if (w == NULL) {
     for (attempt = 0;; attempt++) {
-      int32_t key = 0;
-      if (getrandom(&key, sizeof key, 0) != sizeof key) key = (int32_t)shmbus__now(CLOCK_MONOTONIC);
+      int32_t key = shmbus__wake_key(h, ino);
+      if (attempt > 0 && getrandom(&key, sizeof key, 0) != sizeof key)
+        key = (int32_t)shmbus__now(CLOCK_MONOTONIC);
       if (key == IPC_PRIVATE) continue;
+      /* Publish the key before the segment exists: a death in between leaves it findable. */
+      atomic_store_explicit(&h->wake_key, key, memory_order_relaxed);
       id = shmget((key_t)key, SHMBUS__WAKE_SIZE, IPC_CREAT | IPC_EXCL | 0600);
-      if (id >= 0) {
-        atomic_store_explicit(&h->wake_key, key, memory_order_relaxed);
-        break;
+      if (id >= 0) break;
+      if (errno == EEXIST) {
+        id = shmget((key_t)key, 0, 0); /* an orphan of a killed predecessor? */
+        if (check_ids(id, key, geteuid()) == 0) break;
       }
-      if (errno != EEXIST || attempt == 16)
+      if ((errno != EEXIST && errno != EACCES) || attempt == 16)
         return errno == ENOSPC || errno == ENOMEM ? -ENOSPC : -errno;
     }
     w = shmat(id, NULL, 0);
@@ -89,8 +109,10 @@ int shmbus__wake_open(struct shmbus__header *h, mode_t mode, gid_t gid,
 }
 
 /* Remove the wake page @id with key @key, owned like the bus by @owner (the owner or root
- * may); attached readers keep it until they detach. */
+ * may); attached readers keep it until they detach. When @id does not match (a writer died
+ * before storing it), the segment is looked up by @key. */
 void shmbus__wake_remove_ids(int id, int32_t key, uid_t owner) {
+  if (check_ids(id, key, owner) != 0 && key != IPC_PRIVATE) id = shmget((key_t)key, 0, 0);
   if (check_ids(id, key, owner) == 0) shmctl(id, IPC_RMID, NULL);
 }
 

@@ -40,6 +40,17 @@ int WakeShmid(const std::string& name) {
   return id;
 }
 
+// How many System V segments process @pid created and are still there (wake pages it leaked).
+int SegmentsCreatedBy(pid_t pid) {
+  struct shm_info info;
+  int n = 0, max = shmctl(0, SHM_INFO, reinterpret_cast<struct shmid_ds*>(&info));
+  for (int i = 0; i <= max; i++) {
+    struct shmid_ds ds;
+    if (shmctl(i, SHM_STAT, &ds) >= 0 && ds.shm_cpid == pid) n++;
+  }
+  return n;
+}
+
 std::set<std::string> Listed() {
   std::set<std::string> names;
   shmbus_list(
@@ -184,6 +195,7 @@ TEST(Stale, WriterKilledWhileCreatingLeavesNothingBehind) {
       EXPECT_EQ(2u, ObjectsOf(name).size());
     }
     shmbus_unlink(name, 0);
+    EXPECT_EQ(0, SegmentsCreatedBy(w)) << "the killed writer's wake page was left behind";
     std::vector<std::string> left = ObjectsOf(name);
     for (const std::string& f : left) {
       ADD_FAILURE() << "left in /dev/shm after kill -9 and shmbus_unlink: " << f;
