@@ -76,12 +76,18 @@ int shmbus_unlink(const char *name, int force) {
     return rc;
   holder = shmbus_lock_holder(name);
   if (holder != 0 && !force) return holder < 0 && holder != -EBUSY ? holder : -EBUSY;
-  /* Tell readers (and a forced-out writer) that this bus is gone, when we may write it. */
+  /* Open it first, unlink the names, then tell readers (and a forced-out writer) through the
+   * open descriptor: a reader told "replaced or removed" that reopens at once must find no
+   * bus, not the old one still flagged. */
   fd = open(bus, O_RDWR | O_NOFOLLOW | O_CLOEXEC);
   if (fd < 0) fd = open(bus, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+  rc = 0;
+  if (shmbus__remove_temporaries(name) > 0) found = 1;
+  if (unlink(bus) == 0) found = 1; else if (errno != ENOENT) rc = -errno;
+  if (unlink(lock) == 0) found = 1; else if (errno != ENOENT && rc == 0) rc = -errno;
   if (fd >= 0) {
     int32_t ids[2];
-    if (shmbus__validate(fd, &g, &st) == 0) {
+    if (rc == 0 && shmbus__validate(fd, &g, &st) == 0) {
       struct shmbus__header *h =
           mmap(NULL, SHMBUS__HEADER_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
       if (h != MAP_FAILED) {
@@ -91,14 +97,10 @@ int shmbus_unlink(const char *name, int force) {
       }
     }
     /* The wake page, even of a corrupt header: its id and key, checked against the segment. */
-    if (fstat(fd, &st) == 0 && pread(fd, ids, sizeof ids, 216) == (ssize_t)sizeof ids)
+    if (rc == 0 && fstat(fd, &st) == 0 && pread(fd, ids, sizeof ids, 216) == (ssize_t)sizeof ids)
       shmbus__wake_remove_ids(ids[0], ids[1], st.st_uid);
     close(fd);
   }
-  rc = 0;
-  if (shmbus__remove_temporaries(name) > 0) found = 1;
-  if (unlink(bus) == 0) found = 1; else if (errno != ENOENT) rc = -errno;
-  if (unlink(lock) == 0) found = 1; else if (errno != ENOENT && rc == 0) rc = -errno;
   if (rc < 0) return rc;
   return found ? 0 : -ENOENT;
 }

@@ -120,7 +120,7 @@ static int cmd_ls(int json) {
     free(rs.v);
     return EXIT_ERROR;
   }
-  qsort(rs.v, rs.n, sizeof *rs.v, by_name);
+  if (rs.n > 1) qsort(rs.v, rs.n, sizeof *rs.v, by_name); /* rs.v is NULL with no bus */
   for (i = 0; i < rs.n; i++) { /* columns as wide as their widest entry */
     nw = (int)strlen(rs.v[i].name) > nw ? (int)strlen(rs.v[i].name) : nw;
     tw = (int)strlen(rs.v[i].bi.type) > tw ? (int)strlen(rs.v[i].bi.type) : tw;
