@@ -1,0 +1,29 @@
+/* floors.h - what the hardware and kernel allow at best (benchmarks only).
+ *
+ * spin floor:  the writer stores a timestamp into one shared cache line and bumps a sequence
+ *              word; the reader spins on the word. Nothing cheaper moves data between cores.
+ * futex floor: the same line, but the reader sleeps in FUTEX_WAIT and the writer calls
+ *              FUTEX_WAKE after the store: the price of one sleeping wakeup.
+ * memcpy:      glibc memcpy of each size, and the relaxed 64-bit atomic load loop that
+ *              core/copy.h uses, both with source and destination hot in this core's caches.
+ */
+#ifndef BENCH_FLOORS_H
+#define BENCH_FLOORS_H
+
+#include <stddef.h>
+
+#include "bench/harness.h"
+
+extern const struct transport floor_spin;
+extern const struct transport floor_futex;
+
+enum copy_kind { COPY_MEMCPY = 0, COPY_ATOMIC64 = 1 };
+
+/* copy_bench() - time @samples copies of @size bytes (each sample the mean of a batch, so
+ * small copies are not swamped by the clock) into @h. Return: 0; -ENOMEM. */
+int copy_bench(int kind, size_t size, long samples, struct hist *h);
+
+/* bench_batch() - copies per sample for @size: enough to make a sample >= ~2 us. */
+long bench_batch(size_t size);
+
+#endif /* BENCH_FLOORS_H */
