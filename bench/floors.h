@@ -5,7 +5,8 @@
  * futex floor: the same line, but the reader sleeps in FUTEX_WAIT and the writer calls
  *              FUTEX_WAKE after the store: the price of one sleeping wakeup.
  * memcpy:      glibc memcpy of each size, and the relaxed 64-bit atomic load loop that
- *              core/copy.h uses, both with source and destination hot in this core's caches.
+ *              core/copy.h uses, and that loop unrolled by four, all with source and
+ *              destination hot in this core's caches.
  */
 #ifndef BENCH_FLOORS_H
 #define BENCH_FLOORS_H
@@ -17,7 +18,7 @@
 extern const struct transport floor_spin;
 extern const struct transport floor_futex;
 
-enum copy_kind { COPY_MEMCPY = 0, COPY_ATOMIC64 = 1 };
+enum copy_kind { COPY_MEMCPY = 0, COPY_ATOMIC64 = 1, COPY_ATOMIC64_X4 = 2 };
 
 /* copy_bench() - time @samples copies of @size bytes (each sample the mean of a batch, so
  * small copies are not swamped by the clock) into @h. Return: 0; -ENOMEM. */

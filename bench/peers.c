@@ -162,11 +162,11 @@ const struct transport peer_unix = {
 
 static int mq_setup(void **st, const struct lat_cfg *c, struct bench_ctl *ctl) {
   struct peer_state *s = state_new(ctl);
-  struct mq_attr a = {.mq_maxmsg = 2, .mq_msgsize = (long)c->size};
+  struct mq_attr a = {.mq_maxmsg = 1, .mq_msgsize = (long)c->size}; /* one in flight */
   struct rlimit rl;
-  rlim_t need = 4 * (rlim_t)c->size + 65536;
+  rlim_t need = 2 * (rlim_t)c->size + 65536;
   if (s == NULL) return -ENOMEM;
-  /* Two queued records must fit RLIMIT_MSGQUEUE (800 KiB by default): raise it if we may. */
+  /* The queue must fit RLIMIT_MSGQUEUE (800 KiB by default): raise it if we may. */
   if (getrlimit(RLIMIT_MSGQUEUE, &rl) == 0 && rl.rlim_cur < need) {
     rl.rlim_cur = need;
     if (rl.rlim_max < need) rl.rlim_max = need;

@@ -30,8 +30,16 @@ struct report {
   size_t n, cap;
   long long syscalls_n;     /* publishes counted by count_publish_syscalls, 0 = not run */
   long long syscalls;       /* its result minus the empty loop's; < 0 = unavailable */
-  char hardware[256];
+  char hardware[512];
+  char notes[16][320];      /* what was not measured, and why */
+  int nnotes;
 };
+
+/* report_note() - add a sentence to the notes printed under the tables. */
+void report_note(struct report *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* size_str_b() - "8 B", "4 KiB", "1 MiB". A static buffer, reused after 8 calls. */
+const char *size_str_b(size_t s);
 
 /* report_add() - append a row filled from @h. Return: 0; -ENOMEM. */
 int report_add(struct report *r, int kind, const char *transport, const char *mode,
