@@ -20,8 +20,8 @@
 #include "bench/report.h"
 #include "bench/shmbus_lat.h"
 
-static const size_t sizes[] = {8, 64, 4096, 65536, 1048576};
-#define NSIZES (sizeof sizes / sizeof sizes[0])
+static size_t sizes[] = {8, 64, 4096, 65536, 1048576};
+static size_t NSIZES = sizeof sizes / sizeof sizes[0];
 
 struct opts {
   int full;
@@ -31,6 +31,7 @@ struct opts {
   const char *only;    /* comma list of groups, NULL = all */
   long publish_only;
   size_t size;
+  int size_set;       /* --size given: run only that record size */
 };
 
 static struct opts o = {.samples = 0, .out = "bench/out", .pin = 1, .size = 64};
@@ -49,6 +50,8 @@ static void usage(FILE *f) {
           "  --full         100k samples per configuration (fewer for 64 KiB and 1 MiB)\n"
           "  --samples N    samples per latency configuration (records up to 4 KiB)\n"
           "  --no-pin       let the scheduler place writer and readers\n"
+          "  --only LIST    run only these groups (comma-separated)\n"
+          "  --size BYTES   run only this record size (default: 8, 64, 4096, 65536, 1048576)\n"
           "  --publish-only N  just publish N records with no reader (for strace/perf)\n"
           "Example: bench/run.sh --full   (builds, runs, plots)\n");
 }
@@ -69,55 +72,95 @@ static long samples_for(size_t size) {
   return o.samples;
 }
 
-static void latency(const struct transport *t, int mode, size_t size, int readers) {
+/* A latency configuration. Its samples are taken in rounds: every configuration runs once per
+ * round, so a change of the machine's load during the run (it is shared) hits all of them
+ * alike instead of whichever ran at that moment. */
+struct lat_job {
+  const struct transport *t;
+  int mode, readers;
+  size_t size;
+  struct hist h, rtt;
+  int failed, skipped;
+};
+static struct lat_job *jobs;
+static int njobs, rounds;
+
+static void add_job(const struct transport *t, int mode, size_t size, int readers) {
+  struct lat_job *j;
+  struct lat_job *p = realloc(jobs, (size_t)(njobs + 1) * sizeof *p);
+  if (p == NULL) return;
+  jobs = p;
+  j = &jobs[njobs++];
+  memset(j, 0, sizeof *j);
+  j->t = t;
+  j->mode = mode;
+  j->size = size;
+  j->readers = readers;
+  hist_reset(&j->h);
+  hist_reset(&j->rtt);
+}
+
+static void run_job(struct lat_job *j, int round) {
   struct lat_cfg c;
   struct hist *h = malloc(sizeof *h), *rtt = malloc(sizeof *rtt);
   char err[320];
-  long want_samples = samples_for(size), min_pub = want_samples / 10;
+  long want_samples = samples_for(j->size) / rounds, min_pub = want_samples / 10;
   int64_t t0 = bench_now();
   int rc;
+  if (j->failed || j->skipped) return;
   if (h == NULL || rtt == NULL) {
     free(h);
     free(rtt);
+    j->failed = 1;
     return;
   }
   memset(&c, 0, sizeof c);
-  c.size = size;
-  c.readers = readers;
-  c.mode = mode;
-  c.publishes = want_samples / readers > min_pub ? want_samples / readers : min_pub;
+  c.size = j->size;
+  c.readers = j->readers;
+  c.mode = j->mode;
+  c.publishes = want_samples / j->readers > min_pub ? want_samples / j->readers : min_pub;
+  if (c.publishes < 1) c.publishes = 1;
   c.warmup = c.publishes / 20 < 1000 ? (c.publishes / 20 > 50 ? c.publishes / 20 : 50) : 1000;
   /* Spin: just enough for the reader to be back in its loop. Otherwise long enough that
    * every reader is asleep (spin-then-sleep spins 20 us first) when the record comes. */
-  c.gap_ns = mode == BENCH_SPIN ? 2000 : 50000;
+  c.gap_ns = j->mode == BENCH_SPIN ? 2000 : 50000;
   c.timeout_ns = o.full ? 300000000000LL : 60000000000LL;
-  fprintf(stderr, "  %-12s %-16s %8zu B  %2d reader%s ... ", t->name, bench_mode_name(mode), size,
-          readers, readers > 1 ? "s" : " ");
-  rc = run_latency(t, &c, h, rtt, err, sizeof err);
-  if (rc < 0 && t == &peer_mq && (rc == -EINVAL || rc == -EMFILE)) {
+  fprintf(stderr, "  [%d/%d] %-12s %-16s %8zu B  %2d reader%s ... ", round + 1, rounds, j->t->name,
+          bench_mode_name(j->mode), j->size, j->readers, j->readers > 1 ? "s" : " ");
+  rc = run_latency(j->t, &c, h, rtt, err, sizeof err);
+  if (rc < 0 && j->t == &peer_mq && (rc == -EINVAL || rc == -EMFILE)) {
     /* Not a failure of the bench: this system's limits refuse such a queue. */
-    report_note(&rep, "posix-mq at %s not measured: %s. %s", size_str_b(size), strerror(-rc),
+    report_note(&rep, "posix-mq at %s not measured: %s. %s", size_str_b(j->size), strerror(-rc),
                 rc == -EINVAL ? "The message size exceeds fs.mqueue.msgsize_max and this process "
                                 "lacks CAP_SYS_RESOURCE; raise it with `sysctl -w "
                                 "fs.mqueue.msgsize_max=1048576`."
                               : "One message exceeds RLIMIT_MSGQUEUE (`ulimit -q`); raise the "
                                 "limit or grant CAP_SYS_RESOURCE.");
     fprintf(stderr, "skipped: %s\n", rep.notes[rep.nnotes - 1]);
+    j->skipped = 1;
   } else if (rc < 0) {
     fprintf(stderr, "FAILED: %s\n", err[0] ? err : strerror(-rc));
     failures++;
+    j->failed = 1;
   } else {
     fprintf(stderr, "p50 %8.2f us  p99 %8.2f us  (%.1f s)\n", hist_pct(h, 0.5) / 1e3,
             hist_pct(h, 0.99) / 1e3, (bench_now() - t0) / 1e9);
-    report_add(&rep, ROW_LATENCY, t->name, bench_mode_name(mode), size, readers, h, -1, 0);
-    if (strstr(t->name, "floor")) {
-      char m[24];
-      snprintf(m, sizeof m, "%s rtt/2", bench_mode_name(mode));
-      report_add(&rep, ROW_LATENCY, t->name, m, size, readers, rtt, -1, 0);
-    }
+    hist_merge(&j->h, h);
+    hist_merge(&j->rtt, rtt);
   }
   free(h);
   free(rtt);
+}
+
+static void job_rows(const struct lat_job *j) {
+  if (j->failed || j->skipped) return;
+  report_add(&rep, ROW_LATENCY, j->t->name, bench_mode_name(j->mode), j->size, j->readers, &j->h,
+             -1, 0);
+  if (strstr(j->t->name, "floor")) {
+    char m[24];
+    snprintf(m, sizeof m, "%s rtt/2", bench_mode_name(j->mode));
+    report_add(&rep, ROW_LATENCY, j->t->name, m, j->size, j->readers, &j->rtt, -1, 0);
+  }
 }
 
 static void publish(size_t size, int readers, int mode, int64_t dur) {
@@ -201,7 +244,7 @@ static int parse(int argc, char **argv) {
       case 'P': o.pin = 0; break;
       case 'O': o.only = optarg; break;
       case 'p': o.publish_only = atol(optarg); break;
-      case 's': o.size = (size_t)atol(optarg); break;
+      case 's': o.size = (size_t)atol(optarg); o.size_set = 1; break;
       case 'h': usage(stdout); exit(0);
       default: usage(stderr); return -EINVAL;
     }
@@ -242,7 +285,7 @@ static int write_outputs(void) {
 
 int main(int argc, char **argv) {
   size_t i;
-  int n, dur_ms;
+  int n, r, dur_ms;
   if (parse(argc, argv) < 0) return 2;
   srand((unsigned)getpid() ^ (unsigned)time(NULL));
   bench_cpus_init(o.pin);
@@ -252,39 +295,45 @@ int main(int argc, char **argv) {
     if (rc < 0) fprintf(stderr, "shmbus_bench: publish failed: %s\n", strerror(-rc));
     return rc < 0 ? 1 : 0;
   }
+  if (o.size_set) { /* one size only */
+    sizes[0] = o.size;
+    NSIZES = 1;
+  }
   hardware_line();
   fprintf(stderr, "shmbus_bench: %s\n", rep.hardware);
   dur_ms = o.full ? 1000 : 150;
   if (want("floors")) {
-    fprintf(stderr, "floors:\n");
-    if (bench_free_cores() >= 1) latency(&floor_spin, BENCH_SPIN, 8, 1);
-    latency(&floor_futex, BENCH_SLEEP, 8, 1);
+    if (bench_free_cores() >= 1) add_job(&floor_spin, BENCH_SPIN, 8, 1);
+    add_job(&floor_futex, BENCH_SLEEP, 8, 1);
   }
-  if (want("shmbus")) {
-    fprintf(stderr, "shmbus latency:\n");
+  if (want("shmbus"))
     for (i = 0; i < NSIZES; i++) {
       /* Spinning readers only up to the free cores: more would only measure time slicing. */
-      for (n = 1; n <= bench_free_cores() && n <= 64; n *= 4) latency(&shmbus_transport, BENCH_SPIN, sizes[i], n);
-      for (n = 1; n <= 64; n *= 4) latency(&shmbus_transport, BENCH_SLEEP, sizes[i], n);
-      for (n = 1; n <= 64; n *= 4) latency(&shmbus_transport, BENCH_HYBRID, sizes[i], n);
+      for (n = 1; n <= bench_free_cores() && n <= 64; n *= 4)
+        add_job(&shmbus_transport, BENCH_SPIN, sizes[i], n);
+      for (n = 1; n <= 64; n *= 4) add_job(&shmbus_transport, BENCH_SLEEP, sizes[i], n);
+      for (n = 1; n <= 64; n *= 4) add_job(&shmbus_transport, BENCH_HYBRID, sizes[i], n);
     }
-  }
-  if (want("peers")) {
-    fprintf(stderr, "peers:\n");
+  if (want("peers"))
     for (i = 0; i < NSIZES; i++) {
-      latency(&peer_pipe, BENCH_SLEEP, sizes[i], 1);
-      latency(&peer_unix, BENCH_SLEEP, sizes[i], 1);
-      latency(&peer_mq, BENCH_SLEEP, sizes[i], 1);
-      latency(&peer_zmq, BENCH_SLEEP, sizes[i], 1);
+      add_job(&peer_pipe, BENCH_SLEEP, sizes[i], 1);
+      add_job(&peer_unix, BENCH_SLEEP, sizes[i], 1);
+      add_job(&peer_mq, BENCH_SLEEP, sizes[i], 1);
+      add_job(&peer_zmq, BENCH_SLEEP, sizes[i], 1);
     }
-  }
+  rounds = o.full ? 4 : 1;
+  if (njobs) fprintf(stderr, "latency (%d configurations, %d round%s):\n", njobs, rounds,
+                     rounds > 1 ? "s" : "");
+  for (r = 0; r < rounds; r++)
+    for (n = 0; n < njobs; n++) run_job(&jobs[n], r);
+  for (n = 0; n < njobs; n++) job_rows(&jobs[n]);
   if (want("publish")) {
     fprintf(stderr, "writer throughput:\n");
     publish(64, 0, BENCH_SPIN, dur_ms * 1000000LL);
     for (n = 1; n <= 16; n *= 4) publish(64, n, BENCH_SPIN, dur_ms * 1000000LL);
     for (n = 1; n <= 16; n *= 4) publish(64, n, BENCH_SLEEP, dur_ms * 1000000LL);
     for (i = 0; i < NSIZES; i++)
-      if (sizes[i] != 64) publish(sizes[i], 0, BENCH_SPIN, dur_ms * 1000000LL);
+      if (sizes[i] != 64 || o.size_set) publish(sizes[i], 0, BENCH_SPIN, dur_ms * 1000000LL);
     {
       long long n1 = count_publish_syscalls(64, 1000000), n0 = count_publish_syscalls(64, 0);
       rep.syscalls_n = 1000000;

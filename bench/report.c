@@ -120,7 +120,8 @@ static void copy_table(const struct report *r, FILE *f) {
     fprintf(f, "| %s (%s) | %s | %llu | %llu | %llu | %llu | %s |\n", w->transport, w->mode,
             size_str(w->size), (unsigned long long)w->samples, (unsigned long long)w->p50,
             (unsigned long long)w->p99, (unsigned long long)w->max,
-            ratio_str(w, report_find(r, "memcpy", NULL, w->size, -1), NULL));
+            w->p50 < 10 ? "- (below the clock's resolution)"
+                        : ratio_str(w, report_find(r, "memcpy", NULL, w->size, -1), NULL));
   }
 }
 
