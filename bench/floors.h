@@ -20,9 +20,8 @@ extern const struct transport floor_futex;
 
 enum copy_kind { COPY_MEMCPY = 0, COPY_ATOMIC64 = 1, COPY_ATOMIC64_X4 = 2 };
 
-/* copy_bench() - time @samples copies of @size bytes (each sample the mean of a batch, so
- * small copies are not swamped by the clock) into @h. Return: 0; -ENOMEM. */
-int copy_bench(int kind, size_t size, long samples, struct hist *h);
+/* copy_kernel() - copy @size bytes from @src to @dst the @kind way (enum copy_kind). */
+void copy_kernel(int kind, void *dst, const void *src, size_t size);
 
 /* bench_batch() - copies per sample for @size: enough to make a sample >= ~2 us. */
 long bench_batch(size_t size);

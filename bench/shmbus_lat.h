@@ -21,9 +21,14 @@ extern const struct transport shmbus_transport;
 int run_throughput(size_t size, int readers, int mode, int64_t duration_ns, struct hist *cost,
                    double *per_s, double *seen, char *err, size_t errlen);
 
-/* run_read_copy() - in one process: publish one @size record, then time @samples calls of
- * shmbus_sub_read_latest() copying it out (hot caches, batched like copy_bench()). */
-int run_read_copy(size_t size, long samples, struct hist *h, char *err, size_t errlen);
+/* run_copy_compare() - in one process, caches hot: time @samples batches (bench_batch()) of
+ * each copy variant of @size bytes, round robin, into @h[variant]: the enum copy_kind
+ * kernels, then COPY_SHMBUS_READ, shmbus_sub_read_latest() of a published record.
+ * Return: 0; a negative errno with a sentence in @err. */
+#define COPY_SHMBUS_READ 3
+#define COPY_VARIANTS 4
+int run_copy_compare(size_t size, long samples, struct hist h[COPY_VARIANTS], char *err,
+                     size_t errlen);
 
 /* count_publish_syscalls() - system calls the kernel counted for this thread during @n
  * publishes of @size bytes with no reader, via perf_event_open on the raw_syscalls:sys_enter
