@@ -220,7 +220,8 @@ int run_copy_compare(size_t size, long samples, struct hist h[COPY_VARIANTS], ch
   /* The destination sits half a page past the source's page offset, as a reader's malloc'd
    * buffer is offset from a slot's payload. Equal or close offsets make loads that run ahead
    * of pending stores falsely alias them (4K aliasing), a stall no real reader sees. */
-  unsigned char *src = aligned_alloc(4096, n + 4096), *dbase = aligned_alloc(4096, n + 4096);
+  size_t alloc = (n + 2 * 4096 - 1) & ~(size_t)4095; /* C11: a multiple of the alignment */
+  unsigned char *src = aligned_alloc(4096, alloc), *dbase = aligned_alloc(4096, alloc);
   unsigned char *dst = dbase ? dbase + 2112 : NULL;
   long i, j, batch = bench_batch(size);
   int rc, k;
@@ -231,7 +232,7 @@ int run_copy_compare(size_t size, long samples, struct hist h[COPY_VARIANTS], ch
     goto out;
   }
   memset(src, 0x5a, n);
-  memset(dbase, 0, n + 4096);
+  memset(dbase, 0, alloc);
   rc = open_bus(&s, size);
   if (rc < 0) {
     snprintf(err, errlen, "copy: cannot create a bus: %s", shmbus_strerror(rc));

@@ -10,7 +10,9 @@ fail() { echo "FAIL: $*" >&2; exit 1; }
 [ -x "$bin" ] || fail "cannot find $bin (run through bazel test)"
 "$bin" --quick --samples 200 --out "$out" >"$out.md" 2>"$out.err" &
 pid=$!
-wait "$pid" || { cat "$out.err" >&2; fail "shmbus_bench --quick exited with status $?"; }
+wait "$pid"
+rc=$?
+[ "$rc" -eq 0 ] || { cat "$out.err" >&2; fail "shmbus_bench --quick exited with status $rc"; }
 
 csv=$out/results.csv
 [ -s "$csv" ] || fail "no $csv"
