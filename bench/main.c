@@ -138,6 +138,12 @@ static void run_job(struct lat_job *j, int round) {
                                 "limit or grant CAP_SYS_RESOURCE.");
     fprintf(stderr, "skipped: %s\n", rep.notes[rep.nnotes - 1]);
     j->skipped = 1;
+  } else if (rc == -ENOTSUP && j->t == &peer_zmq) {
+    report_note(&rep, "zeromq at %s not measured: this is a ThreadSanitizer build, and libzmq "
+                "is not instrumented (TSan reads its lock-free queues as races).",
+                size_str_b(j->size));
+    fprintf(stderr, "skipped: %s\n", rep.notes[rep.nnotes - 1]);
+    j->skipped = 1;
   } else if (rc < 0) {
     fprintf(stderr, "FAILED: %s\n", err[0] ? err : strerror(-rc));
     failures++;
