@@ -11,6 +11,10 @@
 
 #include <stdint.h>
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 #define HIST_SUB_BITS 7
 #define HIST_SUB (1u << HIST_SUB_BITS)          /* buckets per power of two */
 #define HIST_MAX_SHIFT 34                       /* 2^(34+7+1) ns: beyond any run */
@@ -42,4 +46,7 @@ uint64_t hist_pct(const struct hist *h, double q);
 unsigned hist_bucket(uint64_t ns);
 uint64_t hist_bucket_low(unsigned i);
 
+#ifdef __cplusplus
+}
+#endif
 #endif /* BENCH_HIST_H */
