@@ -114,7 +114,8 @@ const struct transport floor_futex = {
     .send = floor_futex_send, .teardown = floor_teardown,
 };
 
-/* The relaxed 64-bit atomic load loop of core/copy.h, written out here to time it alone. */
+/* The relaxed 64-bit atomic load loop, one word per round (core/copy.h's first version),
+ * written out here to time it alone. */
 static void copy_atomic64(void *dst, const _Atomic uint64_t *src, size_t len) {
   unsigned char *d = dst;
   size_t i;
@@ -124,8 +125,8 @@ static void copy_atomic64(void *dst, const _Atomic uint64_t *src, size_t len) {
   }
 }
 
-/* The same, four words per round: every load issued before the stores, so the loop is bound by
- * one store per cycle rather than by its own bookkeeping. An alternative for the lead to weigh. */
+/* The same, four words per round, as core/copy.h does now: every load issued before the
+ * stores, so the loop is bound by one store per cycle rather than by its own bookkeeping. */
 static void copy_atomic64_x4(void *dst, const _Atomic uint64_t *src, size_t len) {
   unsigned char *d = dst;
   size_t i, words = len / 8;

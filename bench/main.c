@@ -207,8 +207,8 @@ static void publish(size_t size, int readers, int mode, int64_t dur) {
 
 static void copies(size_t size) {
   static const char *names[COPY_VARIANTS][2] = {{"memcpy", "glibc"},
-                                                {"atomic64-loop", "as core/copy.h"},
-                                                {"atomic64-x4", "unrolled by 4"},
+                                                {"atomic64-loop", "1 word/round"},
+                                                {"atomic64-x4", "core/copy.h"},
                                                 {"shmbus-read", "read_latest"}};
   struct hist *h = malloc(COPY_VARIANTS * sizeof *h);
   long n = size >= 1048576 ? o.samples / 50 : o.samples / 5;

@@ -14,7 +14,20 @@
 static inline void shmbus__copy_out(void *dst, const _Atomic uint64_t *src, size_t len) {
   unsigned char *d = (unsigned char *)dst;
   size_t words = len / 8, i;
-  for (i = 0; i < words; i++) {
+  /* Four loads, then four stores: lets the CPU overlap the loads (bench/README.md, "Copy":
+   * 1.23x memcpy at 1 MiB against 1.54x one word at a time). Four named words, not an array:
+   * GCC spills an array to the stack and runs ~10x slower. */
+  for (i = 0; i + 4 <= words; i += 4) {
+    uint64_t w0 = atomic_load_explicit(&src[i], memory_order_relaxed);
+    uint64_t w1 = atomic_load_explicit(&src[i + 1], memory_order_relaxed);
+    uint64_t w2 = atomic_load_explicit(&src[i + 2], memory_order_relaxed);
+    uint64_t w3 = atomic_load_explicit(&src[i + 3], memory_order_relaxed);
+    memcpy(d + 8 * i, &w0, 8);
+    memcpy(d + 8 * i + 8, &w1, 8);
+    memcpy(d + 8 * i + 16, &w2, 8);
+    memcpy(d + 8 * i + 24, &w3, 8);
+  }
+  for (; i < words; i++) {
     uint64_t w = atomic_load_explicit(&src[i], memory_order_relaxed);
     memcpy(d + 8 * i, &w, 8);
   }
