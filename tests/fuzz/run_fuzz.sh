@@ -3,6 +3,7 @@
 #
 #   tests/fuzz/run_fuzz.sh segment 5     # target 1: a reader opening arbitrary objects
 #   tests/fuzz/run_fuzz.sh records 5     # target 2: the record path over arbitrary slots
+#   tests/fuzz/run_fuzz.sh tools 5       # target 3: the tools' argument and input parsing
 #
 # Builds outside Bazel (Bazel's toolchain here is gcc; libFuzzer needs clang): the core's C
 # sources plus tests/fuzz/fuzz_TARGET.c, with clang -fsanitize=fuzzer,address,undefined. Starts
@@ -13,7 +14,7 @@
 # Needs clang and libclang-rt-14-dev (the libFuzzer runtime).
 set -euo pipefail
 if [ $# -lt 2 ]; then
-  echo "usage: $0 segment|records MINUTES [libFuzzer flags...]" >&2
+  echo "usage: $0 segment|records|tools MINUTES [libFuzzer flags...]" >&2
   exit 2
 fi
 target=$1 minutes=$2
@@ -21,7 +22,7 @@ shift 2
 root=$(cd "$(dirname "$0")/../.." && pwd)
 src="$root/tests/fuzz/fuzz_$target.c"
 if [ ! -f "$src" ]; then
-  echo "run_fuzz.sh: no target '$target' (there is tests/fuzz/fuzz_segment.c and fuzz_records.c)" >&2
+  echo "run_fuzz.sh: no target '$target' (there are segment, records and tools)" >&2
   exit 2
 fi
 CC=${CC:-$(command -v clang || command -v clang-14 || true)}
@@ -39,10 +40,18 @@ if [ -z "$core_srcs" ]; then
   echo "run_fuzz.sh: cannot find the SRCS list in core/BUILD" >&2
   exit 2
 fi
+extra=() flags=()
+if [ "$target" = tools ]; then
+  # The tools' helpers, and their two argument parsers compiled from the tools' own sources.
+  extra=("$root/tools/common.c" "$root/tools/format.c" "$root/tools/stats.c"
+         "$root/tests/fuzz/fuzz_tools_args.c" "$root/tests/fuzz/fuzz_tools_args_pub.c" -lm)
+  extra+=(-DFUZZ_TOOLS_FROM_TREE)
+  flags=(-close_fd_mask=3)  # the parsers' usage messages would drown libFuzzer's output
+fi
 "$CC" -std=c11 -D_GNU_SOURCE -I"$root" -g -O1 -fno-omit-frame-pointer \
   -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
   -Wall -Wextra -Werror -pthread \
-  $(for f in $core_srcs; do echo "$root/core/$f"; done) "$src" -o "$work/fuzz_$target"
+  $(for f in $core_srcs; do echo "$root/core/$f"; done) "$src" "${extra[@]}" -o "$work/fuzz_$target"
 
 # Objects the target makes are named fuzz-TAG-...: remove whatever a crash left behind.
 export SHMBUS_FUZZ_TAG="r$$"
@@ -52,7 +61,7 @@ export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
 echo "run_fuzz.sh: fuzzing $target for $minutes min in $work" >&2
 rc=0
 "$work/fuzz_$target" "$work/corpus" -max_total_time=$((minutes * 60)) -timeout=10 \
-  -max_len=20000 -rss_limit_mb=2048 -print_final_stats=1 -artifact_prefix="$work/" "$@" \
+  -max_len=20000 -rss_limit_mb=2048 -print_final_stats=1 -artifact_prefix="$work/" "${flags[@]}" "$@" \
   2>&1 | tee "$work/fuzz.log" || rc=$?
 if ls "$work"/crash-* "$work"/timeout-* "$work"/oom-* "$work"/leak-* >/dev/null 2>&1; then
   echo "run_fuzz.sh: FINDINGS in $work:" >&2
