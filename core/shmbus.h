@@ -111,7 +111,8 @@ void shmbus_pub_opts_init(struct shmbus_pub_opts *o);
  * @opts's. The segment is allocated and pre-faulted here, so publishing never page-faults.
  * Context: any thread; one writer per bus at a time, across all processes.
  * Return: 0 and *@out; -EINVAL, -ENAMETOOLONG, -EBUSY, -EPERM, -EPROTO, -EPROTONOSUPPORT,
- *         -ENOSPC, -ENOMEM, or another negative errno from the system.
+ *         -ENOSPC, -ENOMEM, -EAGAIN (something other than a shmbus writer kept creating or
+ *         removing the bus's file while we opened it: try again), or another negative errno.
  */
 int shmbus_pub_open(const char *name, const struct shmbus_pub_opts *opts, shmbus_pub **out);
 
@@ -233,8 +234,9 @@ uint64_t shmbus_sub_capacity(const shmbus_sub *s);
 /* shmbus_stat() - open @name read-only just long enough to fill @info. Errors as sub_open. */
 int shmbus_stat(const char *name, struct shmbus_bus_info *info);
 
-/* shmbus_lock_holder() - pid of the live writer holding @name, 0 if none. Owner only
- * (the lock object is 0600). Return: the pid, 0, or a negative errno.
+/* shmbus_lock_holder() - pid of the live writer holding @name, 0 if none (read from
+ * /proc/locks, without touching the lock: never disturbs a writer taking it). Any user that
+ * may see the bus's files may ask. Return: the pid, 0, or a negative errno.
  */
 pid_t shmbus_lock_holder(const char *name);
 
