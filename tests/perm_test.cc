@@ -1,8 +1,11 @@
-// Permissions, as another user: an owner-only bus cannot be opened, a group-readable one can
+// Permissions and resources, as another user and in a private mount namespace: an owner-only bus cannot be opened, a group-readable one can
 // by a member, a world-readable one by anyone; no reader can ever write a record; nobody can
 // plant an object for the writer to adopt. Needs root to create and become a second user:
 // run as non-root the tests report themselves skipped (and fail instead under CI=true).
+#include <dirent.h>
 #include <grp.h>
+#include <sched.h>
+#include <sys/mount.h>
 #include <pwd.h>
 #include <sys/stat.h>
 
@@ -224,6 +227,44 @@ TEST(Permissions, ReaderMappingIsReadOnly) {
   EXPECT_EQ(2, shmbus_sub_read_latest(s, buf, sizeof buf, nullptr)) << "the bus is unharmed";
   shmbus_sub_close(s);
   shmbus_pub_close(p);
+}
+
+}  // namespace
+
+namespace {
+
+// A full /dev/shm is -ENOSPC when the bus is created (fallocate), never a SIGBUS later, and
+// leaves nothing behind. Runs in a private mount namespace with a 1 MiB tmpfs on /dev/shm.
+TEST(Resources, FullDevShmIsENOSPCAtCreation) {
+  REQUIRE_ROOT();
+  int status = shmbus_test::Reap(shmbus_test::Spawn([] {
+    if (unshare(CLONE_NEWNS) != 0) return 10;
+    if (mount("none", "/", nullptr, MS_REC | MS_PRIVATE, nullptr) != 0) return 11;
+    if (mount("shm", "/dev/shm", "tmpfs", 0, "size=1m,mode=1777") != 0) return 12;
+    shmbus_pub_opts o;
+    shmbus_pub_opts_init(&o);
+    o.capacity = 4u << 20;  // 8 slots x 4 MiB: far more than 1 MiB
+    shmbus_pub* p = nullptr;
+    int rc = shmbus_pub_open("enospc", &o, &p);
+    if (rc != -ENOSPC) return 13;
+    if (p != nullptr) return 14;
+    // Nothing but the lock object may remain: no half-made bus, no temporary.
+    DIR* d = opendir("/dev/shm");
+    int left = 0;
+    while (struct dirent* e = readdir(d))
+      if (e->d_name[0] != '.' && strncmp(e->d_name, "shmbus-lock.", 12) != 0) left++;
+    closedir(d);
+    if (left != 0) return 15;
+    // A bus that fits still works there.
+    o.capacity = 1024;
+    if (shmbus_pub_open("fits", &o, &p) != 0) return 16;
+    if (shmbus_pub_publish(p, "ok", 2) != 0) return 17;
+    shmbus_pub_close(p);
+    shmbus_unlink("fits", 1);
+    shmbus_unlink("enospc", 1);
+    return 0;
+  }));
+  EXPECT_EQ(0, status) << "10-12: namespace setup; 13: not -ENOSPC; 15: objects left behind";
 }
 
 }  // namespace
