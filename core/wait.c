@@ -80,7 +80,12 @@ static int wait_impl(shmbus_sub *s, int64_t timeout_ns, int mode) {
     struct timespec ts;
     if (s->wake) {
       atomic_store_explicit(&s->wake->flag, 1, memory_order_relaxed);
-      /* Dekker with the writer's seq_cst fence after its latest store. */
+      /* Dekker with the writer's seq_cst increment of `futex` and seq_cst flag load
+       * (publisher.c, finish()): either the writer's flag load follows this fence in the
+       * single order S and sees our flag, or the increment precedes it, and our acquire
+       * load of `futex` below reads it (or later) and so sees the new `latest`. Then
+       * FUTEX_WAIT compares `futex` with `seen` in the kernel: a wake between our check and
+       * our sleep changes `futex` first, and the wait returns at once (EAGAIN). */
       atomic_thread_fence(memory_order_seq_cst);
     }
     seen = atomic_load_explicit(&s->h->futex, memory_order_acquire);
