@@ -9,9 +9,10 @@ bin=${SHMBUS_BIN:+$SHMBUS_BIN/}
 bus=${1:-pipeline-$$}
 trap '"${bin}shmbus" rm --force "$bus" >/dev/null 2>&1 || true' EXIT
 
-# The consumer waits for the bus, then prints every record in order (the ring holds 256 records,
-# so a burst of 100 lines from `seq` cannot lap it).
-"${bin}shmsub" --wait-for-bus --all -C 100 -W 10 "$bus" >numbers.txt &
+# The consumer waits for the bus, then prints every record in order from the oldest the ring
+# still holds (--oldest: the producer may have started first; the ring holds 256 records, so a
+# burst of 100 lines from `seq` cannot lap it).
+"${bin}shmsub" --wait-for-bus --all --oldest -C 100 -W 10 "$bus" >numbers.txt &
 consumer=$!
 seq 1 100 | "${bin}shmpub" --slots 256 --type numbers "$bus"
 wait "$consumer"
