@@ -92,6 +92,7 @@ int main(int argc, char **argv) {
     long want = atol(argv[3]), got = 0;
     if (open_board(bus, &s) < 0) return 1;
     shmbus_sub_seek(s, SHMBUS_SEEK_NEW); /* changes from now on */
+    fprintf(stderr, "state_board: watching '%s'\n", bus);
     while (got < want) {
       int rc = shmbus_sub_wait(s, 10 * 1000000000LL, SHMBUS_WAIT_SLEEP | SHMBUS_WAIT_THROUGH_DEATH);
       if (rc < 0) {

@@ -9,7 +9,8 @@ mkfifo in.fifo
 "$loop" "$bus" 5 <in.fifo >out.txt & l=$!
 exec 3>in.fifo
 echo "hello from stdin" >&3
-sleep 0.3
+# It prints stdin's line only once it has the bus open and polls: then publish.
+for _ in $(seq 300); do grep -q "stdin: hello" out.txt && break; sleep 0.05; done
 "$pub" -b "$bus" -n 5 -r 100
 wait $l
 exec 3>&-

@@ -9,11 +9,11 @@ trap '"$shmbus" rm --force "$bus" >/dev/null 2>&1 || true' EXIT
 out=$("$sb" read "$bus")
 echo "$out"
 grep -q "revision 1: mode=auto max_speed=1.50" <<<"$out"
-"$sb" watch "$bus" 2 >watch.out & w=$!
-sleep 0.3
+"$sb" watch "$bus" 2 >watch.out 2>watch.err & w=$!
+for _ in $(seq 300); do grep -q watching watch.err && break; sleep 0.05; done  # it is ready
 "$sb" write "$bus" idle 0.5
-sleep 0.3
-"$sb" write "$bus" auto 2.0
+for _ in $(seq 300); do grep -q "revision 2" watch.out && break; sleep 0.05; done  # latest-value:
+"$sb" write "$bus" auto 2.0                                    # one change seen at a time
 wait $w
 cat watch.out
 grep -q "revision 3: mode=auto max_speed=2.00" watch.out
