@@ -18,17 +18,7 @@ namespace {
 TEST(Attacks, ResizingOrRemovingTheWakePageFailsAndHarmsNobody) {
   shmbus_test::TempBus bus("truncate");
   const char* name = bus.c_str();
-  {
-    shmbus_pub_opts o;
-    shmbus_pub_opts_init(&o);
-    o.slots = rel::kSlots;
-    o.capacity = rel::kCap;
-    o.type = "reliability";
-    o.mode = 0644;
-    shmbus_pub* p = nullptr;
-    ASSERT_EQ(0, shmbus_pub_open(name, &o, &p));
-    shmbus_pub_close(p);
-  }
+  rel::CreateWorldReadable(name);
   rel::Shared* sh = shmbus_test::SharedNew<rel::Shared>();
   rel::HostileState* hs = shmbus_test::SharedNew<rel::HostileState>();
   pid_t writer = shmbus_test::Spawn([&] { return rel::WriterMain(name, sh, true); });

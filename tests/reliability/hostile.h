@@ -15,6 +15,7 @@
 #include <atomic>
 #include <string>
 
+#include "tests/reliability/procs.h"
 #include "tests/test_util.h"
 
 namespace shmbus_rel {
@@ -37,6 +38,19 @@ enum class Attack {
   kClearFlag, // only clear the flag, as fast as it can: delays other readers' wakeups
   kTruncate,  // try to shrink, remove or re-mode the wake page it may write, over and over
 };
+
+// Makes @name world-readable with the reliability geometry, so "nobody" may read it.
+inline void CreateWorldReadable(const char* name) {
+  shmbus_pub_opts o;
+  shmbus_pub_opts_init(&o);
+  o.slots = kSlots;
+  o.capacity = kCap;
+  o.type = "reliability";
+  o.mode = 0644;
+  shmbus_pub* p = nullptr;
+  ASSERT_EQ(0, shmbus_pub_open(name, &o, &p));
+  shmbus_pub_close(p);
+}
 
 // As root: become nobody (no supplementary groups). Returns whether it did.
 inline bool DropToNobody() {

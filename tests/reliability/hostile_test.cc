@@ -23,19 +23,6 @@ namespace {
 
 constexpr int64_t kPhaseNs = 1500 * 1000000LL;
 
-// Makes @name world-readable with the reliability geometry, so "nobody" may read it.
-void CreateWorldReadable(const char* name) {
-  shmbus_pub_opts o;
-  shmbus_pub_opts_init(&o);
-  o.slots = rel::kSlots;
-  o.capacity = rel::kCap;
-  o.type = "reliability";
-  o.mode = 0644;
-  shmbus_pub* p = nullptr;
-  ASSERT_EQ(0, shmbus_pub_open(name, &o, &p));
-  shmbus_pub_close(p);
-}
-
 // A reader that never waits: read_latest and next as fast as it can, checking records. It is
 // the one that gets SIGSTOPped mid-read.
 int BusyReader(const char* name, rel::Shared* sh, int idx) {
@@ -79,7 +66,7 @@ double Rate(rel::Shared* sh) {
 TEST(Hostile, WriterKeepsPublishingAndReadersKeepReadingCorrectRecords) {
   TempBus bus("hostile");
   const char* name = bus.c_str();
-  CreateWorldReadable(name);
+  rel::CreateWorldReadable(name);
   rel::Shared* sh = shmbus_test::SharedNew<rel::Shared>();
   rel::HostileState* hs = shmbus_test::SharedNew<rel::HostileState>();
 
@@ -231,7 +218,7 @@ std::vector<int64_t> SleepPhase(const char* name, Delays* d, bool hostile_on,
 TEST(Hostile, FlagClearerDelaysWakeupsByAtMostATick) {
   TempBus bus("hostile-wake");
   const char* name = bus.c_str();
-  CreateWorldReadable(name);
+  rel::CreateWorldReadable(name);
   Delays* d = shmbus_test::SharedNew<Delays>();
   rel::HostileState* hs = shmbus_test::SharedNew<rel::HostileState>();
   std::vector<int64_t> base = SleepPhase(name, d, false, hs);
