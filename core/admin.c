@@ -17,7 +17,7 @@ int shmbus_stat(const char *name, struct shmbus_bus_info *info) {
   shmbus_sub *s;
   int rc;
   if (info == NULL) return -EINVAL;
-  rc = shmbus_sub_open(name, 0, &s);
+  rc = shmbus__sub_open(name, 0, 0, &s); /* not counted among the readers */
   if (rc < 0) return rc;
   rc = shmbus_sub_info(s, info);
   shmbus_sub_close(s);
@@ -105,7 +105,7 @@ int shmbus_unlink(const char *name, int force) {
           mmap(NULL, SHMBUS__HEADER_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
       if (h != MAP_FAILED) {
         atomic_fetch_or_explicit(&h->flags, SHMBUS__FLAG_REPLACED, memory_order_release);
-        shmbus__kick(h);
+        shmbus__kick(h, st.st_uid);
         munmap(h, SHMBUS__HEADER_SIZE);
       }
     }

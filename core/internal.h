@@ -20,6 +20,7 @@
 #define SHMBUS__TICK_NS 10000000LL       /* longest FUTEX_WAIT: bounds a hostile flag-clearer */
 #define SHMBUS__LIVENESS_NS 100000000LL  /* how often a sleeper checks liveness and renames */
 #define SHMBUS__HYBRID_SPIN_NS 20000LL
+#define SHMBUS__NO_DEADLINE INT64_MAX
 /* No writer reaches version 2^62 (146 years at 10^9 publishes/s): a larger `latest` is
  * corruption. Below it, 2v and v + N never overflow, so the reader's arithmetic cannot wrap. */
 #define SHMBUS__VERSION_MAX (1ull << 62)
@@ -30,6 +31,7 @@
 
 /* Geometry a reader validated once and then trusts over the shared copy. */
 struct shmbus__geom {
+  uint32_t layout; /* layout version (set by shmbus__validate()) */
   uint32_t slots;
   uint64_t capacity;
   uint64_t stride;
@@ -65,19 +67,30 @@ struct shmbus_sub {
   dev_t dev;
   ino_t ino;
   struct shmbus__pollfd *pfd; /* NULL until shmbus_sub_fd() */
+  struct shmbus__reader *reg; /* our registry entry on the wake page, NULL when none */
+  uint64_t lost_total;        /* every info->lost reported so far (for the registry) */
+  uint32_t layout;            /* the bus's layout version: 1 (read-only support) or 2 */
   char name[SHMBUS_NAME_MAX + 1];
 };
 
-/* Test hooks: compiled in only for //core:shmbus_testing. */
+/* Test hooks: compiled in only for //core:shmbus_testing; inline no-ops otherwise, so call
+ * sites carry no #ifdef. */
 #ifdef SHMBUS_TESTING
 extern void (*shmbus__step_hook)(int step);
 extern int shmbus__broken_writer;
-#define SHMBUS__STEP(n)                          \
-  do {                                           \
-    if (shmbus__step_hook) shmbus__step_hook(n); \
-  } while (0)
+static inline void shmbus__step(int n) {
+  if (shmbus__step_hook) shmbus__step_hook(n);
+}
+static inline int shmbus__broken(void) { return shmbus__broken_writer; }
+extern int64_t shmbus__tick_ns;  /* SHMBUS__TICK_NS; a test sets hours: only wakes then count */
+extern long shmbus__spin_rounds; /* batches of 64 loads in wait()'s spin phase */
+#define SHMBUS__TICK() shmbus__tick_ns
+static inline void shmbus__spun(void) { shmbus__spin_rounds++; }
 #else
-#define SHMBUS__STEP(n) ((void)0)
+#define SHMBUS__TICK() SHMBUS__TICK_NS
+static inline void shmbus__spun(void) {}
+static inline void shmbus__step(int n) { (void)n; }
+static inline int shmbus__broken(void) { return 0; }
 #endif
 
 /* names.c */
@@ -93,6 +106,16 @@ void shmbus__fill_info(const struct shmbus__header *h, const struct shmbus__geom
                        const struct stat *st, const struct shmbus__wake *wake,
                        struct shmbus_bus_info *info);
 
+/* subscriber.c */
+int shmbus__sub_open(const char *name, int flags, int join, shmbus_sub **out);
+
+/* registry.c */
+void shmbus__registry_join(shmbus_sub *s);
+void shmbus__registry_leave(shmbus_sub *s);
+int shmbus__registry_list(const struct shmbus__wake *w, struct shmbus_reader_info *out,
+                          size_t n);
+void shmbus__registry_counts(const struct shmbus__wake *w, int *readers, int *asleep);
+
 /* wakepage.c */
 struct shmbus__wake *shmbus__wake_attach(const struct shmbus__header *h, uid_t owner);
 void shmbus__wake_detach(struct shmbus__wake *w);
@@ -102,7 +125,12 @@ int32_t shmbus__wake_key(const struct shmbus__header *h, ino_t ino);
 void shmbus__wake_remove(const struct shmbus__header *h, uid_t owner);
 void shmbus__wake_remove_ids(int id, int32_t key, uid_t owner);
 
+/* wait.c */
+int shmbus__stale(shmbus_sub *s, int64_t now, int64_t *last);
+void shmbus__kick(struct shmbus__header *h, uid_t owner);
+
 /* pollfd.c */
+int shmbus__pollfd_death_seen(shmbus_sub *s);
 void shmbus__pollfd_sync(shmbus_sub *s);
 void shmbus__pollfd_seen(shmbus_sub *s, int wait_rc);
 void shmbus__pollfd_stop(shmbus_sub *s);
@@ -120,22 +148,12 @@ static inline int64_t shmbus__now(clockid_t clk) {
   return (int64_t)ts.tv_sec * 1000000000LL + ts.tv_nsec;
 }
 
-static inline long shmbus__futex_wake_all(_Atomic uint32_t *word) {
-  return syscall(SYS_futex, (uint32_t *)word, FUTEX_WAKE, INT32_MAX, NULL, NULL, 0);
-}
-
 static inline void shmbus__cpu_relax(void) {
 #if defined(__x86_64__) || defined(__i386__)
   __builtin_ia32_pause();
 #elif defined(__aarch64__)
   __asm__ __volatile__("yield" ::: "memory");
 #endif
-}
-
-/* Bump the event counter and wake every sleeper: used on state changes (close, replace). */
-static inline void shmbus__kick(struct shmbus__header *h) {
-  atomic_fetch_add_explicit(&h->futex, 1, memory_order_release);
-  shmbus__futex_wake_all(&h->futex);
 }
 
 #endif /* SHMBUS_INTERNAL_H */

@@ -9,10 +9,15 @@
 #include <stdint.h>
 
 #define SHMBUS__MAGIC "SHMBUS\0\1"
-#define SHMBUS__LAYOUT_VERSION 1u
+/* Version 2 (this library): the header as in version 1; the wake page is an eventcount word
+ * plus a reader registry (docs/PROTOCOL.md, Wait/wake and Reader registry). Version 1 buses
+ * (an older writer) stay readable: their readers poll at the tick instead of being woken. */
+#define SHMBUS__LAYOUT_VERSION 2u
+#define SHMBUS__LAYOUT_VERSION_V1 1u
 #define SHMBUS__HEADER_SIZE 4096u
 #define SHMBUS__SLOT_HEADER_SIZE 64u
-#define SHMBUS__WAKE_SIZE 4096u
+#define SHMBUS__WAKE_SIZE 65536u /* layout 2; layout 1's page was 4096 */
+#define SHMBUS__READERS ((SHMBUS__WAKE_SIZE - 64u) / 64u) /* registry entries: 1023 */
 #define SHMBUS__FLAG_REPLACED 1u
 
 enum { SHMBUS__WRITER_NONE = 0, SHMBUS__WRITER_RUNNING = 1, SHMBUS__WRITER_CLOSED = 2 };
@@ -51,10 +56,39 @@ struct shmbus__slot {
   _Atomic uint64_t payload[];    /* 64 */
 };
 
-/* The wake page: a System V segment of SHMBUS__WAKE_SIZE bytes (core/wakepage.c). Readers
- * may write all of it; only the flag means anything. */
+/* One reader in the registry: one cache line, written only by that reader (and cleared by
+ * whoever reaps it after its death). Advisory: any reader may scribble on any entry, so every
+ * consumer bounds what it reads (core/registry.c). */
+struct shmbus__reader {
+  _Atomic uint64_t owner;     /* 0: pid | start time << 22 (SHMBUS__OWNER); 0 = free entry */
+  _Atomic uint32_t state;     /* SHMBUS__RS_* bits, written by the subscriber's own thread */
+  _Atomic uint32_t notifier;  /* SHMBUS__RS_* bits of its pollable descriptor's thread */
+  _Atomic uint64_t cursor;    /* the reader's cursor when it last waited */
+  _Atomic uint64_t lost;      /* records it lost so far (info->lost summed) */
+  _Atomic uint64_t active_ns; /* CLOCK_REALTIME of its last wait */
+  _Atomic uint64_t opened_ns; /* CLOCK_REALTIME of its shmbus_sub_open() */
+  unsigned char pad[16];
+};
+enum {
+  SHMBUS__RS_MODE = 3u,     /* last wait's mode (enum shmbus_wait_mode) */
+  SHMBUS__RS_ASLEEP = 4u,   /* announced in the wake word, in or about to enter FUTEX_WAIT */
+  SHMBUS__RS_SPINNING = 8u, /* in a wait's spin phase */
+  SHMBUS__RS_POLLFD = 16u,  /* has a pollable descriptor (a notifier thread) */
+};
+
+/* The wake page of layout 2: a System V segment of SHMBUS__WAKE_SIZE bytes (core/wakepage.c).
+ * Readers may write all of it. */
 struct shmbus__wake {
-  _Atomic uint32_t flag;   /* 0: 1 = some reader announced it sleeps */
+  /* 0: the eventcount (core/wake.h): bit 0 = "a sleeper may be queued", bits 1-31 = epoch.
+   * Sleepers FUTEX_WAIT on this very word. */
+  _Atomic uint32_t word;
+  unsigned char pad0[60];
+  struct shmbus__reader readers[SHMBUS__READERS]; /* 64: the registry */
+};
+
+/* The wake page of layout 1 (read-only support: never written by this library's writer). */
+struct shmbus__wake_v1 {
+  _Atomic uint32_t flag; /* 0: 1 = some reader announced it sleeps */
 };
 
 static_assert(offsetof(struct shmbus__header, layout_version) == 8, "layout");
@@ -72,6 +106,9 @@ static_assert(offsetof(struct shmbus__header, wake_shmid) == 216, "layout");
 static_assert(offsetof(struct shmbus__header, wake_key) == 220, "layout");
 static_assert(sizeof(struct shmbus__header) <= SHMBUS__HEADER_SIZE, "header fits its page");
 static_assert(offsetof(struct shmbus__slot, length) == 16, "layout");
+static_assert(sizeof(struct shmbus__reader) == 64, "one cache line per reader");
+static_assert(offsetof(struct shmbus__wake, readers) == 64, "layout");
+static_assert(sizeof(struct shmbus__wake) <= SHMBUS__WAKE_SIZE, "wake page fits");
 static_assert(offsetof(struct shmbus__slot, timestamp_ns) == 24, "layout");
 static_assert(offsetof(struct shmbus__slot, payload) == SHMBUS__SLOT_HEADER_SIZE, "layout");
 /* Shared memory is accessed by other processes: the atomics must not hide a lock. */

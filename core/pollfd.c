@@ -1,17 +1,20 @@
 /* pollfd.c - a pollable descriptor for a subscriber, for poll/epoll/libuv/GLib loops.
  *
  * Mechanism: an eventfd, fed by one notifier thread per subscriber that sleeps on the bus's
- * futex exactly like a sleeping reader (it sets the wake flag, so the writer's one FUTEX_WAKE
- * per publish covers it too). The descriptor is readable while shmbus_sub_wait(s, 0, ...)
- * would not time out: a record at or after the cursor exists, the bus was replaced or
- * removed, or the writer died or closed (reported once per writer life).
+ * wake word exactly like a sleeping reader (core/wake.h: it announces itself, so the writer's
+ * wake, or the cascade, covers it too). The descriptor is readable while
+ * shmbus_sub_wait(s, 0, ...) would not time out: a record at or after the cursor exists, the
+ * bus was replaced or removed, or the writer died or closed (reported once per writer life).
  *
  * The owner thread keeps the notifier informed: every call that moves the cursor mirrors it
- * into pf->cursor and, when nothing is left to read, drains the eventfd. Ordering argument
- * for the one race (the notifier sees a new record while `signaled` is still 1, then the
- * owner drains): both sides flip `signaled` with seq_cst exchanges, so the notifier's load of
- * `latest` happens before the owner's re-check after draining, which therefore sees the new
- * record and signals again. Anything else is healed by the notifier's 10 ms tick. */
+ * into pf->cursor and, when nothing is left to read, drains the eventfd. The drain reads the
+ * eventfd first, then clears `signaled`, then re-checks every reason the notifier signals
+ * (a record: `latest`; a replacement: the flag; a death: pf->dead_life, which the notifier
+ * publishes before it signals). A signal that raced with the drain was either still pending
+ * when we read (then `signaled` was 1 and the notifier wrote nothing new: our re-check sees
+ * its reason and signals again) or comes after our clear (then it writes). Either way the
+ * descriptor never stays silent while a reason holds: tests/model/wake.pml checks this drain
+ * against the notifier, and the old order (clear, then read) as the negative control. */
 #include <errno.h>
 #include <pthread.h>
 #include <signal.h>
@@ -22,6 +25,7 @@
 #include <unistd.h>
 
 #include "core/internal.h"
+#include "core/wake.h"
 
 struct shmbus__pollfd {
   int efd;
@@ -29,6 +33,8 @@ struct shmbus__pollfd {
   _Atomic uint64_t cursor;         /* the owner's cursor, mirrored */
   _Atomic int signaled;            /* 1: the eventfd was written and not drained */
   _Atomic int stop;
+  _Atomic int stale;               /* the notifier found the bus replaced or removed */
+  _Atomic uint64_t dead_life;      /* life id of a writer the notifier found dead, 0 none */
   _Atomic uint64_t death_consumed; /* life id of the writer whose death the owner was told */
 };
 
@@ -46,59 +52,80 @@ static void signal_fd(struct shmbus__pollfd *pf) {
   }
 }
 
-static void drain_fd(struct shmbus__pollfd *pf) {
-  uint64_t v;
-  atomic_exchange(&pf->signaled, 0);
-  /* Unconditionally: a signal_fd() racing with us may write after our exchange. */
-  ssize_t n = read(pf->efd, &v, sizeof v);
-  (void)n; /* EAGAIN when empty */
+/* Is a reason to be readable still there? Only what the owner can see cheaply: `latest`
+ * against its cursor, the replaced flag, and what the notifier published (a removal it found,
+ * a death it found and the owner has not been told). seq_cst loads: pairs with the seq_cst
+ * exchange of `signaled` in signal_fd() (the notifier's reason is stored before it). */
+static int reason_pending(shmbus_sub *s) {
+  struct shmbus__pollfd *pf = s->pfd;
+  uint64_t dead = atomic_load(&pf->dead_life);
+  if (atomic_load_explicit(&s->h->latest, memory_order_seq_cst) >= s->cursor) return 1;
+  if (atomic_load_explicit(&s->h->flags, memory_order_seq_cst) & SHMBUS__FLAG_REPLACED) return 1;
+  if (atomic_load(&pf->stale)) return 1;
+  return dead != 0 && dead != atomic_load(&pf->death_consumed);
 }
 
-static int replaced_or_removed(shmbus_sub *s, int64_t now, int64_t *last) {
-  char path[SHMBUS__PATH_MAX];
-  struct stat st;
-  if (atomic_load_explicit(&s->h->flags, memory_order_acquire) & SHMBUS__FLAG_REPLACED) return 1;
-  if (now - *last < SHMBUS__LIVENESS_NS) return 0;
-  *last = now;
-  return shmbus__path(path, SHMBUS__PREFIX_BUS, s->name) == 0 &&
-         (stat(path, &st) < 0 || st.st_ino != s->ino || st.st_dev != s->dev);
+/* Make the descriptor unreadable, unless a reason is pending. Read first, then clear
+ * `signaled`, then re-check (see the top of this file; tests/model/wake.pml, POLLFD). */
+static void drain_fd(shmbus_sub *s) {
+  struct shmbus__pollfd *pf = s->pfd;
+  uint64_t v;
+  ssize_t n = read(pf->efd, &v, sizeof v);
+  (void)n; /* EAGAIN when empty */
+  atomic_exchange(&pf->signaled, 0);
+  if (reason_pending(s)) signal_fd(pf);
+}
+
+static void note_notifier(shmbus_sub *s, uint32_t bits) {
+  if (s->reg) atomic_store_explicit(&s->reg->notifier, bits, memory_order_relaxed);
+}
+
+/* What the notifier found: 1 if the descriptor should be readable. Publishes a removal
+ * and a death in pf before returning (the owner's drain re-checks them). */
+static int find_reason(shmbus_sub *s, int64_t now, int64_t *last_stat, int64_t *last_live,
+                       uint64_t *last_life) {
+  struct shmbus__pollfd *pf = s->pfd;
+  const struct shmbus__header *h = s->h;
+  uint64_t life;
+  if (atomic_load_explicit(&h->latest, memory_order_seq_cst) >= atomic_load(&pf->cursor)) return 1;
+  if (shmbus__stale(s, now, last_stat)) {
+    atomic_store(&pf->stale, 1);
+    return 1;
+  }
+  life = life_id(h);
+  if (atomic_load_explicit(&h->writer_state, memory_order_acquire) != SHMBUS__WRITER_RUNNING) {
+    atomic_store(&pf->dead_life, life);
+  } else if (life != *last_life || now - *last_live >= SHMBUS__LIVENESS_NS) {
+    *last_live = now; /* /proc at most every 100 ms, and at once for a new writer */
+    *last_life = life;
+    atomic_store(&pf->dead_life, shmbus__writer_alive(h) ? 0 : life);
+  }
+  life = atomic_load(&pf->dead_life);
+  return life != 0 && life != atomic_load(&pf->death_consumed);
 }
 
 /* The notifier reads only shared memory and the fields of @s that never change after
- * shmbus_sub_open() (h, wake, name, dev, ino), plus its own atomics. */
+ * shmbus_sub_open() (h, wake, layout, reg, name, dev, ino), plus its own atomics. It sleeps
+ * as any reader does (core/wake.h), so it also passes the wake cascade on. */
 static void *notifier(void *arg) {
   shmbus_sub *s = arg;
   struct shmbus__pollfd *pf = s->pfd;
-  const struct shmbus__header *h = s->h;
   int64_t last_stat = 0, last_live = 0;
   uint64_t last_life = 0;
-  int dead = 0;
+  int v2 = s->wake && s->layout >= 2;
   while (!atomic_load(&pf->stop)) {
-    struct timespec ts = {0, SHMBUS__TICK_NS};
     int64_t now = shmbus__now(CLOCK_MONOTONIC);
     uint32_t seen;
-    int reason;
-    if (s->wake) {
-      atomic_store_explicit(&s->wake->flag, 1, memory_order_relaxed);
-      atomic_thread_fence(memory_order_seq_cst); /* Dekker with the writer, as in wait.c */
-    }
-    seen = atomic_load_explicit(&h->futex, memory_order_acquire);
-    reason = atomic_load_explicit(&h->latest, memory_order_seq_cst) >= atomic_load(&pf->cursor);
-    if (!reason) reason = replaced_or_removed(s, now, &last_stat);
-    if (!reason) {
-      uint64_t life = life_id(h);
-      if (atomic_load_explicit(&h->writer_state, memory_order_acquire) != SHMBUS__WRITER_RUNNING) {
-        dead = 1;
-      } else if (life != last_life || now - last_live >= SHMBUS__LIVENESS_NS) {
-        last_live = now; /* /proc at most every 100 ms, and at once for a new writer */
-        last_life = life;
-        dead = !shmbus__writer_alive(h);
-      }
-      reason = dead && life_id(h) != atomic_load(&pf->death_consumed);
-    }
-    if (reason) signal_fd(pf);
-    syscall(SYS_futex, (uint32_t *)&h->futex, FUTEX_WAIT, seen, &ts, NULL, 0);
+    note_notifier(s, SHMBUS__RS_POLLFD | SHMBUS__RS_ASLEEP);
+    seen = v2 ? shmbus__wake_prepare(s->wake) /* pairs with shmbus__wake_publish() */
+              : atomic_load_explicit(&s->h->futex, memory_order_acquire);
+    if (find_reason(s, now, &last_stat, &last_live, &last_life)) signal_fd(pf);
+    if (v2)
+      shmbus__wake_sleep(s->wake, seen, SHMBUS__TICK());
+    else
+      shmbus__futex_wait(&s->h->futex, seen, SHMBUS__TICK());
   }
+  note_notifier(s, 0);
   return NULL;
 }
 
@@ -142,8 +169,16 @@ void shmbus__pollfd_sync(shmbus_sub *s) {
     return;
   }
   if (!atomic_load(&pf->signaled)) return;
-  drain_fd(pf);
-  if (atomic_load_explicit(&s->h->latest, memory_order_seq_cst) >= s->cursor) signal_fd(pf);
+  drain_fd(s);
+}
+
+/* shmbus__pollfd_death_seen() - 1 when @s's notifier found its writer dead and the owner was
+ * not told yet: wait() then checks liveness at once instead of at its own pace. */
+int shmbus__pollfd_death_seen(shmbus_sub *s) {
+  uint64_t dead;
+  if (s->pfd == NULL) return 0;
+  dead = atomic_load(&s->pfd->dead_life);
+  return dead != 0 && dead != atomic_load(&s->pfd->death_consumed);
 }
 
 /* Owner thread, after shmbus_sub_wait() returned @wait_rc. */
@@ -151,9 +186,9 @@ void shmbus__pollfd_seen(shmbus_sub *s, int wait_rc) {
   struct shmbus__pollfd *pf = s->pfd;
   if (wait_rc == -EOWNERDEAD) {
     atomic_store(&pf->death_consumed, life_id(s->h));
-    drain_fd(pf);
+    drain_fd(s);
   } else if (wait_rc == -ETIMEDOUT) {
-    drain_fd(pf);
+    drain_fd(s);
   }
   shmbus__pollfd_sync(s);
 }

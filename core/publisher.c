@@ -11,6 +11,7 @@
 
 #include "core/copy.h"
 #include "core/internal.h"
+#include "core/wake.h"
 
 #ifdef SHMBUS_TESTING
 void (*shmbus__step_hook)(int step);
@@ -96,13 +97,15 @@ static int open_records(shmbus_pub *p, const struct shmbus_pub_opts *o, mode_t *
     if ((o->slots == 0 || o->slots == p->g.slots) &&
         (o->capacity == 0 || o->capacity == p->g.capacity) &&
         (o->type == NULL || strncmp(o->type, p->h->type, sizeof p->h->type) == 0) &&
+        p->g.layout == SHMBUS__LAYOUT_VERSION &&
         !(atomic_load(&p->h->flags) & SHMBUS__FLAG_REPLACED)) {
       if ((o->mode && fchmod(p->fd, o->mode) < 0) ||
           (o->gid != (gid_t)-1 && fchown(p->fd, (uid_t)-1, o->gid) < 0))
         return -errno;
       return 0; /* adopted */
     }
-    /* Replace: new geometry or type. Old readers are told, then the name moves on. */
+    /* Replace: new geometry, type or layout version (a layout-1 bus of an older writer is
+     * replaced by a layout-2 one). Old readers are told, then the name moves on. */
     rc = shmbus__geom_make(o->slots ? o->slots : p->g.slots,
                            o->capacity ? o->capacity : p->g.capacity, &want);
     if (rc < 0) return rc;
@@ -110,7 +113,7 @@ static int open_records(shmbus_pub *p, const struct shmbus_pub_opts *o, mode_t *
                         o->gid != (gid_t)-1 ? o->gid : st.st_gid, 1);
     if (rc < 0) return rc;
     atomic_fetch_or_explicit(&p->h->flags, SHMBUS__FLAG_REPLACED, memory_order_release);
-    shmbus__kick(p->h);
+    shmbus__kick(p->h, geteuid());
     shmbus__wake_remove(p->h, geteuid()); /* old readers keep it attached until they reopen */
     munmap(p->h, p->g.total_size);
     p->h = NULL;
@@ -169,7 +172,7 @@ int shmbus_pub_open(const char *name, const struct shmbus_pub_opts *opts, shmbus
   atomic_store_explicit(&p->h->writer_pid, (uint32_t)getpid(), memory_order_relaxed);
   atomic_store_explicit(&p->h->writer_start, start, memory_order_relaxed);
   atomic_store_explicit(&p->h->writer_state, SHMBUS__WRITER_RUNNING, memory_order_release);
-  shmbus__kick(p->h);
+  shmbus__kick(p->h, geteuid());
   *out = p;
   return 0;
 fail:
@@ -186,47 +189,45 @@ static void finish(shmbus_pub *p, struct shmbus__slot *s, uint64_t v, uint64_t l
   uint64_t now = (uint64_t)shmbus__now(CLOCK_REALTIME);
   atomic_store_explicit(&s->length, len, memory_order_relaxed);
   atomic_store_explicit(&s->timestamp_ns, now, memory_order_relaxed);
-  SHMBUS__STEP(3);
-#ifdef SHMBUS_TESTING
-  if (!shmbus__broken_writer)
-#endif
-    atomic_store_explicit(&s->seq, 2 * v, memory_order_release); /* the record is complete */
-  SHMBUS__STEP(4);
+  shmbus__step(3);
+  /* The record is complete. Release: pairs with the reader's acquire load of seq (Read side):
+   * a reader that sees 2v sees every payload store before it. */
+  if (!shmbus__broken()) atomic_store_explicit(&s->seq, 2 * v, memory_order_release);
+  shmbus__step(4);
   atomic_store_explicit(&p->h->last_publish_ns, now, memory_order_relaxed);
-#ifdef SHMBUS_TESTING
-  if (!shmbus__broken_writer)
-#endif
-    atomic_store_explicit(&p->h->latest, v, memory_order_release); /* now readers look at it */
+  /* Now readers look at it. seq_cst: a release (pairs with every reader's acquire load of
+   * latest, so the slot is complete for whoever sees v), and the writer's first half of the
+   * Dekker pair with a sleeper's announcement (core/wake.h): one xchg on x86-64, stlr on
+   * aarch64, which the seq_cst load of the wake word in shmbus__wake_publish() completes. */
+  if (!shmbus__broken()) atomic_store_explicit(&p->h->latest, v, memory_order_seq_cst);
   p->version = v;
-  SHMBUS__STEP(5);
-  /* One seq_cst RMW both bumps the event counter and is the Dekker barrier against a
-   * sleeper's flag store + seq_cst fence: either the sleeper's later load of `latest` sees
-   * v, or our load of the flag below sees the sleeper (C11 fences rule; one locked
-   * instruction on x86-64, ldaddal on aarch64, cheaper than an RMW plus a separate fence).
-   * The flag load is seq_cst too, so that it takes part in the single total order S. */
-  atomic_fetch_add_explicit(&p->h->futex, 1, memory_order_seq_cst);
-  SHMBUS__STEP(6);
-  if (atomic_load_explicit(&p->wake->flag, memory_order_seq_cst) != 0 &&
-      atomic_exchange_explicit(&p->wake->flag, 0, memory_order_relaxed) != 0)
-    shmbus__futex_wake_all(&p->h->futex);
+  shmbus__step(5);
+  shmbus__wake_publish(p->wake);
+  shmbus__step(6);
 }
 
 /* Mark slot of @v as being written. */
 static struct shmbus__slot *begin(shmbus_pub *p, uint64_t v) {
   struct shmbus__slot *s = shmbus__slot_at(p->h, &p->g, v);
-#ifdef SHMBUS_TESTING
-  if (shmbus__broken_writer) {
+  if (shmbus__broken()) {
     /* Negative control: publish first, write after. Readers must catch the tearing. */
     atomic_store_explicit(&s->seq, 2 * v, memory_order_release);
     atomic_store_explicit(&p->h->latest, v, memory_order_release);
     return s;
   }
-#endif
   atomic_store_explicit(&s->seq, 2 * v - 1, memory_order_relaxed);
-  atomic_thread_fence(memory_order_release); /* the odd seq before any payload store */
-  SHMBUS__STEP(1);
+  /* The odd seq before any payload store: pairs with the reader's acquire fence before its
+   * second load of seq (Read side), which then sees 2v - 1 or later if it saw any of ours. */
+  atomic_thread_fence(memory_order_release);
+  shmbus__step(1);
   atomic_store_explicit(&s->version, v, memory_order_relaxed);
   return s;
+}
+
+/* A forced-out writer (shmbus rm --force, or a replacement) learns it here: one relaxed load
+ * of the header's first cache line, which no reader writes (so it stays in our cache). */
+static int forced_out(const shmbus_pub *p) {
+  return (atomic_load_explicit(&p->h->flags, memory_order_relaxed) & SHMBUS__FLAG_REPLACED) != 0;
 }
 
 int shmbus_pub_publish(shmbus_pub *p, const void *data, size_t len) {
@@ -234,12 +235,13 @@ int shmbus_pub_publish(shmbus_pub *p, const void *data, size_t len) {
   uint64_t v, half;
   if (p == NULL || (data == NULL && len > 0)) return -EINVAL;
   if (len > p->g.capacity) return -EMSGSIZE;
+  if (forced_out(p)) return -ESTALE;
   p->rslot = NULL;
   v = p->version + 1;
   s = begin(p, v);
   half = (len / 16) * 8; /* two halves, so a test can kill the writer between them */
   shmbus__copy_in(s->payload, data, half);
-  SHMBUS__STEP(2);
+  shmbus__step(2);
   shmbus__copy_in(s->payload + half / 8, (const char *)data + half, len - half);
   finish(p, s, v, len);
   return 0;
@@ -248,6 +250,7 @@ int shmbus_pub_publish(shmbus_pub *p, const void *data, size_t len) {
 int shmbus_pub_reserve(shmbus_pub *p, size_t len, void **data) {
   if (p == NULL || data == NULL) return -EINVAL;
   if (len > p->g.capacity) return -EMSGSIZE;
+  if (forced_out(p)) return -ESTALE;
   p->rslot = begin(p, p->version + 1);
   p->rlen = len;
   *data = (void *)p->rslot->payload;
@@ -274,7 +277,7 @@ int shmbus_pub_info(const shmbus_pub *p, struct shmbus_bus_info *info) {
 void shmbus_pub_close(shmbus_pub *p) {
   if (p == NULL) return;
   atomic_store_explicit(&p->h->writer_state, SHMBUS__WRITER_CLOSED, memory_order_release);
-  shmbus__kick(p->h);
+  shmbus__kick(p->h, geteuid());
   munmap(p->h, p->g.total_size);
   shmbus__wake_detach(p->wake);
   close(p->fd);

@@ -35,7 +35,8 @@ int shmbus__validate(int fd, struct shmbus__geom *g, struct stat *st) {
   if (h == MAP_FAILED) return -errno;
   if (memcmp(h->magic, SHMBUS__MAGIC, 8) != 0) {
     rc = -EPROTO;
-  } else if (h->layout_version != SHMBUS__LAYOUT_VERSION) {
+  } else if (h->layout_version != SHMBUS__LAYOUT_VERSION &&
+             h->layout_version != SHMBUS__LAYOUT_VERSION_V1) {
     rc = -EPROTONOSUPPORT;
   } else if (h->header_size != SHMBUS__HEADER_SIZE ||
              h->slot_header_size != SHMBUS__SLOT_HEADER_SIZE ||
@@ -44,6 +45,7 @@ int shmbus__validate(int fd, struct shmbus__geom *g, struct stat *st) {
              g->total_size > (uint64_t)st->st_size || memchr(h->type, '\0', 32) == NULL) {
     rc = -EPROTO;
   }
+  g->layout = h->layout_version;
   munmap((void *)h, SHMBUS__HEADER_SIZE);
   return rc;
 }
@@ -133,7 +135,9 @@ void shmbus__fill_info(const struct shmbus__header *h, const struct shmbus__geom
       atomic_load_explicit(&h->writer_state, memory_order_relaxed) == SHMBUS__WRITER_CLOSED;
   info->replaced =
       (atomic_load_explicit(&h->flags, memory_order_acquire) & SHMBUS__FLAG_REPLACED) != 0;
-  info->sleepers = wake ? (int)atomic_load_explicit(&wake->flag, memory_order_relaxed) : 0;
+  info->layout_version = h->layout_version;
+  info->readers = -1;
+  if (wake && h->layout_version >= 2) shmbus__registry_counts(wake, &info->readers, &info->sleepers);
   info->uid = st->st_uid;
   info->gid = st->st_gid;
   info->mode = st->st_mode & 07777;

@@ -92,10 +92,27 @@ struct shmbus_bus_info {
   int writer_alive;          /* 1 running, 0 dead or closed */
   int writer_closed;         /* 1 when the last writer closed cleanly */
   int replaced;              /* 1 when a newer bus took the name */
-  int sleepers;              /* 1 when some reader has announced it sleeps (a flag, not a count) */
+  int sleepers;              /* registered readers asleep on the futex (or about to be) */
   uid_t uid;                 /* owner and permissions of the records object */
   gid_t gid;
   mode_t mode;
+  int readers;               /* live registered readers (shmbus_readers()); -1: no registry */
+  uint32_t layout_version;   /* 2; 1 for a bus of an older writer (read-only support) */
+};
+
+/* One reader of a bus, from the bus's reader registry (shmbus_readers()). Advisory: a reader
+ * writes its own entry and a hostile one could write anything; pid and liveness are checked
+ * against /proc by the call, the other fields are bounded but otherwise as found. */
+struct shmbus_reader_info {
+  pid_t pid;          /* the reading process */
+  int mode;           /* enum shmbus_wait_mode of its last wait (without flags) */
+  int asleep;         /* 1: announced in the wake word, in FUTEX_WAIT or about to be */
+  int spinning;       /* 1: in the spin phase of a wait */
+  int pollfd;         /* 1: it has a pollable descriptor (a notifier thread) */
+  uint64_t cursor;    /* the version its next read returns, as of its last wait */
+  uint64_t lost;      /* records it lost, as of its last wait */
+  uint64_t active_ns; /* CLOCK_REALTIME of its last wait */
+  uint64_t opened_ns; /* CLOCK_REALTIME of its shmbus_sub_open() */
 };
 
 /* ---------------------------------------------------------------- writer */
@@ -233,6 +250,18 @@ uint64_t shmbus_sub_capacity(const shmbus_sub *s);
 
 /* shmbus_stat() - open @name read-only just long enough to fill @info. Errors as sub_open. */
 int shmbus_stat(const char *name, struct shmbus_bus_info *info);
+
+/* shmbus_readers() - the live readers of bus @name, from its reader registry: up to @n of
+ * them into @out (@out may be NULL when @n is 0). Every subscriber registers when it opens
+ * the bus and leaves when it closes; one that died is not listed (and its entry is reused).
+ * At most 1023 readers are registered; more still read, unlisted. shmbus_stat() and this call
+ * do not register themselves. Updating the entry costs a reader nothing while reading: it is
+ * written only when a wait finds nothing new.
+ * Context: any process that may read the bus. Return: how many readers there are (may be
+ * more than @n); -ENOTSUP (the bus has no registry: layout 1, or its wake page cannot be
+ * attached); errors as shmbus_sub_open().
+ */
+int shmbus_readers(const char *name, struct shmbus_reader_info *out, size_t n);
 
 /* shmbus_lock_holder() - pid of the live writer holding @name, 0 if none (read from
  * /proc/locks, without touching the lock: never disturbs a writer taking it). Any user that

@@ -11,7 +11,9 @@
 #include "core/copy.h"
 #include "core/internal.h"
 
-int shmbus_sub_open(const char *name, int flags, shmbus_sub **out) {
+/* shmbus__sub_open() - shmbus_sub_open(), registering in the bus's reader registry when @join
+ * (administrative looks, shmbus_stat() and shmbus_readers(), do not). */
+int shmbus__sub_open(const char *name, int flags, int join, shmbus_sub **out) {
   char path[SHMBUS__PATH_MAX];
   struct stat st;
   shmbus_sub *s;
@@ -40,10 +42,13 @@ int shmbus_sub_open(const char *name, int flags, shmbus_sub **out) {
     goto fail;
   }
   s->h = h;
-  /* The wake page: optional. Without it we poll at the tick when we sleep. */
-  s->wake = shmbus__wake_attach(s->h, st.st_uid);
+  s->layout = s->g.layout;
+  /* The wake page: optional. Without it (or on a layout-1 bus, whose wake page we do not
+   * use) we poll at the tick when we sleep. */
+  if (s->layout >= 2) s->wake = shmbus__wake_attach(s->h, st.st_uid);
   s->cursor = atomic_load_explicit(&s->h->latest, memory_order_acquire);
   if (s->cursor == 0) s->cursor = 1;
+  if (join) shmbus__registry_join(s);
   *out = s;
   return 0;
 fail:
@@ -52,9 +57,14 @@ fail:
   return rc;
 }
 
+int shmbus_sub_open(const char *name, int flags, shmbus_sub **out) {
+  return shmbus__sub_open(name, flags, 1, out);
+}
+
 void shmbus_sub_close(shmbus_sub *s) {
   if (s == NULL) return;
   shmbus__pollfd_stop(s);
+  shmbus__registry_leave(s);
   shmbus__wake_detach(s->wake);
   munmap((void *)s->h, s->g.total_size);
   close(s->fd);
@@ -127,6 +137,7 @@ static ssize_t read_latest(shmbus_sub *s, void *buf, size_t cap,
     shmbus__cpu_relax();
   }
   fill(info, v, len, ts, v >= s->cursor ? v - s->cursor : 0);
+  s->lost_total += v >= s->cursor ? v - s->cursor : 0;
   if (v + 1 > s->cursor) s->cursor = v + 1;
   return (ssize_t)len;
 }
@@ -160,6 +171,7 @@ static ssize_t next(shmbus_sub *s, void *buf, size_t cap, struct shmbus_record_i
     s->cursor = c + 1;
   }
   fill(info, c, len, ts, lost + s->lost_pending);
+  s->lost_total += lost + s->lost_pending;
   s->lost_pending = 0;
   s->cursor = c + 1;
   return (ssize_t)len;

@@ -1,36 +1,185 @@
-/* wait.c - a reader waits for a newer version: spin, futex sleep, or both; notices death and
- * replacement. The protocol is in docs/PROTOCOL.md, Wait/wake. */
+/* wait.c - a reader waits for a newer version: a spin phase, a sleep phase, or both; it
+ * notices death and replacement on every path. The protocol is in docs/PROTOCOL.md, Wait/wake;
+ * the sleeper's handshake and the futex calls live in core/wake.h. */
 #include <errno.h>
 #include <limits.h>
 #include <sys/stat.h>
 
 #include "core/internal.h"
+#include "core/wake.h"
 
 #ifdef SHMBUS_TESTING
 long shmbus__futex_woken; /* FUTEX_WAITs ended by a wake, not a timeout: tests only */
+int shmbus__fanout_writer = SHMBUS__FANOUT_WRITER;
+int64_t shmbus__tick_ns = SHMBUS__TICK_NS;
+long shmbus__spin_rounds;
+void (*shmbus__woken_hook)(void);
+static void count_woken(int rc) {
+  if (rc == 0) shmbus__futex_woken++;
+}
+#else
+static void count_woken(int rc) { (void)rc; }
 #endif
 
+/* The spin phase's check: acquire pairs with the writer's store of `latest`. */
 static int have_new(const shmbus_sub *s) {
   return atomic_load_explicit(&s->h->latest, memory_order_acquire) >= s->cursor;
 }
 
-/* The slow checks, at most every SHMBUS__LIVENESS_NS: was the bus replaced or removed, is
- * its writer alive? Return: 0, -ESTALE or -EOWNERDEAD. */
-static int slow_check(shmbus_sub *s, int through_death, int64_t now) {
+/* The sleep phase's re-check, after shmbus__wake_prepare(): seq_cst, the reader's half of the
+ * Dekker pair with the writer's seq_cst store of `latest` and load of the wake word. */
+static int have_new_sc(const shmbus_sub *s) {
+  return atomic_load_explicit(&s->h->latest, memory_order_seq_cst) >= s->cursor;
+}
+
+/* shmbus__stale() - was the bus replaced (flag, every call) or removed or renamed over (a
+ * stat() of its name, at most every SHMBUS__LIVENESS_NS, timed by *@last)? Shared by wait()
+ * and the pollable descriptor's notifier. Return: 1 stale, 0 not. */
+int shmbus__stale(shmbus_sub *s, int64_t now, int64_t *last) {
   char path[SHMBUS__PATH_MAX];
   struct stat st;
-  if (atomic_load_explicit(&s->h->flags, memory_order_acquire) & SHMBUS__FLAG_REPLACED)
-    return -ESTALE;
-  if (now - s->last_check_ns < SHMBUS__LIVENESS_NS) return 0;
-  s->last_check_ns = now;
-  if (shmbus__path(path, SHMBUS__PREFIX_BUS, s->name) == 0 &&
-      (stat(path, &st) < 0 || st.st_ino != s->ino || st.st_dev != s->dev))
-    return -ESTALE;
-  if (!through_death && !shmbus__writer_alive(s->h)) return -EOWNERDEAD;
+  if (atomic_load_explicit(&s->h->flags, memory_order_acquire) & SHMBUS__FLAG_REPLACED) return 1;
+  if (now - *last < SHMBUS__LIVENESS_NS) return 0;
+  *last = now;
+  return shmbus__path(path, SHMBUS__PREFIX_BUS, s->name) == 0 &&
+         (stat(path, &st) < 0 || st.st_ino != s->ino || st.st_dev != s->dev);
+}
+
+/* The checks every path runs: replaced or removed (-ESTALE), writer closed or dead
+ * (-EOWNERDEAD, unless @through). /proc and stat() at most every SHMBUS__LIVENESS_NS, unless
+ * @force. Return: 0 or that error. */
+static int check_state(shmbus_sub *s, int through, int64_t now, int force) {
+  int64_t last = force ? INT64_MIN / 2 : s->last_check_ns;
+  int stale = shmbus__stale(s, now, &last), ran = last == now;
+  if (ran) s->last_check_ns = now;
+  if (stale) return -ESTALE;
+  if (through) return 0;
+  if (atomic_load_explicit(&s->h->writer_state, memory_order_acquire) != SHMBUS__WRITER_RUNNING)
+    return -EOWNERDEAD;
+  if (ran && !shmbus__writer_alive(s->h)) return -EOWNERDEAD;
   return 0;
 }
 
-static int wait_impl(shmbus_sub *s, int64_t timeout_ns, int mode);
+/* The deadline, saturated: a huge @timeout_ns is "forever", never an overflow. */
+static int64_t deadline_of(int64_t start, int64_t timeout_ns) {
+  if (timeout_ns < 0 || timeout_ns > SHMBUS__NO_DEADLINE - start) return SHMBUS__NO_DEADLINE;
+  return start + timeout_ns;
+}
+
+/* The registry entry, on the slow path only (nothing new yet): relaxed stores to our own
+ * cache line, read by `shmbus stat`. */
+static void note(shmbus_sub *s, uint32_t state) {
+  if (s->reg == NULL) return;
+  atomic_store_explicit(&s->reg->state, state, memory_order_relaxed);
+}
+
+static void note_wait(shmbus_sub *s, int mode) {
+  if (s->reg == NULL) return;
+  atomic_store_explicit(&s->reg->cursor, s->cursor, memory_order_relaxed);
+  atomic_store_explicit(&s->reg->lost, s->lost_total, memory_order_relaxed);
+  atomic_store_explicit(&s->reg->active_ns, (uint64_t)shmbus__now(CLOCK_REALTIME),
+                        memory_order_relaxed);
+  note(s, (uint32_t)mode);
+}
+
+/* Spin phase: load `latest` with a pause in between until @until; the clock and the state
+ * checks every 64 rounds. Return: 0 (something new), 1 (@until reached), or a state error. */
+static int spin_phase(shmbus_sub *s, int through, int64_t until, int64_t *now) {
+  unsigned i;
+  int rc;
+  while (*now < until) {
+    shmbus__spun();
+    for (i = 0; i < 64; i++) {
+      if (have_new(s)) return 0;
+      shmbus__cpu_relax();
+    }
+    *now = shmbus__now(CLOCK_MONOTONIC);
+    rc = check_state(s, through, *now, 0);
+    if (rc < 0) return rc;
+  }
+  return 1;
+}
+
+/* One sleep on the futex word: the layout-2 wake word when we have the wake page, else (layout
+ * 1, or no wake page: another IPC namespace) the header's counter, polled at the tick. */
+static int sleep_once(shmbus_sub *s, uint32_t seen, int64_t ns) {
+  int rc;
+  if (s->wake && s->layout >= 2)
+    rc = shmbus__wake_sleep(s->wake, seen, ns);
+  else
+    rc = shmbus__futex_wait(&s->h->futex, seen, ns);
+  count_woken(rc);
+  return rc;
+}
+
+/* Sleep phase: announce, re-check, sleep; until something new, a state error or @deadline.
+ * EINTR, EAGAIN (the word moved), ETIMEDOUT (a tick) and spurious wakes: loop and re-check. */
+static int sleep_phase(shmbus_sub *s, int through, int mode, int64_t deadline) {
+  for (;;) {
+    int64_t now, t;
+    uint32_t seen;
+    int rc;
+    note(s, (uint32_t)mode | SHMBUS__RS_ASLEEP);
+    if (s->wake && s->layout >= 2)
+      seen = shmbus__wake_prepare(s->wake); /* pairs with shmbus__wake_publish() */
+    else
+      seen = atomic_load_explicit(&s->h->futex, memory_order_acquire);
+    if (have_new_sc(s)) break;
+    now = shmbus__now(CLOCK_MONOTONIC);
+    rc = check_state(s, through, now, now >= deadline || shmbus__pollfd_death_seen(s));
+    if (rc < 0) {
+      note(s, (uint32_t)mode);
+      return rc;
+    }
+    if (now >= deadline) {
+      note(s, (uint32_t)mode);
+      return -ETIMEDOUT;
+    }
+    t = deadline - now < SHMBUS__TICK() ? deadline - now : SHMBUS__TICK();
+    sleep_once(s, seen, t);
+  }
+  note(s, (uint32_t)mode);
+  return 0;
+}
+
+static int wait_impl(shmbus_sub *s, int64_t timeout_ns, int mode) {
+  int through = (mode & SHMBUS_WAIT_THROUGH_DEATH) != 0, how = mode & SHMBUS_WAIT_MODE_MASK;
+  int64_t start, now, deadline, spin_until;
+  int rc;
+
+  if (s == NULL || (mode & ~(SHMBUS_WAIT_MODE_MASK | SHMBUS_WAIT_THROUGH_DEATH)) ||
+      how == SHMBUS_WAIT_MODE_MASK)
+    return -EINVAL;
+  if (atomic_load_explicit(&s->h->flags, memory_order_acquire) & SHMBUS__FLAG_REPLACED)
+    return -ESTALE; /* before have_new(): records of a replaced bus are not handed out */
+  if (have_new(s)) return 0;
+  start = now = shmbus__now(CLOCK_MONOTONIC);
+  deadline = deadline_of(start, timeout_ns);
+  note_wait(s, how);
+
+  switch (how) {
+    case SHMBUS_WAIT_SPIN: spin_until = deadline; break;
+    case SHMBUS_WAIT_HYBRID:
+      spin_until = deadline - start < SHMBUS__HYBRID_SPIN_NS ? deadline
+                                                             : start + SHMBUS__HYBRID_SPIN_NS;
+      break;
+    default: spin_until = start; break;
+  }
+  if (spin_until > start) {
+    note(s, (uint32_t)how | SHMBUS__RS_SPINNING);
+    rc = spin_phase(s, through, spin_until, &now);
+    note(s, (uint32_t)how);
+    if (rc <= 0) return rc;
+  }
+  if (now >= deadline) {
+    /* Out of time: still tell a death or a replacement apart from a timeout (every path
+     * runs the checks; forced, since a timeout is the caller's moment to learn it). */
+    if (have_new(s)) return 0;
+    rc = check_state(s, through, now, 1);
+    return rc < 0 ? rc : -ETIMEDOUT;
+  }
+  return sleep_phase(s, through, how, deadline);
+}
 
 int shmbus_sub_wait(shmbus_sub *s, int64_t timeout_ns, int mode) {
   int rc = wait_impl(s, timeout_ns, mode);
@@ -39,73 +188,16 @@ int shmbus_sub_wait(shmbus_sub *s, int64_t timeout_ns, int mode) {
   return rc;
 }
 
-static int wait_impl(shmbus_sub *s, int64_t timeout_ns, int mode) {
-  int through = (mode & SHMBUS_WAIT_THROUGH_DEATH) != 0, rc;
-  int64_t start, now, deadline, spin_until;
-  unsigned i;
-
-  if (s == NULL || (mode & ~(SHMBUS_WAIT_MODE_MASK | SHMBUS_WAIT_THROUGH_DEATH)) ||
-      (mode & SHMBUS_WAIT_MODE_MASK) == SHMBUS_WAIT_MODE_MASK)
-    return -EINVAL;
-  if (atomic_load_explicit(&s->h->flags, memory_order_acquire) & SHMBUS__FLAG_REPLACED)
-    return -ESTALE; /* before have_new(): records of a replaced bus are not handed out */
-  if (have_new(s)) return 0;
-  if (!through && atomic_load_explicit(&s->h->writer_state, memory_order_acquire) !=
-                      SHMBUS__WRITER_RUNNING)
-    return -EOWNERDEAD; /* closed cleanly or never opened: no need to ask /proc */
-  start = now = shmbus__now(CLOCK_MONOTONIC);
-  deadline = timeout_ns < 0 ? INT64_MAX : start + timeout_ns;
-
-  /* Spin phase: load latest with a pause in between; look at the clock every 64 rounds. */
-  switch (mode & SHMBUS_WAIT_MODE_MASK) {
-    case SHMBUS_WAIT_SPIN: spin_until = deadline; break;
-    case SHMBUS_WAIT_HYBRID: spin_until = start + SHMBUS__HYBRID_SPIN_NS; break;
-    default: spin_until = start; break;
-  }
-  while (now < spin_until) {
-    for (i = 0; i < 64; i++) {
-      if (have_new(s)) return 0;
-      shmbus__cpu_relax();
-    }
-    now = shmbus__now(CLOCK_MONOTONIC);
-    rc = slow_check(s, through, now);
-    if (rc < 0) return rc;
-  }
-  if (now >= deadline) return have_new(s) ? 0 : -ETIMEDOUT;
-
-  /* Sleep phase. */
-  for (;;) {
-    uint32_t seen;
-    int64_t t;
-    struct timespec ts;
-    if (s->wake) {
-      atomic_store_explicit(&s->wake->flag, 1, memory_order_relaxed);
-      /* Dekker with the writer's seq_cst increment of `futex` and seq_cst flag load
-       * (publisher.c, finish()): either the writer's flag load follows this fence in the
-       * single order S and sees our flag, or the increment precedes it, and our acquire
-       * load of `futex` below reads it (or later) and so sees the new `latest`. Then
-       * FUTEX_WAIT compares `futex` with `seen` in the kernel: a wake between our check and
-       * our sleep changes `futex` first, and the wait returns at once (EAGAIN). */
-      atomic_thread_fence(memory_order_seq_cst);
-    }
-    seen = atomic_load_explicit(&s->h->futex, memory_order_acquire);
-    if (have_new(s)) return 0;
-    now = shmbus__now(CLOCK_MONOTONIC);
-    rc = slow_check(s, through, now);
-    if (rc < 0) return rc;
-    if (!through && atomic_load_explicit(&s->h->writer_state, memory_order_acquire) !=
-                        SHMBUS__WRITER_RUNNING)
-      return -EOWNERDEAD;
-    if (now >= deadline) return -ETIMEDOUT;
-    t = deadline - now < SHMBUS__TICK_NS ? deadline - now : SHMBUS__TICK_NS;
-    ts.tv_sec = t / 1000000000LL;
-    ts.tv_nsec = t % 1000000000LL;
-    /* EINTR, EAGAIN (the word moved), ETIMEDOUT (a tick) and spurious wakes: loop, re-check. */
-#ifdef SHMBUS_TESTING
-    if (syscall(SYS_futex, (uint32_t *)&s->h->futex, FUTEX_WAIT, seen, &ts, NULL, 0) == 0)
-      shmbus__futex_woken++;
-#else
-    syscall(SYS_futex, (uint32_t *)&s->h->futex, FUTEX_WAIT, seen, &ts, NULL, 0);
-#endif
-  }
+/* shmbus__kick() - after a state change (writer opened, closed, replaced; shmbus rm): wake
+ * every sleeper of bus @h, owned by @owner, so it re-checks at once. Both words: the header's
+ * counter (readers without a wake page, and layout 1) and the wake page's eventcount. */
+void shmbus__kick(struct shmbus__header *h, uid_t owner) {
+  struct shmbus__wake *w;
+  atomic_fetch_add_explicit(&h->futex, 1, memory_order_seq_cst);
+  shmbus__futex_wake(&h->futex, INT_MAX);
+  if (h->layout_version < 2) return;
+  w = shmbus__wake_attach(h, owner);
+  if (w == NULL) return;
+  shmbus__wake_all(w);
+  shmbus__wake_detach(w);
 }

@@ -455,7 +455,7 @@ TEST(Validation, LayoutVersionAndGeometryFields) {
     size_t n;
     int want;
   } cases[] = {
-      {8, 2, 4, -EPROTONOSUPPORT},   // layout_version
+      {8, 3, 4, -EPROTONOSUPPORT},   // layout_version (1 and 2 are read)
       {0, 0x5858585858585858, 8, -EPROTO},  // magic
       {12, 64, 4, -EPROTO},          // header_size
       {16, 1, 4, -EPROTO},           // slot_count

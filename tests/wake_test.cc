@@ -45,9 +45,10 @@ int Sleeper(const char* name, Shared* sh) {
   return 0;
 }
 
-bool SleepersAnnounced(const char* name) {
+// Readiness from the reader registry: @n readers registered as asleep.
+bool SleepersAnnounced(const char* name, int n) {
   shmbus_bus_info info;
-  return shmbus_stat(name, &info) == 0 && info.sleepers == 1;
+  return shmbus_stat(name, &info) == 0 && info.sleepers == n;
 }
 
 TEST(Wake, EverySleeperIsWokenByTheWritersFutexWake) {
@@ -58,7 +59,7 @@ TEST(Wake, EverySleeperIsWokenByTheWritersFutexWake) {
   std::vector<pid_t> pids;
   for (int i = 0; i < n; i++) pids.push_back(shmbus_test::Spawn([&] { return Sleeper(bus.c_str(), sh); }));
   ASSERT_TRUE(shmbus_test::Eventually([&] { return sh->ready.load() == n; }));
-  ASSERT_TRUE(shmbus_test::Eventually([&] { return SleepersAnnounced(bus.c_str()); }));
+  ASSERT_TRUE(shmbus_test::Eventually([&] { return SleepersAnnounced(bus.c_str(), n); }));
   usleep(20000);  // let every sleeper reach FUTEX_WAIT (correctness does not depend on it)
   ASSERT_EQ(0, shmbus_pub_publish(p, "x", 1));
   for (pid_t pid : pids) EXPECT_EQ(0, shmbus_test::Reap(pid, 30));
@@ -119,7 +120,7 @@ TEST(Wake, NoSyscallWithoutSleepersExactlyOneWakeWithAny) {
   std::vector<pid_t> pids;
   for (int i = 0; i < n; i++) pids.push_back(shmbus_test::Spawn([&] { return Sleeper(bus.c_str(), sh); }));
   ASSERT_TRUE(shmbus_test::Eventually([&] { return sh->ready.load() == n; }));
-  ASSERT_TRUE(shmbus_test::Eventually([&] { return SleepersAnnounced(bus.c_str()); }));
+  ASSERT_TRUE(shmbus_test::Eventually([&] { return SleepersAnnounced(bus.c_str(), n); }));
   sh->phase = 2;
   ASSERT_TRUE(shmbus_test::Eventually([&] { return sh->phase.load() == 3; }));
   EXPECT_EQ(1, sh->futex_calls.load()) << "one publish with sleepers: exactly one FUTEX_WAKE";
@@ -235,7 +236,7 @@ TEST(Wake, CloseWakesSleepersWithOwnerDead) {
     shmbus_sub_seek(s, SHMBUS_SEEK_NEW);
     return shmbus_sub_wait(s, 20 * 1000000000LL, SHMBUS_WAIT_SLEEP) == -EOWNERDEAD ? 0 : 11;
   });
-  ASSERT_TRUE(shmbus_test::Eventually([&] { return SleepersAnnounced(bus.c_str()); }));
+  ASSERT_TRUE(shmbus_test::Eventually([&] { return SleepersAnnounced(bus.c_str(), 1); }));
   shmbus_pub_close(p);
   EXPECT_EQ(0, shmbus_test::Reap(child, 30));
 }

@@ -1,0 +1,117 @@
+/* wake.h - the wake protocol of layout 2: an eventcount with a bounded wake cascade.
+ *
+ * Both halves live here, side by side, so that both ends of every ordering pair are on one
+ * screen (docs/PROTOCOL.md, Wait/wake, has the proof; tests/model/wake.pml checks it).
+ *
+ * The word (struct shmbus__wake.word, on the reader-writable wake page):
+ *   bit 0      W: "a sleeper may be queued on this word"
+ *   bits 1-31  epoch: changes whenever a publish or a state change had to wake somebody
+ *
+ * Invariant: a sleeper queues in FUTEX_WAIT only with the value it saw after setting W, and
+ * whoever changes the word away from a value with W set also issues a FUTEX_WAKE. So a sleeper
+ * that has not yet queued when the word changes gets EAGAIN (the kernel compares), and one
+ * that has queued is woken, by the waker directly or by the cascade (below).
+ *
+ * Cascade: a FUTEX_WAKE(INT_MAX) costs the caller time in proportion to the sleepers. Instead
+ * the writer wakes SHMBUS__FANOUT_WRITER sleepers, and every reader that finds the word moved
+ * from the value it slept on wakes SHMBUS__FANOUT_READER more before it reads: the wake spreads
+ * as a tree, the writer's cost is constant, and a reader killed before passing the wake on is
+ * covered by its siblings (and, should all of them die, by the tick).
+ */
+#ifndef SHMBUS_WAKE_H
+#define SHMBUS_WAKE_H
+
+#include <errno.h>
+#include <limits.h>
+
+#include "core/internal.h"
+
+#define SHMBUS__FANOUT_WRITER 2
+#define SHMBUS__FANOUT_READER 2
+
+/* Test hooks, no-ops in the library proper (//core:shmbus_testing defines SHMBUS_TESTING). */
+#ifdef SHMBUS_TESTING
+extern int shmbus__fanout_writer; /* default SHMBUS__FANOUT_WRITER; the negative control sets 1 */
+extern void (*shmbus__woken_hook)(void); /* a reader was woken, before it passes the wake on */
+#define SHMBUS__WRITER_FANOUT() shmbus__fanout_writer
+static inline void shmbus__woken_step(void) {
+  if (shmbus__woken_hook) shmbus__woken_hook();
+}
+#else
+#define SHMBUS__WRITER_FANOUT() SHMBUS__FANOUT_WRITER
+static inline void shmbus__woken_step(void) {}
+#endif
+
+/* The one wrapper of FUTEX_WAIT: sleep while *@word == @val, at most @ns nanoseconds.
+ * Return: 0 (woken by a FUTEX_WAKE, or spuriously), or the errno: EAGAIN (the word was not
+ * @val), ETIMEDOUT, EINTR. No retry here: every caller re-checks its condition and loops. */
+static inline int shmbus__futex_wait(const _Atomic uint32_t *word, uint32_t val, int64_t ns) {
+  struct timespec ts = {(time_t)(ns / 1000000000LL), (long)(ns % 1000000000LL)};
+  return syscall(SYS_futex, (uint32_t *)word, FUTEX_WAIT, val, &ts, NULL, 0) == 0 ? 0 : errno;
+}
+
+/* The one wrapper of FUTEX_WAKE. Return: how many sleepers it woke (0 on error). */
+static inline int shmbus__futex_wake(_Atomic uint32_t *word, int n) {
+  long r = syscall(SYS_futex, (uint32_t *)word, FUTEX_WAKE, n, NULL, NULL, 0);
+  return r > 0 ? (int)r : 0;
+}
+
+/* ---------------------------------------------------------------- the writer's half */
+
+/* shmbus__wake_publish() - after a publish: wake sleepers, if any announced themselves.
+ * Context: the writer, right after its seq_cst store of `latest` (publisher.c). Nobody
+ * asleep: one load, no system call. Sleepers: one exchange and one FUTEX_WAKE of
+ * SHMBUS__FANOUT_WRITER, whatever their number.
+ * Return: 1 if it issued a FUTEX_WAKE, else 0. */
+static inline int shmbus__wake_publish(struct shmbus__wake *w) {
+  /* seq_cst: pairs with the sleeper's seq_cst fetch_or in shmbus__wake_prepare(). In the
+   * single total order S, either this load follows the sleeper's fetch_or (we see W), or it
+   * precedes it, and then so does our seq_cst store of `latest`, which the sleeper's seq_cst
+   * load of `latest` therefore sees: it does not sleep. */
+  uint32_t v = atomic_load_explicit(&w->word, memory_order_seq_cst);
+  if (!(v & 1u)) return 0;
+  /* Next epoch, W clear. An exchange, not a CAS: wait-free whatever a hostile reader does to
+   * the word. Release: a sleeper that reads this value (acquire) also sees `latest`. */
+  atomic_exchange_explicit(&w->word, v + 1u, memory_order_release);
+  shmbus__futex_wake(&w->word, SHMBUS__WRITER_FANOUT());
+  return 1;
+}
+
+/* shmbus__wake_all() - a state change (writer opened, closed, replaced the bus; shmbus rm):
+ * move the epoch and wake every sleeper at once. Rare, so the broadcast's cost is fine. */
+static inline void shmbus__wake_all(struct shmbus__wake *w) {
+  /* +2: next epoch, W kept as it is (a bystander's announcement stays valid). seq_cst: the
+   * state change (a release store sequenced before) is seen by every sleeper that reads it. */
+  atomic_fetch_add_explicit(&w->word, 2u, memory_order_seq_cst);
+  shmbus__futex_wake(&w->word, INT_MAX);
+}
+
+/* ---------------------------------------------------------------- the sleeper's half */
+
+/* shmbus__wake_prepare() - announce a sleeper: set W and return the value to FUTEX_WAIT on.
+ * The caller must then re-check its condition (a seq_cst load of `latest`, or a state it
+ * reads after this call) and only then sleep with shmbus__wake_sleep().
+ * seq_cst: pairs with the writer's seq_cst store of `latest` + seq_cst load of the word in
+ * shmbus__wake_publish() (the Dekker pair above). */
+static inline uint32_t shmbus__wake_prepare(struct shmbus__wake *w) {
+  return atomic_fetch_or_explicit(&w->word, 1u, memory_order_seq_cst) | 1u;
+}
+
+/* shmbus__wake_sleep() - FUTEX_WAIT on the word with the value @seen from
+ * shmbus__wake_prepare(), at most @ns; then pass the wake on if the word moved.
+ * Return: as shmbus__futex_wait(). */
+static inline int shmbus__wake_sleep(struct shmbus__wake *w, uint32_t seen, int64_t ns) {
+  int rc = shmbus__futex_wait(&w->word, seen, ns);
+  /* Acquire: pairs with the release exchange in shmbus__wake_publish(): seeing its epoch
+   * means seeing the `latest` stored before it. */
+  if (atomic_load_explicit(&w->word, memory_order_acquire) != seen) {
+    shmbus__woken_step();
+    /* The word moved: a publish or a state change woke (some of) us. Pass it on before
+     * reading, so the wake spreads as a tree. Whoever finds the word moved does this, woken,
+     * timed out or EAGAIN: a killed sibling, even a killed whole level, cannot stop it. */
+    shmbus__futex_wake(&w->word, SHMBUS__FANOUT_READER);
+  }
+  return rc;
+}
+
+#endif /* SHMBUS_WAKE_H */
