@@ -3,6 +3,7 @@
 // publish when readers sleep, whatever their number; a dead writer is noticed; spin and
 // hybrid modes work; a reader without access to the wake page still gets records.
 #include <linux/filter.h>
+#include <poll.h>
 #include <linux/seccomp.h>
 #include <sys/prctl.h>
 #include <sys/syscall.h>
@@ -242,3 +243,169 @@ TEST(Wake, CloseWakesSleepersWithOwnerDead) {
 }
 
 }  // namespace
+
+// ---------------------------------------------------------------- the wake cascade (layout 2)
+
+extern "C" int64_t shmbus__tick_ns;
+extern "C" int shmbus__fanout_writer;
+extern "C" void (*shmbus__woken_hook)(void);
+extern "C" long shmbus__spin_rounds;
+
+namespace {
+
+// True while @pid is blocked in the futex system call: queued on the wake word.
+bool InFutexWait(pid_t pid) {
+  char path[64], line[128] = {0};
+  snprintf(path, sizeof path, "/proc/%d/syscall", (int)pid);
+  FILE* f = fopen(path, "re");
+  if (f == nullptr) return false;
+  bool in = fgets(line, sizeof line, f) != nullptr && atol(line) == SYS_futex;
+  fclose(f);
+  return in;
+}
+
+// A sleeper without the tick: only a FUTEX_WAKE (the writer's or the cascade's) wakes it.
+// With @victim it dies right after being woken, before it passes the wake on.
+pid_t TicklessSleeper(const char* name, Shared* sh, bool victim) {
+  return shmbus_test::Spawn([=] {
+    shmbus__tick_ns = 3600 * 1000000000LL;
+    if (victim) shmbus__woken_hook = [] { _exit(42); };
+    shmbus_sub* s = nullptr;
+    if (shmbus_sub_open(name, 0, &s) != 0) return 10;
+    shmbus_sub_seek(s, SHMBUS_SEEK_NEW);
+    if (shmbus_sub_wait(s, -1, SHMBUS_WAIT_SLEEP) != 0) return 11;
+    sh->got++;
+    return 0;
+  });
+}
+
+// Starts the sleepers one after the other, each queued before the next starts (the kernel
+// wakes equal-priority waiters in FIFO order), the victim (if any) first.
+std::vector<pid_t> QueueSleepers(const char* name, Shared* sh, int n, bool victim_first) {
+  std::vector<pid_t> pids;
+  for (int i = 0; i < n; i++) {
+    pids.push_back(TicklessSleeper(name, sh, victim_first && i == 0));
+    pid_t pid = pids.back();
+    EXPECT_TRUE(shmbus_test::Eventually([&] { return InFutexWait(pid); })) << "sleeper " << i;
+  }
+  return pids;
+}
+
+}  // namespace
+
+TEST(Cascade, SixteenSleepersAreAllWokenWithoutTheTick) {
+  TempBus bus("cascade");
+  shmbus_pub* p = Create(bus.c_str());
+  Shared* sh = shmbus_test::SharedNew<Shared>();
+  std::vector<pid_t> pids = QueueSleepers(bus.c_str(), sh, 16, false);
+  ASSERT_TRUE(shmbus_test::Eventually([&] { return SleepersAnnounced(bus.c_str(), 16); }));
+  ASSERT_EQ(0, shmbus_pub_publish(p, "x", 1));  // wakes 2; they wake 2 each; ...
+  for (pid_t pid : pids) EXPECT_EQ(0, shmbus_test::Reap(pid, 60));
+  EXPECT_EQ(16, sh->got.load());
+  shmbus_pub_close(p);
+  shmbus_test::SharedDelete(sh);
+}
+
+TEST(Cascade, AReaderKilledBeforePassingTheWakeOnStopsNobody) {
+  TempBus bus("victim");
+  shmbus_pub* p = Create(bus.c_str());
+  Shared* sh = shmbus_test::SharedNew<Shared>();
+  std::vector<pid_t> pids = QueueSleepers(bus.c_str(), sh, 4, true);
+  ASSERT_EQ(0, shmbus_pub_publish(p, "x", 1));
+  EXPECT_EQ(42, shmbus_test::Reap(pids[0], 60)) << "the victim was woken first and died";
+  for (size_t i = 1; i < pids.size(); i++) EXPECT_EQ(0, shmbus_test::Reap(pids[i], 60));
+  EXPECT_EQ(3, sh->got.load());
+  shmbus_pub_close(p);
+  shmbus_test::SharedDelete(sh);
+}
+
+// Negative control for the test above: a writer that wakes one sleeper, and that one dies
+// before passing it on: nobody else is woken (the tick is off), so the test above can fail.
+TEST(Cascade, NegativeControlAWriterFanOutOfOneLosesTheWakeWithItsVictim) {
+  TempBus bus("fan1");
+  shmbus_pub* p = Create(bus.c_str());
+  Shared* sh = shmbus_test::SharedNew<Shared>();
+  std::vector<pid_t> pids = QueueSleepers(bus.c_str(), sh, 3, true);
+  shmbus__fanout_writer = 1;
+  ASSERT_EQ(0, shmbus_pub_publish(p, "x", 1));
+  shmbus__fanout_writer = 2;
+  EXPECT_EQ(42, shmbus_test::Reap(pids[0], 60));
+  // Nothing can wake the others: no wake is pending and their tick is an hour.
+  usleep(500000);
+  EXPECT_EQ(0, sh->got.load());
+  for (size_t i = 1; i < pids.size(); i++) EXPECT_TRUE(InFutexWait(pids[i]));
+  for (size_t i = 1; i < pids.size(); i++) kill(pids[i], SIGKILL);
+  for (size_t i = 1; i < pids.size(); i++) shmbus_test::Reap(pids[i], 60);
+  shmbus_pub_close(p);
+  shmbus_test::SharedDelete(sh);
+}
+
+// ---------------------------------------------------------------- timeouts (issue 12, 5)
+
+TEST(Timeouts, AHugeTimeoutIsForeverNotAnOverflow) {
+  TempBus bus("huge");
+  shmbus_pub* p = Create(bus.c_str());
+  pid_t child = shmbus_test::Spawn([&] {
+    shmbus_sub* s = nullptr;
+    if (shmbus_sub_open(bus.c_str(), 0, &s) != 0) return 10;
+    shmbus_sub_seek(s, SHMBUS_SEEK_NEW);
+    int rc = shmbus_sub_wait(s, INT64_MAX, SHMBUS_WAIT_SLEEP);
+    return rc == 0 ? 0 : 11;
+  });
+  ASSERT_TRUE(shmbus_test::Eventually([&] { return SleepersAnnounced(bus.c_str(), 1); }));
+  ASSERT_EQ(0, shmbus_pub_publish(p, "x", 1));
+  EXPECT_EQ(0, shmbus_test::Reap(child, 30)) << "INT64_MAX returned at once (11) or hung";
+  shmbus_pub_close(p);
+}
+
+TEST(Timeouts, HybridDoesNotSpinPastADeadlineOfZero) {
+  TempBus bus("hyb0");
+  shmbus_pub* p = Create(bus.c_str());
+  shmbus_sub* s = nullptr;
+  ASSERT_EQ(0, shmbus_sub_open(bus.c_str(), 0, &s));
+  shmbus_sub_seek(s, SHMBUS_SEEK_NEW);
+  long before = shmbus__spin_rounds;
+  EXPECT_EQ(-ETIMEDOUT, shmbus_sub_wait(s, 0, SHMBUS_WAIT_HYBRID));
+  EXPECT_EQ(before, shmbus__spin_rounds) << "spun though the deadline had passed";
+  EXPECT_EQ(-ETIMEDOUT, shmbus_sub_wait(s, 1000, SHMBUS_WAIT_HYBRID));  // 1 us: clamped
+  shmbus_sub_close(s);
+  shmbus_pub_close(p);
+}
+
+// A SIGKILLed writer, timeout 0: every mode says -EOWNERDEAD (the checks run on every path),
+// and so does the pollable descriptor (it must not wake the owner for nothing every tick).
+TEST(Timeouts, ADeadWriterIsReportedWithTimeoutZeroInEveryModeAndByThePollfd) {
+  TempBus bus("dead0");
+  shmbus_pub_close(Create(bus.c_str()));
+  int pipefd[2];
+  ASSERT_EQ(0, pipe(pipefd));
+  pid_t w = shmbus_test::Spawn([&] {
+    shmbus_pub* p = nullptr;
+    if (shmbus_pub_open(bus.c_str(), nullptr, &p) != 0) return 20;
+    char c = 1;
+    if (write(pipefd[1], &c, 1) != 1) return 21;
+    pause();
+    return 0;
+  });
+  char c;
+  ASSERT_EQ(1, read(pipefd[0], &c, 1));
+  shmbus_sub* s = nullptr;
+  ASSERT_EQ(0, shmbus_sub_open(bus.c_str(), 0, &s));
+  shmbus_sub_seek(s, SHMBUS_SEEK_NEW);
+  EXPECT_EQ(-ETIMEDOUT, shmbus_sub_wait(s, 0, SHMBUS_WAIT_SLEEP));  // alive: a timeout
+  kill(w, SIGKILL);
+  EXPECT_EQ(128 + SIGKILL, shmbus_test::Reap(w));
+  for (int mode : {SHMBUS_WAIT_SLEEP, SHMBUS_WAIT_SPIN, SHMBUS_WAIT_HYBRID})
+    EXPECT_EQ(-EOWNERDEAD, shmbus_sub_wait(s, 0, mode)) << "mode " << mode;
+  shmbus_sub_close(s);
+
+  ASSERT_EQ(0, shmbus_sub_open(bus.c_str(), 0, &s));
+  int fd = shmbus_sub_fd(s);
+  ASSERT_GE(fd, 0);
+  struct pollfd pfd = {fd, POLLIN, 0};
+  ASSERT_EQ(1, poll(&pfd, 1, 30000)) << "the descriptor never told of the death";
+  EXPECT_EQ(-EOWNERDEAD, shmbus_sub_wait(s, 0, SHMBUS_WAIT_SLEEP));
+  shmbus_sub_close(s);
+  close(pipefd[0]);
+  close(pipefd[1]);
+}
