@@ -78,26 +78,59 @@ int shmbus__remove_temporaries(const char *name) {
   return removed;
 }
 
+/* lock_for_remove() - take bus @lock's writer lock for shmbus_unlink(), on the object that is
+ * at the path right now (see take_lock() in publisher.c, the other end).
+ * Return: the locked descriptor; -ENOENT (no lock object: no writer can hold it); -EPROTO (not
+ *         a regular file: junk, nobody's lock); -EBUSY (a live writer holds it); -EAGAIN;
+ *         another negative errno. */
+static int lock_for_remove(const char *lock) {
+  int fd, attempt, rc;
+  for (attempt = 0; attempt < 16; attempt++) {
+    fd = shmbus__open_file(lock, O_RDONLY, 0, NULL);
+    if (fd < 0) return fd == -ELOOP ? -EPROTO : fd;
+    if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
+      rc = errno == EWOULDBLOCK ? -EBUSY : -errno;
+      close(fd);
+      return rc;
+    }
+    rc = shmbus__lock_check(fd, lock);
+    if (rc == 0) return fd;
+    close(fd); /* a remove and a new writer ran between our open and our flock: again */
+    if (rc != -ESTALE) return rc;
+  }
+  return -EAGAIN;
+}
+
+/* shmbus_unlink() holds the bus's writer lock while it unlinks the two names, and unlinks the
+ * lock object only while it holds the lock on that very object (or when @force): a writer that
+ * opened the lock object before the unlink and flocks it after sees that the path no longer
+ * names its file and starts again (take_lock()), so two writers never both hold the bus. */
 int shmbus_unlink(const char *name, int force) {
   char bus[SHMBUS__PATH_MAX], lock[SHMBUS__PATH_MAX];
   struct shmbus__geom g;
   struct stat st;
-  int fd, rc, found = 0;
-  pid_t holder;
+  int fd, lfd, rc, found = 0, drop_lock;
   if ((rc = shmbus__path(bus, SHMBUS__PREFIX_BUS, name)) < 0 ||
       (rc = shmbus__path(lock, SHMBUS__PREFIX_LOCK, name)) < 0)
     return rc;
-  holder = shmbus_lock_holder(name);
-  if (holder != 0 && !force) return holder > 0 ? -EBUSY : holder; /* a writer, or unknown */
+  lfd = lock_for_remove(lock);
+  if (lfd == -EBUSY && !force) return -EBUSY; /* a live writer */
+  if (lfd < 0 && lfd != -EBUSY && lfd != -ENOENT && lfd != -EPROTO) return lfd;
+  /* Unlink the lock object only when we hold its lock (or force it): with none there, a
+   * writer may create one (and a bus) right now, and it must keep both. */
+  drop_lock = lfd >= 0 || lfd == -EPROTO || (lfd == -EBUSY && force);
+  SHMBUS__STEP(102); /* test hook: the lock is ours (when there was one), nothing removed yet */
   /* Open it first, unlink the names, then tell readers (and a forced-out writer) through the
    * open descriptor: a reader told "replaced or removed" that reopens at once must find no
    * bus, not the old one still flagged. */
-  fd = open(bus, O_RDWR | O_NOFOLLOW | O_CLOEXEC);
-  if (fd < 0) fd = open(bus, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+  fd = shmbus__open_file(bus, O_RDWR, 0, NULL);
+  if (fd == -EACCES || fd == -EPERM) fd = shmbus__open_file(bus, O_RDONLY, 0, NULL);
   rc = 0;
   if (shmbus__remove_temporaries(name) > 0) found = 1;
   if (unlink(bus) == 0) found = 1; else if (errno != ENOENT) rc = -errno;
-  if (unlink(lock) == 0) found = 1; else if (errno != ENOENT && rc == 0) rc = -errno;
+  if (drop_lock) {
+    if (unlink(lock) == 0) found = 1; else if (errno != ENOENT && rc == 0) rc = -errno;
+  }
   if (fd >= 0) {
     int32_t ids[2];
     if (rc == 0 && shmbus__validate(fd, &g, &st) == 0) {
@@ -114,6 +147,7 @@ int shmbus_unlink(const char *name, int force) {
       shmbus__wake_remove_ids(ids[0], ids[1], st.st_uid);
     close(fd);
   }
+  if (lfd >= 0) close(lfd); /* releases the lock: a waiting writer now finds no lock object */
   if (rc < 0) return rc;
   return found ? 0 : -ENOENT;
 }
