@@ -79,14 +79,28 @@ int shmbus__remove_temporaries(const char *name) {
 }
 
 /* lock_for_remove() - take bus @lock's writer lock for shmbus_unlink(), on the object that is
- * at the path right now (see take_lock() in publisher.c, the other end).
- * Return: the locked descriptor; -ENOENT (no lock object: no writer can hold it); -EPROTO (not
- *         a regular file: junk, nobody's lock); -EBUSY (a live writer holds it); -EAGAIN;
- *         another negative errno. */
-static int lock_for_remove(const char *lock) {
+ * at the path right now (take_lock() in publisher.c is the other end). When there is no lock
+ * object, make one (owned by @owner, the bus's owner, so that a writer of the bus accepts it)
+ * and lock it: with none, a writer starting meanwhile would create its own, and its new bus or
+ * its temporary file would be removed under it. *@created says we made it.
+ * Return: the locked descriptor; -EPROTO (not a regular file: junk, nobody's lock); -EBUSY (a
+ *         live writer holds it); -EAGAIN; another negative errno. */
+static int lock_for_remove(const char *lock, uid_t owner, int *created) {
   int fd, attempt, rc;
   for (attempt = 0; attempt < 16; attempt++) {
+    *created = 0;
     fd = shmbus__open_file(lock, O_RDONLY, 0, NULL);
+    if (fd == -ENOENT) {
+      fd = shmbus__open_file(lock, O_RDWR | O_CREAT | O_EXCL, 0600, NULL);
+      if (fd == -EEXIST) continue; /* a writer made one meanwhile: lock that one */
+      if (fd >= 0) *created = 1;
+      if (fd >= 0 && owner != geteuid() && fchown(fd, owner, (gid_t)-1) < 0) {
+        rc = -errno;
+        unlink(lock);
+        close(fd);
+        return rc;
+      }
+    }
     if (fd < 0) return fd == -ELOOP ? -EPROTO : fd;
     if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
       rc = errno == EWOULDBLOCK ? -EBUSY : -errno;
@@ -109,28 +123,32 @@ int shmbus_unlink(const char *name, int force) {
   char bus[SHMBUS__PATH_MAX], lock[SHMBUS__PATH_MAX];
   struct shmbus__geom g;
   struct stat st;
-  int fd, lfd, rc, found = 0, drop_lock;
+  uid_t owner = geteuid();
+  int fd, lfd, rc, found = 0, created = 0;
   if ((rc = shmbus__path(bus, SHMBUS__PREFIX_BUS, name)) < 0 ||
       (rc = shmbus__path(lock, SHMBUS__PREFIX_LOCK, name)) < 0)
     return rc;
-  lfd = lock_for_remove(lock);
+  if (lstat(bus, &st) == 0) {
+    /* Only the owner or root may remove it (/dev/shm is sticky): nobody else takes its lock. */
+    if (geteuid() != 0 && geteuid() != st.st_uid) return -EPERM;
+    owner = st.st_uid;
+  }
+  lfd = lock_for_remove(lock, owner, &created);
   if (lfd == -EBUSY && !force) return -EBUSY; /* a live writer */
-  if (lfd < 0 && lfd != -EBUSY && lfd != -ENOENT && lfd != -EPROTO) return lfd;
-  /* Unlink the lock object only when we hold its lock (or force it): with none there, a
-   * writer may create one (and a bus) right now, and it must keep both. */
-  drop_lock = lfd >= 0 || lfd == -EPROTO || (lfd == -EBUSY && force);
-  SHMBUS__STEP(102); /* test hook: the lock is ours (when there was one), nothing removed yet */
+  if (lfd < 0 && lfd != -EBUSY && lfd != -EPROTO) return lfd;
+  SHMBUS__STEP(102); /* test hook: the lock is ours (unless forced or junk), nothing removed */
   /* Open it first, unlink the names, then tell readers (and a forced-out writer) through the
    * open descriptor: a reader told "replaced or removed" that reopens at once must find no
    * bus, not the old one still flagged. */
   fd = shmbus__open_file(bus, O_RDWR, 0, NULL);
   if (fd == -EACCES || fd == -EPERM) fd = shmbus__open_file(bus, O_RDONLY, 0, NULL);
   rc = 0;
+  /* Temporaries are made only under the lock: ours now, a junk lock nobody can take, or a
+   * forced-out writer's. */
   if (shmbus__remove_temporaries(name) > 0) found = 1;
   if (unlink(bus) == 0) found = 1; else if (errno != ENOENT) rc = -errno;
-  if (drop_lock) {
-    if (unlink(lock) == 0) found = 1; else if (errno != ENOENT && rc == 0) rc = -errno;
-  }
+  /* Our lock object (or, forced, the live writer's, or junk): never one we do not hold. */
+  if (unlink(lock) == 0) found |= !created; else if (errno != ENOENT && rc == 0) rc = -errno;
   if (fd >= 0) {
     int32_t ids[2];
     if (rc == 0 && shmbus__validate(fd, &g, &st) == 0) {

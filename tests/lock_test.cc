@@ -110,25 +110,29 @@ TEST(Lock, RemoveHoldsTheLockWhileItRemoves) {
   shmbus_pub_close(w);
 }
 
-// A bus without a lock object (deleted by hand): the remove has no lock to take, so it must
-// leave alone a lock object that a writer creates meanwhile; otherwise that writer's lock is
-// unlinked under it and the next writer gets the bus too.
-TEST(Lock, RemoveNeverUnlinksALockItDoesNotHold) {
+// A bus without a lock object (deleted by hand): the remove makes one and locks it, so a
+// writer starting meanwhile is refused instead of creating a lock object (and a bus) that the
+// remove would then unlink under it, which let the next writer in too.
+TEST(Lock, RemoveLocksOutWritersEvenWithoutALockObject) {
   TempBus bus("lock");
   int rc;
   shmbus_pub_close(OpenWriter(bus.c_str(), &rc));
   ASSERT_EQ(0, rc);
   ASSERT_EQ(0, unlink(bus.path("shmbus-lock.").c_str()));
-  shmbus_pub* w = nullptr;
-  int during = -1;
-  Arm(kStepRemoveLocked, [&] { w = OpenWriter(bus.c_str(), &during); });
+  shmbus_pub* intruder = nullptr;
+  int during = 0;
+  Arm(kStepRemoveLocked, [&] { intruder = OpenWriter(bus.c_str(), &during); });
   int removed = shmbus_unlink(bus.c_str(), 0);
   Disarm();
   ASSERT_EQ(1, g_reached) << "the hook did not run: the schedule was not forced";
   EXPECT_EQ(0, removed) << "the stale bus was removed";
-  ASSERT_EQ(0, during) << "the writer started while no lock existed";
-  EXPECT_NE(0u, InodeOf(bus.path("shmbus-lock."))) << "the writer's lock object was unlinked";
-  EXPECT_EQ(getpid(), shmbus_lock_holder(bus.c_str()));
+  EXPECT_EQ(-EBUSY, during) << "a writer got the bus while it was being removed";
+  shmbus_pub_close(intruder);
+  EXPECT_EQ(0u, InodeOf(bus.path())) << "removed";
+  EXPECT_EQ(0u, InodeOf(bus.path("shmbus-lock."))) << "the remove's own lock object is gone";
+  EXPECT_EQ(-ENOENT, shmbus_unlink(bus.c_str(), 0)) << "nothing left (its own lock not counted)";
+  shmbus_pub* w = OpenWriter(bus.c_str(), &rc);
+  ASSERT_EQ(0, rc);
   int rc2;
   shmbus_pub* w2 = OpenWriter(bus.c_str(), &rc2);
   EXPECT_EQ(-EBUSY, rc2) << "two live writers on one bus";
