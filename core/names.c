@@ -40,7 +40,8 @@ int shmbus__path(char *buf, const char *prefix, const char *name) {
 int shmbus__open_file(const char *path, int flags, mode_t mode, struct stat *st) {
   struct stat local;
   int fd = open(path, flags | O_NONBLOCK | O_NOFOLLOW | O_CLOEXEC, mode), fl, e;
-  if (fd < 0) return errno == ENXIO ? -EPROTO : -errno; /* ENXIO: a socket, or a FIFO (O_WRONLY) */
+  /* ENXIO: a socket, or a FIFO opened O_WRONLY; EISDIR: a directory opened for writing. */
+  if (fd < 0) return errno == ENXIO || errno == EISDIR ? -EPROTO : -errno;
   if (st == NULL) st = &local;
   if (fstat(fd, st) < 0) goto fail;
   if (!S_ISREG(st->st_mode)) {
