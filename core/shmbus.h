@@ -178,6 +178,9 @@ ssize_t shmbus_sub_read_latest(shmbus_sub *s, void *buf, size_t cap,
 /* shmbus_sub_next() - copy the record at the cursor (the next in order) and advance.
  * If the writer overwrote it (lapped this reader), skips to the oldest record still held and
  * sets info->lost to the number skipped. Never returns a record twice or out of order.
+ * Records skipped by a call that returns no record are reported with the next record read
+ * (next() or read_latest()), exactly once; on -ENOBUFS info->lost already shows that count.
+ * A seek drops them.
  * Return: the length; -EAGAIN (nothing newer yet); -ENOBUFS (as above); -ESTALE; -EBADMSG.
  */
 ssize_t shmbus_sub_next(shmbus_sub *s, void *buf, size_t cap, struct shmbus_record_info *info);
