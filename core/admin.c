@@ -146,9 +146,15 @@ int shmbus_unlink(const char *name, int force) {
   /* Temporaries are made only under the lock: ours now, a junk lock nobody can take, or a
    * forced-out writer's. */
   if (shmbus__remove_temporaries(name) > 0) found = 1;
-  if (unlink(bus) == 0) found = 1; else if (errno != ENOENT) rc = -errno;
+  if (unlink(bus) == 0)
+    found = 1;
+  else if (errno != ENOENT)
+    rc = -errno;
   /* Our lock object (or, forced, the live writer's, or junk): never one we do not hold. */
-  if (unlink(lock) == 0) found |= !created; else if (errno != ENOENT && rc == 0) rc = -errno;
+  if (unlink(lock) == 0)
+    found |= !created;
+  else if (errno != ENOENT && rc == 0)
+    rc = -errno;
   if (fd >= 0) {
     int32_t ids[2];
     if (rc == 0 && shmbus__validate(fd, &g, &st) == 0) {

@@ -156,8 +156,8 @@ void shmbus_pub_close(shmbus_pub *p);
  * at the latest record (a late joiner's first next() returns it at once); see shmbus_sub_seek().
  * Never blocks: anything but a regular file at the bus's path (a FIFO, a socket, a directory,
  * a symlink) is -EPROTO at once. To refuse a bus planted by another user, see
- * shmbus_sub_open_owner(). @flags: 0. Wakeups need the bus's wake page (a System V segment the bus's mode lets readers
- * write); a reader that cannot attach it (another IPC namespace) still works, polling every
+ * shmbus_sub_open_owner(). @flags: 0. Wakeups need the bus's wake page (a System V segment
+ * the bus's mode lets readers write); a reader that cannot attach it (another IPC namespace) still works, polling every
  * 10 ms when it sleeps.
  * Return: 0 and *@out; -ENOENT, -EACCES, -EINVAL, -ENAMETOOLONG, -EPROTO, -EPROTONOSUPPORT,
  *         -ENOMEM.

@@ -191,7 +191,7 @@ static ssize_t next(shmbus_sub *s, void *buf, size_t cap, struct shmbus_record_i
       if (rc == -ENOBUFS) fill(info, c, len, ts, s->lost_pending);
       return rc == READ_MISSING ? -EBADMSG : rc; /* MISSING: latest >= c, slot never held c */
     }
-    lost += 1;                               /* lapped while we looked: skip it */
+    lost += 1; /* lapped while we looked: skip it */
     s->cursor = c + 1;
   }
   fill(info, c, len, ts, lost + s->lost_pending);

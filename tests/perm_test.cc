@@ -343,7 +343,8 @@ TEST(Permissions, WakePageCreatedByAnotherUserIsNeverAdopted) {
   ASSERT_GE(fd, 0);
   ASSERT_EQ(4, pread(fd, &key, 4, 220));  // docs/PROTOCOL.md: wake_key at 220
   close(fd);
-  ASSERT_EQ(0, shmctl(shmbus_test::WakeShmid(bus), IPC_RMID, nullptr));  // the next writer makes one
+  // Gone: the next writer makes a new one, at the same derived key first.
+  ASSERT_EQ(0, shmctl(shmbus_test::WakeShmid(bus), IPC_RMID, nullptr));
   auto* planted = shmbus_test::SharedNew<std::atomic<int>>();
   planted->store(-1);
   ASSERT_EQ(0, AsUser(ids, false, [&] {
