@@ -82,6 +82,6 @@ int shmbus__open_owned(const char *path, int flags, mode_t mode) {
 int shmbus__lock_check(int fd, const char *path) {
   struct stat a, b;
   if (fstat(fd, &a) < 0) return -errno;
-  if (stat(path, &b) < 0) return errno == ENOENT ? -ESTALE : -errno;
+  if (lstat(path, &b) < 0) return errno == ENOENT ? -ESTALE : -errno; /* not through a link */
   return a.st_dev == b.st_dev && a.st_ino == b.st_ino ? 0 : -ESTALE;
 }
