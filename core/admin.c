@@ -78,26 +78,83 @@ int shmbus__remove_temporaries(const char *name) {
   return removed;
 }
 
+/* lock_for_remove() - take bus @lock's writer lock for shmbus_unlink(), on the object that is
+ * at the path right now (take_lock() in publisher.c is the other end). When there is no lock
+ * object, make one (owned by @owner, the bus's owner, so that a writer of the bus accepts it)
+ * and lock it: with none, a writer starting meanwhile would create its own, and its new bus or
+ * its temporary file would be removed under it. *@created says we made it.
+ * Return: the locked descriptor; -EPROTO (not a regular file: junk, nobody's lock); -EBUSY (a
+ *         live writer holds it); -EAGAIN; another negative errno. */
+static int lock_for_remove(const char *lock, uid_t owner, int *created) {
+  int fd, attempt, rc;
+  for (attempt = 0; attempt < 16; attempt++) {
+    *created = 0;
+    fd = shmbus__open_file(lock, O_RDONLY, 0, NULL);
+    if (fd == -ENOENT) {
+      fd = shmbus__open_file(lock, O_RDWR | O_CREAT | O_EXCL, 0600, NULL);
+      if (fd == -EEXIST) continue; /* a writer made one meanwhile: lock that one */
+      if (fd >= 0) *created = 1;
+      if (fd >= 0 && owner != geteuid() && fchown(fd, owner, (gid_t)-1) < 0) {
+        rc = -errno;
+        unlink(lock);
+        close(fd);
+        return rc;
+      }
+    }
+    if (fd < 0) return fd == -ELOOP ? -EPROTO : fd;
+    if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
+      rc = errno == EWOULDBLOCK ? -EBUSY : -errno;
+      close(fd);
+      return rc;
+    }
+    rc = shmbus__lock_check(fd, lock);
+    if (rc == 0) return fd;
+    close(fd); /* a remove and a new writer ran between our open and our flock: again */
+    if (rc != -ESTALE) return rc;
+  }
+  return -EAGAIN;
+}
+
+/* shmbus_unlink() holds the bus's writer lock while it unlinks the two names, and unlinks the
+ * lock object only while it holds the lock on that very object (or when @force): a writer that
+ * opened the lock object before the unlink and flocks it after sees that the path no longer
+ * names its file and starts again (take_lock()), so two writers never both hold the bus. */
 int shmbus_unlink(const char *name, int force) {
   char bus[SHMBUS__PATH_MAX], lock[SHMBUS__PATH_MAX];
   struct shmbus__geom g;
   struct stat st;
-  int fd, rc, found = 0;
-  pid_t holder;
+  uid_t owner = geteuid();
+  int fd, lfd, rc, found = 0, created = 0;
   if ((rc = shmbus__path(bus, SHMBUS__PREFIX_BUS, name)) < 0 ||
       (rc = shmbus__path(lock, SHMBUS__PREFIX_LOCK, name)) < 0)
     return rc;
-  holder = shmbus_lock_holder(name);
-  if (holder != 0 && !force) return holder > 0 ? -EBUSY : holder; /* a writer, or unknown */
+  if (lstat(bus, &st) == 0) {
+    /* Only the owner or root may remove it (/dev/shm is sticky): nobody else takes its lock. */
+    if (geteuid() != 0 && geteuid() != st.st_uid) return -EPERM;
+    owner = st.st_uid;
+  }
+  lfd = lock_for_remove(lock, owner, &created);
+  if (lfd == -EBUSY && !force) return -EBUSY; /* a live writer */
+  if (lfd < 0 && lfd != -EBUSY && lfd != -EPROTO) return lfd;
+  shmbus__step(102); /* test hook: the lock is ours (unless forced or junk), nothing removed */
   /* Open it first, unlink the names, then tell readers (and a forced-out writer) through the
    * open descriptor: a reader told "replaced or removed" that reopens at once must find no
    * bus, not the old one still flagged. */
-  fd = open(bus, O_RDWR | O_NOFOLLOW | O_CLOEXEC);
-  if (fd < 0) fd = open(bus, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+  fd = shmbus__open_file(bus, O_RDWR, 0, NULL);
+  if (fd == -EACCES || fd == -EPERM) fd = shmbus__open_file(bus, O_RDONLY, 0, NULL);
   rc = 0;
+  /* Temporaries are made only under the lock: ours now, a junk lock nobody can take, or a
+   * forced-out writer's. */
   if (shmbus__remove_temporaries(name) > 0) found = 1;
-  if (unlink(bus) == 0) found = 1; else if (errno != ENOENT) rc = -errno;
-  if (unlink(lock) == 0) found = 1; else if (errno != ENOENT && rc == 0) rc = -errno;
+  if (unlink(bus) == 0)
+    found = 1;
+  else if (errno != ENOENT)
+    rc = -errno;
+  /* Our lock object (or, forced, the live writer's, or junk): never one we do not hold. */
+  if (unlink(lock) == 0)
+    found |= !created;
+  else if (errno != ENOENT && rc == 0)
+    rc = -errno;
   if (fd >= 0) {
     int32_t ids[2];
     if (rc == 0 && shmbus__validate(fd, &g, &st) == 0) {
@@ -114,6 +171,7 @@ int shmbus_unlink(const char *name, int force) {
       shmbus__wake_remove_ids(ids[0], ids[1], st.st_uid);
     close(fd);
   }
+  if (lfd >= 0) close(lfd); /* releases the lock: a waiting writer now finds no lock object */
   if (rc < 0) return rc;
   return found ? 0 : -ENOENT;
 }

@@ -96,6 +96,8 @@ static inline int shmbus__broken(void) { return 0; }
 /* names.c */
 int shmbus__path(char *buf, const char *prefix, const char *name);
 int shmbus__open_owned(const char *path, int flags, mode_t mode);
+int shmbus__open_file(const char *path, int flags, mode_t mode, struct stat *st);
+int shmbus__lock_check(int fd, const char *path);
 
 /* segment.c */
 int shmbus__validate(int fd, struct shmbus__geom *g, struct stat *st);

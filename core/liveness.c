@@ -1,6 +1,7 @@
 /* liveness.c - is the writer alive? pid + start time, read from /proc without any lock. */
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -37,7 +38,11 @@ int shmbus__proc_start_time(pid_t pid, uint64_t *start) {
 }
 
 /* shmbus__writer_alive() - 1 when the header's writer is running, 0 when it died or closed.
- * A /proc we may not read (hidepid) counts as alive: we cannot tell, so we keep waiting. */
+ * A /proc we may not read counts as alive: we cannot tell, so we keep waiting. With
+ * hidepid=2 (or hidepid=invisible) another user's /proc/PID does not even exist for us:
+ * then kill(pid, 0) failing with EPERM says that a process we may not signal has the pid,
+ * and we count it as alive too (its start time cannot be checked: a reused pid of another
+ * user's process is taken for the writer, the price of not seeing /proc). */
 int shmbus__writer_alive(const struct shmbus__header *h) {
   uint32_t state = atomic_load_explicit(&h->writer_state, memory_order_acquire);
   pid_t pid = (pid_t)atomic_load_explicit(&h->writer_pid, memory_order_relaxed);
@@ -45,6 +50,7 @@ int shmbus__writer_alive(const struct shmbus__header *h) {
   int rc;
   if (state != SHMBUS__WRITER_RUNNING || pid <= 0) return 0;
   rc = shmbus__proc_start_time(pid, &got);
+  if (rc == -ENOENT && kill(pid, 0) < 0 && errno == EPERM) return 1; /* hidden by hidepid */
   if (rc == -ENOENT || rc == -ESRCH) return 0;
   if (rc < 0) return 1;
   return got == want;

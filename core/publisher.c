@@ -41,16 +41,31 @@ static int check_opts(const struct shmbus_pub_opts *o) {
 /* The wake page's mode: every read bit of the bus doubled into a write bit. */
 static mode_t wake_mode(mode_t bus_mode) { return bus_mode | ((bus_mode & 0044) >> 1); }
 
+/* take_lock() - open (or create) bus @name's lock object and take its flock, the one writer
+ * per bus. shmbus_unlink() takes the same lock before it removes the bus and unlinks the lock
+ * object while holding it; a lock taken on an object that is no longer at the path (we opened
+ * it before such an unlink and locked it after) keeps nobody out, so after flock() we check
+ * that the path still names our file, and start again otherwise.
+ * Return: the locked descriptor; -EBUSY (a live writer or a remove holds it); -EPERM; -EAGAIN
+ *         (the lock object kept disappearing under us); another negative errno. */
 static int take_lock(const char *name) {
   char path[SHMBUS__PATH_MAX], pid[16];
-  int fd, rc = shmbus__path(path, SHMBUS__PREFIX_LOCK, name), n;
+  int fd, attempt, rc = shmbus__path(path, SHMBUS__PREFIX_LOCK, name), n;
   if (rc < 0) return rc;
-  fd = shmbus__open_owned(path, O_RDWR | O_CREAT, 0600);
-  if (fd < 0) return fd;
-  if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
-    rc = errno == EWOULDBLOCK ? -EBUSY : -errno;
-    close(fd);
-    return rc;
+  for (attempt = 0;; attempt++) {
+    if (attempt == 16) return -EAGAIN;
+    fd = shmbus__open_owned(path, O_RDWR | O_CREAT, 0600);
+    if (fd < 0) return fd;
+    shmbus__step(101); /* test hook: the lock object is open, not locked yet */
+    if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
+      rc = errno == EWOULDBLOCK ? -EBUSY : -errno;
+      close(fd);
+      return rc;
+    }
+    rc = shmbus__lock_check(fd, path);
+    if (rc == 0) break;
+    close(fd); /* removed between our open and our flock: that lock guards nothing */
+    if (rc != -ESTALE) return rc;
   }
   if (fchmod(fd, 0600) < 0) { /* nobody else may open it, so nobody else can flock it */
     rc = -errno;
@@ -160,7 +175,9 @@ int shmbus_pub_open(const char *name, const struct shmbus_pub_opts *opts, shmbus
       rc = -errno;
       goto fail;
     }
-    rc = shmbus__wake_open(p->h, st.st_ino, wake_mode(mode), opts->gid, &p->wake);
+    /* The records object's group, not opts->gid: a replacement keeps the old bus's group
+     * when opts->gid is -1, and its new wake page must get it too. */
+    rc = shmbus__wake_open(p->h, st.st_ino, wake_mode(mode), st.st_gid, &p->wake);
   }
   if (rc < 0) goto fail;
   /* Pre-fault for writing: an atomic add of 0 changes nothing a reader could see. */
@@ -283,4 +300,33 @@ void shmbus_pub_close(shmbus_pub *p) {
   close(p->fd);
   close(p->lock_fd); /* releases the flock */
   free(p);
+}
+
+/* shmbus_pub_store() stores with relaxed 64-bit atomic stores (core/copy.h), the same stores
+ * shmbus_pub_publish() makes: a word only partly inside [@offset, @offset + @len) is loaded,
+ * merged and stored back, which is safe because only the writer ever stores to a slot. */
+int shmbus_pub_store(shmbus_pub *p, size_t offset, const void *data, size_t len) {
+  const unsigned char *from = data;
+  _Atomic uint64_t *w;
+  size_t head, n;
+  uint64_t word;
+  if (p == NULL || p->rslot == NULL || (data == NULL && len > 0)) return -EINVAL;
+  if (offset > p->rlen || len > p->rlen - offset) return -EINVAL;
+  w = p->rslot->payload + offset / 8;
+  head = offset % 8;
+  if (head != 0 && len > 0) { /* the first word, from byte @head */
+    n = len < 8 - head ? len : 8 - head;
+    word = atomic_load_explicit(w, memory_order_relaxed);
+    memcpy((unsigned char *)&word + head, from, n);
+    atomic_store_explicit(w, word, memory_order_relaxed);
+    w++, from += n, len -= n;
+  }
+  shmbus__copy_in(w, from, len - len % 8);
+  if (len % 8 != 0) { /* the last word, up to byte len % 8 */
+    w += len / 8;
+    word = atomic_load_explicit(w, memory_order_relaxed);
+    memcpy(&word, from + (len - len % 8), len % 8);
+    atomic_store_explicit(w, word, memory_order_relaxed);
+  }
+  return 0;
 }

@@ -1,5 +1,6 @@
 /* segment.c - the records object: geometry, validation by readers, creation by the writer. */
 #include <errno.h>
+#include <stddef.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
@@ -8,6 +9,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "core/copy.h"
 #include "core/internal.h"
 
 /* shmbus__geom_make() - derive stride and size from slots and capacity, checking bounds.
@@ -25,28 +27,42 @@ int shmbus__geom_make(uint32_t slots, uint64_t capacity, struct shmbus__geom *g)
 
 /* shmbus__validate() - check that @fd is a shmbus bus whose header is consistent and whose
  * real size covers it, touching no byte the object does not have. Fills @g and @st.
+ * The fixed part of the header is copied out of the mapping once, as relaxed 64-bit atomic
+ * loads (core/copy.h), and every check and @g are made on that copy: the object's owner can
+ * rewrite the header while we look, and checks made on fields read one by one from the live
+ * mapping (or re-read by the compiler) could pass on values other than those @g is built from.
  * Return: 0; -EPROTO; -EPROTONOSUPPORT; another negative errno. */
 int shmbus__validate(int fd, struct shmbus__geom *g, struct stat *st) {
+  /* The fields up to `type` inclusive: written once at creation, never by a writer after. */
+  enum { FIXED = offsetof(struct shmbus__header, pad0) };
+  static_assert(FIXED % 8 == 0, "whole words");
+  union {
+    struct shmbus__header h;
+    unsigned char bytes[sizeof(struct shmbus__header)];
+  } copy;
   const struct shmbus__header *h;
   int rc = 0;
   if (fstat(fd, st) < 0) return -errno;
   if (!S_ISREG(st->st_mode) || st->st_size < (off_t)SHMBUS__HEADER_SIZE) return -EPROTO;
   h = mmap(NULL, SHMBUS__HEADER_SIZE, PROT_READ, MAP_SHARED, fd, 0);
   if (h == MAP_FAILED) return -errno;
-  if (memcmp(h->magic, SHMBUS__MAGIC, 8) != 0) {
+  memset(&copy, 0, sizeof copy);
+  shmbus__copy_out(copy.bytes, (const _Atomic uint64_t *)(const void *)h, FIXED);
+  munmap((void *)h, SHMBUS__HEADER_SIZE);
+  shmbus__step(120); /* test hook: the header is copied; the live one may change now */
+  if (memcmp(copy.h.magic, SHMBUS__MAGIC, 8) != 0) {
     rc = -EPROTO;
-  } else if (h->layout_version != SHMBUS__LAYOUT_VERSION &&
-             h->layout_version != SHMBUS__LAYOUT_VERSION_V1) {
+  } else if (copy.h.layout_version != SHMBUS__LAYOUT_VERSION &&
+             copy.h.layout_version != SHMBUS__LAYOUT_VERSION_V1) {
     rc = -EPROTONOSUPPORT;
-  } else if (h->header_size != SHMBUS__HEADER_SIZE ||
-             h->slot_header_size != SHMBUS__SLOT_HEADER_SIZE ||
-             shmbus__geom_make(h->slot_count, h->capacity, g) < 0 ||
-             h->slot_stride != g->stride || h->total_size != g->total_size ||
-             g->total_size > (uint64_t)st->st_size || memchr(h->type, '\0', 32) == NULL) {
+  } else if (copy.h.header_size != SHMBUS__HEADER_SIZE ||
+             copy.h.slot_header_size != SHMBUS__SLOT_HEADER_SIZE ||
+             shmbus__geom_make(copy.h.slot_count, copy.h.capacity, g) < 0 ||
+             copy.h.slot_stride != g->stride || copy.h.total_size != g->total_size ||
+             g->total_size > (uint64_t)st->st_size || memchr(copy.h.type, '\0', 32) == NULL) {
     rc = -EPROTO;
   }
-  g->layout = h->layout_version;
-  munmap((void *)h, SHMBUS__HEADER_SIZE);
+  g->layout = copy.h.layout_version;
   return rc;
 }
 

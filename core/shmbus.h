@@ -76,7 +76,7 @@ struct shmbus_record_info {
   uint64_t version;      /* 1, 2, 3, ... per bus, across writer restarts */
   uint64_t length;       /* bytes in the record (on -ENOBUFS: the size needed) */
   uint64_t timestamp_ns; /* CLOCK_REALTIME when the writer published it */
-  uint64_t lost;         /* shmbus_sub_next(): records skipped since the previous one */
+  uint64_t lost;         /* records skipped since the previous one read (next(), read_latest()) */
 };
 
 /* A bus as seen from outside (shmbus_stat(), shmbus_sub_stat()). */
@@ -143,6 +143,8 @@ int shmbus_pub_publish(shmbus_pub *p, const void *data, size_t len);
 /* shmbus_pub_reserve() - start the next version in place: *@data points at @len writable bytes
  * inside the slot. Write the record there, then call shmbus_pub_commit(). Readers never see
  * the slot until the commit. Calling reserve again before commit restarts the same version.
+ * Plain stores through *@data are what the seqlock orders (see "Zero-copy stores" below);
+ * shmbus_pub_store() writes the same bytes with no formal data race.
  * Return: 0; -EMSGSIZE; -EINVAL.
  */
 int shmbus_pub_reserve(shmbus_pub *p, size_t len, void **data);
@@ -169,8 +171,10 @@ void shmbus_pub_close(shmbus_pub *p);
 /* shmbus_sub_open() - open bus @name read-only. Records are mapped PROT_READ from an O_RDONLY
  * descriptor and pre-faulted; the header is validated before it is trusted. The cursor starts
  * at the latest record (a late joiner's first next() returns it at once); see shmbus_sub_seek().
- * @flags: 0. Wakeups need the bus's wake page (a System V segment the bus's mode lets readers
- * write); a reader that cannot attach it (another IPC namespace) still works, polling every
+ * Never blocks: anything but a regular file at the bus's path (a FIFO, a socket, a directory,
+ * a symlink) is -EPROTO at once. To refuse a bus planted by another user, see
+ * shmbus_sub_open_owner(). @flags: 0. Wakeups need the bus's wake page (a System V segment
+ * the bus's mode lets readers write); a reader that cannot attach it (another IPC namespace) still works, polling every
  * 10 ms when it sleeps.
  * Return: 0 and *@out; -ENOENT, -EACCES, -EINVAL, -ENAMETOOLONG, -EPROTO, -EPROTONOSUPPORT,
  *         -ENOMEM.
@@ -191,6 +195,9 @@ ssize_t shmbus_sub_read_latest(shmbus_sub *s, void *buf, size_t cap,
 /* shmbus_sub_next() - copy the record at the cursor (the next in order) and advance.
  * If the writer overwrote it (lapped this reader), skips to the oldest record still held and
  * sets info->lost to the number skipped. Never returns a record twice or out of order.
+ * Records skipped by a call that returns no record are reported with the next record read
+ * (next() or read_latest()), exactly once; on -ENOBUFS info->lost already shows that count.
+ * A seek drops them.
  * Return: the length; -EAGAIN (nothing newer yet); -ENOBUFS (as above); -ESTALE; -EBADMSG.
  */
 ssize_t shmbus_sub_next(shmbus_sub *s, void *buf, size_t cap, struct shmbus_record_info *info);
@@ -270,8 +277,10 @@ int shmbus_readers(const char *name, struct shmbus_reader_info *out, size_t n);
 pid_t shmbus_lock_holder(const char *name);
 
 /* shmbus_unlink() - remove bus @name's two files and its wake segment. Refuses with -EBUSY while a live writer
- * holds the bus, unless @force (then readers and the writer see -ESTALE). Return: 0; -ENOENT;
- * -EBUSY; -EACCES/-EPERM (not the owner); -EINVAL.
+ * holds the bus, unless @force (then readers and the writer see -ESTALE). Without @force it
+ * takes the writer lock itself for the time of the removal, so no writer can hold the bus
+ * while it goes: a writer starting meanwhile gets -EBUSY or a new bus, and two writers never
+ * run at once. Return: 0; -ENOENT; -EBUSY; -EACCES/-EPERM (not the owner); -EINVAL.
  */
 int shmbus_unlink(const char *name, int force);
 
@@ -291,6 +300,42 @@ int shmbus_name_check(const char *name);
 
 /* shmbus_strerror() - a sentence describing @err (negative or positive errno). Never NULL. */
 const char *shmbus_strerror(int err);
+
+/* ---------------------------------------------------------------- trust and zero-copy stores */
+
+/* shmbus_sub_open_owner() - shmbus_sub_open(), but only for a bus whose records object belongs
+ * to user @owner. Anybody may create /dev/shm/shmbus.NAME while no bus of that name exists,
+ * with a valid header: a reader that knows who its writer runs as (a system service's user,
+ * root) insists on it and never reads a planted bus. The owner is checked with fstat() on
+ * the opened object before any byte of it is read; the wake page must belong to the same
+ * user anyway (docs/PROTOCOL.md). A reader that reopens a replaced bus must call this again.
+ * Return: as shmbus_sub_open(), and -EPERM (the object belongs to another user); -EINVAL
+ *         also for @owner (uid_t)-1.
+ */
+int shmbus_sub_open_owner(const char *name, uid_t owner, int flags, shmbus_sub **out);
+
+/* Zero-copy stores. A reader copies a slot with relaxed 64-bit atomic loads and keeps the
+ * copy only when the slot's sequence count is unchanged after it (docs/PROTOCOL.md, Read
+ * side). A record written with plain stores through the pointer shmbus_pub_reserve() returns
+ * races, in C11's terms, with a reader still copying the slot's previous record: the data race
+ * is undefined behaviour by the letter, and ThreadSanitizer may report it. In practice the
+ * stores are ordered as the copying publish's are (the release fence in reserve before them,
+ * the release store of the count in commit after them), every byte a racing reader gets is
+ * thrown away by its sequence check, and on x86-64 and aarch64 an aligned plain store and a
+ * relaxed atomic store are the same instruction; what could go wrong is a compiler that
+ * turns the caller's stores into something else (a store of a temporary value, say), which
+ * no mainstream compiler does to stores into memory it cannot prove private. Callers that
+ * want no formal race (and clean TSan runs) store through shmbus_pub_store() instead.
+ */
+
+/* shmbus_pub_store() - copy @len bytes from @data into the reserved record at byte @offset,
+ * as relaxed 64-bit atomic stores (the stores shmbus_pub_publish() makes). Any offset and
+ * length inside the reservation; bytes outside [@offset, @offset + @len) are kept.
+ * Context: the writer's thread, between shmbus_pub_reserve() and shmbus_pub_commit().
+ * Return: 0; -EINVAL (nothing reserved, NULL @data with @len > 0, or the range goes past the
+ *         reserved length).
+ */
+int shmbus_pub_store(shmbus_pub *p, size_t offset, const void *data, size_t len);
 
 #ifdef __cplusplus
 }

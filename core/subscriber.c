@@ -11,9 +11,10 @@
 #include "core/copy.h"
 #include "core/internal.h"
 
-/* shmbus__sub_open() - shmbus_sub_open(), registering in the bus's reader registry when @join
- * (administrative looks, shmbus_stat() and shmbus_readers(), do not). */
-int shmbus__sub_open(const char *name, int flags, int join, shmbus_sub **out) {
+/* open_sub() - shmbus_sub_open() and shmbus_sub_open_owner(); @owner (uid_t)-1 = anyone.
+ * Registers in the bus's reader registry when @join (administrative looks, shmbus_stat() and
+ * shmbus_readers(), do not). */
+static int open_sub(const char *name, uid_t owner, int flags, int join, shmbus_sub **out) {
   char path[SHMBUS__PATH_MAX];
   struct stat st;
   shmbus_sub *s;
@@ -27,9 +28,14 @@ int shmbus__sub_open(const char *name, int flags, int join, shmbus_sub **out) {
   s = calloc(1, sizeof *s);
   if (s == NULL) return -ENOMEM;
   snprintf(s->name, sizeof s->name, "%s", name);
-  s->fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+  /* Never blocks (a FIFO planted at the path is -EPROTO at once), never follows a symlink. */
+  s->fd = shmbus__open_file(path, O_RDONLY, 0, &st);
   if (s->fd < 0) {
-    rc = errno == ELOOP ? -EPROTO : -errno;
+    rc = s->fd == -ELOOP ? -EPROTO : s->fd;
+    goto fail;
+  }
+  if (owner != (uid_t)-1 && st.st_uid != owner) { /* before we trust a byte of it */
+    rc = -EPERM;
     goto fail;
   }
   rc = shmbus__validate(s->fd, &s->g, &st);
@@ -58,7 +64,19 @@ fail:
 }
 
 int shmbus_sub_open(const char *name, int flags, shmbus_sub **out) {
-  return shmbus__sub_open(name, flags, 1, out);
+  return open_sub(name, (uid_t)-1, flags, 1, out);
+}
+
+int shmbus__sub_open(const char *name, int flags, int join, shmbus_sub **out) {
+  return open_sub(name, (uid_t)-1, flags, join, out);
+}
+
+int shmbus_sub_open_owner(const char *name, uid_t owner, int flags, shmbus_sub **out) {
+  if (owner == (uid_t)-1) {
+    if (out) *out = NULL;
+    return -EINVAL;
+  }
+  return open_sub(name, owner, flags, 1, out);
 }
 
 void shmbus_sub_close(shmbus_sub *s) {
@@ -116,6 +134,11 @@ static ssize_t read_latest(shmbus_sub *s, void *buf, size_t cap,
   if (replaced(s)) return -ESTALE;
   for (;;) {
     v = atomic_load_explicit(&s->h->latest, memory_order_acquire);
+    /* A writer only ever moves `latest` forward, and loads of one atomic object never go
+     * back in its modification order: a smaller value than our previous round's is
+     * corruption. Without this check a `latest` toggling between two values whose slots
+     * disagree would reset `stuck` on every round and keep us here forever. */
+    if (v < prev) return -EBADMSG;
     if (v == 0) return -ENODATA;
     if (v >= SHMBUS__VERSION_MAX) return -EBADMSG;
     rc = try_read(s, v, buf, cap, &len, &ts);
@@ -135,10 +158,17 @@ static ssize_t read_latest(shmbus_sub *s, void *buf, size_t cap,
     if (rc == READ_MISSING || stuck > SHMBUS__STUCK_MAX) return -EBADMSG;
     prev = v;
     shmbus__cpu_relax();
+    shmbus__step(110); /* test hook: about to load `latest` again */
   }
-  fill(info, v, len, ts, v >= s->cursor ? v - s->cursor : 0);
-  s->lost_total += v >= s->cursor ? v - s->cursor : 0;
-  if (v + 1 > s->cursor) s->cursor = v + 1;
+  if (v >= s->cursor) {
+    /* Everything between the cursor and v is skipped, plus what next() skipped before. */
+    fill(info, v, len, ts, v - s->cursor + s->lost_pending);
+    s->lost_total += v - s->cursor + s->lost_pending;
+    s->lost_pending = 0;
+    s->cursor = v + 1;
+  } else {
+    fill(info, v, len, ts, 0);
+  }
   return (ssize_t)len;
 }
 
@@ -149,7 +179,10 @@ static ssize_t next(shmbus_sub *s, void *buf, size_t cap, struct shmbus_record_i
   for (;;) {
     c = s->cursor;
     latest = atomic_load_explicit(&s->h->latest, memory_order_acquire);
-    if (latest >= SHMBUS__VERSION_MAX) return -EBADMSG; /* corrupt; c + 1 must not wrap */
+    if (latest >= SHMBUS__VERSION_MAX) {
+      s->lost_pending += lost;
+      return -EBADMSG; /* corrupt; c + 1 must not wrap */
+    }
     if (latest < c) {
       s->lost_pending += lost; /* reported with the next record */
       return -EAGAIN;
@@ -161,13 +194,15 @@ static ssize_t next(shmbus_sub *s, void *buf, size_t cap, struct shmbus_record_i
     }
     rc = try_read(s, c, buf, cap, &len, &ts);
     if (rc == READ_OK) break;
-    if (rc == -ENOBUFS) {
-      fill(info, c, len, ts, lost);
-      return rc;
+    if (rc < 0 || rc == READ_MISSING) {
+      /* The records skipped so far are skipped for good (the cursor moved past them):
+       * report them with the next record, and preview the count on -ENOBUFS, whose retry
+       * with a bigger buffer returns this very record. */
+      s->lost_pending += lost;
+      if (rc == -ENOBUFS) fill(info, c, len, ts, s->lost_pending);
+      return rc == READ_MISSING ? -EBADMSG : rc; /* MISSING: latest >= c, slot never held c */
     }
-    if (rc < 0) return rc;
-    if (rc == READ_MISSING) return -EBADMSG; /* latest >= c, yet the slot never held c */
-    lost += 1;                               /* lapped while we looked: skip it */
+    lost += 1; /* lapped while we looked: skip it */
     s->cursor = c + 1;
   }
   fill(info, c, len, ts, lost + s->lost_pending);
@@ -180,10 +215,10 @@ static ssize_t next(shmbus_sub *s, void *buf, size_t cap, struct shmbus_record_i
 static int seek(shmbus_sub *s, int whence) {
   uint64_t latest;
   latest = atomic_load_explicit(&s->h->latest, memory_order_acquire);
+  /* A seek chooses what to skip: nothing skipped before it is reported after it. */
+  if (whence >= SHMBUS_SEEK_LATEST && whence <= SHMBUS_SEEK_OLDEST) s->lost_pending = 0;
   switch (whence) {
-    case SHMBUS_SEEK_LATEST:
-      s->lost_pending = 0;
-      s->cursor = latest ? latest : 1; return 0;
+    case SHMBUS_SEEK_LATEST: s->cursor = latest ? latest : 1; return 0;
     case SHMBUS_SEEK_NEW: s->cursor = latest + 1; return 0;
     case SHMBUS_SEEK_OLDEST:
       /* The slot after latest's may be mid-write: the oldest safe one is latest - N + 2. */

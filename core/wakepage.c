@@ -23,11 +23,15 @@
 
 #include "core/internal.h"
 
-/* 0 if segment @id has key @key, one page, and owner @uid (a bus's wake page), else -1. */
+/* 0 if segment @id has key @key, one page, and owner and creator @uid (a bus's wake page),
+ * else -1. The creator too: the creator of a segment keeps full control of it (IPC_SET,
+ * IPC_RMID) after giving it to another uid with IPC_SET, and the key is predictable, so a
+ * segment created by someone else and handed to @uid is not the bus's. */
 static int check_ids(int id, int32_t key, uid_t uid) {
   struct shmid_ds ds;
   if (id < 0 || key == IPC_PRIVATE || shmctl(id, IPC_STAT, &ds) < 0) return -1;
-  if (ds.shm_perm.__key != key || ds.shm_perm.uid != uid || ds.shm_segsz != SHMBUS__WAKE_SIZE)
+  if (ds.shm_perm.__key != key || ds.shm_perm.uid != uid || ds.shm_perm.cuid != uid ||
+      ds.shm_segsz != SHMBUS__WAKE_SIZE)
     return -1;
   return 0;
 }

@@ -268,3 +268,130 @@ TEST(Resources, FullDevShmIsENOSPCAtCreation) {
 }
 
 }  // namespace
+
+// Issue 12, section 6: the wake page's group, hidepid, the wake page's creator, the reader's
+// expected owner. Each needs root and the second user.
+namespace {
+
+// A replacement that leaves the group to the old bus (gid -1) used to give the new wake page
+// the writer's own group: the group's readers then could not attach it and polled at the tick.
+TEST(Permissions, ReplacedBusKeepsItsGroupOnTheWakePage) {
+  REQUIRE_ROOT();
+  Ids ids = EnsureUser();
+  TempBus bus("permgrp");
+  shmbus_pub_close(Create(bus.c_str(), 0640, ids.extra));
+  shmbus_pub_opts o;
+  shmbus_pub_opts_init(&o);
+  o.capacity = 128;  // another geometry: a new records object and a new wake page
+  shmbus_pub* p = nullptr;
+  ASSERT_EQ(0, shmbus_pub_open(bus.c_str(), &o, &p));
+  struct stat st;
+  ASSERT_EQ(0, stat(bus.path().c_str(), &st));
+  EXPECT_EQ(ids.extra, st.st_gid) << "the records object keeps the group";
+  struct shmid_ds ds;
+  int wake = shmbus_test::WakeShmid(bus);
+  ASSERT_EQ(0, shmctl(wake, IPC_STAT, &ds));
+  EXPECT_EQ(ids.extra, ds.shm_perm.gid) << "the new wake page got another group";
+  EXPECT_EQ(0660u, ds.shm_perm.mode & 0777);
+  shmbus_pub_close(p);
+}
+
+// With /proc mounted hidepid=2, another user's /proc/PID does not exist for a reader: its
+// live writer used to look dead (-EOWNERDEAD). kill(pid, 0) failing with EPERM now counts as
+// alive. The reader runs in a private mount namespace with its own hidepid=2 /proc.
+TEST(Permissions, WriterHiddenByHidepidIsAlive) {
+  REQUIRE_ROOT();
+  Ids ids = EnsureUser();
+  TempBus bus("hidepid");
+  shmbus_pub* p = Create(bus.c_str(), 0644);  // root's writer, alive
+  pid_t writer = getpid();
+  int status = shmbus_test::Reap(shmbus_test::Spawn([&] {
+    if (unshare(CLONE_NEWNS) != 0) return 10;
+    if (mount("none", "/", nullptr, MS_REC | MS_PRIVATE, nullptr) != 0) return 11;
+    if (mount("proc", "/proc", "proc", 0, "hidepid=2") != 0) return 12;
+    if (setgroups(0, nullptr) != 0 || setresgid(ids.gid, ids.gid, ids.gid) != 0 ||
+        setresuid(ids.uid, ids.uid, ids.uid) != 0)
+      return 13;
+    std::string proc = "/proc/" + std::to_string(writer);
+    if (access(proc.c_str(), F_OK) == 0) return 14;  // not hidden: the test would prove nothing
+    shmbus_bus_info info;
+    if (shmbus_stat(bus.c_str(), &info) != 0) return 15;
+    if (info.writer_alive != 1) return 16;
+    shmbus_sub* s = nullptr;
+    if (shmbus_sub_open(bus.c_str(), 0, &s) != 0) return 17;
+    char buf[16];
+    if (shmbus_sub_read_latest(s, buf, sizeof buf, nullptr) != 6) return 18;
+    int rc = shmbus_sub_wait(s, 0, SHMBUS_WAIT_SLEEP);
+    shmbus_sub_close(s);
+    return rc == -ETIMEDOUT ? 0 : 19;
+  }));
+  EXPECT_EQ(0, status) << "10-13: namespace and user setup; 14: /proc/PID not hidden; "
+                          "16: the live writer looks dead; 19: wait did not time out";
+  shmbus_pub_close(p);
+}
+
+// The creator of a System V segment keeps full control of it after handing it to another uid
+// (IPC_SET), and the wake page's first key is predictable. A segment another user created at
+// that key and gave to the bus's owner must never become the bus's wake page.
+TEST(Permissions, WakePageCreatedByAnotherUserIsNeverAdopted) {
+  REQUIRE_ROOT();
+  Ids ids = EnsureUser();
+  TempBus bus("cuid");
+  shmbus_pub_close(Create(bus.c_str(), 0644));
+  int32_t key = 0;
+  int fd = open(bus.path().c_str(), O_RDONLY);
+  ASSERT_GE(fd, 0);
+  ASSERT_EQ(4, pread(fd, &key, 4, 220));  // docs/PROTOCOL.md: wake_key at 220
+  close(fd);
+  // Gone: the next writer makes a new one, at the same derived key first.
+  ASSERT_EQ(0, shmctl(shmbus_test::WakeShmid(bus), IPC_RMID, nullptr));
+  auto* planted = shmbus_test::SharedNew<std::atomic<int>>();
+  planted->store(-1);
+  ASSERT_EQ(0, AsUser(ids, false, [&] {
+    int id = shmget(key, 4096, IPC_CREAT | IPC_EXCL | 0666);
+    if (id < 0) return 1;
+    struct shmid_ds ds;
+    if (shmctl(id, IPC_STAT, &ds) != 0) return 2;
+    ds.shm_perm.uid = 0;  // hand it to root, keep control as its creator
+    if (shmctl(id, IPC_SET, &ds) != 0) return 3;
+    planted->store(id);
+    return 0;
+  }));
+  shmbus_pub* p = Create(bus.c_str(), 0644);
+  int wake = shmbus_test::WakeShmid(bus);
+  EXPECT_NE(planted->load(), wake) << "the writer adopted a segment another user controls";
+  struct shmid_ds ds;
+  ASSERT_EQ(0, shmctl(wake, IPC_STAT, &ds));
+  EXPECT_EQ(0u, ds.shm_perm.cuid);
+  shmbus_pub_close(p);
+  shmctl(planted->load(), IPC_RMID, nullptr);
+  shmbus_test::SharedDelete(planted);
+}
+
+// A bus planted by another user (with a valid header) is read as genuine by a plain open; a
+// reader that names the owner it expects refuses it.
+TEST(Permissions, ReaderCanRefuseABusOfAnotherUser) {
+  REQUIRE_ROOT();
+  Ids ids = EnsureUser();
+  TempBus bus("planted");
+  ASSERT_EQ(0, AsUser(ids, false, [&] {
+    shmbus_pub_opts o;
+    shmbus_pub_opts_init(&o);
+    o.mode = 0644;
+    shmbus_pub* p = nullptr;
+    if (shmbus_pub_open(bus.c_str(), &o, &p) != 0) return 1;
+    if (shmbus_pub_publish(p, "fake", 4) != 0) return 2;
+    shmbus_pub_close(p);
+    return 0;
+  }));
+  shmbus_sub* s = nullptr;
+  ASSERT_EQ(0, shmbus_sub_open(bus.c_str(), 0, &s)) << "any owner";
+  shmbus_sub_close(s);
+  s = nullptr;
+  EXPECT_EQ(-EPERM, shmbus_sub_open_owner(bus.c_str(), 0, 0, &s)) << "root's bus expected";
+  EXPECT_EQ(nullptr, s);
+  ASSERT_EQ(0, shmbus_sub_open_owner(bus.c_str(), ids.uid, 0, &s));
+  shmbus_sub_close(s);
+}
+
+}  // namespace
