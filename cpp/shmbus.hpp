@@ -554,6 +554,7 @@ template <typename T>
 class TypedSubscriber {
   static_assert(std::is_trivially_copyable_v<T>, "shmbus records are copied as bytes");
   static_assert(!std::is_pointer_v<T>, "a pointer means nothing in another process");
+  static_assert(std::is_default_constructible_v<T>, "a record is read into a T made first");
 
  public:
   TypedSubscriber() = default;
