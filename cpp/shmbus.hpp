@@ -89,11 +89,12 @@ R check(R rc, const char* call, const std::string& bus) {
   if (rc < 0) throw Error(static_cast<int>(rc), where(call, bus));
   return rc;
 }
+// A timeout in ns for shmbus_sub_wait(): negative and beyond ~31 years (1e9 s, e.g.
+// hours::max()) mean for ever (-1), so no conversion or deadline sum can overflow.
 template <typename Rep, typename Period>
 int64_t to_ns(std::chrono::duration<Rep, Period> d) {
-  if (d < d.zero()) return -1;
-  auto ns = std::chrono::duration_cast<std::chrono::nanoseconds>(d).count();
-  return ns < 0 ? INT64_MAX : static_cast<int64_t>(ns);  // overflow of a huge duration
+  if (d < d.zero() || std::chrono::duration<double>(d).count() >= 1e9) return -1;
+  return static_cast<int64_t>(std::chrono::duration_cast<std::chrono::nanoseconds>(d).count());
 }
 }  // namespace detail
 
@@ -141,6 +142,8 @@ class Publisher;
 // it, the next publish reuses its version, and the slot's previous record is gone). cancel()
 // drops it explicitly. Move-only; at most one live Loan per Publisher, and no other publish
 // while it lives (a second reserve restarts the same version: the first loan's bytes are lost).
+// A Loan must end before its Publisher is closed or destroyed (it holds the C handle); moving
+// the Publisher is fine.
 class Loan {
  public:
   Loan() = default;
@@ -342,8 +345,8 @@ class Subscriber {
   explicit operator bool() const noexcept { return is_open(); }
   const std::string& name() const noexcept { return name_; }
 
-  // wait() - until a record newer than the cursor exists, at most @timeout (negative: for
-  // ever; zero: just check). @through_death: keep waiting when the writer dies or closes.
+  // wait() - until a record newer than the cursor exists, at most @timeout (negative or
+  // more than 1e9 s: for ever; zero: just check). @through_death: keep waiting when the writer dies or closes.
   // Returns the WaitStatus; throws Error: ESTALE (the bus was replaced or removed: reopen).
   template <typename Rep, typename Period>
   WaitStatus wait(std::chrono::duration<Rep, Period> timeout, WaitMode mode = WaitMode::hybrid,

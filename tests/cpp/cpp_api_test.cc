@@ -313,6 +313,11 @@ TEST(CppSubscriber, WaitReportsReadyTimeoutWriterGoneAndStale) {
   p.publish("x");
   EXPECT_EQ(shmbus::WaitStatus::ready, s.wait(std::chrono::duration<double>(60.0)));
   EXPECT_EQ(shmbus::WaitStatus::ready, s.wait(shmbus::WaitMode::sleep));  // forever: ready now
+  // Huge and negative durations mean "for ever" (no overflow: UBSan watches in --config=asan).
+  EXPECT_EQ(shmbus::WaitStatus::ready, s.wait(std::chrono::hours::max()));
+  EXPECT_EQ(shmbus::WaitStatus::ready, s.wait(std::chrono::nanoseconds::max()));
+  EXPECT_EQ(shmbus::WaitStatus::ready, s.wait(-1s));
+  EXPECT_EQ(shmbus::WaitStatus::ready, s.wait(std::chrono::duration<double>(1e300)));
   std::vector<std::byte> buf;
   ASSERT_TRUE(s.next(buf));
   p.close();
@@ -466,8 +471,6 @@ TEST(CppTyped, ChecksTheTypeTag) {
   EXPECT_NE(std::string::npos, msg.find("carries type 'pose.v1', not 'pose.v2'")) << msg;
   shmbus::TypedSubscriber<Pose> untagged(bus.c_str());  // no tag asked for: not checked
   EXPECT_TRUE(untagged.is_open());
-  shmbus::PublisherOptions o;
-  o.type = "pose.v1";
   ThrowsErrno(EINVAL, [&] {
     shmbus::TypedPublisher<Pose> q(bus.c_str(), std::string(SHMBUS_TYPE_MAX + 1, 'x'));
   });
