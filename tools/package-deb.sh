@@ -29,12 +29,15 @@ while (($#)); do
   esac
 done
 
+case $out in /*) ;; *) out=$PWD/$out ;; esac
+license=$here/../LICENSE
 version_of() { sed -n 's/^#define SHMBUS_VERSION_STRING "\([0-9]*\.[0-9]*\.[0-9]*\)"$/\1/p' "$1"; }
 if ((print_version)); then
   version_of "${files[0]:-$here/../core/shmbus.h}"
   exit 0
 fi
 [[ $revision =~ ^[0-9]+$ ]] || { echo "package-deb.sh: --revision must be a number" >&2; exit 2; }
+[ -f "$license" ] || { echo "package-deb.sh: no $license (the copyright files quote it)" >&2; exit 1; }
 for t in dpkg-deb dpkg-shlibdeps strip objdump; do
   command -v "$t" >/dev/null || { echo "package-deb.sh: needs $t (Debian: dpkg-dev, binutils)" >&2; exit 1; }
 done
@@ -80,8 +83,9 @@ pkg() {
     echo "Files: *"
     echo "Copyright: 2026 The shmbus authors"
     echo "License: Expat"
-    sed -n '3,$p' "$here/../LICENSE" 2>/dev/null | sed 's/^$/./; s/^/ /' ||
-      echo " See the MIT license in the shmbus source."
+    echo
+    echo "License: Expat"
+    sed -n '/^Permission/,$p' "$license" | sed 's/^$/./; s/^/ /'
   } >"$d/usr/share/doc/$1/copyright"
   printf 'shmbus (%s) unstable; urgency=medium\n\n  * Package %s from the shmbus tree (tools/package-deb.sh).\n\n -- %s  %s\n' \
     "$version" "$upstream" "$maintainer" "$date_r" | gzip -9n >"$d/usr/share/doc/$1/changelog.Debian.gz"
