@@ -36,9 +36,8 @@ fi
 expect_rc 0 dpkg-deb -f "${debs[0]}" Version; out_is "$v-1"
 expect_rc 0 dpkg-deb -f "${debs[1]}" Depends; out_is "libshmbus$major (= $v-1)"
 expect_rc 0 dpkg-deb -c "${debs[0]}"; out_has "usr/lib/libshmbus.so.$major -> libshmbus.so.$v"
-
 expect_rc 0 sh -c 'dpkg-deb --fsys-tarfile "$1" | tar -xOf - ./usr/share/doc/shmbus-tools/copyright' sh "${debs[2]}"
-out_has '^License: Expat$'; out_has '^ Permission is hereby granted'; out_has '^ \.$' 
+out_has '^License: Expat$'; out_has '^ Permission is hereby granted'; out_has '^ \.$'
 
 # A private root: its dpkg database knows only the packages ours depend on, copied from this
 # machine's, so dpkg checks the Depends lines for real.
