@@ -233,6 +233,44 @@ TEST(CppLoan, CancelMoveAndErrors) {
   ThrowsErrno(EINVAL, [&] { p.loan(1); });
 }
 
+// Loans written while a reader thread reads the same slots: every record read is whole (each
+// loan fills all its bytes with one value, so a torn read would mix two values).
+TEST(CppLoan, ReaderThreadSeesOnlyWholeRecords) {
+  TempBus bus("cpp");
+  shmbus::PublisherOptions o;
+  o.slots = 2;  // the writer comes back to the slot a reader may be copying, often
+  o.capacity = 256;
+  shmbus::Publisher p(bus.c_str(), o);
+  shmbus::Subscriber s(bus.c_str());
+  std::atomic<bool> stop{false};
+  std::atomic<uint64_t> reads{0}, torn{0};
+  std::thread reader([&] {
+    unsigned char buf[256];
+    while (!stop.load()) {
+      auto info = s.read_latest(buf, sizeof buf);
+      if (!info) continue;
+      reads++;
+      for (size_t i = 1; i < info->length; i++)
+        if (buf[i] != buf[0]) {
+          torn++;
+          break;
+        }
+    }
+  });
+  p.publish(std::string(256, '\0'));
+  // Start overwriting once the reader is reading (a 60 s deadline only guards a hang).
+  bool reading = shmbus_test::Eventually([&] { return reads.load() > 0; }, 60);
+  for (int i = 1; reading && i <= 20000; i++) {
+    auto l = p.loan(256);
+    memset(l.data(), i & 0xff, 256);
+  }
+  stop.store(true);
+  reader.join();
+  ASSERT_TRUE(reading) << "the reader never read";
+  EXPECT_EQ(20001u, p.version());
+  EXPECT_EQ(0u, torn.load()) << "of " << reads.load() << " reads";
+}
+
 // ------------------------------------------------------------ Subscriber
 
 TEST(CppSubscriber, ReadsLatestAndNextInOrder) {
