@@ -346,7 +346,9 @@ class Subscriber {
   const std::string& name() const noexcept { return name_; }
 
   // wait() - until a record newer than the cursor exists, at most @timeout (negative or
-  // more than 1e9 s: for ever; zero: just check). @through_death: keep waiting when the writer dies or closes.
+  // more than 1e9 s: for ever; zero: just check). @through_death: keep waiting when the
+  // writer dies or closes, or has not started yet (a bus with no running writer gives
+  // writer_gone at once otherwise: a subscriber started before its publisher passes true).
   // Returns the WaitStatus; throws Error: ESTALE (the bus was replaced or removed: reopen).
   template <typename Rep, typename Period>
   WaitStatus wait(std::chrono::duration<Rep, Period> timeout, WaitMode mode = WaitMode::hybrid,
