@@ -2,11 +2,14 @@
 # install.sh - build shmbus optimised and install it:
 #   tools/install.sh [--prefix DIR] [--destdir DIR] [--uninstall]     (default prefix /usr/local)
 # Installs bin/shmpub, bin/shmsub, bin/shmbus, their man pages (share/man/man1), include/shmbus.h,
-# lib/libshmbus.a, lib/libshmbus.so (+ .so.0, .so.0.1.0) and lib/pkgconfig/shmbus.pc, so that
+# include/shmbus.hpp (the C++17 binding), lib/libshmbus.a, lib/libshmbus.so (+ .so.0, .so.0.1.0),
+# lib/pkgconfig/shmbus.pc and lib/cmake/shmbus/ (shmbusConfig.cmake, shmbusConfigVersion.cmake),
+# so that
 #   cc prog.c $(pkg-config --cflags --libs shmbus)
-# builds a program against it. Builds as the calling user; copies with sudo when the prefix is
-# not writable. A prefix other than /usr/local may need PKG_CONFIG_PATH=DIR/lib/pkgconfig and
-# LD_LIBRARY_PATH=DIR/lib (or link with -static / libshmbus.a).
+# or, in CMake, find_package(shmbus 0.1 REQUIRED) + target_link_libraries(prog shmbus::shmbus)
+# (or shmbus::shmbus_static) builds a program against it. Builds as the calling user; copies
+# with sudo when the prefix is not writable. A prefix other than /usr/local may need PKG_CONFIG_PATH=DIR/lib/pkgconfig,
+# CMAKE_PREFIX_PATH=DIR and LD_LIBRARY_PATH=DIR/lib (or link with -static / libshmbus.a).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 args=("$@") prefix=/usr/local destdir=""
@@ -24,7 +27,7 @@ echo "install: building ${targets[*]} (bazel build --config=opt)" >&2
 bazel build --config=opt "${targets[@]}"
 bin=$(bazel info --config=opt bazel-bin 2>/dev/null)
 files=("$bin/tools/shmpub" "$bin/tools/shmsub" "$bin/tools/shmbus" "$bin/tools/libshmbus.so"
-       "$bin/core/libshmbus.a" core/shmbus.h docs/man/shmpub.1 docs/man/shmsub.1
+       "$bin/core/libshmbus.a" core/shmbus.h cpp/shmbus.hpp docs/man/shmpub.1 docs/man/shmsub.1
        docs/man/shmbus.1)
 SUDO=()
 target="$destdir$prefix"

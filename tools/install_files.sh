@@ -1,13 +1,17 @@
 #!/usr/bin/env bash
-# install_files.sh - copy built shmbus artifacts under a prefix and write shmbus.pc.
+# install_files.sh - copy built shmbus artifacts under a prefix and write shmbus.pc and the
+# CMake package.
 #   tools/install_files.sh [--prefix DIR] [--destdir DIR] [--uninstall] FILE...
-# Each FILE goes where its name says: *.1 -> share/man/man1, *.h -> include,
-# libshmbus.so -> lib/libshmbus.so.VERSION (+ .so.0 and .so links), *.a -> lib, anything else
-# (the tools) -> bin. lib/pkgconfig/shmbus.pc is written from the prefix. --destdir stages the
-# tree under DIR (packaging); the .pc file still names the real prefix. tools/install.sh builds
-# the artifacts and calls this; the install test calls it with Bazel-built files.
+# Each FILE goes where its name says: *.1 -> share/man/man1, *.h and *.hpp -> include,
+# libshmbus.so -> lib/libshmbus.so.VERSION (+ .so.MAJOR and .so links), *.a -> lib, anything
+# else (the tools) -> bin. lib/pkgconfig/shmbus.pc is written from the prefix;
+# lib/cmake/shmbus/shmbusConfig.cmake and shmbusConfigVersion.cmake (imported targets
+# shmbus::shmbus and shmbus::shmbus_static) find the prefix from where they lie. --destdir
+# stages the tree under DIR (packaging); the .pc file still names the real prefix.
+# VERSION is SHMBUS_VERSION_STRING of the shmbus.h among the FILEs: the one source of the
+# version (docs/PACKAGING.md). tools/install.sh builds the artifacts and calls this; the
+# install test calls it with Bazel-built files.
 set -euo pipefail
-version=0.1.0
 prefix=/usr/local destdir="" uninstall=0 files=()
 while (($#)); do
   case $1 in
@@ -27,7 +31,7 @@ dest_of() { # where file $1 goes, relative to the prefix
   local b; b=$(basename "$1")
   case $b in
     *.1) echo "share/man/man1/$b" ;;
-    *.h) echo "include/$b" ;;
+    *.h|*.hpp) echo "include/$b" ;;
     libshmbus.so) echo "lib/libshmbus.so.$version" ;;
     *.a) echo "lib/$b" ;;
     *) echo "bin/$b" ;;
@@ -35,22 +39,34 @@ dest_of() { # where file $1 goes, relative to the prefix
 }
 
 if ((uninstall)); then
-  for f in "${files[@]}"; do rm -f "$root/$(dest_of "$f")"; done
-  rm -f "$root/lib/libshmbus.so" "$root/lib/libshmbus.so.0" "$root/lib/pkgconfig/shmbus.pc"
+  for f in "${files[@]}"; do
+    case $f in */libshmbus.so) ;; *) rm -f "$root/$(dest_of "$f")" ;; esac
+  done
+  rm -f "$root"/lib/libshmbus.so "$root"/lib/libshmbus.so.[0-9]* "$root/lib/pkgconfig/shmbus.pc"
+  rm -rf "$root/lib/cmake/shmbus"
   echo "removed shmbus from $root"
   exit 0
 fi
 
+header=""
 for f in "${files[@]}"; do
   [ -f "$f" ] || { echo "install_files.sh: no such file '$f' (build it first)" >&2; exit 1; }
+  [ "$(basename "$f")" = shmbus.h ] && header=$f
+done
+[ -n "$header" ] || { echo "install_files.sh: shmbus.h must be among the files (it holds the version)" >&2; exit 1; }
+version=$(sed -n 's/^#define SHMBUS_VERSION_STRING "\([0-9]*\.[0-9]*\.[0-9]*\)"$/\1/p' "$header")
+[ -n "$version" ] || { echo "install_files.sh: no SHMBUS_VERSION_STRING \"X.Y.Z\" in $header" >&2; exit 1; }
+major=${version%%.*} minor=${version#*.}; minor=${minor%%.*}
+
+for f in "${files[@]}"; do
   d=$(dest_of "$f")
   case $d in bin/*|lib/*.so.*) mode=0755 ;; *) mode=0644 ;; esac
   install -D -m "$mode" "$f" "$root/$d"
   echo "installed $prefix/$d"
 done
 if [ -f "$root/lib/libshmbus.so.$version" ]; then
-  ln -sfn "libshmbus.so.$version" "$root/lib/libshmbus.so.0"
-  ln -sfn "libshmbus.so.0" "$root/lib/libshmbus.so"
+  ln -sfn "libshmbus.so.$version" "$root/lib/libshmbus.so.$major"
+  ln -sfn "libshmbus.so.$major" "$root/lib/libshmbus.so"
 fi
 mkdir -p "$root/lib/pkgconfig"
 cat > "$root/lib/pkgconfig/shmbus.pc" <<PC
@@ -66,3 +82,61 @@ Cflags: -I\${includedir}
 Libs: -L\${libdir} -lshmbus
 PC
 echo "installed $prefix/lib/pkgconfig/shmbus.pc"
+
+# The CMake package: relocatable (the prefix is three levels above this file), so a staged
+# tree (--destdir, the .deb) and a moved prefix work alike.
+cmakedir="$root/lib/cmake/shmbus"
+mkdir -p "$cmakedir"
+cat > "$cmakedir/shmbusConfig.cmake" <<CMAKE
+# shmbusConfig.cmake - find_package(shmbus) for shmbus $version (written by install_files.sh).
+# Imported targets:
+#   shmbus::shmbus         the shared library (libshmbus.so.$major) with <shmbus.h> and <shmbus.hpp>
+#   shmbus::shmbus_static  the static library (libshmbus.a), the same headers
+# <shmbus.hpp> (the C++ binding) needs C++17. Variables: shmbus_VERSION, shmbus_INCLUDE_DIR.
+get_filename_component(_shmbus_prefix "\${CMAKE_CURRENT_LIST_DIR}/../../.." ABSOLUTE)
+set(shmbus_INCLUDE_DIR "\${_shmbus_prefix}/include")
+include(CMakeFindDependencyMacro)
+find_dependency(Threads)
+if(NOT TARGET shmbus::shmbus AND EXISTS "\${_shmbus_prefix}/lib/libshmbus.so.$version")
+  add_library(shmbus::shmbus SHARED IMPORTED)
+  set_target_properties(shmbus::shmbus PROPERTIES
+    IMPORTED_LOCATION "\${_shmbus_prefix}/lib/libshmbus.so.$version"
+    IMPORTED_SONAME "libshmbus.so.$major"
+    INTERFACE_INCLUDE_DIRECTORIES "\${shmbus_INCLUDE_DIR}")
+endif()
+if(NOT TARGET shmbus::shmbus_static AND EXISTS "\${_shmbus_prefix}/lib/libshmbus.a")
+  add_library(shmbus::shmbus_static STATIC IMPORTED)
+  set_target_properties(shmbus::shmbus_static PROPERTIES
+    IMPORTED_LOCATION "\${_shmbus_prefix}/lib/libshmbus.a"
+    IMPORTED_LINK_INTERFACE_LANGUAGES "C"
+    INTERFACE_INCLUDE_DIRECTORIES "\${shmbus_INCLUDE_DIR}"
+    INTERFACE_LINK_LIBRARIES "Threads::Threads")
+endif()
+if(NOT TARGET shmbus::shmbus AND NOT TARGET shmbus::shmbus_static)
+  set(shmbus_FOUND FALSE)
+  set(shmbus_NOT_FOUND_MESSAGE "neither libshmbus.so.$version nor libshmbus.a in \${_shmbus_prefix}/lib")
+endif()
+unset(_shmbus_prefix)
+CMAKE
+cat > "$cmakedir/shmbusConfigVersion.cmake" <<CMAKE
+# shmbusConfigVersion.cmake - shmbus $version. Compatible with a request for the same major
+# version that is not newer; while the major version is 0, the minor version must match too
+# (0.x minor releases may change the API; see docs/PACKAGING.md).
+set(PACKAGE_VERSION "$version")
+if(PACKAGE_FIND_VERSION_MAJOR STREQUAL "$major" AND
+   (NOT "$major" STREQUAL "0" OR PACKAGE_FIND_VERSION_COUNT EQUAL 1 OR
+    PACKAGE_FIND_VERSION_MINOR STREQUAL "$minor") AND
+   NOT PACKAGE_FIND_VERSION VERSION_GREATER PACKAGE_VERSION)
+  set(PACKAGE_VERSION_COMPATIBLE TRUE)
+  if(PACKAGE_FIND_VERSION VERSION_EQUAL PACKAGE_VERSION)
+    set(PACKAGE_VERSION_EXACT TRUE)
+  endif()
+else()
+  set(PACKAGE_VERSION_COMPATIBLE FALSE)
+endif()
+if(CMAKE_SIZEOF_VOID_P AND NOT CMAKE_SIZEOF_VOID_P STREQUAL "8")
+  set(PACKAGE_VERSION "\${PACKAGE_VERSION} (64-bit)")
+  set(PACKAGE_VERSION_UNSUITABLE TRUE)
+endif()
+CMAKE
+echo "installed $prefix/lib/cmake/shmbus/shmbusConfig.cmake, shmbusConfigVersion.cmake"

@@ -8,10 +8,11 @@ R=$RUNFILES
 read -r -a CCFLAGS <<<"${1:-}"
 prefix=$TMP/prefix
 files=("$R/tools/shmpub" "$R/tools/shmsub" "$R/tools/shmbus" "$R/tools/libshmbus.so"
-       "$R/core/libshmbus.a" "$R/core/shmbus.h" "$R"/docs/man/*.1)
+       "$R/core/libshmbus.a" "$R/core/shmbus.h" "$R/cpp/shmbus.hpp" "$R"/docs/man/*.1)
 expect_rc 0 "$R/tools/install_files.sh" --prefix "$prefix" "${files[@]}"
-for f in bin/shmpub bin/shmsub bin/shmbus include/shmbus.h lib/libshmbus.a lib/libshmbus.so.0.1.0 \
-         share/man/man1/shmpub.1 share/man/man1/shmsub.1 share/man/man1/shmbus.1 lib/pkgconfig/shmbus.pc; do
+for f in bin/shmpub bin/shmsub bin/shmbus include/shmbus.h include/shmbus.hpp lib/libshmbus.a \
+         lib/libshmbus.so.0.1.0 share/man/man1/shmpub.1 share/man/man1/shmsub.1 share/man/man1/shmbus.1 \
+         lib/pkgconfig/shmbus.pc lib/cmake/shmbus/shmbusConfig.cmake lib/cmake/shmbus/shmbusConfigVersion.cmake; do
   if [ -f "$prefix/$f" ]; then pass; else fail "not installed: $f"; fi
 done
 if [ "$(readlink "$prefix/lib/libshmbus.so")" = libshmbus.so.0 ] &&
@@ -23,6 +24,7 @@ if command -v man >/dev/null; then
 fi
 expect_rc 2 "$R/tools/install_files.sh" --prefix relative/dir "${files[@]}"; err_has 'absolute path'
 expect_rc 1 "$R/tools/install_files.sh" --prefix "$prefix" /no/such/artifact; err_has "no such file"
+expect_rc 1 "$R/tools/install_files.sh" --destdir "$TMP/nohdr" "$R/tools/shmpub"; err_has "shmbus.h must be among"
 
 # A program that publishes a record and reads it back through the installed library.
 newbus P
