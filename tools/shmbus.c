@@ -126,11 +126,11 @@ static int cmd_ls(int json) {
     tw = (int)strlen(rs.v[i].bi.type) > tw ? (int)strlen(rs.v[i].bi.type) : tw;
   }
   if (!json)
-    printf("%-*s %-*s %8s %10s %10s %6s %10s %-10s %s\n", nw, "NAME", tw, "TYPE", "WRITER",
-           "VERSION", "CAPACITY", "SLOTS", "RATE", "OWNER", "MODE");
+    printf("%-*s %-*s %8s %10s %10s %6s %7s %10s %-10s %s\n", nw, "NAME", tw, "TYPE", "WRITER",
+           "VERSION", "CAPACITY", "SLOTS", "READERS", "RATE", "OWNER", "MODE");
   for (i = 0; i < rs.n; i++) {
     const struct row *r = &rs.v[i];
-    char w[32], cap[32], rate[32], user[64];
+    char w[32], cap[32], rate[32], user[64], readers[16];
     writer_text(r, w, sizeof w);
     fmt_user(r->bi.uid, user, sizeof user);
     if (json) {
@@ -139,10 +139,13 @@ static int cmd_ls(int json) {
       fputs(",\"type\":", stdout);
       json_string(stdout, r->bi.type, strlen(r->bi.type));
       printf(",\"readable\":%s,\"writer_pid\":%d,\"writer_alive\":%s,\"latest\":%llu,"
-             "\"capacity\":%llu,\"slots\":%u,\"rate_hz\":",
+             "\"capacity\":%llu,\"slots\":%u,\"readers\":",
              r->err ? "false" : "true", (int)r->bi.writer_pid,
              r->bi.writer_alive ? "true" : "false", (unsigned long long)r->bi.latest,
              (unsigned long long)r->bi.capacity, r->bi.slots);
+      if (!r->err && r->bi.readers >= 0) printf("%d", r->bi.readers);
+      else fputs("null", stdout);
+      fputs(",\"rate_hz\":", stdout);
       if (r->rate >= 0) printf("%.3f", r->rate);
       else fputs("null", stdout);
       fputs(",\"owner\":", stdout);
@@ -151,16 +154,18 @@ static int cmd_ls(int json) {
       continue;
     }
     if (r->err) {
-      printf("%-*s %-*s %8s %10s %10s %6s %10s %-10s %04o  (%s)\n", nw, r->name, tw, "?", w, "?",
-             "?", "?", "?", user, (unsigned)r->bi.mode, shmbus_strerror(r->err));
+      printf("%-*s %-*s %8s %10s %10s %6s %7s %10s %-10s %04o  (%s)\n", nw, r->name, tw, "?", w,
+             "?", "?", "?", "?", "?", user, (unsigned)r->bi.mode, shmbus_strerror(r->err));
       continue;
     }
     fmt_bytes(r->bi.capacity, cap, sizeof cap);
     if (r->rate < 0) snprintf(rate, sizeof rate, "-");
     else snprintf(rate, sizeof rate, "%.4g Hz", r->rate);
-    printf("%-*s %-*s %8s %10llu %10s %6u %10s %-10s %04o\n", nw, r->name, tw,
+    if (r->bi.readers < 0) snprintf(readers, sizeof readers, "-");
+    else snprintf(readers, sizeof readers, "%d", r->bi.readers);
+    printf("%-*s %-*s %8s %10llu %10s %6u %7s %10s %-10s %04o\n", nw, r->name, tw,
            r->bi.type[0] ? r->bi.type : "-", w, (unsigned long long)r->bi.latest, cap,
-           r->bi.slots, rate, user, (unsigned)r->bi.mode);
+           r->bi.slots, readers, rate, user, (unsigned)r->bi.mode);
   }
   free(rs.v);
   return flushed();
@@ -172,12 +177,61 @@ static const char *writer_state(const struct shmbus_bus_info *bi) {
   return bi->writer_closed ? "closed cleanly" : "died";
 }
 
+static const char *mode_name(int mode) {
+  return mode == SHMBUS_WAIT_SPIN ? "spin" : mode == SHMBUS_WAIT_SLEEP ? "sleep" : "hybrid";
+}
+
+static const char *reader_state(const struct shmbus_reader_info *r) {
+  if (r->asleep) return r->pollfd ? "asleep (pollable descriptor)" : "asleep";
+  if (r->spinning) return "spinning";
+  return r->pollfd ? "reading (pollable descriptor)" : "reading";
+}
+
+/* The reader registry (advisory): a table, or a JSON array. @n < 0: no registry. */
+static void print_readers(const struct shmbus_reader_info *v, int n, int json) {
+  int i;
+  if (json) {
+    if (n < 0) {
+      fputs("null", stdout);
+      return;
+    }
+    fputc('[', stdout);
+    for (i = 0; i < n; i++)
+      printf("%s{\"pid\":%d,\"mode\":\"%s\",\"asleep\":%s,\"spinning\":%s,\"pollfd\":%s,"
+             "\"cursor\":%llu,\"lost\":%llu,\"active_ns\":%llu,\"opened_ns\":%llu}",
+             i ? "," : "", (int)v[i].pid, mode_name(v[i].mode), v[i].asleep ? "true" : "false",
+             v[i].spinning ? "true" : "false", v[i].pollfd ? "true" : "false",
+             (unsigned long long)v[i].cursor, (unsigned long long)v[i].lost,
+             (unsigned long long)v[i].active_ns, (unsigned long long)v[i].opened_ns);
+    fputc(']', stdout);
+    return;
+  }
+  if (n < 0) {
+    printf("readers:        unknown (a layout-1 bus, or its wake page cannot be attached)\n");
+    return;
+  }
+  printf("readers:        %d\n", n);
+  if (n > 0) printf("  %8s %-7s %-29s %10s %8s %s\n", "PID", "MODE", "STATE", "CURSOR", "LOST",
+                    "LAST WAIT");
+  for (i = 0; i < n; i++) {
+    char age[32] = "-";
+    if (v[i].active_ns)
+      fmt_duration((double)(now_realtime_ns() - (int64_t)v[i].active_ns) / 1e9, age, sizeof age);
+    printf("  %8d %-7s %-29s %10llu %8llu %s%s\n", (int)v[i].pid, mode_name(v[i].mode),
+           reader_state(&v[i]), (unsigned long long)v[i].cursor, (unsigned long long)v[i].lost,
+           age, v[i].active_ns ? " ago" : "");
+  }
+}
+
 static int cmd_stat(const char *name, int json) {
   struct shmbus_bus_info bi;
   char path[256], user[64], group[64], t[64], c[64], age[32], cap[32], tot[32];
+  struct shmbus_reader_info rv[64];
   pid_t holder;
-  int rc = shmbus_stat(name, &bi);
+  int rc = shmbus_stat(name, &bi), nr;
   if (rc < 0) return tool_fail("inspect", name, rc, 0);
+  nr = shmbus_readers(name, rv, sizeof rv / sizeof rv[0]);
+  if (nr > (int)(sizeof rv / sizeof rv[0])) nr = (int)(sizeof rv / sizeof rv[0]);
   shmbus_path(name, path, sizeof path);
   holder = shmbus_lock_holder(name); /* owner only: others get -EACCES */
   fmt_user(bi.uid, user, sizeof user);
@@ -192,12 +246,14 @@ static int cmd_stat(const char *name, int json) {
     printf(",\"slots\":%u,\"capacity\":%llu,\"total_size\":%llu,\"latest\":%llu,"
            "\"last_publish_ns\":%llu,\"created_ns\":%llu,\"writer_pid\":%d,"
            "\"writer_state\":\"%s\",\"lock_holder\":%d,\"readers_asleep\":%s,"
-           "\"replaced\":%s,\"owner\":",
+           "\"replaced\":%s,\"layout_version\":%u,\"readers\":",
            bi.slots, (unsigned long long)bi.capacity, (unsigned long long)bi.total_size,
            (unsigned long long)bi.latest, (unsigned long long)bi.last_publish_ns,
            (unsigned long long)bi.created_ns, (int)bi.writer_pid, writer_state(&bi),
            holder > 0 ? (int)holder : 0, bi.sleepers ? "true" : "false",
-           bi.replaced ? "true" : "false");
+           bi.replaced ? "true" : "false", bi.layout_version);
+    print_readers(rv, nr < 0 ? -1 : nr, 1);
+    fputs(",\"owner\":", stdout);
     json_string(stdout, user, strlen(user));
     fputs(",\"group\":", stdout);
     json_string(stdout, group, strlen(group));
@@ -205,15 +261,15 @@ static int cmd_stat(const char *name, int json) {
     return flushed();
   }
   fmt_bytes(bi.capacity, cap, sizeof cap);
-  fmt_bytes(bi.total_size + 4096, tot, sizeof tot);
+  fmt_bytes(bi.total_size + (bi.layout_version >= 2 ? 65536 : 4096), tot, sizeof tot);
   fmt_time_iso((int64_t)bi.created_ns, c, sizeof c);
   printf("bus:            %s\n", name);
   printf("path:           %s\n", path);
   printf("type:           %s\n", bi.type[0] ? bi.type : "(none)");
   printf("geometry:       %u slots x %s (%llu bytes)\n", bi.slots, cap,
          (unsigned long long)bi.capacity);
-  printf("memory:         %s (records %llu bytes + wake page 4096)\n", tot,
-         (unsigned long long)bi.total_size);
+  printf("memory:         %s (records %llu bytes + wake page %u)\n", tot,
+         (unsigned long long)bi.total_size, bi.layout_version >= 2 ? 65536u : 4096u);
   printf("created:        %s\n", c);
   printf("latest version: %llu\n", (unsigned long long)bi.latest);
   if (bi.last_publish_ns) {
@@ -228,8 +284,8 @@ static int cmd_stat(const char *name, int json) {
   else printf("writer:         %s\n", writer_state(&bi));
   if (holder > 0) printf("writer lock:    held by pid %d\n", (int)holder);
   else if (holder == 0) printf("writer lock:    free\n");
-  printf("readers asleep: %s\n", bi.sleepers ? "yes (the wake flag is set: a reader sleeps, or "
-                                              "slept since the last publish)" : "no");
+  printf("readers asleep: %s\n", bi.sleepers ? "yes" : "no");
+  print_readers(rv, nr < 0 ? -1 : nr, 0);
   if (bi.replaced) printf("replaced:       yes (a newer bus took the name; readers reopen)\n");
   printf("owner:          %s, group %s, mode %04o\n", user, group, (unsigned)bi.mode);
   return flushed();

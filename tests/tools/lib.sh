@@ -69,8 +69,15 @@ eventually() {
   pass
 }
 
-# A reader sleeps on the bus (shmbus stat shows the futex flag): it is subscribed.
-reader_asleep() { "$SHMBUS" stat "$1" --json | grep -q '"readers_asleep":true'; }
+# reader_asleep BUS [PID] - the bus's reader registry lists a reader (process PID, if given)
+# asleep in a wait: it is subscribed, with its cursor set, and a publish now reaches it.
+reader_asleep() {
+  if [ $# -ge 2 ]; then
+    "$SHMBUS" stat "$1" --json | grep -Eq "\{\"pid\":$2,[^}]*\"asleep\":true"
+  else
+    "$SHMBUS" stat "$1" --json | grep -q '"asleep":true'
+  fi
+}
 # shmsub (pid $1) waits for its bus to appear: it watches /dev/shm with inotify.
 waits_for_bus() { ls -l "/proc/$1/fd" 2>/dev/null | grep -q inotify; }
 bus_exists() { "$SHMBUS" stat "$1" >/dev/null 2>&1; }

@@ -31,7 +31,7 @@ if grep -q ': four$' "$TMP/sub"; then pass; else fail "after death: $(cat "$TMP/
 # 2. Replacement (another geometry): shmsub reopens the bus by name and reads the new one.
 "$SHMSUB" "$B" --new -C 1 -W 20 >"$TMP/sub" 2>"$TMP/suberr" &
 sub=$!
-eventually 20 reader_asleep "$B"
+eventually 20 reader_asleep "$B" "$sub"   # this very subscriber, not a flag left by another
 "$SHMPUB" "$B" --slots 16 -m five 2>/dev/null
 wait "$sub" || fail "replace: exit status $?"
 if [ "$(cat "$TMP/sub")" = five ]; then pass; else fail "replace: got '$(cat "$TMP/sub")'"; fi
@@ -41,7 +41,7 @@ if grep -q "waiting for bus" "$TMP/suberr"; then fail "replace: waited"; else pa
 # 3. Removal: shmsub waits for the bus to come back, and reads it then.
 "$SHMSUB" "$B" -C 2 -W 20 >"$TMP/sub" 2>"$TMP/suberr" &
 sub=$!
-eventually 20 reader_asleep "$B"
+eventually 20 reader_asleep "$B" "$sub"
 expect_rc 0 "$SHMBUS" rm "$B"
 eventually 20 grep -q "waiting for bus '$B' to exist (again)" "$TMP/suberr"
 "$SHMPUB" "$B" -m six
@@ -56,7 +56,7 @@ for sig in INT TERM; do
   eventually 20 bus_exists "$S"
   "$SHMSUB" "$S" >/dev/null &
   sub=$!
-  eventually 20 reader_asleep "$S"
+  eventually 20 reader_asleep "$S" "$sub"
   kill -"$sig" "$sub" "$pub"
   wait "$pub"; rc=$?
   if [ "$rc" -eq 0 ]; then pass; else fail "shmpub SIG$sig: exit status $rc"; fi

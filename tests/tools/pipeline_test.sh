@@ -67,7 +67,8 @@ newbus K
 suball=$!
 "$SHMSUB" "$K" -v -C 2 -W 20 >"$TMP/latest" 2>"$TMP/latesterr" &
 sublatest=$!
-eventually 20 reader_asleep "$K"
+eventually 20 reader_asleep "$K" "$suball"
+eventually 20 reader_asleep "$K" "$sublatest"
 eventually 20 grep -q first "$TMP/all"
 eventually 20 grep -q first "$TMP/latest"
 kill -STOP "$suball" "$sublatest"

@@ -91,7 +91,7 @@ newbus S
 "$SHMPUB" "$S" -m first
 "$SHMSUB" "$S" -C 3 -W 20 >"$TMP/default" &
 sub=$!
-eventually 20 reader_asleep "$S"   # it printed 'first' and sleeps: now publish
+eventually 20 reader_asleep "$S" "$sub"   # it printed 'first' and sleeps: now publish
 bg "$SHMPUB" "$S" -m again -r 50
 wait "$sub"
 if [ "$(cat "$TMP/default")" = "$(printf 'first\nagain\nagain')" ]; then pass; else fail "default: $(cat "$TMP/default")"; fi
