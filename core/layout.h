@@ -17,7 +17,8 @@
 #define SHMBUS__HEADER_SIZE 4096u
 #define SHMBUS__SLOT_HEADER_SIZE 64u
 #define SHMBUS__WAKE_SIZE 65536u /* layout 2; layout 1's page was 4096 */
-#define SHMBUS__READERS ((SHMBUS__WAKE_SIZE - 64u) / 64u) /* registry entries: 1023 */
+#define SHMBUS__READERS ((SHMBUS__WAKE_SIZE - 128u) / 64u) /* registry entries: 1022 */
+#define SHMBUS__SPIN_SLOTS 8u /* leases of the hybrid wait's spin phase (core/wait.c) */
 #define SHMBUS__FLAG_REPLACED 1u
 
 enum { SHMBUS__WRITER_NONE = 0, SHMBUS__WRITER_RUNNING = 1, SHMBUS__WRITER_CLOSED = 2 };
@@ -83,7 +84,10 @@ struct shmbus__wake {
    * Sleepers FUTEX_WAIT on this very word. */
   _Atomic uint32_t word;
   unsigned char pad0[60];
-  struct shmbus__reader readers[SHMBUS__READERS]; /* 64: the registry */
+  /* 64: spin leases, CLOCK_MONOTONIC ns until which a hybrid waiter spins, 0 = free: a hybrid
+   * wait spins only with a lease, and there are as many as the machine has cores but one. */
+  _Atomic uint64_t spin_until[SHMBUS__SPIN_SLOTS];
+  struct shmbus__reader readers[SHMBUS__READERS]; /* 128: the registry */
 };
 
 /* The wake page of layout 1 (read-only support: never written by this library's writer). */
@@ -107,7 +111,8 @@ static_assert(offsetof(struct shmbus__header, wake_key) == 220, "layout");
 static_assert(sizeof(struct shmbus__header) <= SHMBUS__HEADER_SIZE, "header fits its page");
 static_assert(offsetof(struct shmbus__slot, length) == 16, "layout");
 static_assert(sizeof(struct shmbus__reader) == 64, "one cache line per reader");
-static_assert(offsetof(struct shmbus__wake, readers) == 64, "layout");
+static_assert(offsetof(struct shmbus__wake, spin_until) == 64, "layout");
+static_assert(offsetof(struct shmbus__wake, readers) == 128, "layout");
 static_assert(sizeof(struct shmbus__wake) <= SHMBUS__WAKE_SIZE, "wake page fits");
 static_assert(offsetof(struct shmbus__slot, timestamp_ns) == 24, "layout");
 static_assert(offsetof(struct shmbus__slot, payload) == SHMBUS__SLOT_HEADER_SIZE, "layout");

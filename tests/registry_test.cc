@@ -12,7 +12,7 @@ using shmbus_test::TempBus;
 
 namespace {
 
-constexpr int kEntries = 1023;  // (65536 - 64) / 64
+constexpr int kEntries = 1022;  // (65536 - 128) / 64
 constexpr int64_t kSecond = 1000000000LL;
 
 shmbus_pub* Create(const char* name) {
@@ -35,7 +35,7 @@ unsigned char* AttachWake(const TempBus& bus) {
 }
 
 uint64_t* Owner(unsigned char* wake, int i) {
-  return reinterpret_cast<uint64_t*>(wake + 64 + 64 * i);
+  return reinterpret_cast<uint64_t*>(wake + 128 + 64 * i);
 }
 
 }  // namespace
@@ -173,7 +173,7 @@ TEST(Registry, AHostileScribbleIsBounded) {
   unsigned char* wake = AttachWake(bus);
   ASSERT_NE(nullptr, wake);
   std::mt19937_64 rng(12345);
-  for (int i = 64; i < 65536; i += 8) {
+  for (int i = 64; i < 65536; i += 8) {  // leases and registry
     uint64_t x = rng();
     memcpy(wake + i, &x, 8);
   }
@@ -191,7 +191,7 @@ TEST(Registry, AHostileScribbleIsBounded) {
     self = (uint64_t)getpid() | (strtoull(q, nullptr, 10) << 22);
   }
   *Owner(wake, 7) = self;
-  reinterpret_cast<uint32_t*>(wake + 64 + 64 * 7)[2] = 0xffffffffu;  // state
+  reinterpret_cast<uint32_t*>(wake + 128 + 64 * 7)[2] = 0xffffffffu;  // state
   std::vector<shmbus_reader_info> r;
   int n = Readers(bus.c_str(), &r);
   ASSERT_GE(n, 1);

@@ -409,3 +409,35 @@ TEST(Timeouts, ADeadWriterIsReportedWithTimeoutZeroInEveryModeAndByThePollfd) {
   close(pipefd[0]);
   close(pipefd[1]);
 }
+
+// ---------------------------------------------------------------- the adaptive hybrid wait
+
+// A hybrid wait spins only with a spin lease; there are as many as the cores but one, so
+// with more would-be spinners than free cores the rest sleep at once. A lease held too long
+// ahead (a hostile reader's) is taken anyway.
+TEST(Hybrid, SpinsOnlyWithALeaseAndAGarbageLeaseIsFree) {
+  long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+  if (cpus < 2) GTEST_SKIP() << "one CPU: the hybrid wait never spins (no free core)";
+  TempBus bus("lease");
+  shmbus_pub* p = Create(bus.c_str());
+  shmbus_sub* s = nullptr;
+  ASSERT_EQ(0, shmbus_sub_open(bus.c_str(), 0, &s));
+  shmbus_sub_seek(s, SHMBUS_SEEK_NEW);
+  auto* wake = static_cast<unsigned char*>(shmat(shmbus_test::WakeShmid(bus), nullptr, 0));
+  ASSERT_NE((void*)-1, wake);
+  auto* leases = reinterpret_cast<std::atomic<uint64_t>*>(wake + 64);
+  long before = shmbus__spin_rounds;
+  EXPECT_EQ(-ETIMEDOUT, shmbus_sub_wait(s, 2000000, SHMBUS_WAIT_HYBRID));
+  EXPECT_GT(shmbus__spin_rounds, before) << "a free lease: it spins";
+  for (int i = 0; i < 8; i++) leases[i] = shmbus_test::NowNs() + 500000000LL;  // taken, 0.5 s
+  before = shmbus__spin_rounds;
+  EXPECT_EQ(-ETIMEDOUT, shmbus_sub_wait(s, 2000000, SHMBUS_WAIT_HYBRID));
+  EXPECT_EQ(before, shmbus__spin_rounds) << "every lease taken: it sleeps at once";
+  for (int i = 0; i < 8; i++) leases[i] = shmbus_test::NowNs() + 3600 * 1000000000LL;
+  before = shmbus__spin_rounds;
+  EXPECT_EQ(-ETIMEDOUT, shmbus_sub_wait(s, 2000000, SHMBUS_WAIT_HYBRID));
+  EXPECT_GT(shmbus__spin_rounds, before) << "an hour ahead is garbage: the lease is free";
+  shmdt(wake);
+  shmbus_sub_close(s);
+  shmbus_pub_close(p);
+}
