@@ -28,7 +28,7 @@ struct bridge_export_stats {
 };
 
 struct bridge_import_stats {
-  atomic_uint_fast64_t received, lost, dup, dds_lost, own, errors;
+  atomic_uint_fast64_t received, lost, dup, dds_lost, own, errors, rejected;
 };
 
 struct exporter;
