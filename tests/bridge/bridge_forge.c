@@ -12,6 +12,8 @@
  *       "discovered N" once it has seen N >= 2 other participants (the readiness signal:
  *       discovery reaches it), then at the end "matched-readers R matched-writers W
  *       received K written N".
+ *   bridge_forge DOMAIN flood PREFIX N STOPFILE
+ *       offer N topics (buses PREFIX0 .. PREFIX<N-1>) until STOPFILE exists.
  * CYCLONEDDS_URI picks the interface. Exit status 2 on a usage or DDS error.
  */
 #include <inttypes.h>
@@ -163,6 +165,20 @@ static int siege(const char *bus, const char *stopfile) {
   return 0;
 }
 
+static int flood(const char *prefix, int n, const char *stopfile) {
+  dds_qos_t *q = qos(0);
+  for (int i = 0; i < n; i++) {
+    char bus[64];
+    snprintf(bus, sizeof bus, "%s%d", prefix, i);
+    dds_entity_t topic = make_topic(bus), w = topic;
+    if (topic >= 0) w = dds_create_writer(pp, topic, q, NULL);
+    if (w < 0) return die("flood writer", w);
+  }
+  dds_delete_qos(q);
+  while (access(stopfile, F_OK) != 0) dds_sleepfor(DDS_MSECS(20));
+  return 0;
+}
+
 int main(int argc, char **argv) {
   if (argc < 4) {
     fprintf(stderr, "usage: bridge_forge DOMAIN pub BUS [FIELD=VALUE]...\n"
@@ -173,6 +189,7 @@ int main(int argc, char **argv) {
   if (pp < 0) return die("participant", pp);
   int rc = strcmp(argv[2], "pub") == 0     ? pub(argv[3], argc - 4, argv + 4)
            : strcmp(argv[2], "siege") == 0 && argc == 5 ? siege(argv[3], argv[4])
+           : strcmp(argv[2], "flood") == 0 && argc == 6 ? flood(argv[3], atoi(argv[4]), argv[5])
                                                         : 2;
   dds_delete(pp);
   return rc;
