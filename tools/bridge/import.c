@@ -71,7 +71,8 @@ struct import_topic {
     size_t cap;
   } pend;
   uint64_t retry_ns;  /* after a failed open: not again before this (monotonic) */
-  unsigned logged;    /* verdicts already logged for this topic, one bit each */
+  unsigned logged;    /* verdicts already logged for this topic, one bit each (listener) */
+  unsigned logged_open; /* the same for the importer thread's messages */
   struct bridge_import_stats st;
   struct import_topic *next;
 };
@@ -83,7 +84,7 @@ struct importer {
   pthread_mutex_t lock; /* the list, against the status printer */
   struct import_topic *list;
   int n_topics;
-  uint64_t topics_refused;
+  uint64_t topics_refused; /* under lock */
   dds_guid_t self;
 };
 
@@ -136,7 +137,10 @@ static void import_subscribe(struct importer *im, const char *topic_name, const 
   for (t = im->list; t; t = t->next)
     if (strcmp(t->topic, topic_name) == 0) return;
   if (im->n_topics >= b->cfg.max_topics) {
-    if (im->topics_refused++ == 0)
+    pthread_mutex_lock(&im->lock);
+    uint64_t refused = im->topics_refused++;
+    pthread_mutex_unlock(&im->lock);
+    if (refused == 0)
       bridge_log("import %s: not imported: --max-topics %d reached (further refusals are "
                  "counted in the status, not logged)", topic_name, b->cfg.max_topics);
     return;
@@ -195,14 +199,14 @@ static void import_discover(struct importer *im) {
   if (n > 0) dds_return_loan(im->pubreader, samples, n);
 }
 
-/* Log verdict or event @bit of topic @t the first time only. */
-static int first_time(struct import_topic *t, unsigned bit) {
-  if (t->logged & (1u << bit)) return 0;
-  t->logged |= 1u << bit;
+/* Log verdict or event @bit the first time only (@mask: the listener's or the thread's). */
+static int first_time(unsigned *mask, unsigned bit) {
+  if (*mask & (1u << bit)) return 0;
+  *mask |= 1u << bit;
   return 1;
 }
-#define LOG_REFUSED 16
-#define LOG_OPEN 17
+#define LOG_REFUSED 0
+#define LOG_OPEN 1
 
 /* 1 when the writer of the last accepted sample is still matched with @t's reader. When it is
  * not known (resumed from a marker), 1 when any writer other than @sender is matched. */
@@ -245,7 +249,7 @@ static void import_rejected(struct import_topic *t, enum bridge_verdict v,
     return;
   }
   count(&t->st.rejected, 1);
-  if (!first_time(t, v)) return;
+  if (!first_time(&t->logged, v)) return;
   if (v == BRIDGE_TOO_BIG)
     bridge_log("import %s: sample refused: its bus would take %" PRIu64 " bytes (%u slots x "
                "%" PRIu64 "), more than --max-bus-bytes %" PRIu64, t->topic,
@@ -280,7 +284,7 @@ static void import_stash(struct import_topic *t, const shmbus_dds_BusRecord *r,
   snprintf(t->pend.type, sizeof t->pend.type, "%s", r->type_tag);
   t->pend.s = *s;
   t->pend.s.type_tag = t->pend.type;
-  t->pend.gap = t->pend.have ? UINT64_MAX : gap; /* one replaced: counted as unknown */
+  t->pend.gap = gap; /* against the unchanged source state: a replaced one counts as lost */
   t->pend.handle = h;
   t->pend.have = 1;
   if (!t->need_open) {
@@ -332,14 +336,14 @@ static void import_on_data(dds_entity_t reader, void *arg) {
     count(&t->st.dds_lost, (uint64_t)lost.total_count_change);
 }
 
-/* Refuse to write bus @t->bus: it exists and is not ours. Logged once per name. */
+/* Refuse to write bus @t->bus: it exists and is not ours. Logged once per name.
+ * Return: -EEXIST. */
 static int import_refuse(struct import_topic *t, const char *why) {
-  if (first_time(t, LOG_REFUSED))
+  if (first_time(&t->logged_open, LOG_REFUSED))
     bridge_log("import %s: bus %s %s; this bridge never writes a bus it did not create: "
                "nothing imported (remove the bus, or import under another name with "
                "--prefix); looking again every 5 s", t->topic, t->bus, why);
-  t->refused = 1;
-  return -EPERM;
+  return -EEXIST;
 }
 
 /* Take the marker of bus @t->bus for this importer; @info is the existing bus or NULL. */
@@ -350,7 +354,7 @@ static int import_mark(struct import_topic *t, const struct shmbus_bus_info *inf
   t->last.bus_created = info ? info->created_ns : 0;
   rc = bridge_marker_open(t->bus, &t->last);
   if (rc < 0) {
-    if (first_time(t, LOG_OPEN))
+    if (first_time(&t->logged_open, LOG_OPEN))
       bridge_log("import %s: cannot write the marker of bus %s: %s; retrying every 5 s",
                  t->topic, t->bus, strerror(-rc));
     return rc;
@@ -360,7 +364,8 @@ static int import_mark(struct import_topic *t, const struct shmbus_bus_info *inf
 }
 
 /* Become the writer of bus @t->bus with geometry @g, if it is ours to write: absent, or made
- * by this user's importer (its marker says so). Context: the importer thread, t->opening set. */
+ * by this user's importer (its marker says so). Context: the importer thread, t->opening set.
+ * Return: 0; -EEXIST (the bus is not ours: refused); another negative errno. */
 static int import_open(struct import_topic *t, const struct geometry *g) {
   struct shmbus_pub_opts o;
   struct shmbus_bus_info info;
@@ -374,7 +379,6 @@ static int import_open(struct import_topic *t, const struct geometry *g) {
     snprintf(why, sizeof why, "exists but cannot be examined (%s)", shmbus_strerror(rc));
     return import_refuse(t, why);
   }
-  t->refused = 0;
   had_prev = bridge_marker_read(t->bus, geteuid(), &prev) == 0;
   /* The marker comes first, so that no exporter ever sees this bus written by us unmarked. */
   if ((rc = import_mark(t, rc == 0 ? &info : NULL)) < 0) return rc;
@@ -386,7 +390,7 @@ static int import_open(struct import_topic *t, const struct geometry *g) {
   rc = shmbus_pub_open(t->bus, &o, &t->pub);
   if (rc < 0) {
     pid_t holder = rc == -EBUSY ? shmbus_lock_holder(t->bus) : 0;
-    if (first_time(t, LOG_OPEN))
+    if (first_time(&t->logged_open, LOG_OPEN))
       bridge_log("import %s: cannot write bus %s: %s%s; retrying every 5 s", t->topic, t->bus,
                  shmbus_strerror(rc), holder > 0 ? " (another importer of this user holds it)"
                                                  : "");
@@ -407,7 +411,7 @@ static int import_open(struct import_topic *t, const struct geometry *g) {
   t->last.bus_created = info.created_ns;
   bridge_marker_update(t->marker_fd, &t->last);
   t->geo = *g;
-  t->logged &= ~(1u << LOG_OPEN);
+  t->logged_open = 0;
   return 0;
 }
 
@@ -435,6 +439,7 @@ static void import_make_bus(struct import_topic *t) {
 
   pthread_mutex_lock(&t->lock);
   t->opening = 0;
+  t->refused = rc == -EEXIST;
   if (rc < 0) {
     t->retry_ns = bridge_now_ns() + RETRY_NS;
   } else if (t->pend.have && geometry_is(t, &t->pend.s)) {
