@@ -78,7 +78,7 @@ wait_for 20 "B refusing the implausible version" logged bridgeB.log "implausible
 run A "$PROBE" pub "sens-$S" test/imu 2 5 2000 || fail "publish on A"
 run B "$PROBE" latest "sens-$S" test/imu 5 30 || fail "one forged sample blocked the real source"
 ver=$(run B sed -n 's/^version= *//p' "/dev/shm/shmbridge.sens-$S")
-[ "$ver" -le 5 ] || fail "B's marker saved version $ver"
+[ -n "$ver" ] && awk -v v="$ver" 'BEGIN { exit !(length(v) < 3 && v <= 5) }' || fail "B's marker saved version $ver"
 
 echo "4: a second origin on a topic is reported, not interleaved"
 ino=$(run B stat -c %i "/dev/shm/shmbus.sens-$S")
