@@ -22,6 +22,7 @@ FORGE=$(realpath "$3")
 export TSAN_OPTIONS="${TSAN_OPTIONS:-} suppressions=$(realpath "$4")"
 # shellcheck source=netns_lib.sh
 . "$(realpath "$5")"
+SNIFF=$(realpath "$6")
 
 echo "namespaces $NA $NB, DDS domain $DOM"
 run A "$PROBE" pub "sens-$S" test/imu 1 1 0 || fail "publish sens on A"
@@ -75,8 +76,15 @@ busid=$(run B sed -n 's/^bus_id= *//p' "/dev/shm/shmbridge.sens-$S")
 run A "$FORGE" $DOM pub "sens-$S" origin="$origin" bus_id="$busid" version=18446744073709551615 \
   type=test/imu slots=8 capacity=256 payload=seq=999 || fail "forger"
 wait_for 20 "B refusing the implausible version" logged bridgeB.log "implausible version 18446744073709551615"
+# The capture bridge_secure_test relies on, as its control: unsecured, records are in clear.
+on A "$SNIFF" veth-a "seq=" "$T/stopsniff" >"$T/sniff.out" 2>"$T/sniff.log" & SN=$!
+wait_for 20 "the capture on A's interface" grep -qs "^capturing" "$T/sniff.out"
 run A "$PROBE" pub "sens-$S" test/imu 2 5 2000 || fail "publish on A"
 run B "$PROBE" latest "sens-$S" test/imu 5 30 || fail "one forged sample blocked the real source"
+touch "$T/stopsniff"
+wait "$SN" || fail "the capture failed: $(cat "$T/sniff.log")"
+read -r _ frames _ clear < <(tail -n 1 "$T/sniff.out")
+[ "$clear" -gt 0 ] || fail "control: the capture saw no record in clear in $frames unsecured frames"
 ver=$(run B sed -n 's/^version= *//p' "/dev/shm/shmbridge.sens-$S")
 [ -n "$ver" ] && awk -v v="$ver" 'BEGIN { exit !(length(v) < 3 && v <= 5) }' || fail "B's marker saved version $ver"
 

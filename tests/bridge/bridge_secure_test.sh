@@ -3,6 +3,8 @@
 # test makes its own CA, identities and signed governance and permissions documents with
 # tools/bridge/make-test-pki.sh (openssl; nothing is committed), then checks:
 #   - two secured bridges exchange buses, both ways;
+#   - no record crosses the wire in clear (a capture on A's interface finds none of the
+#     records' text; bridge_attack_test runs the same capture unsecured as the control);
 #   - a participant without credentials (bridge_forge, which forges samples with the bridge's
 #     own type) that discovery reaches can neither read the secured topic nor inject into it,
 #     while the secured importer receives every record published meanwhile;
@@ -17,6 +19,7 @@ export TSAN_OPTIONS="${TSAN_OPTIONS:-} suppressions=$(realpath "$4")"
 # shellcheck source=netns_lib.sh
 . "$(realpath "$5")"
 PKI=$(realpath "$6")
+SNIFF=$(realpath "$7")
 command -v openssl >/dev/null || cannot "'openssl' is not installed (Debian: openssl)"
 
 "$PKI" "$T/pki" hosta hostb >"$T/pki.log" 2>&1 || fail "make-test-pki.sh failed: $(cat "$T/pki.log")"
@@ -45,8 +48,16 @@ on A "$FORGE" $DOM siege "sec-$S" "$T/stop" >"$T/siege.out" 2>"$T/siege.log" & F
 wait_for 60 "the forger discovering both bridges" grep -qs "^discovered" "$T/siege.out"
 on B "$PROBE" follow "sec-$S" test/sec 100 120 >"$T/follow.out" 2>"$T/follow.log" & FOLLOW=$!
 wait_for 30 "follower on B" grep -qsx 1 "$T/follow.out"
+on A "$SNIFF" veth-a "seq=" "$T/stopsniff" >"$T/sniff.out" 2>"$T/sniff.log" & SN=$!
+wait_for 20 "the capture on A's interface" grep -qs "^capturing" "$T/sniff.out"
 run A "$PROBE" pub "sec-$S" test/sec 2 100 5000 || fail "publish on A"
 wait "$FOLLOW" || fail "B's follower (order, type tag, seq=100) with the forger injecting"
+touch "$T/stopsniff"
+wait "$SN" || fail "the capture failed: $(cat "$T/sniff.log")"
+read -r _ frames _ clear < <(tail -n 1 "$T/sniff.out")
+echo "  capture on A: $frames frames, $clear with a record in clear"
+[ "$frames" -gt 0 ] || fail "the capture saw no traffic"
+[ "$clear" = 0 ] || fail "$clear frame(s) carried a record in clear"
 touch "$T/stop"
 wait "$FG" || fail "the forger failed"
 cat "$T/siege.out"
