@@ -47,9 +47,9 @@ echo "a participant without credentials can neither read nor inject"
 on A "$FORGE" $DOM siege "sec-$S" "$T/stop" >"$T/siege.out" 2>"$T/siege.log" & FG=$!
 wait_for 60 "the forger discovering both bridges" grep -qs "^discovered" "$T/siege.out"
 on B "$PROBE" follow "sec-$S" test/sec 100 120 >"$T/follow.out" 2>"$T/follow.log" & FOLLOW=$!
-wait_for 30 "follower on B" grep -qsx 1 "$T/follow.out"
+wait_for 60 "follower on B" grep -qsx 1 "$T/follow.out"
 on A "$SNIFF" veth-a "seq=" "$T/stopsniff" >"$T/sniff.out" 2>"$T/sniff.log" & SN=$!
-wait_for 20 "the capture on A's interface" grep -qs "^capturing" "$T/sniff.out"
+wait_for 60 "the capture on A's interface" grep -qs "^capturing" "$T/sniff.out"
 run A "$PROBE" pub "sec-$S" test/sec 2 100 5000 || fail "publish on A"
 wait "$FOLLOW" || fail "B's follower (order, type tag, seq=100) with the forger injecting"
 touch "$T/stopsniff"
@@ -71,7 +71,7 @@ grep -Eq "^import shmbus/sec_d$S -> sec-$S: received [0-9]+, .* rejected 0" "$T/
 
 echo "an unsecured bridge gets nothing"
 on B "$BRIDGE" -d $DOM -i 'sec-*' -p plain. -s "$T/statU" -t 0.2 >>"$T/bridgeU.log" 2>&1 & BU=$!
-wait_for 20 "the unsecured bridge running" test -e "$T/statU"
+wait_for 60 "the unsecured bridge running" test -e "$T/statU"
 run A "$PROBE" pub "sec-$S" test/sec 101 101 0 || fail "publish on A"
 run B "$PROBE" latest "sec-$S" test/sec 101 60 || fail "seq=101 did not reach B's secured bridge"
 run B test ! -e "/dev/shm/shmbus.plain.sec-$S" || fail "the unsecured bridge imported a secured bus"
