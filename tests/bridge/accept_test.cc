@@ -23,8 +23,8 @@ class Accept : public ::testing::Test {
  protected:
   // The verdict on @s at time @now; accepted samples become the state, as the importer does.
   bridge_verdict Offer(const bridge_sample &s, uint64_t now = kNow, int alive = 1) {
-    bridge_verdict v = bridge_check_sample(&src_, &s, kSelf, BRIDGE_DEFAULT_MAX_BUS_BYTES, alive,
-                                           now, &gap_);
+    bridge_verdict v =
+        bridge_check_sample(&src_, &s, kSelf, BRIDGE_DEFAULT_MAX_BUS_BYTES, alive, now, &gap_);
     if (v == BRIDGE_ACCEPT) bridge_source_accept(&src_, &s, now);
     return v;
   }

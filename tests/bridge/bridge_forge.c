@@ -38,17 +38,25 @@ static int set_field(shmbus_dds_BusRecord *r, uint32_t *n, const char *kv) {
   const char *v = strchr(kv, '=');
   if (v == NULL) return -1;
   v++;
-  if (strncmp(kv, "origin=", 7) == 0) r->origin = strtoull(v, NULL, 16);
-  else if (strncmp(kv, "bus_id=", 7) == 0) r->bus_id = strtoull(v, NULL, 10);
-  else if (strncmp(kv, "version=", 8) == 0) r->version = strtoull(v, NULL, 10);
-  else if (strncmp(kv, "slots=", 6) == 0) r->slots = (uint32_t)strtoul(v, NULL, 10);
-  else if (strncmp(kv, "capacity=", 9) == 0) r->capacity = strtoull(v, NULL, 10);
-  else if (strncmp(kv, "type=", 5) == 0) snprintf(r->type_tag, sizeof r->type_tag, "%s", v);
-  else if (strncmp(kv, "count=", 6) == 0) *n = (uint32_t)strtoul(v, NULL, 10);
+  if (strncmp(kv, "origin=", 7) == 0)
+    r->origin = strtoull(v, NULL, 16);
+  else if (strncmp(kv, "bus_id=", 7) == 0)
+    r->bus_id = strtoull(v, NULL, 10);
+  else if (strncmp(kv, "version=", 8) == 0)
+    r->version = strtoull(v, NULL, 10);
+  else if (strncmp(kv, "slots=", 6) == 0)
+    r->slots = (uint32_t)strtoul(v, NULL, 10);
+  else if (strncmp(kv, "capacity=", 9) == 0)
+    r->capacity = strtoull(v, NULL, 10);
+  else if (strncmp(kv, "type=", 5) == 0)
+    snprintf(r->type_tag, sizeof r->type_tag, "%s", v);
+  else if (strncmp(kv, "count=", 6) == 0)
+    *n = (uint32_t)strtoul(v, NULL, 10);
   else if (strncmp(kv, "payload=", 8) == 0) {
     r->payload._buffer = (uint8_t *)v;
     r->payload._length = r->payload._maximum = (uint32_t)strlen(v);
-  } else return -1;
+  } else
+    return -1;
   return 0;
 }
 
@@ -110,7 +118,8 @@ static int others(void) {
   void *s[32] = {NULL};
   dds_sample_info_t si[32];
   int n = dds_read(rd, s, si, 32, 32), k = 0;
-  for (int i = 0; i < n; i++) k += si[i].valid_data && si[i].instance_state == DDS_ALIVE_INSTANCE_STATE;
+  for (int i = 0; i < n; i++)
+    k += si[i].valid_data && si[i].instance_state == DDS_ALIVE_INSTANCE_STATE;
   if (n > 0) dds_return_loan(rd, s, n);
   dds_delete(rd);
   return k - 1; /* not counting itself */
@@ -181,13 +190,14 @@ static int flood(const char *prefix, int n, const char *stopfile) {
 
 int main(int argc, char **argv) {
   if (argc < 4) {
-    fprintf(stderr, "usage: bridge_forge DOMAIN pub BUS [FIELD=VALUE]...\n"
-                    "       bridge_forge DOMAIN siege BUS STOPFILE\n");
+    fprintf(stderr,
+            "usage: bridge_forge DOMAIN pub BUS [FIELD=VALUE]...\n"
+            "       bridge_forge DOMAIN siege BUS STOPFILE\n");
     return 2;
   }
   pp = dds_create_participant((dds_domainid_t)atoi(argv[1]), NULL, NULL);
   if (pp < 0) return die("participant", pp);
-  int rc = strcmp(argv[2], "pub") == 0     ? pub(argv[3], argc - 4, argv + 4)
+  int rc = strcmp(argv[2], "pub") == 0                  ? pub(argv[3], argc - 4, argv + 4)
            : strcmp(argv[2], "siege") == 0 && argc == 5 ? siege(argv[3], argv[4])
            : strcmp(argv[2], "flood") == 0 && argc == 6 ? flood(argv[3], atoi(argv[4]), argv[5])
                                                         : 2;

@@ -15,8 +15,8 @@
 
 #include "tools/bridge/bridge_util.h"
 
-#define CHECK(c) \
-  do {           \
+#define CHECK(c)       \
+  do {                 \
     if (!(c)) abort(); \
   } while (0)
 
@@ -46,33 +46,41 @@ static void one(struct bridge_source *src, const uint8_t *p, uint64_t *now) {
   enum bridge_verdict v = bridge_check_sample(src, &s, self, max, alive, *now, &gap);
   if (v != BRIDGE_ACCEPT && v != BRIDGE_IMPLAUSIBLE) CHECK(memcmp(&before, src, sizeof *src) == 0);
   switch (v) {
-  case BRIDGE_ACCEPT:
-    CHECK(s.slots >= 2 && s.capacity > 0 && s.length <= s.capacity && s.version > 0);
-    CHECK(bridge_bus_bytes(s.slots, s.capacity) <= max);
-    CHECK(self == 0 || s.origin != self);
-    if (before.have && s.origin == before.origin && s.bus_id == before.bus_id) {
-      if (gap == UINT64_MAX) { /* believed against the state: only after a consistent run */
-        CHECK(before.run >= BRIDGE_RESYNC_RUN - 1);
-      } else {
-        CHECK(s.version > before.version && gap == s.version - before.version - 1);
-        CHECK(gap < BRIDGE_JUMP_SLACK + (*now - before.accepted_ns) / BRIDGE_MAX_RATE_NS);
+    case BRIDGE_ACCEPT:
+      CHECK(s.slots >= 2 && s.capacity > 0 && s.length <= s.capacity && s.version > 0);
+      CHECK(bridge_bus_bytes(s.slots, s.capacity) <= max);
+      CHECK(self == 0 || s.origin != self);
+      if (before.have && s.origin == before.origin && s.bus_id == before.bus_id) {
+        if (gap == UINT64_MAX) { /* believed against the state: only after a consistent run */
+          CHECK(before.run >= BRIDGE_RESYNC_RUN - 1);
+        } else {
+          CHECK(s.version > before.version && gap == s.version - before.version - 1);
+          CHECK(gap < BRIDGE_JUMP_SLACK + (*now - before.accepted_ns) / BRIDGE_MAX_RATE_NS);
+        }
       }
-    }
-    if (before.have && s.origin != before.origin) CHECK(!alive);
-    bridge_source_accept(src, &s, *now);
-    CHECK(src->have && src->version == s.version && src->run == 0);
-    break;
-  case BRIDGE_DUP:
-    CHECK(before.have && s.origin == before.origin && s.bus_id == before.bus_id);
-    CHECK(s.version <= before.version);
-    break;
-  case BRIDGE_FOREIGN: CHECK(alive && before.have && s.origin != before.origin); break;
-  case BRIDGE_OWN: CHECK(self != 0 && s.origin == self); break;
-  case BRIDGE_TOO_BIG: CHECK(bridge_bus_bytes(s.slots, s.capacity) > max); break;
-  case BRIDGE_IMPLAUSIBLE:
-    CHECK(before.have && s.origin == before.origin && src->run > 0 && src->run < BRIDGE_RESYNC_RUN);
-    break;
-  case BRIDGE_MALFORMED: break;
+      if (before.have && s.origin != before.origin) CHECK(!alive);
+      bridge_source_accept(src, &s, *now);
+      CHECK(src->have && src->version == s.version && src->run == 0);
+      break;
+    case BRIDGE_DUP:
+      CHECK(before.have && s.origin == before.origin && s.bus_id == before.bus_id);
+      CHECK(s.version <= before.version);
+      break;
+    case BRIDGE_FOREIGN:
+      CHECK(alive && before.have && s.origin != before.origin);
+      break;
+    case BRIDGE_OWN:
+      CHECK(self != 0 && s.origin == self);
+      break;
+    case BRIDGE_TOO_BIG:
+      CHECK(bridge_bus_bytes(s.slots, s.capacity) > max);
+      break;
+    case BRIDGE_IMPLAUSIBLE:
+      CHECK(before.have && s.origin == before.origin && src->run > 0 &&
+            src->run < BRIDGE_RESYNC_RUN);
+      break;
+    case BRIDGE_MALFORMED:
+      break;
   }
 }
 

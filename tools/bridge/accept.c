@@ -98,13 +98,20 @@ void bridge_source_accept(struct bridge_source *src, const struct bridge_sample 
 
 const char *bridge_verdict_name(enum bridge_verdict v) {
   switch (v) {
-  case BRIDGE_ACCEPT: return "accepted";
-  case BRIDGE_MALFORMED: return "malformed";
-  case BRIDGE_TOO_BIG: return "too big";
-  case BRIDGE_OWN: return "own";
-  case BRIDGE_FOREIGN: return "second origin";
-  case BRIDGE_DUP: return "duplicate";
-  case BRIDGE_IMPLAUSIBLE: return "implausible version";
+    case BRIDGE_ACCEPT:
+      return "accepted";
+    case BRIDGE_MALFORMED:
+      return "malformed";
+    case BRIDGE_TOO_BIG:
+      return "too big";
+    case BRIDGE_OWN:
+      return "own";
+    case BRIDGE_FOREIGN:
+      return "second origin";
+    case BRIDGE_DUP:
+      return "duplicate";
+    case BRIDGE_IMPLAUSIBLE:
+      return "implausible version";
   }
   return "?";
 }

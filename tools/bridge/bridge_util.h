@@ -37,9 +37,9 @@ struct bridge_config {
   const char *status_file;
   const char *privates[BRIDGE_MAX_PATTERNS]; /* buses exported whatever their mode */
   int n_privates;
-  uint64_t max_bus_bytes;   /* largest imported bus (shared memory bytes), default 64 MiB */
-  int max_topics;           /* most imported topics, default 64 */
-  const char *security;     /* directory of DDS Security files, NULL = unsecured */
+  uint64_t max_bus_bytes; /* largest imported bus (shared memory bytes), default 64 MiB */
+  int max_topics;         /* most imported topics, default 64 */
+  const char *security;   /* directory of DDS Security files, NULL = unsecured */
 };
 
 #define BRIDGE_DEFAULT_MAX_BUS_BYTES (64ull << 20)
@@ -59,8 +59,8 @@ struct bridge_marker {
   pid_t pid;            /* the importer that writes the bus */
   uint64_t origin, bus_id, version; /* the last remote record imported */
   uint64_t received, lost;          /* this importer's counts for the bus (for `cat`) */
-  uint64_t bus_created; /* created_ns of the local bus the importer made, 0 = not yet */
-  uint64_t saved_ns;    /* CLOCK_REALTIME of the last update (plausibility after a restart) */
+  uint64_t bus_created;             /* created_ns of the local bus the importer made, 0 = not yet */
+  uint64_t saved_ns; /* CLOCK_REALTIME of the last update (plausibility after a restart) */
 };
 int bridge_marker_open(const char *bus, const struct bridge_marker *m);
 int bridge_marker_update(int fd, const struct bridge_marker *m);
@@ -95,10 +95,10 @@ struct bridge_sample {
 #define BRIDGE_RESYNC_RUN 3            /* consistent implausible samples that resynchronise */
 
 struct bridge_source {
-  int have;                       /* a record was accepted (or resumed from a marker) */
+  int have; /* a record was accepted (or resumed from a marker) */
   uint64_t origin, bus_id, version;
-  uint64_t accepted_ns;           /* monotonic time of the last acceptance */
-  int run;                        /* implausible samples in a row that agree with each other */
+  uint64_t accepted_ns; /* monotonic time of the last acceptance */
+  int run;              /* implausible samples in a row that agree with each other */
   uint64_t run_origin, run_bus_id, run_version;
 };
 

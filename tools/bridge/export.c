@@ -29,7 +29,7 @@ struct export_bus {
   pthread_t thread;
   atomic_int done; /* the thread has ended: join it, forget the entry after retry_ns */
   int joined;
-  int refused;       /* not exported (mode); no thread */
+  int refused; /* not exported (mode); no thread */
   mode_t mode;
   uid_t uid;
   uint64_t retry_ns; /* set by the thread before done: when the bus may be tried again */
@@ -42,7 +42,7 @@ struct exporter {
   struct logged {          /* names whose refusal was logged: once per name */
     char name[SHMBUS_NAME_MAX + 1];
     struct logged *next;
-  } *logged;
+  } * logged;
 };
 
 /* 1 when bus @name, seen as @info, may be exported: readable by every user, or allowed
@@ -169,8 +169,8 @@ static void *export_run(void *arg) {
         break;
       }
       if (!export_allowed(b, e->name, &info)) {
-        bridge_log("export %s: mode is now %04o, not world-readable; no longer exported",
-                   e->name, (unsigned)info.mode);
+        bridge_log("export %s: mode is now %04o, not world-readable; no longer exported", e->name,
+                   (unsigned)info.mode);
         break;
       }
     }
@@ -196,8 +196,10 @@ static void export_refuse_log(struct exporter *x, const char *name, mode_t mode,
   struct logged *l;
   for (l = x->logged; l; l = l->next)
     if (strcmp(l->name, name) == 0) return;
-  bridge_log("export %s: not exported: mode %04o (owner uid %d) is not world-readable; "
-             "export it anyway with --export-private '%s'", name, (unsigned)mode, (int)uid, name);
+  bridge_log(
+      "export %s: not exported: mode %04o (owner uid %d) is not world-readable; "
+      "export it anyway with --export-private '%s'",
+      name, (unsigned)mode, (int)uid, name);
   if ((l = calloc(1, sizeof *l)) == NULL) return;
   snprintf(l->name, sizeof l->name, "%s", name);
   l->next = x->logged;
@@ -274,14 +276,14 @@ void exporter_status(struct bridge *b, FILE *f) {
   if (b->exp == NULL) return;
   for (struct export_bus *e = b->exp->list; e; e = e->next)
     if (e->refused)
-      fprintf(f, "export %s: not exported (mode %04o, owner uid %d, not world-readable)\n",
-              e->name, (unsigned)e->mode, (int)e->uid);
+      fprintf(f, "export %s: not exported (mode %04o, owner uid %d, not world-readable)\n", e->name,
+              (unsigned)e->mode, (int)e->uid);
     else
       fprintf(f, "export %s -> %s: sent %llu, lapped %llu, errors %llu%s\n", e->name, e->topic,
-            (unsigned long long)atomic_load_explicit(&e->st.sent, memory_order_relaxed),
-            (unsigned long long)atomic_load_explicit(&e->st.lapped, memory_order_relaxed),
-            (unsigned long long)atomic_load_explicit(&e->st.errors, memory_order_relaxed),
-            atomic_load_explicit(&e->done, memory_order_relaxed) ? " (ended)" : "");
+              (unsigned long long)atomic_load_explicit(&e->st.sent, memory_order_relaxed),
+              (unsigned long long)atomic_load_explicit(&e->st.lapped, memory_order_relaxed),
+              (unsigned long long)atomic_load_explicit(&e->st.errors, memory_order_relaxed),
+              atomic_load_explicit(&e->done, memory_order_relaxed) ? " (ended)" : "");
 }
 
 /* exporter_stop() - after b->stop is set: join every thread (each notices within 200 ms). */

@@ -52,11 +52,11 @@ struct import_topic {
   char bus[SHMBUS_NAME_MAX + 1];
   dds_entity_t reader;
   pthread_mutex_t lock;
-  shmbus_pub *pub;      /* NULL until the importer thread made the bus */
-  struct geometry geo;  /* of pub */
-  int opening;          /* the importer thread is making the bus: the listener only stashes */
-  int need_open;        /* the pending record waits for a bus of its geometry */
-  int refused;          /* the bus exists and is not ours (logged once) */
+  shmbus_pub *pub;     /* NULL until the importer thread made the bus */
+  struct geometry geo; /* of pub */
+  int opening;         /* the importer thread is making the bus: the listener only stashes */
+  int need_open;       /* the pending record waits for a bus of its geometry */
+  int refused;         /* the bus exists and is not ours (logged once) */
   int marker_fd;
   struct bridge_marker last;        /* the accepted state, as saved in the marker */
   struct bridge_source src;         /* what is believed about the source */
@@ -70,8 +70,8 @@ struct import_topic {
     void *buf;
     size_t cap;
   } pend;
-  uint64_t retry_ns;  /* after a failed open: not again before this (monotonic) */
-  unsigned logged;    /* verdicts already logged for this topic, one bit each (listener) */
+  uint64_t retry_ns;    /* after a failed open: not again before this (monotonic) */
+  unsigned logged;      /* verdicts already logged for this topic, one bit each (listener) */
   unsigned logged_open; /* the same for the importer thread's messages */
   struct bridge_import_stats st;
   struct import_topic *next;
@@ -107,8 +107,10 @@ static void import_resume(struct import_topic *t) {
   struct shmbus_bus_info info;
   int rc = bridge_marker_read(t->bus, geteuid(), &m);
   if (rc == -EPERM) {
-    bridge_log("import %s: marker /dev/shm/shmbridge.%s is not this user's regular file; "
-               "ignored", t->topic, t->bus);
+    bridge_log(
+        "import %s: marker /dev/shm/shmbridge.%s is not this user's regular file; "
+        "ignored",
+        t->topic, t->bus);
     return;
   }
   if (rc < 0) return;
@@ -141,8 +143,10 @@ static void import_subscribe(struct importer *im, const char *topic_name, const 
     uint64_t refused = im->topics_refused++;
     pthread_mutex_unlock(&im->lock);
     if (refused == 0)
-      bridge_log("import %s: not imported: --max-topics %d reached (further refusals are "
-                 "counted in the status, not logged)", topic_name, b->cfg.max_topics);
+      bridge_log(
+          "import %s: not imported: --max-topics %d reached (further refusals are "
+          "counted in the status, not logged)",
+          topic_name, b->cfg.max_topics);
     return;
   }
   t = calloc(1, sizeof *t);
@@ -225,9 +229,10 @@ static void import_accepted(struct import_topic *t, const struct bridge_sample *
     bridge_log("import %s: the source changed from host %016" PRIx64 " (gone) to host %016" PRIx64,
                t->topic, t->src.origin, s->origin);
   else if (t->src.have && gap == UINT64_MAX && s->bus_id == t->src.bus_id)
-    bridge_log("import %s: resynchronised to version %" PRIu64 " after %d consistent samples "
-               "(the last version believed, %" PRIu64 ", was implausible)", t->topic,
-               s->version, BRIDGE_RESYNC_RUN, t->src.version);
+    bridge_log("import %s: resynchronised to version %" PRIu64
+               " after %d consistent samples "
+               "(the last version believed, %" PRIu64 ", was implausible)",
+               t->topic, s->version, BRIDGE_RESYNC_RUN, t->src.version);
   if (gap != UINT64_MAX && gap > 0) count(&t->st.lost, gap);
   count(&t->st.received, 1);
   bridge_source_accept(&t->src, s, bridge_now_ns());
@@ -251,21 +256,27 @@ static void import_rejected(struct import_topic *t, enum bridge_verdict v,
   count(&t->st.rejected, 1);
   if (!first_time(&t->logged, v)) return;
   if (v == BRIDGE_TOO_BIG)
-    bridge_log("import %s: sample refused: its bus would take %" PRIu64 " bytes (%u slots x "
-               "%" PRIu64 "), more than --max-bus-bytes %" PRIu64, t->topic,
-               bridge_bus_bytes(s->slots, s->capacity), (unsigned)s->slots, s->capacity,
+    bridge_log("import %s: sample refused: its bus would take %" PRIu64
+               " bytes (%u slots x "
+               "%" PRIu64 "), more than --max-bus-bytes %" PRIu64,
+               t->topic, bridge_bus_bytes(s->slots, s->capacity), (unsigned)s->slots, s->capacity,
                c->max_bus_bytes);
   else if (v == BRIDGE_FOREIGN)
-    bridge_log("import %s: sample from a second origin, host %016" PRIx64 ", refused: the "
-               "topic's source is host %016" PRIx64 ", still present (two exporters of one "
-               "bus name, or a forgery)", t->topic, s->origin, t->src.origin);
+    bridge_log("import %s: sample from a second origin, host %016" PRIx64
+               ", refused: the "
+               "topic's source is host %016" PRIx64
+               ", still present (two exporters of one "
+               "bus name, or a forgery)",
+               t->topic, s->origin, t->src.origin);
   else if (v == BRIDGE_IMPLAUSIBLE)
     bridge_log("import %s: sample refused: implausible version %" PRIu64 " of source bus %" PRIu64
-               " after version %" PRIu64 " of bus %" PRIu64, t->topic, s->version, s->bus_id,
-               t->src.version, t->src.bus_id);
+               " after version %" PRIu64 " of bus %" PRIu64,
+               t->topic, s->version, s->bus_id, t->src.version, t->src.bus_id);
   else
-    bridge_log("import %s: malformed sample (%u slots, capacity %" PRIu64 ", %u bytes); "
-               "dropped", t->topic, (unsigned)s->slots, s->capacity, (unsigned)s->length);
+    bridge_log("import %s: malformed sample (%u slots, capacity %" PRIu64
+               ", %u bytes); "
+               "dropped",
+               t->topic, (unsigned)s->slots, s->capacity, (unsigned)s->length);
 }
 
 /* Keep accepted sample @r as the pending record and wake the importer thread to make its bus. */
@@ -302,8 +313,8 @@ static int geometry_is(const struct import_topic *t, const struct bridge_sample 
 static void import_record(struct import_topic *t, const shmbus_dds_BusRecord *r,
                           dds_instance_handle_t handle) {
   struct bridge *b = t->im->b;
-  struct bridge_sample s = {r->origin, r->bus_id, r->version, r->capacity, r->slots,
-                            r->payload._length, r->type_tag};
+  struct bridge_sample s = {r->origin, r->bus_id,          r->version, r->capacity,
+                            r->slots,  r->payload._length, r->type_tag};
   uint64_t gap;
   int alive = t->src.have && r->origin != t->src.origin ? pinned_alive(t, handle) : 1;
   enum bridge_verdict v = bridge_check_sample(&t->src, &s, b->cfg.allow_same_host ? 0 : b->origin,
@@ -340,9 +351,11 @@ static void import_on_data(dds_entity_t reader, void *arg) {
  * Return: -EEXIST. */
 static int import_refuse(struct import_topic *t, const char *why) {
   if (first_time(&t->logged_open, LOG_REFUSED))
-    bridge_log("import %s: bus %s %s; this bridge never writes a bus it did not create: "
-               "nothing imported (remove the bus, or import under another name with "
-               "--prefix); looking again every 5 s", t->topic, t->bus, why);
+    bridge_log(
+        "import %s: bus %s %s; this bridge never writes a bus it did not create: "
+        "nothing imported (remove the bus, or import under another name with "
+        "--prefix); looking again every 5 s",
+        t->topic, t->bus, why);
   return -EEXIST;
 }
 
@@ -355,8 +368,8 @@ static int import_mark(struct import_topic *t, const struct shmbus_bus_info *inf
   rc = bridge_marker_open(t->bus, &t->last);
   if (rc < 0) {
     if (first_time(&t->logged_open, LOG_OPEN))
-      bridge_log("import %s: cannot write the marker of bus %s: %s; retrying every 5 s",
-                 t->topic, t->bus, strerror(-rc));
+      bridge_log("import %s: cannot write the marker of bus %s: %s; retrying every 5 s", t->topic,
+                 t->bus, strerror(-rc));
     return rc;
   }
   t->marker_fd = rc;
@@ -392,8 +405,8 @@ static int import_open(struct import_topic *t, const struct geometry *g) {
     pid_t holder = rc == -EBUSY ? shmbus_lock_holder(t->bus) : 0;
     if (first_time(&t->logged_open, LOG_OPEN))
       bridge_log("import %s: cannot write bus %s: %s%s; retrying every 5 s", t->topic, t->bus,
-                 shmbus_strerror(rc), holder > 0 ? " (another importer of this user holds it)"
-                                                 : "");
+                 shmbus_strerror(rc),
+                 holder > 0 ? " (another importer of this user holds it)" : "");
     t->pub = NULL;
     /* Hand the marker back to the importer that still writes the bus, if any, so that
      * exporters keep skipping it. */
@@ -513,10 +526,11 @@ void importer_status(struct bridge *b, FILE *f) {
     pthread_mutex_lock(&t->lock);
     int refused = t->refused;
     pthread_mutex_unlock(&t->lock);
-    fprintf(f, "import %s -> %s: received %llu, lost %llu, dup %llu, dds-lost %llu, "
-            "own %llu, errors %llu, rejected %llu%s\n", t->topic, t->bus, C(received), C(lost),
-            C(dup), C(dds_lost), C(own), C(errors), C(rejected),
-            refused ? " (not written: the bus exists and is not this bridge's)" : "");
+    fprintf(f,
+            "import %s -> %s: received %llu, lost %llu, dup %llu, dds-lost %llu, "
+            "own %llu, errors %llu, rejected %llu%s\n",
+            t->topic, t->bus, C(received), C(lost), C(dup), C(dds_lost), C(own), C(errors),
+            C(rejected), refused ? " (not written: the bus exists and is not this bridge's)" : "");
 #undef C
   }
   if (im->topics_refused)

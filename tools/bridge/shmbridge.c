@@ -70,19 +70,25 @@ static uint64_t parse_bytes(const char *arg) {
 
 static int parse(int argc, char **argv, struct bridge_config *c) {
   enum { VOLATILE = 256, DEPTH, SAME_HOST, MAX_BYTES, MAX_TOPICS };
-  static const struct option longs[] = {
-      {"export", required_argument, NULL, 'e'},   {"import", required_argument, NULL, 'i'},
-      {"prefix", required_argument, NULL, 'p'},   {"domain", required_argument, NULL, 'd'},
-      {"best-effort", no_argument, NULL, 'b'},    {"volatile", no_argument, NULL, VOLATILE},
-      {"depth", required_argument, NULL, DEPTH},  {"mode", required_argument, NULL, 'm'},
-      {"allow-same-host", no_argument, NULL, SAME_HOST},
-      {"status", required_argument, NULL, 's'},   {"interval", required_argument, NULL, 't'},
-      {"verbose", no_argument, NULL, 'v'},        {"wait", required_argument, NULL, 'w'},
-      {"export-private", required_argument, NULL, 'P'},
-      {"max-bus-bytes", required_argument, NULL, MAX_BYTES},
-      {"max-topics", required_argument, NULL, MAX_TOPICS},
-      {"security", required_argument, NULL, 'S'}, {"help", no_argument, NULL, 'h'},
-      {NULL, 0, NULL, 0}};
+  static const struct option longs[] = {{"export", required_argument, NULL, 'e'},
+                                        {"import", required_argument, NULL, 'i'},
+                                        {"prefix", required_argument, NULL, 'p'},
+                                        {"domain", required_argument, NULL, 'd'},
+                                        {"best-effort", no_argument, NULL, 'b'},
+                                        {"volatile", no_argument, NULL, VOLATILE},
+                                        {"depth", required_argument, NULL, DEPTH},
+                                        {"mode", required_argument, NULL, 'm'},
+                                        {"allow-same-host", no_argument, NULL, SAME_HOST},
+                                        {"status", required_argument, NULL, 's'},
+                                        {"interval", required_argument, NULL, 't'},
+                                        {"verbose", no_argument, NULL, 'v'},
+                                        {"wait", required_argument, NULL, 'w'},
+                                        {"export-private", required_argument, NULL, 'P'},
+                                        {"max-bus-bytes", required_argument, NULL, MAX_BYTES},
+                                        {"max-topics", required_argument, NULL, MAX_TOPICS},
+                                        {"security", required_argument, NULL, 'S'},
+                                        {"help", no_argument, NULL, 'h'},
+                                        {NULL, 0, NULL, 0}};
   char *end;
   int o;
   while ((o = getopt_long(argc, argv, "e:i:p:d:bm:s:t:vw:P:S:h", longs, NULL)) != -1) {
@@ -107,8 +113,9 @@ static int parse(int argc, char **argv, struct bridge_config *c) {
     case 'S': c->security = optarg; break;
     case MAX_BYTES:
       if ((c->max_bus_bytes = parse_bytes(optarg)) < 4096 + 2 * 128) {
-        fprintf(stderr, "shmbridge: --max-bus-bytes takes a size of at least 4352 bytes "
-                        "(digits, then K, M or G)\n");
+        fprintf(stderr,
+                "shmbridge: --max-bus-bytes takes a size of at least 4352 bytes "
+                "(digits, then K, M or G)\n");
         return -1;
       }
       break;
@@ -207,20 +214,22 @@ static void plugin_path(const char *name, char *buf, size_t n) {
 /* Participant QoS carrying the DDS Security properties for the files in @dir; NULL (and a
  * message) when one of them is missing. */
 static dds_qos_t *security_qos(const char *dir) {
-  static const struct { const char *prop, *file; } files[] = {
-      {DDS_SEC_PROP_AUTH_IDENTITY_CA, "identity_ca.pem"},
-      {DDS_SEC_PROP_AUTH_IDENTITY_CERT, "identity.pem"},
-      {DDS_SEC_PROP_AUTH_PRIV_KEY, "identity_key.pem"},
-      {DDS_SEC_PROP_ACCESS_PERMISSIONS_CA, "permissions_ca.pem"},
-      {DDS_SEC_PROP_ACCESS_GOVERNANCE, "governance.p7s"},
-      {DDS_SEC_PROP_ACCESS_PERMISSIONS, "permissions.p7s"}};
-  static const struct { const char *path, *init, *fini, *lib; } libs[] = {
-      {DDS_SEC_PROP_AUTH_LIBRARY_PATH, DDS_SEC_PROP_AUTH_LIBRARY_INIT,
-       DDS_SEC_PROP_AUTH_LIBRARY_FINALIZE, "dds_security_auth"},
-      {DDS_SEC_PROP_ACCESS_LIBRARY_PATH, DDS_SEC_PROP_ACCESS_LIBRARY_INIT,
-       DDS_SEC_PROP_ACCESS_LIBRARY_FINALIZE, "dds_security_ac"},
-      {DDS_SEC_PROP_CRYPTO_LIBRARY_PATH, DDS_SEC_PROP_CRYPTO_LIBRARY_INIT,
-       DDS_SEC_PROP_CRYPTO_LIBRARY_FINALIZE, "dds_security_crypto"}};
+  static const struct {
+    const char *prop, *file;
+  } files[] = {{DDS_SEC_PROP_AUTH_IDENTITY_CA, "identity_ca.pem"},
+               {DDS_SEC_PROP_AUTH_IDENTITY_CERT, "identity.pem"},
+               {DDS_SEC_PROP_AUTH_PRIV_KEY, "identity_key.pem"},
+               {DDS_SEC_PROP_ACCESS_PERMISSIONS_CA, "permissions_ca.pem"},
+               {DDS_SEC_PROP_ACCESS_GOVERNANCE, "governance.p7s"},
+               {DDS_SEC_PROP_ACCESS_PERMISSIONS, "permissions.p7s"}};
+  static const struct {
+    const char *path, *init, *fini, *lib;
+  } libs[] = {{DDS_SEC_PROP_AUTH_LIBRARY_PATH, DDS_SEC_PROP_AUTH_LIBRARY_INIT,
+               DDS_SEC_PROP_AUTH_LIBRARY_FINALIZE, "dds_security_auth"},
+              {DDS_SEC_PROP_ACCESS_LIBRARY_PATH, DDS_SEC_PROP_ACCESS_LIBRARY_INIT,
+               DDS_SEC_PROP_ACCESS_LIBRARY_FINALIZE, "dds_security_ac"},
+              {DDS_SEC_PROP_CRYPTO_LIBRARY_PATH, DDS_SEC_PROP_CRYPTO_LIBRARY_INIT,
+               DDS_SEC_PROP_CRYPTO_LIBRARY_FINALIZE, "dds_security_crypto"}};
   static const char *inits[][2] = {{"init_authentication", "finalize_authentication"},
                                    {"init_access_control", "finalize_access_control"},
                                    {"init_crypto", "finalize_crypto"}};
@@ -229,8 +238,7 @@ static dds_qos_t *security_qos(const char *dir) {
   for (size_t i = 0; i < sizeof files / sizeof files[0]; i++) {
     snprintf(buf, sizeof buf, "%s/%s", dir, files[i].file);
     if (access(buf, R_OK) != 0) {
-      fprintf(stderr, "shmbridge: --security %s: cannot read %s: %s\n", dir, buf,
-              strerror(errno));
+      fprintf(stderr, "shmbridge: --security %s: cannot read %s: %s\n", dir, buf, strerror(errno));
       dds_delete_qos(q);
       return NULL;
     }
@@ -253,10 +261,13 @@ static dds_entity_t join_domain(const struct bridge_config *c) {
   p = dds_create_participant((dds_domainid_t)c->domain, q, NULL);
   dds_delete_qos(q);
   if (p < 0)
-    fprintf(stderr, "shmbridge: cannot join DDS domain%s: %s; check CYCLONEDDS_URI (network "
-                    "interface, domain id)%s\n", c->security ? " with DDS Security" : "",
-            dds_strretcode(p), c->security ? " and the security files (the log of "
-            "CYCLONEDDS_URI's <Tracing> says which check failed)" : "");
+    fprintf(stderr,
+            "shmbridge: cannot join DDS domain%s: %s; check CYCLONEDDS_URI (network "
+            "interface, domain id)%s\n",
+            c->security ? " with DDS Security" : "", dds_strretcode(p),
+            c->security ? " and the security files (the log of "
+                          "CYCLONEDDS_URI's <Tracing> says which check failed)"
+                        : "");
   return p;
 }
 
@@ -309,8 +320,10 @@ int main(int argc, char **argv) {
   b.participant = join_domain(&b.cfg);
   if (b.participant < 0) return 1;
   if (b.cfg.verbose)
-    bridge_log("joined DDS domain%s", b.cfg.security ? " with DDS Security (authentication, "
-               "access control, encryption as the governance says)" : " UNSECURED");
+    bridge_log("joined DDS domain%s", b.cfg.security
+                                          ? " with DDS Security (authentication, "
+                                            "access control, encryption as the governance says)"
+                                          : " UNSECURED");
   if ((b.cfg.n_imports && (rc = importer_start(&b)) < 0) ||
       (b.cfg.n_exports && (rc = exporter_start(&b)) < 0)) {
     fprintf(stderr, "shmbridge: cannot start: %s\n", shmbus_strerror(rc));
