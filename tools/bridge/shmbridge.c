@@ -33,7 +33,7 @@ static const char usage[] =
     "                         world-readable (default: only buses every user can read)\n"
     "      --max-bus-bytes N  largest bus an import may create, in bytes (K, M, G suffixes;\n"
     "                         default 64M): slots x capacity as the remote asks\n"
-    "      --max-topics N     most topics imported at once (default 64)\n"
+    "      --max-topics N     most topics imported (default 64; counted until a restart)\n"
     "  -S, --security DIR     DDS Security: authenticate, check permissions and encrypt with\n"
     "                         DIR/{identity_ca.pem,identity.pem,identity_key.pem,\n"
     "                         permissions_ca.pem,governance.p7s,permissions.p7s}\n"
