@@ -265,8 +265,8 @@ static dds_entity_t join_domain(const struct bridge_config *c) {
             "shmbridge: cannot join DDS domain%s: %s; check CYCLONEDDS_URI (network "
             "interface, domain id)%s\n",
             c->security ? " with DDS Security" : "", dds_strretcode(p),
-            c->security ? " and the security files (the log of "
-                          "CYCLONEDDS_URI's <Tracing> says which check failed)"
+            c->security ? " and the security files (Cyclone DDS's message above says "
+                          "which check failed)"
                         : "");
   return p;
 }
