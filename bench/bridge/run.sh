@@ -60,7 +60,8 @@ sleep 0.2
 wait $p; grep received "$T/local"
 
 echo "## 2. shmbus A -> shmbridge -> veth -> shmbridge -> shmbus B (hybrid wait)"
-on A ${WRAP_A:-} "$BRIDGE" -d $DOM -e "lat-*" ${BRIDGE_OPTS:-} >"$T/bridgeA.log" 2>&1 & PIDS="$PIDS $!"
+# -P: the bench buses are 0600 (owner-only), which shmbridge exports only when told to.
+on A ${WRAP_A:-} "$BRIDGE" -d $DOM -e "lat-*" -P "lat-*" ${BRIDGE_OPTS:-} >"$T/bridgeA.log" 2>&1 & PIDS="$PIDS $!"
 on B "$BRIDGE" -d $DOM -i "lat-*" ${BRIDGE_OPTS:-} >"$T/bridgeB.log" 2>&1 & PIDS="$PIDS $!"
 (on A "$LAT" pub lat-bridge 1 1000 "$SIZE") # creates the bus on B through the bridge
 on B "$LAT" sub lat-bridge "$COUNT" $((SECS + 20)) ${SUB_MODE:-hybrid} >"$T/bridge" & p=$!

@@ -1,7 +1,8 @@
 /* bridge_probe.c - publish and check records on a bus, for the shmbridge tests.
  *
- *   bridge_probe pub NAME TYPE FROM TO INTERVAL_US [CAPACITY]
- *                                 publish "seq=FROM" .. "seq=TO" (bus capacity 256), then close
+ *   bridge_probe pub NAME TYPE FROM TO INTERVAL_US [CAPACITY [MODE]]
+ *                                 publish "seq=FROM" .. "seq=TO" (bus capacity 256, mode 0644:
+ *                                 world-readable, so exportable), then close
  *   bridge_probe latest NAME TYPE SEQ TIMEOUT_S [CAPACITY]
  *                                 wait until the latest record is "seq=SEQ" (and the bus has
  *                                 that capacity)
@@ -32,7 +33,7 @@ static int fail(const char *what, const char *name, int rc) {
 }
 
 static int pub(const char *name, const char *type, long from, long to, long interval_us,
-               uint64_t capacity) {
+               uint64_t capacity, mode_t mode) {
   struct shmbus_pub_opts o;
   shmbus_pub *p;
   char rec[64];
@@ -40,6 +41,7 @@ static int pub(const char *name, const char *type, long from, long to, long inte
   shmbus_pub_opts_init(&o);
   o.type = type;
   o.capacity = capacity;
+  o.mode = mode;
   if ((rc = shmbus_pub_open(name, &o, &p)) < 0) return fail("open", name, rc);
   for (long i = from; i <= to; i++) {
     int n = snprintf(rec, sizeof rec, "seq=%ld", i);
@@ -147,15 +149,16 @@ static int follow(const char *name, const char *type, long last, double timeout)
 }
 
 int main(int argc, char **argv) {
-  if ((argc == 7 || argc == 8) && strcmp(argv[1], "pub") == 0)
+  if (argc >= 7 && argc <= 9 && strcmp(argv[1], "pub") == 0)
     return pub(argv[2], argv[3], atol(argv[4]), atol(argv[5]), atol(argv[6]),
-               argc == 8 ? strtoull(argv[7], NULL, 10) : 256);
+               argc >= 8 ? strtoull(argv[7], NULL, 10) : 256,
+               argc == 9 ? (mode_t)strtoul(argv[8], NULL, 8) : 0644);
   if ((argc == 6 || argc == 7) && strcmp(argv[1], "latest") == 0)
     return latest(argv[2], argv[3], atol(argv[4]), atof(argv[5]),
                   argc == 7 ? strtoull(argv[6], NULL, 10) : 0);
   if (argc == 6 && strcmp(argv[1], "follow") == 0)
     return follow(argv[2], argv[3], atol(argv[4]), atof(argv[5]));
-  fprintf(stderr, "usage: bridge_probe pub NAME TYPE FROM TO INTERVAL_US [CAPACITY]\n"
+  fprintf(stderr, "usage: bridge_probe pub NAME TYPE FROM TO INTERVAL_US [CAPACITY [MODE]]\n"
                   "       bridge_probe latest NAME TYPE SEQ TIMEOUT_S [CAPACITY]\n"
                   "       bridge_probe follow NAME TYPE LAST TIMEOUT_S\n");
   return 2;

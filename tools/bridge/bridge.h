@@ -4,10 +4,16 @@
  * shmbus_dds_BusRecord sample on the DDS topic named after the bus (bridge_topic_name()).
  * Import: one thread discovers remote writers of such topics through the DCPSPublication built-in
  * topic, subscribes to those matching the import patterns and republishes every sample on a
- * local bus with the remote's type tag and geometry.
+ * local bus with the remote's type tag and geometry, after the checks of accept.c (bounded
+ * geometry, one origin per topic, plausible versions). The importer only writes buses it made
+ * (its marker proves it); buses are made by its own thread, never in a DDS receive thread.
+ * Exporters export only world-readable buses unless told otherwise (--export-private).
+ * Security: with --security DIR, the participant runs Cyclone DDS's security plugins
+ * (authentication, access control, encryption); see docs/DEPLOYMENT.md, "Security".
  *
  * Loops: a bus that an importer writes carries a marker (/dev/shm/shmbridge.NAME naming the
- * importer's pid); exporters never export a bus whose writer is the pid in its marker. Importers
+ * importer's pid, owned by the bus's owner); exporters never export a bus whose writer is the
+ * pid in its marker. Importers
  * drop samples whose origin is this host (same boot and same /dev/shm), unless told otherwise.
  * See docs/DEPLOYMENT.md.
  */
@@ -28,7 +34,7 @@ struct bridge_export_stats {
 };
 
 struct bridge_import_stats {
-  atomic_uint_fast64_t received, lost, dup, dds_lost, own, errors;
+  atomic_uint_fast64_t received, lost, dup, dds_lost, own, errors, rejected;
 };
 
 struct exporter;

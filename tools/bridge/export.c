@@ -5,11 +5,18 @@
  * writer overwrote before the thread read it counts as "lapped" and shows up remotely as a
  * version gap. The main thread calls exporter_scan() every second to pick up new buses that
  * match the patterns and to reap threads whose bus went away.
+ *
+ * Permissions: DDS readers anywhere on the network get what is exported, so a bus is exported
+ * only if every local user could read it (mode o+r), unless it matches an --export-private
+ * pattern. A bus that is refused is listed in the status (and logged once); it is looked at
+ * again at every scan, so a chmod takes effect. A following thread stops when its bus stops
+ * being exportable (replaced by a private one).
  */
 #include <errno.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "core/shmbus.h"
 #include "tools/bridge/bridge.h"
@@ -22,6 +29,9 @@ struct export_bus {
   pthread_t thread;
   atomic_int done; /* the thread has ended: join it, forget the entry after retry_ns */
   int joined;
+  int refused; /* not exported (mode); no thread */
+  mode_t mode;
+  uid_t uid;
   uint64_t retry_ns; /* set by the thread before done: when the bus may be tried again */
   struct bridge_export_stats st;
   struct export_bus *next;
@@ -29,7 +39,18 @@ struct export_bus {
 
 struct exporter {
   struct export_bus *list; /* only the main thread walks and changes the list */
+  struct logged {          /* names whose refusal was logged: once per name */
+    char name[SHMBUS_NAME_MAX + 1];
+    struct logged *next;
+  } * logged;
 };
+
+/* 1 when bus @name, seen as @info, may be exported: readable by every user, or allowed
+ * explicitly by an --export-private pattern. */
+static int export_allowed(const struct bridge *b, const char *name,
+                          const struct shmbus_bus_info *info) {
+  return (info->mode & S_IROTH) || bridge_match(b->cfg.privates, b->cfg.n_privates, name);
+}
 
 #define WAIT_NS (200 * 1000 * 1000)
 
@@ -47,7 +68,13 @@ static int export_open(struct export_bus *e, shmbus_sub **s, struct shmbus_bus_i
     return 1;
   }
   shmbus_sub_info(*s, info);
-  if (bridge_is_imported(e->name, info->writer_pid)) {
+  if (!export_allowed(e->b, e->name, info)) {
+    bridge_log("export %s: not exported: mode %04o is not world-readable (see --export-private)",
+               e->name, (unsigned)info->mode);
+    e->retry_ns = bridge_now_ns() + 10000000000ull;
+    return 1;
+  }
+  if (bridge_is_imported(e->name, info)) {
     if (e->b->cfg.verbose)
       bridge_log("export %s: not exported: an importer writes it (no loops)", e->name);
     return 1;
@@ -137,8 +164,13 @@ static void *export_run(void *arg) {
     if (bridge_now_ns() - last_check > 1000000000ull) { /* an importer took the bus over? */
       last_check = bridge_now_ns();
       shmbus_sub_info(s, &info);
-      if (bridge_is_imported(e->name, info.writer_pid)) {
+      if (bridge_is_imported(e->name, &info)) {
         bridge_log("export %s: an importer now writes this bus; no longer exported", e->name);
+        break;
+      }
+      if (!export_allowed(b, e->name, &info)) {
+        bridge_log("export %s: mode is now %04o, not world-readable; no longer exported", e->name,
+                   (unsigned)info.mode);
         break;
       }
     }
@@ -159,13 +191,31 @@ static int export_exists(struct exporter *x, const char *name) {
   return 0;
 }
 
+/* Log that bus @name is not exported, the first time only. */
+static void export_refuse_log(struct exporter *x, const char *name, mode_t mode, uid_t uid) {
+  struct logged *l;
+  for (l = x->logged; l; l = l->next)
+    if (strcmp(l->name, name) == 0) return;
+  bridge_log(
+      "export %s: not exported: mode %04o (owner uid %d) is not world-readable; "
+      "export it anyway with --export-private '%s'",
+      name, (unsigned)mode, (int)uid, name);
+  if ((l = calloc(1, sizeof *l)) == NULL) return;
+  snprintf(l->name, sizeof l->name, "%s", name);
+  l->next = x->logged;
+  x->logged = l;
+}
+
 static int scan_one(const char *name, void *arg) {
   struct bridge *b = arg;
   struct exporter *x = b->exp;
   struct shmbus_bus_info info;
   struct export_bus *e;
+  int allowed;
   if (!bridge_match(b->cfg.exports, b->cfg.n_exports, name) || export_exists(x, name)) return 0;
-  if (shmbus_stat(name, &info) < 0 || bridge_is_imported(name, info.writer_pid)) return 0;
+  if (shmbus_stat(name, &info) < 0 || bridge_is_imported(name, &info)) return 0;
+  allowed = export_allowed(b, name, &info);
+  if (!allowed) export_refuse_log(x, name, info.mode, info.uid);
   e = calloc(1, sizeof *e);
   if (e == NULL) return -ENOMEM;
   snprintf(e->name, sizeof e->name, "%s", name);
@@ -174,6 +224,15 @@ static int scan_one(const char *name, void *arg) {
     return 0;
   }
   e->b = b;
+  if (!allowed) { /* listed (status) without a thread; looked at again at the next scan */
+    e->refused = e->joined = 1;
+    e->mode = info.mode;
+    e->uid = info.uid;
+    atomic_store_explicit(&e->done, 1, memory_order_relaxed);
+    e->next = x->list;
+    x->list = e;
+    return 0;
+  }
   if (pthread_create(&e->thread, NULL, export_run, e) != 0) {
     bridge_log("export %s: cannot start a thread", name);
     free(e);
@@ -216,11 +275,15 @@ int exporter_start(struct bridge *b) {
 void exporter_status(struct bridge *b, FILE *f) {
   if (b->exp == NULL) return;
   for (struct export_bus *e = b->exp->list; e; e = e->next)
-    fprintf(f, "export %s -> %s: sent %llu, lapped %llu, errors %llu%s\n", e->name, e->topic,
-            (unsigned long long)atomic_load_explicit(&e->st.sent, memory_order_relaxed),
-            (unsigned long long)atomic_load_explicit(&e->st.lapped, memory_order_relaxed),
-            (unsigned long long)atomic_load_explicit(&e->st.errors, memory_order_relaxed),
-            atomic_load_explicit(&e->done, memory_order_relaxed) ? " (ended)" : "");
+    if (e->refused)
+      fprintf(f, "export %s: not exported (mode %04o, owner uid %d, not world-readable)\n", e->name,
+              (unsigned)e->mode, (int)e->uid);
+    else
+      fprintf(f, "export %s -> %s: sent %llu, lapped %llu, errors %llu%s\n", e->name, e->topic,
+              (unsigned long long)atomic_load_explicit(&e->st.sent, memory_order_relaxed),
+              (unsigned long long)atomic_load_explicit(&e->st.lapped, memory_order_relaxed),
+              (unsigned long long)atomic_load_explicit(&e->st.errors, memory_order_relaxed),
+              atomic_load_explicit(&e->done, memory_order_relaxed) ? " (ended)" : "");
 }
 
 /* exporter_stop() - after b->stop is set: join every thread (each notices within 200 ms). */
@@ -231,6 +294,11 @@ void exporter_stop(struct bridge *b) {
     if (!e->joined) pthread_join(e->thread, NULL);
     b->exp->list = e->next;
     free(e);
+  }
+  while (b->exp->logged) {
+    struct logged *l = b->exp->logged;
+    b->exp->logged = l->next;
+    free(l);
   }
   free(b->exp);
   b->exp = NULL;

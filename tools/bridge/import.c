@@ -1,22 +1,34 @@
 /* import.c - subscribe to remote buses' DDS topics and republish them on local buses.
  *
- * One thread waits on a waitset holding a guard condition (stop) and a read condition on the
- * built-in DCPSPublication topic (discovery: a remote writer of a shmbus topic appeared), and
- * subscribes. Samples are taken in each reader's data-available listener, which Cyclone DDS
- * calls in the thread that received them: no extra thread wakeup between the network and the
- * local bus (it cut the bridge's median latency from 108 to 67 us, bench/bridge/README.md).
- * Cyclone never runs one reader's listener twice at once, so a topic's state needs no lock;
- * only the list of topics is locked, against the status printer.
+ * One thread (the importer thread) waits on a waitset holding two guard conditions (stop, and
+ * "a bus must be made") and a read condition on the built-in DCPSPublication topic (discovery:
+ * a remote writer of a shmbus topic appeared), and subscribes, up to --max-topics topics.
+ * Samples are taken in each reader's data-available listener, which Cyclone DDS calls in the
+ * thread that received them: no extra thread wakeup between the network and the local bus (it
+ * cut the bridge's median latency from 108 to 67 us, bench/bridge/README.md). Cyclone never
+ * runs one reader's listener twice at once.
  *
- * Each sample is checked against the last version imported from the same source bus (bus_id):
- * older or equal is a duplicate (dropped: order is preserved and no record is delivered twice,
- * e.g. after a restart), a jump counts the versions in between as lost. The local bus is
- * created with the remote's type tag, slot count and capacity, and replaced when they change.
+ * Every sample goes through bridge_check_sample() (accept.c): bounded geometry, a pinned
+ * origin, plausible versions; older or equal versions are duplicates (dropped: order is
+ * preserved and no record is delivered twice, e.g. after a restart), a jump counts the
+ * versions in between as lost. Nothing a sample says is kept unless it was republished.
+ *
+ * The listener only ever publishes on a bus that is already open with the sample's geometry.
+ * Otherwise it keeps the sample as the topic's pending record and wakes the importer thread,
+ * which creates (or replaces) the bus, never in the receive thread, and publishes the pending
+ * record. It only writes a bus that does not exist or that its marker proves it made
+ * (bridge_bus_is_ours()): a local bus of the name is never adopted nor replaced.
+ *
+ * Locking: im->lock guards the list (the importer thread adds; the status printer walks);
+ * t->lock guards a topic's state between its listener and the importer thread. While
+ * t->opening is set, the importer thread alone uses t->pub, t->marker_fd and t->last.
  */
 #include <errno.h>
+#include <inttypes.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "core/shmbus.h"
@@ -24,23 +36,43 @@
 #include "tools/bridge/bus_record.h"
 
 #define BATCH 16
+#define RETRY_NS 5000000000ull
 
 struct importer;
+
+struct geometry {
+  char type[SHMBUS_TYPE_MAX + 1];
+  uint32_t slots;
+  uint64_t capacity;
+};
 
 struct import_topic {
   struct importer *im;
   char topic[BRIDGE_TOPIC_MAX];
   char bus[SHMBUS_NAME_MAX + 1];
   dds_entity_t reader;
-  shmbus_pub *pub;
+  pthread_mutex_t lock;
+  shmbus_pub *pub;     /* NULL until the importer thread made the bus */
+  struct geometry geo; /* of pub */
+  int opening;         /* the importer thread is making the bus: the listener only stashes */
+  int need_open;       /* the pending record waits for a bus of its geometry */
+  int refused;         /* the bus exists and is not ours (logged once) */
   int marker_fd;
-  struct bridge_marker last; /* last record imported; pid = ours */
-  int have_last;
-  pid_t prev_pid; /* the importer named by the marker found at start, 0 if none */
-  char type[SHMBUS_TYPE_MAX + 1];
-  uint32_t slots;
-  uint64_t capacity;
-  uint64_t retry_ns; /* after a failed open: do not try again before this time */
+  struct bridge_marker last;        /* the accepted state, as saved in the marker */
+  struct bridge_source src;         /* what is believed about the source */
+  dds_instance_handle_t pin_handle; /* DDS writer of the last accepted sample, 0 = unknown */
+  struct {                          /* the newest accepted sample waiting for its bus */
+    int have;
+    struct bridge_sample s;
+    char type[SHMBUS_TYPE_MAX + 1];
+    uint64_t gap;
+    dds_instance_handle_t handle;
+    void *buf;
+    size_t cap;
+  } pend;
+  uint64_t retry_ns;    /* after a failed open: not again before this (monotonic) */
+  unsigned logged;      /* verdicts already logged for this topic, one bit each (listener) */
+  unsigned logged_open; /* the same for the importer thread's messages */
   struct bridge_import_stats st;
   struct import_topic *next;
 };
@@ -48,23 +80,75 @@ struct import_topic {
 struct importer {
   struct bridge *b;
   pthread_t thread;
-  dds_entity_t ws, guard, pubreader;
+  dds_entity_t ws, guard, work, pubreader;
   pthread_mutex_t lock; /* the list, against the status printer */
   struct import_topic *list;
+  int n_topics;
+  uint64_t topics_refused; /* under lock */
   dds_guid_t self;
 };
 
 static void import_on_data(dds_entity_t reader, void *arg);
 
+static void count(atomic_uint_fast64_t *c, uint64_t n) {
+  atomic_fetch_add_explicit(c, n, memory_order_relaxed);
+}
+
+static uint64_t realtime_ns(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_REALTIME, &ts);
+  return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+/* Resume after the last record a predecessor republished on bus @t->bus, if its marker (this
+ * user's) names a bus that still exists and is ours; remove a marker that is stale. */
+static void import_resume(struct import_topic *t) {
+  struct bridge_marker m;
+  struct shmbus_bus_info info;
+  int rc = bridge_marker_read(t->bus, geteuid(), &m);
+  if (rc == -EPERM) {
+    bridge_log(
+        "import %s: marker /dev/shm/shmbridge.%s is not this user's regular file; "
+        "ignored",
+        t->topic, t->bus);
+    return;
+  }
+  if (rc < 0) return;
+  rc = shmbus_stat(t->bus, &info);
+  if (rc == -ENOENT || (rc == 0 && !bridge_bus_is_ours(t->bus, &info, &m))) {
+    bridge_marker_remove(t->bus); /* stale: its bus is gone or is somebody else's now */
+    return;
+  }
+  uint64_t now = bridge_now_ns(), real = realtime_ns();
+  uint64_t age = m.saved_ns && real > m.saved_ns ? real - m.saved_ns : 0;
+  t->last = m;
+  t->last.received = t->last.lost = 0; /* counts are this importer's own */
+  t->src.have = 1;
+  t->src.origin = m.origin;
+  t->src.bus_id = m.bus_id;
+  t->src.version = m.version;
+  t->src.accepted_ns = now > age ? now - age : 0;
+}
+
 static void import_subscribe(struct importer *im, const char *topic_name, const char *remote) {
   struct bridge *b = im->b;
   struct import_topic *t;
-  struct bridge_marker m;
   dds_entity_t topic;
   dds_listener_t *l;
   dds_qos_t *q;
   for (t = im->list; t; t = t->next)
     if (strcmp(t->topic, topic_name) == 0) return;
+  if (im->n_topics >= b->cfg.max_topics) {
+    pthread_mutex_lock(&im->lock);
+    uint64_t refused = im->topics_refused++;
+    pthread_mutex_unlock(&im->lock);
+    if (refused == 0)
+      bridge_log(
+          "import %s: not imported: --max-topics %d reached (further refusals are "
+          "counted in the status, not logged)",
+          topic_name, b->cfg.max_topics);
+    return;
+  }
   t = calloc(1, sizeof *t);
   if (t == NULL) return;
   snprintf(t->topic, sizeof t->topic, "%s", topic_name);
@@ -77,13 +161,8 @@ static void import_subscribe(struct importer *im, const char *topic_name, const 
   }
   t->marker_fd = -1;
   t->im = im;
-  /* A restarted importer resumes after the last record its predecessor republished. */
-  if (bridge_marker_read(t->bus, &m) == 0) {
-    t->last = m;
-    t->last.received = t->last.lost = 0; /* counts are this importer's own */
-    t->have_last = 1;
-    t->prev_pid = m.pid;
-  }
+  pthread_mutex_init(&t->lock, NULL);
+  import_resume(t);
   topic = dds_create_topic(b->participant, &shmbus_dds_BusRecord_desc, topic_name, NULL, NULL);
   q = bridge_qos(&b->cfg, 1);
   l = dds_create_listener(t);
@@ -95,12 +174,14 @@ static void import_subscribe(struct importer *im, const char *topic_name, const 
   dds_delete_qos(q);
   if (t->reader < 0) {
     bridge_log("import %s: cannot subscribe: %s", topic_name, dds_strretcode(t->reader));
+    pthread_mutex_destroy(&t->lock);
     free(t);
     return;
   }
   pthread_mutex_lock(&im->lock);
   t->next = im->list;
   im->list = t;
+  im->n_topics++;
   pthread_mutex_unlock(&im->lock);
   if (b->cfg.verbose) bridge_log("import %s -> bus %s", topic_name, t->bus);
 }
@@ -122,130 +203,286 @@ static void import_discover(struct importer *im) {
   if (n > 0) dds_return_loan(im->pubreader, samples, n);
 }
 
-/* Become (again) the writer of the local bus with the geometry of record @r. */
-static int import_open(struct importer *im, struct import_topic *t,
-                       const shmbus_dds_BusRecord *r) {
-  struct shmbus_pub_opts o;
-  int rc;
-  if (t->pub && t->slots == r->slots && t->capacity == r->capacity &&
-      strcmp(t->type, r->type_tag) == 0)
-    return 0;
-  if (bridge_now_ns() < t->retry_ns) return -EAGAIN;
-  shmbus_pub_close(t->pub);
-  t->pub = NULL;
-  /* The marker comes first, so that no exporter ever sees this bus written by us unmarked. */
-  if (t->marker_fd < 0) {
-    t->last.pid = getpid();
-    rc = bridge_marker_open(t->bus, &t->last);
-    if (rc < 0) {
-      bridge_log("import %s: cannot write the marker of bus %s: %s", t->topic, t->bus,
-                 shmbus_strerror(rc));
-      t->retry_ns = bridge_now_ns() + 5000000000ull;
-      return rc;
-    }
-    t->marker_fd = rc;
-  }
-  shmbus_pub_opts_init(&o);
-  o.slots = r->slots;
-  o.capacity = r->capacity;
-  o.type = r->type_tag;
-  o.mode = im->b->cfg.mode;
-  rc = shmbus_pub_open(t->bus, &o, &t->pub);
-  if (rc < 0) {
-    pid_t holder = rc == -EBUSY ? shmbus_lock_holder(t->bus) : 0;
-    if (holder > 0)
-      bridge_log("import %s: bus %s is written by a local program (pid %d): import it under "
-                 "another name with --prefix; retrying in 5 s", t->topic, t->bus, (int)holder);
-    else
-      bridge_log("import %s: cannot write bus %s: %s; retrying in 5 s", t->topic, t->bus,
-                 shmbus_strerror(rc));
-    t->retry_ns = bridge_now_ns() + 5000000000ull;
-    t->pub = NULL;
-    /* Hand the marker back to the importer that still writes the bus (if that is who holds
-     * it), so that exporters keep skipping it. */
-    close(t->marker_fd);
-    t->marker_fd = -1;
-    if (t->prev_pid > 0) {
-      struct bridge_marker m = t->last;
-      m.pid = t->prev_pid;
-      int fd = bridge_marker_open(t->bus, &m);
-      if (fd >= 0) close(fd);
-    }
-    return rc;
-  }
-  snprintf(t->type, sizeof t->type, "%s", r->type_tag);
-  t->slots = r->slots;
-  t->capacity = r->capacity;
-  return 0;
+/* Log verdict or event @bit the first time only (@mask: the listener's or the thread's). */
+static int first_time(unsigned *mask, unsigned bit) {
+  if (*mask & (1u << bit)) return 0;
+  *mask |= 1u << bit;
+  return 1;
+}
+#define LOG_REFUSED 0
+#define LOG_OPEN 1
+
+/* 1 when the writer of the last accepted sample is still matched with @t's reader. When it is
+ * not known (resumed from a marker), 1 when any writer other than @sender is matched. */
+static int pinned_alive(struct import_topic *t, dds_instance_handle_t sender) {
+  dds_instance_handle_t h[64];
+  dds_return_t n = dds_get_matched_publications(t->reader, h, 64);
+  for (int i = 0; i < n && i < 64; i++)
+    if (t->pin_handle ? h[i] == t->pin_handle : h[i] != sender) return 1;
+  return n > 64; /* too many to tell: keep the pin */
 }
 
-static void import_record(struct importer *im, struct import_topic *t,
-                          const shmbus_dds_BusRecord *r) {
-  struct bridge *b = im->b;
-  int rc;
-  /* Samples come from the network: bound the geometry before it sizes a bus here. */
-  if (r->slots < 2 || r->slots > SHMBUS_MAX_SLOTS || r->capacity == 0 ||
-      r->capacity > SHMBUS_MAX_CAPACITY || r->payload._length > r->capacity) {
-    if (atomic_fetch_add_explicit(&t->st.errors, 1, memory_order_relaxed) == 0)
-      bridge_log("import %s: malformed sample (%u slots, capacity %llu, %u bytes); dropped",
-                 t->topic, (unsigned)r->slots, (unsigned long long)r->capacity,
-                 (unsigned)r->payload._length);
-    return;
-  }
-  if (r->origin == b->origin && !b->cfg.allow_same_host) {
-    atomic_fetch_add_explicit(&t->st.own, 1, memory_order_relaxed);
-    return;
-  }
-  uint64_t gap = 0; /* versions between the last one republished and this one */
-  if (t->have_last && r->bus_id == t->last.bus_id) {
-    if (r->version <= t->last.version) {
-      atomic_fetch_add_explicit(&t->st.dup, 1, memory_order_relaxed);
-      return;
-    }
-    gap = r->version - t->last.version - 1;
-  }
-  if ((rc = import_open(im, t, r)) < 0 ||
-      (rc = shmbus_pub_publish(t->pub, r->payload._buffer, r->payload._length)) < 0) {
-    atomic_fetch_add_explicit(&t->st.errors, 1, memory_order_relaxed);
-    return; /* the gap, this record included, is counted by the next success */
-  }
-  if (gap) atomic_fetch_add_explicit(&t->st.lost, gap, memory_order_relaxed);
-  atomic_fetch_add_explicit(&t->st.received, 1, memory_order_relaxed);
-  t->last.origin = r->origin;
-  t->last.bus_id = r->bus_id;
-  t->last.version = r->version;
-  t->have_last = 1;
+/* Sample @s was republished: it is the source's state, saved in the marker. */
+static void import_accepted(struct import_topic *t, const struct bridge_sample *s, uint64_t gap,
+                            dds_instance_handle_t handle) {
+  if (t->src.have && s->origin != t->src.origin)
+    bridge_log("import %s: the source changed from host %016" PRIx64 " (gone) to host %016" PRIx64,
+               t->topic, t->src.origin, s->origin);
+  else if (t->src.have && gap == UINT64_MAX && s->bus_id == t->src.bus_id)
+    bridge_log("import %s: resynchronised to version %" PRIu64
+               " after %d consistent samples "
+               "(the last version believed, %" PRIu64 ", was implausible)",
+               t->topic, s->version, BRIDGE_RESYNC_RUN, t->src.version);
+  if (gap != UINT64_MAX && gap > 0) count(&t->st.lost, gap);
+  count(&t->st.received, 1);
+  bridge_source_accept(&t->src, s, bridge_now_ns());
+  t->pin_handle = handle;
+  t->last.origin = s->origin;
+  t->last.bus_id = s->bus_id;
+  t->last.version = s->version;
   t->last.received = atomic_load_explicit(&t->st.received, memory_order_relaxed);
   t->last.lost = atomic_load_explicit(&t->st.lost, memory_order_relaxed);
-  bridge_marker_update(t->marker_fd, &t->last);
+  t->last.saved_ns = realtime_ns();
+  if (t->marker_fd >= 0) bridge_marker_update(t->marker_fd, &t->last);
+}
+
+static void import_rejected(struct import_topic *t, enum bridge_verdict v,
+                            const struct bridge_sample *s) {
+  struct bridge_config *c = &t->im->b->cfg;
+  if (v == BRIDGE_DUP || v == BRIDGE_OWN) {
+    count(v == BRIDGE_DUP ? &t->st.dup : &t->st.own, 1);
+    return;
+  }
+  count(&t->st.rejected, 1);
+  if (!first_time(&t->logged, v)) return;
+  if (v == BRIDGE_TOO_BIG)
+    bridge_log("import %s: sample refused: its bus would take %" PRIu64
+               " bytes (%u slots x "
+               "%" PRIu64 "), more than --max-bus-bytes %" PRIu64,
+               t->topic, bridge_bus_bytes(s->slots, s->capacity), (unsigned)s->slots, s->capacity,
+               c->max_bus_bytes);
+  else if (v == BRIDGE_FOREIGN)
+    bridge_log("import %s: sample from a second origin, host %016" PRIx64
+               ", refused: the "
+               "topic's source is host %016" PRIx64
+               ", still present (two exporters of one "
+               "bus name, or a forgery)",
+               t->topic, s->origin, t->src.origin);
+  else if (v == BRIDGE_IMPLAUSIBLE)
+    bridge_log("import %s: sample refused: implausible version %" PRIu64 " of source bus %" PRIu64
+               " after version %" PRIu64 " of bus %" PRIu64,
+               t->topic, s->version, s->bus_id, t->src.version, t->src.bus_id);
+  else
+    bridge_log("import %s: malformed sample (%u slots, capacity %" PRIu64
+               ", %u bytes); "
+               "dropped",
+               t->topic, (unsigned)s->slots, s->capacity, (unsigned)s->length);
+}
+
+/* Keep accepted sample @r as the pending record and wake the importer thread to make its bus. */
+static void import_stash(struct import_topic *t, const shmbus_dds_BusRecord *r,
+                         const struct bridge_sample *s, uint64_t gap, dds_instance_handle_t h) {
+  if (t->pend.cap < r->payload._length) {
+    void *nb = realloc(t->pend.buf, r->payload._length);
+    if (nb == NULL) {
+      count(&t->st.errors, 1);
+      return;
+    }
+    t->pend.buf = nb;
+    t->pend.cap = r->payload._length;
+  }
+  if (r->payload._length) memcpy(t->pend.buf, r->payload._buffer, r->payload._length);
+  snprintf(t->pend.type, sizeof t->pend.type, "%s", r->type_tag);
+  t->pend.s = *s;
+  t->pend.s.type_tag = t->pend.type;
+  t->pend.gap = gap; /* against the unchanged source state: a replaced one counts as lost */
+  t->pend.handle = h;
+  t->pend.have = 1;
+  if (!t->need_open) {
+    t->need_open = 1;
+    dds_set_guardcondition(t->im->work, true);
+  }
+}
+
+static int geometry_is(const struct import_topic *t, const struct bridge_sample *s) {
+  return t->pub && t->geo.slots == s->slots && t->geo.capacity == s->capacity &&
+         strcmp(t->geo.type, s->type_tag) == 0;
+}
+
+/* One sample of topic @t. Context: the listener, with t->lock held. */
+static void import_record(struct import_topic *t, const shmbus_dds_BusRecord *r,
+                          dds_instance_handle_t handle) {
+  struct bridge *b = t->im->b;
+  struct bridge_sample s = {r->origin, r->bus_id,          r->version, r->capacity,
+                            r->slots,  r->payload._length, r->type_tag};
+  uint64_t gap;
+  int alive = t->src.have && r->origin != t->src.origin ? pinned_alive(t, handle) : 1;
+  enum bridge_verdict v = bridge_check_sample(&t->src, &s, b->cfg.allow_same_host ? 0 : b->origin,
+                                              b->cfg.max_bus_bytes, alive, bridge_now_ns(), &gap);
+  if (v != BRIDGE_ACCEPT)
+    import_rejected(t, v, &s);
+  else if (t->opening || t->need_open || !geometry_is(t, &s))
+    import_stash(t, r, &s, gap, handle);
+  else if (shmbus_pub_publish(t->pub, r->payload._buffer, r->payload._length) < 0)
+    count(&t->st.errors, 1); /* the gap, this record included, counts at the next */
+  else
+    import_accepted(t, &s, gap, handle);
 }
 
 /* Data-available listener of a topic's reader; runs in a Cyclone DDS receive thread. */
 static void import_on_data(dds_entity_t reader, void *arg) {
   struct import_topic *t = arg;
-  struct importer *im = t->im;
   void *samples[BATCH] = {NULL};
   dds_sample_info_t infos[BATCH];
   dds_sample_lost_status_t lost;
   int n;
   while ((n = dds_take(reader, samples, infos, BATCH, BATCH)) > 0) {
+    pthread_mutex_lock(&t->lock);
     for (int i = 0; i < n; i++)
-      if (infos[i].valid_data) import_record(im, t, samples[i]);
+      if (infos[i].valid_data) import_record(t, samples[i], infos[i].publication_handle);
+    pthread_mutex_unlock(&t->lock);
     dds_return_loan(reader, samples, n);
   }
   if (dds_get_sample_lost_status(reader, &lost) == 0 && lost.total_count_change > 0)
-    atomic_fetch_add_explicit(&t->st.dds_lost, (uint64_t)lost.total_count_change,
-                              memory_order_relaxed);
+    count(&t->st.dds_lost, (uint64_t)lost.total_count_change);
+}
+
+/* Refuse to write bus @t->bus: it exists and is not ours. Logged once per name.
+ * Return: -EEXIST. */
+static int import_refuse(struct import_topic *t, const char *why) {
+  if (first_time(&t->logged_open, LOG_REFUSED))
+    bridge_log(
+        "import %s: bus %s %s; this bridge never writes a bus it did not create: "
+        "nothing imported (remove the bus, or import under another name with "
+        "--prefix); looking again every 5 s",
+        t->topic, t->bus, why);
+  return -EEXIST;
+}
+
+/* Take the marker of bus @t->bus for this importer; @info is the existing bus or NULL. */
+static int import_mark(struct import_topic *t, const struct shmbus_bus_info *info) {
+  int rc;
+  if (t->marker_fd >= 0) return 0;
+  t->last.pid = getpid();
+  t->last.bus_created = info ? info->created_ns : 0;
+  rc = bridge_marker_open(t->bus, &t->last);
+  if (rc < 0) {
+    if (first_time(&t->logged_open, LOG_OPEN))
+      bridge_log("import %s: cannot write the marker of bus %s: %s; retrying every 5 s", t->topic,
+                 t->bus, strerror(-rc));
+    return rc;
+  }
+  t->marker_fd = rc;
+  return 0;
+}
+
+/* Become the writer of bus @t->bus with geometry @g, if it is ours to write: absent, or made
+ * by this user's importer (its marker says so). Context: the importer thread, t->opening set.
+ * Return: 0; -EEXIST (the bus is not ours: refused); another negative errno. */
+static int import_open(struct import_topic *t, const struct geometry *g) {
+  struct shmbus_pub_opts o;
+  struct shmbus_bus_info info;
+  struct bridge_marker m, prev;
+  int rc = shmbus_stat(t->bus, &info), had_prev;
+  if (rc == 0) {
+    if (bridge_marker_read(t->bus, geteuid(), &m) < 0 || !bridge_bus_is_ours(t->bus, &info, &m))
+      return import_refuse(t, "exists and was not made by this bridge's user as an import");
+  } else if (rc != -ENOENT) {
+    char why[160];
+    snprintf(why, sizeof why, "exists but cannot be examined (%s)", shmbus_strerror(rc));
+    return import_refuse(t, why);
+  }
+  had_prev = bridge_marker_read(t->bus, geteuid(), &prev) == 0;
+  /* The marker comes first, so that no exporter ever sees this bus written by us unmarked. */
+  if ((rc = import_mark(t, rc == 0 ? &info : NULL)) < 0) return rc;
+  shmbus_pub_opts_init(&o);
+  o.slots = g->slots;
+  o.capacity = g->capacity;
+  o.type = g->type;
+  o.mode = t->im->b->cfg.mode;
+  rc = shmbus_pub_open(t->bus, &o, &t->pub);
+  if (rc < 0) {
+    pid_t holder = rc == -EBUSY ? shmbus_lock_holder(t->bus) : 0;
+    if (first_time(&t->logged_open, LOG_OPEN))
+      bridge_log("import %s: cannot write bus %s: %s%s; retrying every 5 s", t->topic, t->bus,
+                 shmbus_strerror(rc),
+                 holder > 0 ? " (another importer of this user holds it)" : "");
+    t->pub = NULL;
+    /* Hand the marker back to the importer that still writes the bus, if any, so that
+     * exporters keep skipping it. */
+    close(t->marker_fd);
+    t->marker_fd = -1;
+    if (had_prev) {
+      int fd = bridge_marker_open(t->bus, &prev);
+      if (fd >= 0) close(fd);
+    } else {
+      bridge_marker_remove(t->bus);
+    }
+    return rc;
+  }
+  shmbus_pub_info(t->pub, &info);
+  t->last.bus_created = info.created_ns;
+  bridge_marker_update(t->marker_fd, &t->last);
+  t->geo = *g;
+  t->logged_open = 0;
+  return 0;
+}
+
+/* Make the bus that topic @t's pending record needs, then publish it. Context: the importer
+ * thread (bus creation pre-faults the whole segment: never in a receive thread). */
+static void import_make_bus(struct import_topic *t) {
+  struct geometry g;
+  shmbus_pub *old;
+  int rc;
+  pthread_mutex_lock(&t->lock);
+  if (!t->need_open || t->opening || bridge_now_ns() < t->retry_ns) {
+    pthread_mutex_unlock(&t->lock);
+    return;
+  }
+  snprintf(g.type, sizeof g.type, "%s", t->pend.type);
+  g.slots = t->pend.s.slots;
+  g.capacity = t->pend.s.capacity;
+  t->opening = 1;
+  old = t->pub;
+  t->pub = NULL;
+  pthread_mutex_unlock(&t->lock);
+
+  shmbus_pub_close(old); /* a new geometry: the bus is replaced below (readers get -ESTALE) */
+  rc = import_open(t, &g);
+
+  pthread_mutex_lock(&t->lock);
+  t->opening = 0;
+  t->refused = rc == -EEXIST;
+  if (rc < 0) {
+    t->retry_ns = bridge_now_ns() + RETRY_NS;
+  } else if (t->pend.have && geometry_is(t, &t->pend.s)) {
+    if (shmbus_pub_publish(t->pub, t->pend.buf, t->pend.s.length) == 0)
+      import_accepted(t, &t->pend.s, t->pend.gap, t->pend.handle);
+    else
+      count(&t->st.errors, 1);
+    t->pend.have = 0;
+    t->need_open = 0;
+  } /* else: the geometry changed again meanwhile; the next round makes that bus */
+  pthread_mutex_unlock(&t->lock);
+}
+
+static void import_service(struct importer *im) {
+  pthread_mutex_lock(&im->lock);
+  struct import_topic *list = im->list; /* entries are only freed after this thread ended */
+  pthread_mutex_unlock(&im->lock);
+  for (struct import_topic *t = list; t; t = t->next) import_make_bus(t);
 }
 
 static void *import_run(void *arg) {
   struct importer *im = arg;
   dds_attach_t trig[BATCH];
   while (!atomic_load_explicit(&im->b->stop, memory_order_relaxed)) {
-    int n = dds_waitset_wait(im->ws, trig, BATCH, DDS_SECS(1));
-    for (int i = 0; i < n && i < BATCH; i++) {
+    int n = dds_waitset_wait(im->ws, trig, BATCH, DDS_MSECS(500));
+    bool work;
+    for (int i = 0; i < n && i < BATCH; i++)
       if (trig[i] == 0) import_discover(im);
-    }
+    dds_take_guardcondition(im->work, &work);
+    import_service(im); /* pending records, and retries that are due */
   }
   return NULL;
 }
@@ -259,8 +496,9 @@ int importer_start(struct bridge *b) {
   dds_get_guid(b->participant, &im->self);
   im->ws = dds_create_waitset(b->participant);
   im->guard = dds_create_guardcondition(b->participant);
+  im->work = dds_create_guardcondition(b->participant);
   im->pubreader = dds_create_reader(b->participant, DDS_BUILTIN_TOPIC_DCPSPUBLICATION, NULL, NULL);
-  if (im->ws < 0 || im->guard < 0 || im->pubreader < 0) {
+  if (im->ws < 0 || im->guard < 0 || im->work < 0 || im->pubreader < 0) {
     bridge_log("import: cannot set up DDS discovery: %s",
                dds_strretcode(im->pubreader < 0 ? im->pubreader : im->ws));
     free(im);
@@ -269,6 +507,7 @@ int importer_start(struct bridge *b) {
   rc = dds_create_readcondition(im->pubreader, DDS_ANY_STATE);
   dds_waitset_attach(im->ws, rc, 0);
   dds_waitset_attach(im->ws, im->guard, 1);
+  dds_waitset_attach(im->ws, im->work, 2);
   b->imp = im;
   if (pthread_create(&im->thread, NULL, import_run, im) != 0) {
     b->imp = NULL;
@@ -284,11 +523,19 @@ void importer_status(struct bridge *b, FILE *f) {
   pthread_mutex_lock(&im->lock);
   for (struct import_topic *t = im->list; t; t = t->next) {
 #define C(x) (unsigned long long)atomic_load_explicit(&t->st.x, memory_order_relaxed)
-    fprintf(f, "import %s -> %s: received %llu, lost %llu, dup %llu, dds-lost %llu, "
-            "own %llu, errors %llu\n", t->topic, t->bus, C(received), C(lost), C(dup),
-            C(dds_lost), C(own), C(errors));
+    pthread_mutex_lock(&t->lock);
+    int refused = t->refused;
+    pthread_mutex_unlock(&t->lock);
+    fprintf(f,
+            "import %s -> %s: received %llu, lost %llu, dup %llu, dds-lost %llu, "
+            "own %llu, errors %llu, rejected %llu%s\n",
+            t->topic, t->bus, C(received), C(lost), C(dup), C(dds_lost), C(own), C(errors),
+            C(rejected), refused ? " (not written: the bus exists and is not this bridge's)" : "");
 #undef C
   }
+  if (im->topics_refused)
+    fprintf(f, "import: %llu topic(s) not imported: --max-topics %d reached\n",
+            (unsigned long long)im->topics_refused, b->cfg.max_topics);
   pthread_mutex_unlock(&im->lock);
 }
 
@@ -305,6 +552,8 @@ void importer_stop(struct bridge *b) {
     dds_delete(t->reader); /* waits for a listener call in progress */
     shmbus_pub_close(t->pub);
     if (t->marker_fd >= 0) close(t->marker_fd);
+    free(t->pend.buf);
+    pthread_mutex_destroy(&t->lock);
     free(t);
   }
   pthread_mutex_destroy(&im->lock);

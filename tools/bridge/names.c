@@ -84,9 +84,11 @@ uint64_t bridge_host_id(void) {
   return h != 0 ? h : 1;
 }
 
+/* Timers (scans, retries, status, plausibility) run on CLOCK_MONOTONIC: a step of the wall
+ * clock neither stalls nor hurries them. */
 uint64_t bridge_now_ns(void) {
   struct timespec ts;
-  clock_gettime(CLOCK_REALTIME, &ts);
+  clock_gettime(CLOCK_MONOTONIC, &ts);
   return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 }
 
