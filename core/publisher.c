@@ -11,6 +11,7 @@
 
 #include "core/copy.h"
 #include "core/internal.h"
+#include "core/seqslot.h"
 #include "core/wake.h"
 
 #ifdef SHMBUS_TESTING
@@ -207,9 +208,7 @@ static void finish(shmbus_pub *p, struct shmbus__slot *s, uint64_t v, uint64_t l
   atomic_store_explicit(&s->length, len, memory_order_relaxed);
   atomic_store_explicit(&s->timestamp_ns, now, memory_order_relaxed);
   shmbus__step(3);
-  /* The record is complete. Release: pairs with the reader's acquire load of seq (Read side):
-   * a reader that sees 2v sees every payload store before it. */
-  if (!shmbus__broken()) atomic_store_explicit(&s->seq, 2 * v, memory_order_release);
+  if (!shmbus__broken()) shmbus__seq_write_end(s, v); /* the record is complete */
   shmbus__step(4);
   atomic_store_explicit(&p->h->last_publish_ns, now, memory_order_relaxed);
   /* Now readers look at it. seq_cst: a release (pairs with every reader's acquire load of
@@ -232,10 +231,7 @@ static struct shmbus__slot *begin(shmbus_pub *p, uint64_t v) {
     atomic_store_explicit(&p->h->latest, v, memory_order_release);
     return s;
   }
-  atomic_store_explicit(&s->seq, 2 * v - 1, memory_order_relaxed);
-  /* The odd seq before any payload store: pairs with the reader's acquire fence before its
-   * second load of seq (Read side), which then sees 2v - 1 or later if it saw any of ours. */
-  atomic_thread_fence(memory_order_release);
+  shmbus__seq_write_begin(s, v);
   shmbus__step(1);
   atomic_store_explicit(&s->version, v, memory_order_relaxed);
   return s;

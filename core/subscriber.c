@@ -10,6 +10,7 @@
 
 #include "core/copy.h"
 #include "core/internal.h"
+#include "core/seqslot.h"
 
 /* open_sub() - shmbus_sub_open() and shmbus_sub_open_owner(); @owner (uid_t)-1 = anyone.
  * Registers in the bus's reader registry when @join (administrative looks, shmbus_stat() and
@@ -97,15 +98,13 @@ enum { READ_OK = 0, READ_MISSING = 1, READ_LAPPED = 2 };
 static int try_read(shmbus_sub *s, uint64_t v, void *buf, size_t cap, uint64_t *len,
                     uint64_t *ts) {
   const struct shmbus__slot *slot = shmbus__slot_at(s->h, &s->g, v);
-  uint64_t s1, s2, n, t;
-  s1 = atomic_load_explicit(&slot->seq, memory_order_acquire);
+  uint64_t s1, n, t;
+  s1 = shmbus__seq_read_begin(slot);
   if (s1 != 2 * v) return s1 < 2 * v - 1 ? READ_MISSING : READ_LAPPED;
   n = atomic_load_explicit(&slot->length, memory_order_relaxed);
   t = atomic_load_explicit(&slot->timestamp_ns, memory_order_relaxed);
   if (n <= s->g.capacity && n <= cap) shmbus__copy_out(buf, slot->payload, n);
-  atomic_thread_fence(memory_order_acquire); /* Boehm 2012: copy, fence, then seq again */
-  s2 = atomic_load_explicit(&slot->seq, memory_order_relaxed);
-  if (s2 != s1) return READ_LAPPED;
+  if (shmbus__seq_read_retry(slot, s1)) return READ_LAPPED; /* copy, fence, seq again */
   *len = n;
   *ts = t;
   if (n > s->g.capacity) return -EBADMSG;
