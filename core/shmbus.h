@@ -134,9 +134,12 @@ void shmbus_pub_opts_init(struct shmbus_pub_opts *o);
 int shmbus_pub_open(const char *name, const struct shmbus_pub_opts *opts, shmbus_pub **out);
 
 /* shmbus_pub_publish() - publish @len bytes from @data as the next version.
- * Never waits for readers; makes no system call unless a reader sleeps, then one FUTEX_WAKE.
+ * Never waits for readers; makes no system call unless a reader sleeps, then one FUTEX_WAKE
+ * that wakes 2 sleepers whatever their number (each woken reader wakes 2 more: the cost to the
+ * writer is constant; docs/PROTOCOL.md, Wait/wake).
  * Context: the writer's thread. Return: 0; -EMSGSIZE (len > capacity; nothing published);
- *         -EINVAL (NULL pub, or NULL data with len > 0).
+ *         -EINVAL (NULL pub, or NULL data with len > 0); -ESTALE (this writer was forced out:
+ *         `shmbus rm --force`, or the bus was replaced; nothing published: close and reopen).
  */
 int shmbus_pub_publish(shmbus_pub *p, const void *data, size_t len);
 
@@ -145,7 +148,7 @@ int shmbus_pub_publish(shmbus_pub *p, const void *data, size_t len);
  * the slot until the commit. Calling reserve again before commit restarts the same version.
  * Plain stores through *@data are what the seqlock orders (see "Zero-copy stores" below);
  * shmbus_pub_store() writes the same bytes with no formal data race.
- * Return: 0; -EMSGSIZE; -EINVAL.
+ * Return: 0; -EMSGSIZE; -EINVAL; -ESTALE (forced out, as publish).
  */
 int shmbus_pub_reserve(shmbus_pub *p, size_t len, void **data);
 

@@ -565,3 +565,16 @@ TEST(Wait, BadModesAreRefused) {
 }
 
 }  // namespace
+
+// shmbus.h: a writer forced out by `shmbus rm --force` (or a replacement) sees -ESTALE.
+TEST(Writer, ForcedOutWriterGetsStale) {
+  TempBus bus("forced");
+  shmbus_pub* p = nullptr;
+  ASSERT_EQ(0, shmbus_pub_open(bus.c_str(), nullptr, &p));
+  ASSERT_EQ(0, shmbus_pub_publish(p, "a", 1));
+  ASSERT_EQ(0, shmbus_unlink(bus.c_str(), 1));
+  EXPECT_EQ(-ESTALE, shmbus_pub_publish(p, "b", 1));
+  void* data = nullptr;
+  EXPECT_EQ(-ESTALE, shmbus_pub_reserve(p, 1, &data));
+  shmbus_pub_close(p);
+}
