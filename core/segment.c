@@ -115,6 +115,17 @@ int shmbus__create(const char *name, const struct shmbus__geom *g, const char *t
   h->created_ns = (uint64_t)shmbus__now(CLOCK_REALTIME);
   snprintf(h->type, sizeof h->type, "%s", type ? type : "");
   atomic_store_explicit(&h->wake_shmid, -1, memory_order_relaxed); /* the writer makes it */
+  /* The creator is the writer (it holds the lock): name it now, so that a reader opening the
+   * bus before shmbus_pub_open() returns sees a running writer, not "never had one"; should the
+   * creator die first, its pid and start time say so. */
+  {
+    uint64_t start = 0;
+    if (shmbus__proc_start_time(getpid(), &start) == 0) {
+      atomic_store_explicit(&h->writer_pid, (uint32_t)getpid(), memory_order_relaxed);
+      atomic_store_explicit(&h->writer_start, start, memory_order_relaxed);
+      atomic_store_explicit(&h->writer_state, SHMBUS__WRITER_RUNNING, memory_order_relaxed);
+    }
+  }
   /* fallocate gave zeroed pages; write one byte per page so every page is present. */
   for (off = 0; off < g->total_size; off += 4096) ((volatile char *)h)[off] = ((char *)h)[off];
   munmap(h, g->total_size);

@@ -441,3 +441,27 @@ TEST(Hybrid, SpinsOnlyWithALeaseAndAGarbageLeaseIsFree) {
   shmbus_sub_close(s);
   shmbus_pub_close(p);
 }
+
+// A reader that opens a bus its writer is still creating (between the name appearing and
+// shmbus_pub_open() returning) waits for it: the creator is named as the running writer.
+extern "C" void (*shmbus__step_hook)(int step);
+namespace {
+const char* g_opening_bus;
+int g_early_wait_rc = 1;
+}  // namespace
+
+TEST(Wake, AReaderOpeningABusBeingCreatedSeesARunningWriter) {
+  TempBus bus("early");
+  g_opening_bus = bus.c_str();
+  shmbus__step_hook = [](int step) {
+    if (step != 130) return;
+    shmbus_sub* s = nullptr;
+    if (shmbus_sub_open(g_opening_bus, 0, &s) != 0) return;
+    g_early_wait_rc = shmbus_sub_wait(s, 0, SHMBUS_WAIT_SLEEP);
+    shmbus_sub_close(s);
+  };
+  shmbus_pub* p = Create(bus.c_str());
+  shmbus__step_hook = nullptr;
+  EXPECT_EQ(-ETIMEDOUT, g_early_wait_rc) << "-EOWNERDEAD: the bus looked writerless";
+  shmbus_pub_close(p);
+}
