@@ -112,7 +112,8 @@ static void *notifier(void *arg) {
   struct shmbus__pollfd *pf = s->pfd;
   int64_t last_stat = 0, last_live = 0;
   uint64_t last_life = 0;
-  int v2 = s->wake && s->layout >= 2;
+  int v2 = s->wake && s->layout >= 2, spurious = 0;
+  uint64_t last_latest = 0;
   while (!atomic_load(&pf->stop)) {
     int64_t now = shmbus__now(CLOCK_MONOTONIC);
     uint32_t seen;
@@ -120,8 +121,12 @@ static void *notifier(void *arg) {
     seen = v2 ? shmbus__wake_prepare(s->wake) /* pairs with shmbus__wake_publish() */
               : atomic_load_explicit(&s->h->futex, memory_order_acquire);
     if (find_reason(s, now, &last_stat, &last_live, &last_life)) signal_fd(pf);
+    if (atomic_load_explicit(&s->h->latest, memory_order_relaxed) != last_latest) {
+      last_latest = atomic_load_explicit(&s->h->latest, memory_order_relaxed);
+      spurious = 0; /* a publish moved the word: not an attack (core/wake.h) */
+    }
     if (v2)
-      shmbus__wake_sleep(s->wake, seen, SHMBUS__TICK());
+      shmbus__wake_sleep_bounded(s->wake, s->h, seen, SHMBUS__TICK(), &spurious);
     else
       shmbus__futex_wait(&s->h->futex, seen, SHMBUS__TICK());
   }

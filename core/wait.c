@@ -10,11 +10,13 @@
 
 #ifdef SHMBUS_TESTING
 long shmbus__futex_woken; /* FUTEX_WAITs ended by a wake, not a timeout: tests only */
+long shmbus__futex_waits; /* FUTEX_WAITs made by wait(): tests only */
 int shmbus__fanout_writer = SHMBUS__FANOUT_WRITER;
 int64_t shmbus__tick_ns = SHMBUS__TICK_NS;
 long shmbus__spin_rounds;
 void (*shmbus__woken_hook)(void);
 static void count_woken(int rc) {
+  shmbus__futex_waits++;
   if (rc == 0) shmbus__futex_woken++;
 }
 #else
@@ -102,10 +104,10 @@ static int spin_phase(shmbus_sub *s, int through, int64_t until, int64_t *now) {
 
 /* One sleep on the futex word: the layout-2 wake word when we have the wake page, else (layout
  * 1, or no wake page: another IPC namespace) the header's counter, polled at the tick. */
-static int sleep_once(shmbus_sub *s, uint32_t seen, int64_t ns) {
+static int sleep_once(shmbus_sub *s, uint32_t seen, int64_t ns, int *spurious) {
   int rc;
   if (s->wake && s->layout >= 2)
-    rc = shmbus__wake_sleep(s->wake, seen, ns);
+    rc = shmbus__wake_sleep_bounded(s->wake, s->h, seen, ns, spurious);
   else
     rc = shmbus__futex_wait(&s->h->futex, seen, ns);
   count_woken(rc);
@@ -115,6 +117,7 @@ static int sleep_once(shmbus_sub *s, uint32_t seen, int64_t ns) {
 /* Sleep phase: announce, re-check, sleep; until something new, a state error or @deadline.
  * EINTR, EAGAIN (the word moved), ETIMEDOUT (a tick) and spurious wakes: loop and re-check. */
 static int sleep_phase(shmbus_sub *s, int through, int mode, int64_t deadline) {
+  int spurious = 0; /* EAGAINs in a row, each followed by nothing new (core/wake.h) */
   for (;;) {
     int64_t now, t;
     uint32_t seen;
@@ -136,7 +139,7 @@ static int sleep_phase(shmbus_sub *s, int through, int mode, int64_t deadline) {
       return -ETIMEDOUT;
     }
     t = deadline - now < SHMBUS__TICK() ? deadline - now : SHMBUS__TICK();
-    sleep_once(s, seen, t);
+    sleep_once(s, seen, t, &spurious);
   }
   note(s, (uint32_t)mode);
   return 0;

@@ -28,6 +28,12 @@
 
 #define SHMBUS__FANOUT_WRITER 2
 #define SHMBUS__FANOUT_READER 2
+/* A hostile reader can change the word with no publish behind it, over and over: every
+ * sleeper's FUTEX_WAIT then returns EAGAIN at once, and a sleeper would loop on it. After this
+ * many EAGAINs in a row with nothing new, a sleeper sleeps one tick on the header's counter
+ * instead (readers cannot write it): the attack costs it at most that many system calls per
+ * tick and delays it by at most a tick, as any attack on the wake page. */
+#define SHMBUS__SPURIOUS_MAX 4
 
 /* Test hooks, no-ops in the library proper (//core:shmbus_testing defines SHMBUS_TESTING). */
 #ifdef SHMBUS_TESTING
@@ -111,6 +117,23 @@ static inline int shmbus__wake_sleep(struct shmbus__wake *w, uint32_t seen, int6
      * timed out or EAGAIN: a killed sibling, even a killed whole level, cannot stop it. */
     shmbus__futex_wake(&w->word, SHMBUS__FANOUT_READER);
   }
+  return rc;
+}
+
+/* shmbus__wake_sleep_bounded() - shmbus__wake_sleep(), or a tick on @h's counter once
+ * *@spurious (EAGAINs in a row with nothing new, kept by the caller, which resets it when it
+ * finds something) reached SHMBUS__SPURIOUS_MAX. */
+static inline int shmbus__wake_sleep_bounded(struct shmbus__wake *w,
+                                             const struct shmbus__header *h, uint32_t seen,
+                                             int64_t ns, int *spurious) {
+  int rc;
+  if (*spurious >= SHMBUS__SPURIOUS_MAX) {
+    *spurious = 0;
+    return shmbus__futex_wait(&h->futex, atomic_load_explicit(&h->futex, memory_order_acquire),
+                              ns);
+  }
+  rc = shmbus__wake_sleep(w, seen, ns);
+  if (rc == EAGAIN) (*spurious)++;
   return rc;
 }
 

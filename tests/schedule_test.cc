@@ -44,6 +44,8 @@ std::atomic<int> g_owner_paused{0};      // the owner is inside that read
 std::atomic<int> g_closing{0};           // the writer is closing (pollfd test)
 std::atomic<uint32_t> g_word_before{0};  // the wake word just before the close
 std::atomic<int> g_notifier_waits{0};    // notifier FUTEX_WAITs on a word read after the close
+std::atomic<uintptr_t> g_sysv_lo{0}, g_sysv_hi{0};  // the wake page mapping(s): change the word
+std::atomic<long> g_wake_word_waits{0}, g_other_waits{0};
 
 using syscall_fn = long (*)(long, ...);
 using read_fn = ssize_t (*)(int, void*, size_t);
@@ -68,6 +70,13 @@ extern "C" long syscall(long nr, ...) {
         ((uint32_t)a[2] >> 1) != (g_word_before.load() >> 1))
       g_notifier_waits++;
     if (g_no_timeout.load()) a[3] = 0;  // no tick: only a wake ends this wait
+    if ((uintptr_t)a[0] >= g_sysv_lo.load() && (uintptr_t)a[0] < g_sysv_hi.load()) {
+      // A hostile reader's move, just before the kernel compares: a new epoch, no publish.
+      reinterpret_cast<std::atomic<uint32_t>*>(a[0])->fetch_add(2);
+      g_wake_word_waits++;
+    } else if (g_sysv_hi.load()) {
+      g_other_waits++;
+    }
   }
   return real(nr, a[0], a[1], a[2], a[3], a[4], a[5]);
 }
@@ -168,6 +177,55 @@ TEST(Schedule, ANotifierSignalDuringTheDrainKeepsTheDescriptorReadable) {
   g_closing = 0;
   shmdt(wake);
   shmbus_sub_close(s);
+}
+
+// The address range of this process's mappings of System V segments (/proc/self/maps names
+// them "/SYSV..."): here, only the bus's wake page.
+void FindSysvMappings() {
+  FILE* f = fopen("/proc/self/maps", "re");
+  char line[512];
+  uintptr_t lo = UINTPTR_MAX, hi = 0;
+  while (f && fgets(line, sizeof line, f)) {
+    unsigned long a, b;
+    if (strstr(line, "/SYSV") && sscanf(line, "%lx-%lx", &a, &b) == 2) {
+      lo = std::min<uintptr_t>(lo, a);
+      hi = std::max<uintptr_t>(hi, b);
+    }
+  }
+  if (f) fclose(f);
+  g_sysv_lo = lo;
+  g_sysv_hi = hi;
+}
+
+// A hostile reader changes the wake word between every sleeper's announcement and its
+// FUTEX_WAIT (forced: the interposed syscall() does it), so every wait on the word returns
+// EAGAIN. The sleeper must not spin on that: after a few in a row it sleeps a tick on the
+// header's counter, which readers cannot write. Bound: 5 waits per tick elapsed, plus 5.
+TEST(Schedule, AWordChangerCannotMakeSleepersSpin) {
+  TempBus bus("storm");
+  shmbus_pub* p = nullptr;
+  shmbus_sub* s = nullptr;
+  ASSERT_EQ(0, shmbus_pub_open(bus.c_str(), nullptr, &p));
+  pid_t child = shmbus_test::Spawn([&] {
+    if (shmbus_sub_open(bus.c_str(), 0, &s) != 0) return 10;
+    shmbus_sub_seek(s, SHMBUS_SEEK_NEW);
+    FindSysvMappings();
+    if (g_sysv_hi.load() == 0) return 11;
+    int64_t t0 = shmbus_test::NowNs();
+    if (shmbus_sub_wait(s, 200 * 1000000LL, SHMBUS_WAIT_SLEEP) != -ETIMEDOUT) return 12;
+    int64_t ticks = (shmbus_test::NowNs() - t0) / 10000000 + 1;
+    long waits = g_wake_word_waits.load() + g_other_waits.load();
+    printf("SUMMARY: waits on the word %ld, on the counter %ld, ticks %lld\n",
+           g_wake_word_waits.load(), g_other_waits.load(), (long long)ticks);
+    fflush(stdout);
+    if (g_other_waits.load() == 0) return 13;  // never fell back to the counter
+    if (waits > (ticks + 1) * 5) return 14;    // spun
+    g_sysv_hi = 0;
+    shmbus_sub_close(s);
+    return 0;
+  });
+  EXPECT_EQ(0, shmbus_test::Reap(child, 60)) << "13: no fallback; 14: the sleeper spun";
+  shmbus_pub_close(p);
 }
 
 }  // namespace

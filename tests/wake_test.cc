@@ -8,6 +8,7 @@
 #include <sys/prctl.h>
 #include <sys/syscall.h>
 
+#include <thread>
 #include <vector>
 
 #include "tests/test_util.h"
