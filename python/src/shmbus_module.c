@@ -465,11 +465,20 @@ static PyObject *loan_enter(LoanObject *l, PyObject *unused) {
 static PyObject *loan_exit(LoanObject *l, PyObject *args) {
   PyObject *et, *ev, *tb;
   if (!PyArg_ParseTuple(args, "OOO:__exit__", &et, &ev, &tb)) return NULL;
+  PublisherObject *pub = l->pub;
+  if (l->state == 2 && pub->p == NULL && l->view != NULL) {
+    /* The publisher was closed inside the block: the record was dropped; say nothing more
+     * than the exception already leaving, if any. */
+    PyObject *r = PyObject_CallMethod(l->view, "release", NULL);
+    if (r == NULL) PyErr_Clear();
+    Py_XDECREF(r);
+    Py_CLEAR(l->view);
+    Py_RETURN_FALSE;
+  }
   if (l->state != 1) {
     PyErr_SetString(PyExc_RuntimeError, "the Loan is not open");
     return NULL;
   }
-  PublisherObject *pub = l->pub;
   l->state = 2;
   if (pub->loan == l) pub->loan = NULL;
   if (l->view != NULL) {

@@ -26,6 +26,15 @@ case $sanitizer in
     LD_PRELOAD="$(gcc -print-file-name=libasan.so) $(gcc -print-file-name=libubsan.so)"
     export LD_PRELOAD
     export ASAN_OPTIONS=detect_leaks=0:abort_on_error=1:verify_asan_link_order=0
+    # The extension must really be instrumented, and the preloaded runtime must catch a
+    # heap overflow in this python3 (the negative control: a malloc'd 16 bytes, 32 written).
+    grep -q __asan_report < <(nm -D "$R/python/_shmbus.so") || {
+      echo "python_test: _shmbus.so is not ASan-instrumented under --config=asan" >&2; exit 1; }
+    "$PY" -c 'import ctypes; c = ctypes.CDLL(None); c.malloc.restype = ctypes.c_void_p
+p = c.malloc(16); ctypes.memset(p, 0, 32)' 2>"$tmp/control.err" && true
+    grep -q heap-buffer-overflow "$tmp/control.err" || {
+      echo "python_test: the ASan control overflow was not caught" >&2; exit 1; }
+    echo "python_test: ASan control caught (heap-buffer-overflow); running the tests under ASan"
     ;;
   tsan)
     # CPython itself is not TSan-instrumented (its GIL hand-offs would all be reported):

@@ -207,6 +207,11 @@ def test_closed_objects_raise_never_crash(bus):
     pub = shmbus.Publisher(bus, capacity=8)
     sub = shmbus.Subscriber(bus)
     loan = pub.reserve(4)
+    with pytest.raises(BufferError):
+        with pub.reserve(4) as mv:        # no close() while the slot's view is alive
+            pub.close()
+    with pytest.raises(ValueError):
+        mv[0] = 1                         # the view was released with the block
     pub.close(), pub.close(), sub.close(), sub.close()
     assert pub.closed and sub.closed
     for call in (lambda: pub.publish(b"x"), lambda: pub.version, pub.info,

@@ -24,9 +24,12 @@ def test_pip_install_offline(tmp_path):
     env["PYTHONPATH"] = str(target)
     out = subprocess.run([sys.executable, "-c", (
         "import os, shmbus; n = 'pip.%d' % os.getpid()\n"
-        "with shmbus.Publisher(n, capacity=8) as p, shmbus.Subscriber(n) as s:\n"
-        "    p.publish(b'pip'); assert s.next().data == b'pip'\n"
-        "shmbus.rm(n); print(shmbus.__file__)")],
+        "try:\n"
+        "    with shmbus.Publisher(n, capacity=8) as p, shmbus.Subscriber(n) as s:\n"
+        "        p.publish(b'pip'); assert s.next().data == b'pip'\n"
+        "finally:\n"
+        "    shmbus.rm(n, force=True)\n"
+        "print(shmbus.__file__)")],
         check=True, env=env, cwd=tmp_path, capture_output=True, text=True, timeout=60)
     assert out.stdout.strip().startswith(str(target))
     assert (target / "shmbus" / "__init__.pyi").exists()
