@@ -261,18 +261,3 @@ class Subscriber(_shmbus.Subscriber):
                 await ready
             finally:
                 loop.remove_reader(fd)
-
-    def next_many_into(self, out):
-        """next_many_into(out) -> int
-
-        Read records in order into the rows of `out` (a writable numpy array: out[i:i+1] is
-        row i; a structured dtype of the record's layout, from you) until out is full or
-        nothing newer is left; return how many rows were filled. Never blocks. A record
-        shorter than a row leaves the rest of the row as it was; a longer one raises
-        Error(ENOBUFS) with nothing consumed."""
-        n = 0
-        while n < len(out):
-            if self.next_into(out[n:n + 1]) is None:
-                break
-            n += 1
-        return n

@@ -740,6 +740,28 @@ static PyObject *sub_read_latest_into(SubscriberObject *self, PyObject *buf) {
   return sub_read_into(self, buf, 1);
 }
 
+/* sub_next_many_into() - next() into the rows of a C-contiguous writable buffer (its first
+ * dimension: the rows) until it is full or nothing newer is left: one C loop, no object per
+ * record. Return: the rows filled. A record longer than a row stops the batch (nothing
+ * consumed); errors are raised when no row was filled, else by the next call. */
+static PyObject *sub_next_many_into(SubscriberObject *self, PyObject *buf) {
+  if (sub_check(self, "Subscriber.next_many_into") < 0) return NULL;
+  Py_buffer b;
+  if (PyObject_GetBuffer(buf, &b, PyBUF_WRITABLE | PyBUF_C_CONTIGUOUS) < 0) return NULL;
+  Py_ssize_t rows = b.ndim >= 1 ? b.shape[0] : 1;
+  size_t rowsize = rows > 0 ? (size_t)(b.len / rows) : 0;
+  Py_ssize_t i = 0;
+  ssize_t n = 0;
+  struct shmbus_record_info in;
+  for (; i < rows; i++) {
+    n = shmbus_sub_next(self->s, (char *)b.buf + (size_t)i * rowsize, rowsize, &in);
+    if (n < 0) break;
+  }
+  PyBuffer_Release(&b);
+  if (i == 0 && n < 0 && n != -EAGAIN) return raise_rc(n, "shmbus_sub_next", self->name);
+  return PyLong_FromSsize_t(i); /* an error after some rows: the next call raises it */
+}
+
 /* sub_wait() - True (something new), False (timeout); WriterDied, BusReplaced. */
 static PyObject *sub_wait(SubscriberObject *self, PyObject *args, PyObject *kw) {
   static char *kwlist[] = {"timeout", "mode", "through_death", NULL};
@@ -879,6 +901,14 @@ static PyMethodDef sub_methods[] = {
     {"read_latest_into", (PyCFunction)sub_read_latest_into, METH_O,
      "read_latest_into(buffer) -> Record | None\n\nread_latest() into your buffer, as "
      "next_into()."},
+    {"next_many_into", (PyCFunction)sub_next_many_into, METH_O,
+     "next_many_into(out) -> int\n\nnext() into the rows of `out` (a C-contiguous writable "
+     "buffer, e.g. numpy.zeros(n, dtype) with your structured dtype; rows: its first "
+     "dimension) until it is full or nothing newer is left, in one C loop; return the rows "
+     "filled. Never blocks. A record shorter than a row leaves the rest of the row as it "
+     "was; a longer one ends the batch with nothing consumed (raised as Error(ENOBUFS) when "
+     "it is the first). Records' versions and lost counts are not reported: put a sequence "
+     "number in the record."},
     {"wait", (PyCFunction)(void (*)(void))sub_wait, METH_VARARGS | METH_KEYWORDS,
      "wait(timeout=None, *, mode=\"hybrid\", through_death=False) -> bool\n\nWait until a "
      "record newer than the last one read exists: True; False on timeout (seconds; None: "

@@ -131,6 +131,15 @@ def test_numpy_structured_dtype(bus):
         assert sub.next_many_into(out) == 4
         assert list(out["seq"][:4]) == [1, 2, 3, 4]
         assert np.allclose(out["acc"][3], (4, 8, 9.81))
+        assert sub.next_many_into(out) == 0            # nothing newer: never blocks
+        pub.publish(np.zeros((), IMU))
+        with pytest.raises(shmbus.Error) as e:
+            sub.next_many_into(np.zeros(4, "<u8"))     # rows of 8 bytes, records of 32
+        assert e.value.errno == errno.ENOBUFS
+        rows = np.zeros((3, 64), np.uint8)             # 2-D: rows of 64 bytes
+        assert sub.next_many_into(rows) == 1 and not rows[1:].any()
+        with pytest.raises((BufferError, ValueError)):
+            sub.next_many_into(np.zeros((4, 64), np.uint8)[:, :32])   # not contiguous
 
 
 def test_next_into_reuses_the_callers_buffer(bus):
