@@ -723,11 +723,16 @@ static PyObject *sub_read_into(SubscriberObject *self, PyObject *buf, int latest
   if (n < 0) return raise_rc(n, latest ? "shmbus_sub_read_latest" : "shmbus_sub_next", self->name);
   PyObject *mv = PyMemoryView_FromObject(buf);
   if (mv == NULL) return NULL;
-  PyObject *flat = PyObject_CallMethod(mv, "cast", "s", "B");
+  const Py_buffer *v = PyMemoryView_GET_BUFFER(mv);
+  if (v->ndim != 1 || v->itemsize != 1 || (v->format != NULL && strcmp(v->format, "B") != 0)) {
+    PyObject *flat = PyObject_CallMethod(mv, "cast", "s", "B"); /* bytes, whatever the shape */
+    Py_DECREF(mv);
+    if (flat == NULL) return NULL;
+    mv = flat;
+  }
+  if (n == PyObject_Length(mv)) return record_new(&in, mv);
+  PyObject *sl = PySequence_GetSlice(mv, 0, n);
   Py_DECREF(mv);
-  if (flat == NULL) return NULL;
-  PyObject *sl = PySequence_GetSlice(flat, 0, n);
-  Py_DECREF(flat);
   if (sl == NULL) return NULL;
   return record_new(&in, sl);
 }

@@ -46,6 +46,44 @@ def test_wait_releases_the_gil(bus):
         sub.close()
 
 
+class Interrupted(Exception):
+    pass
+
+
+def test_signals_interrupt_a_wait(bus):
+    """A signal handler's exception (Ctrl-C's KeyboardInterrupt) ends a wait for ever."""
+    def handler(signum, frame):
+        raise Interrupted()
+    old = signal.signal(signal.SIGUSR1, handler)
+    try:
+        with shmbus.Publisher(bus, capacity=8), shmbus.Subscriber(bus) as sub:
+            def kick():
+                wait_until(lambda: asleep(bus), "the main thread to sleep")
+                os.kill(os.getpid(), signal.SIGUSR1)
+            t = threading.Thread(target=kick)
+            t.start()
+            with pytest.raises(Interrupted):
+                sub.wait(None, mode="sleep")
+            t.join(DEADLINE)
+            assert sub.wait(0) is False     # still usable
+    finally:
+        signal.signal(signal.SIGUSR1, old)
+
+
+def test_publisher_shared_by_threads_is_serialised(bus):
+    """Not the contract (one writer thread), but not a crash either: calls hold the GIL."""
+    n, per = 4, 500
+    with shmbus.Publisher(bus, capacity=8, slots=4096) as pub, shmbus.Subscriber(bus) as sub:
+        threads = [threading.Thread(target=lambda: [pub.publish(b"12345678")
+                                                    for _ in range(per)]) for _ in range(n)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(DEADLINE)
+        got = list(iter(sub.next, None))
+        assert pub.version == n * per and [r.version for r in got] == list(range(1, n * per + 1))
+
+
 def test_close_from_another_thread_ends_the_wait(bus):
     with shmbus.Publisher(bus, capacity=8):
         sub = shmbus.Subscriber(bus)
