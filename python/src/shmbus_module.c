@@ -483,8 +483,9 @@ static PyObject *loan_exit(LoanObject *l, PyObject *args) {
   if (pub->loan == l) pub->loan = NULL;
   if (l->view != NULL) {
     PyObject *r = PyObject_CallMethod(l->view, "release", NULL);
-    if (r == NULL) { /* BufferError: a view of the memoryview is alive */
-      if (et != Py_None) PyErr_Clear();
+    if (r == NULL) { /* BufferError: a view of the memoryview is alive; nothing published */
+      if (et == Py_None) return NULL;
+      PyErr_Clear(); /* the block's own exception goes on */
       Py_RETURN_FALSE;
     }
     Py_DECREF(r);

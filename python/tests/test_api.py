@@ -1,4 +1,5 @@
 """Single-process behaviour of every call: records, reserve, buffers, numpy, errors, admin."""
+import ctypes
 import errno
 import os
 
@@ -89,6 +90,11 @@ def test_reserve_view_must_not_outlive_the_block(bus):
                 arr = np.frombuffer(mv, dtype=np.uint8)  # alive after the block
         assert sub.next() is None
         del arr
+        with pytest.raises(BufferError):
+            with pub.reserve(8) as mv:
+                c = (ctypes.c_char * 8).from_buffer(mv)   # holds mv itself
+        assert sub.next() is None
+        del c
         with pub.reserve(8) as mv:        # numpy inside the block, released in it
             arr = np.frombuffer(mv, dtype="<u8")
             arr[0] = 0x1122334455667788
