@@ -214,7 +214,7 @@ class Subscriber(_shmbus.Subscriber):
 
         Every record in order, waiting for more (GIL released). Ends when the writer dies or
         closes and nothing newer is left (never, with through_death); a bus whose first
-        writer has not started yet is waited for. Raises BusReplaced."""
+        writer has not started yet is waited for (see wait()). Raises BusReplaced."""
         while True:
             rec = self.next()
             if rec is not None:
@@ -223,14 +223,7 @@ class Subscriber(_shmbus.Subscriber):
             try:
                 self.wait(None, mode=mode, through_death=through_death)
             except WriterDied:
-                if not self._writer_not_started():
-                    return
-                self.wait(None, mode=mode, through_death=True)
-
-    def _writer_not_started(self):
-        # A new bus is visible a moment before its first writer runs (core/publisher.c), and
-        # wait() says WriterDied then: a reader that came early must not end its iteration.
-        return _shmbus.Subscriber.info(self)["writer_pid"] == 0
+                return
 
     def __iter__(self):
         return self.records()
@@ -253,8 +246,7 @@ class Subscriber(_shmbus.Subscriber):
                 if self.wait(0, through_death=through_death):
                     continue
             except WriterDied:
-                if not self._writer_not_started():
-                    return
+                return
             ready = loop.create_future()
             loop.add_reader(fd, lambda: ready.done() or ready.set_result(None))
             try:

@@ -786,14 +786,25 @@ static PyObject *sub_wait(SubscriberObject *self, PyObject *args, PyObject *kw) 
   int rc;
   Py_INCREF(self); /* a close() or del from another thread cannot free us meanwhile */
   self->busy = 1;
+  int unborn = 0; /* the bus has never had a writer: wait through "death" for one slice */
   for (;;) {
     int64_t now = mono_ns();
     int64_t t = deadline - now;
     if (t < 0) t = 0;
     if (t > slice) t = slice;
     Py_BEGIN_ALLOW_THREADS
-    rc = shmbus_sub_wait(self->s, t, mode);
+    rc = shmbus_sub_wait(self->s, t, unborn ? mode | SHMBUS_WAIT_THROUGH_DEATH : mode);
     Py_END_ALLOW_THREADS
+    unborn = 0;
+    if (rc == -EOWNERDEAD) {
+      /* A new bus is visible a moment before its first writer runs (core/publisher.c):
+       * that is not a death. Wait for the writer, one slice at a time. */
+      struct shmbus_bus_info bi;
+      if (shmbus_sub_info(self->s, &bi) == 0 && bi.writer_pid == 0 && bi.latest == 0) {
+        unborn = 1;
+        rc = -ETIMEDOUT;
+      }
+    }
     if (rc != -ETIMEDOUT || self->close_pending || mono_ns() >= deadline) break;
     if (PyErr_CheckSignals() < 0) {
       rc = 1; /* the signal handler's exception is set */
@@ -921,7 +932,8 @@ static PyMethodDef sub_methods[] = {
      "for ever; 0: just check). Releases the GIL while it waits. mode: \"hybrid\" (spin "
      "~20 us where a core is free, then sleep), \"spin\" or \"sleep\". Raises WriterDied when "
      "the writer died or closed and nothing newer exists (unless through_death: then it "
-     "waits for a new writer), BusReplaced when the bus was replaced or removed."},
+     "waits for a new writer), BusReplaced when the bus was replaced or removed. A bus whose "
+     "first writer has not started yet is waited for, not reported dead."},
     {"seek", (PyCFunction)sub_seek, METH_O,
      "seek(whence)\n\nMove the cursor: \"latest\" (next() returns the latest record, then "
      "newer), \"new\" (only records published from now on), \"oldest\" (the oldest record "
