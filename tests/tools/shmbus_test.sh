@@ -17,11 +17,11 @@ eventually 20 reader_asleep "$A"
 expect_rc 0 "$SHMBUS" ls
 out_has '^NAME +TYPE +WRITER +VERSION +CAPACITY +SLOTS +RATE +OWNER +MODE$'
 out_has "^$A +imu/v2 +$writer +[0-9]+ +4 KiB +16 +[0-9.]+ Hz +$(id -un) +0644$"
-out_has "^$Z +- +dead +1 +64 KiB +8 +- +$(id -un) +0600$"
+out_has "^$Z +- +closed +1 +64 KiB +8 +- +$(id -un) +0600$"
 if [ "$(grep -n "^$A " "$TMP/out" | cut -d: -f1)" -lt "$(grep -n "^$Z " "$TMP/out" | cut -d: -f1)" ]; then pass; else fail "ls not sorted"; fi
 expect_rc 0 "$SHMBUS" ls --json
-out_has '^\{"name":"'"$A"'","type":"imu/v2","readable":true,"writer_pid":'"$writer"',"writer_alive":true,"latest":[0-9]+,"capacity":4096,"slots":16,"rate_hz":[0-9.]+,"owner":"'"$(id -un)"'","mode":"0644"\}$'
-out_has '^\{"name":"'"$Z"'",.*"writer_alive":false,"latest":1,.*"rate_hz":null,'
+out_has '^\{"name":"'"$A"'","type":"imu/v2","readable":true,"writer_pid":'"$writer"',"writer_alive":true,"writer_state":"running","latest":[0-9]+,"capacity":4096,"slots":16,"rate_hz":[0-9.]+,"owner":"'"$(id -un)"'","mode":"0644"\}$'
+out_has '^\{"name":"'"$Z"'",.*"writer_alive":false,"writer_state":"closed cleanly","latest":1,.*"rate_hz":null,'
 expect_rc 0 "$SHMBUS" list; out_has "^$A "
 
 # stat: text and JSON.
