@@ -93,15 +93,16 @@ static int read_all(FILE *f, uint64_t limit, char **buf, size_t *len) {
   size_t cap = 65536, n = 0, got;
   char *b = malloc(cap), *nb;
   if (b == NULL) return -ENOMEM;
-  while ((got = fread(b + n, 1, cap - n, f)) > 0) {
-    n += got;
+  while (!ferror(f) && !tool_stop && (got = fread(b + n, 1, cap - n, f)) > 0) {
+    n += got; /* a read error after a part stops the loop too (fread would retry) */
     if (n > limit) return free(b), -EFBIG;
     if (n == cap) {
       if ((nb = realloc(b, cap *= 2)) == NULL) return free(b), -ENOMEM;
       b = nb;
     }
   }
-  if (ferror(f)) return free(b), tool_stop ? -EINTR : -(errno ? errno : EIO);
+  if (tool_stop) return free(b), -EINTR;
+  if (ferror(f)) return free(b), -(errno ? errno : EIO);
   *buf = b, *len = n;
   return 0;
 }

@@ -7,7 +7,6 @@ bg "$SHMPUB" "$A" -m sample --type imu/v2 --capacity 4K --slots 16 --mode 0644 -
 writer=$!
 "$SHMPUB" "$Z" -m once
 eventually 20 bus_exists "$A"
-latest_ge() { [ "$(bus_latest "$1")" -ge "$2" ]; }
 eventually 20 latest_ge "$A" 20
 "$SHMSUB" "$A" --sleep >/dev/null &
 sub=$!
