@@ -10,7 +10,8 @@ newbus T
 patch_header "$T" 64 '\033[31m\377'
 for cmd in "ls --json" "stat --json $T"; do
   expect_rc 0 "$SHMBUS" $cmd
-  if jq -e . "$TMP/out" >/dev/null 2>&1; then pass; else fail "$cmd: invalid JSON: $(grep -a "$T" "$TMP/out")"; fi
+  if jq -e . "$TMP/out" >/dev/null 2>&1 && iconv -f UTF-8 -t UTF-8 "$TMP/out" >/dev/null 2>&1
+  then pass; else fail "$cmd: invalid JSON (or not UTF-8): $(grep -a "$T" "$TMP/out")"; fi
 done
 out_has '"type":"\\u001b\[31m\\ufffd"'
 for cmd in ls "stat $T"; do
@@ -126,8 +127,8 @@ err_has "waiting for bus '$Later' to exist$"; err_has "bus '$Later' did not appe
 # "1 second", not "1 seconds".
 expect_rc 4 "$SHMSUB" "$Un" --new -W 1; err_has "for 1 second; giving up"
 # The bad letter of a cluster, not the previous argument; --opt=VALUE for a flag.
-expect_rc 2 "$SHMSUB" x --all -Zv; err_has "unknown option '-Z'"
-expect_rc 2 "$SHMPUB" x -m a -vZ; err_has "unknown option '-Z'"
+expect_rc 2 "$SHMSUB" --all -Zv x; err_has "unknown option '-Z'"
+expect_rc 2 "$SHMPUB" --unlink -Zv x -m a; err_has "unknown option '-Z'"
 expect_rc 2 "$SHMSUB" x --all=1; err_has "option '--all' takes no argument"
 expect_rc 2 "$SHMSUB" x --timeout; err_has "option '--timeout' needs an argument"
 
