@@ -376,11 +376,11 @@ static int parse_args(int argc, char **argv, struct opts *o) {
   if (modes > 1) return tool_usage_error("give only one of --spin, --sleep, --hybrid");
   if (o->once && o->count) return tool_usage_error("--once is -C 1; give only one of them");
   if (starts > 1) return tool_usage_error("give only one of --new and --oldest");
-  if (o->start == SHMBUS_SEEK_OLDEST && (o->stats || o->interval > 0 || o->once))
+  if (o->start == SHMBUS_SEEK_OLDEST && (o->stats || o->interval > 0))
     return tool_usage_error("--oldest prints every record from the oldest one held (it implies "
                             "--all); it does not combine with %s",
                             o->stats ? "--hz/--bw/--delay (they measure new records)"
-                                     : o->once ? "--once" : "--interval");
+                                     : "--interval");
   if (o->once) o->count = 1;
   if (o->all && o->interval > 0 && !o->stats)
     return tool_usage_error("--interval skips records, --all prints every one; choose one");
