@@ -359,10 +359,16 @@ void tool_install_signals(int restart) {
 }
 
 void tool_sleep_until(int64_t deadline_ns) {
-  struct timespec ts;
-  ts.tv_sec = deadline_ns / 1000000000LL;
-  ts.tv_nsec = deadline_ns % 1000000000LL;
-  while (!tool_stop && clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, NULL) == EINTR) {
+  /* nanosleep() in slices of at most 100 ms: a signal ends the sleep (EINTR) and tool_stop is
+   * seen; and where a signal is delivered late (ThreadSanitizer runs handlers at its next
+   * intercepted call, and nanosleep is one), within a slice. */
+  int64_t left;
+  while (!tool_stop && (left = deadline_ns - now_monotonic_ns()) > 0) {
+    struct timespec ts;
+    if (left > 100000000LL) left = 100000000LL;
+    ts.tv_sec = 0;
+    ts.tv_nsec = (long)left;
+    nanosleep(&ts, NULL);
   }
 }
 

@@ -32,8 +32,8 @@ if grep -q ': four$' "$TMP/sub"; then pass; else fail "after death: $(cat "$TMP/
 "$SHMSUB" "$B" --new -C 1 -W 20 >"$TMP/sub" 2>"$TMP/suberr" &
 sub=$!
 eventually 20 reader_asleep "$B"
-"$SHMPUB" "$B" --slots 16 -m five 2>/dev/null
-wait "$sub" || fail "replace: exit status $?"
+"$SHMPUB" "$B" --slots 16 -m five 2>"$TMP/puberr" || fail "replacing shmpub: exit status $?: $(cat "$TMP/puberr")"
+wait "$sub" || fail "replace: exit status $?: $(cat "$TMP/suberr")"
 if [ "$(cat "$TMP/sub")" = five ]; then pass; else fail "replace: got '$(cat "$TMP/sub")'"; fi
 if grep -q "bus '$B' was replaced or removed; reopening it by name" "$TMP/suberr"; then pass; else fail "replace: no notice"; fi
 if grep -q "waiting for bus" "$TMP/suberr"; then fail "replace: waited"; else pass; fi
