@@ -90,14 +90,28 @@ void text_safe(FILE *f, const char *s, size_t n) {
   }
 }
 
+void tool_safe_str(const char *s, char *buf, size_t n) {
+  FILE *f = fmemopen(buf, n, "w");
+  if (f == NULL) {
+    snprintf(buf, n, "?");
+    return;
+  }
+  setbuf(f, NULL);
+  text_safe(f, s, strlen(s));
+  fclose(f);
+  buf[n - 1] = '\0'; /* when it filled the buffer */
+}
+
 int tool_in_group(gid_t gid) {
-  gid_t groups[256];
-  int n, i;
+  gid_t *groups;
+  int n, i, in = 0;
   if (geteuid() == 0 || getegid() == gid) return 1;
-  n = getgroups(256, groups);
-  for (i = 0; i < n; i++)
-    if (groups[i] == gid) return 1;
-  return 0;
+  n = getgroups(0, NULL);
+  if (n <= 0 || (groups = calloc((size_t)n, sizeof *groups)) == NULL) return 0;
+  n = getgroups(n, groups);
+  for (i = 0; i < n && !in; i++) in = groups[i] == gid;
+  free(groups);
+  return in;
 }
 
 void tool_pacer_init(struct tool_pacer *p, double hz) {

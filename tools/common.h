@@ -98,6 +98,9 @@ int64_t tool_pacer_due(struct tool_pacer *p, int64_t now);
  * as \xNN (a hostile type tag cannot send escape sequences). */
 void text_safe(FILE *f, const char *s, size_t n);
 
+/* tool_safe_str() - @s as text_safe() writes it, into @buf (truncated to @n). */
+void tool_safe_str(const char *s, char *buf, size_t n);
+
 /* tool_in_group() - 1 if this process may give a file group @gid (root, or a member). */
 int tool_in_group(gid_t gid);
 

@@ -77,6 +77,7 @@ struct writer {
   shmbus_pub *p;
   int64_t next_check; /* CLOCK_MONOTONIC: when to look again whether the bus was removed */
   uint64_t skipped;   /* -l lines over the capacity, skipped */
+  uint64_t capacity;  /* of the bus held (fixed while it is held) */
 };
 
 /* Busses this big get a warning: they take that much RAM in /dev/shm. */
@@ -153,15 +154,13 @@ static int run_record(struct writer *w, const struct opts *o, const char *data, 
 /* A line longer than the capacity, per --oversize skip or truncate (fail: publish() reports
  * it). Return: its length to publish, or -1 to skip it. */
 static ssize_t oversize_line(struct writer *w, const struct opts *o, size_t len, uint64_t lineno) {
-  struct shmbus_bus_info bi;
-  shmbus_pub_info(w->p, &bi);
-  if (len <= bi.capacity) return (ssize_t)len;
-  if (o->oversize == OVER_TRUNCATE) return (ssize_t)bi.capacity;
+  if (len <= w->capacity) return (ssize_t)len;
+  if (o->oversize == OVER_TRUNCATE) return (ssize_t)w->capacity;
   if (w->skipped++ == 0 || o->verbose)
     tool_msg("line %llu (%zu bytes) is longer than the capacity of bus '%s' (%llu bytes): "
              "skipped (--oversize skip; truncate or fail are the others, --capacity makes "
              "room)", (unsigned long long)lineno, len, o->name,
-             (unsigned long long)bi.capacity);
+             (unsigned long long)w->capacity);
   return -1;
 }
 
@@ -227,7 +226,7 @@ static uint64_t bus_bytes(uint32_t slots, uint64_t capacity) {
 
 /* What opening will do: create, adopt, or replace (with its consequence). Filled before the
  * open, told after it succeeded (a refused open replaced nothing). A bus above BIG_BUS_BYTES
- * is announced before it is made, -v or not. */
+ * is announced before it is made (created or replaced), -v or not; adopting says nothing. */
 struct plan {
   char msg[512];
   int created; /* no bus existed: a failed first publish removes it again */
@@ -238,7 +237,7 @@ static void plan_open(const struct opts *o, struct plan *pl) {
   struct shmbus_bus_info bi;
   uint32_t slots = w->slots ? w->slots : SHMBUS_DEFAULT_SLOTS;
   uint64_t capacity = w->capacity ? w->capacity : SHMBUS_DEFAULT_CAPACITY, total;
-  char cap[32], tot[32], ocap[32];
+  char cap[32], tot[32], ocap[32], otype[4 * SHMBUS_TYPE_MAX + 1];
   int err = shmbus_stat(o->name, &bi);
   pl->msg[0] = '\0';
   pl->created = err == -ENOENT;
@@ -256,14 +255,15 @@ static void plan_open(const struct opts *o, struct plan *pl) {
   }
   if (err == 0) {
     fmt_bytes(bi.capacity, ocap, sizeof ocap);
+    tool_safe_str(bi.type[0] ? bi.type : "-", otype, sizeof otype);
     snprintf(pl->msg, sizeof pl->msg, "replaced bus '%s' (%u slots of %s, type '%s') with a new "
              "geometry or type (%u slots of %s, %s of shared memory); its readers reopen the new "
-             "bus", o->name, bi.slots, ocap, bi.type[0] ? bi.type : "-", slots, cap, tot);
-  }
-  else if (o->verbose)
+             "bus", o->name, bi.slots, ocap, otype, slots, cap, tot);
+  } else if (o->verbose) {
     snprintf(pl->msg, sizeof pl->msg, "created bus '%s': %u slots of %s (%s of shared memory), "
              "type '%s', mode %04o", o->name, slots, cap, tot,
              w->type && w->type[0] ? w->type : "-", (unsigned)(w->mode ? w->mode : 0600));
+  }
   if (total > BIG_BUS_BYTES)
     tool_msg("warning: bus '%s' needs %s of shared memory (%u slots of %s), kept in RAM until "
              "'shmbus rm %s'. Fewer --slots or a smaller --capacity make it smaller.",
@@ -438,6 +438,7 @@ static int read_record(const struct opts *o, char **record, size_t *len) {
 /* open_writer() - become the writer, after the checks a user should hear about first.
  * Return: 0, or an exit code (reported). */
 static int open_writer(struct opts *o, struct writer *w, struct plan *pl, size_t len) {
+  struct shmbus_bus_info bi;
   char group[64];
   int rc;
   if (o->have_group && !tool_in_group(o->pub.gid)) {
@@ -447,13 +448,13 @@ static int open_writer(struct opts *o, struct writer *w, struct plan *pl, size_t
     return EXIT_PERM;
   }
   if (o->pub.capacity == 0 && len > SHMBUS_DEFAULT_CAPACITY) {
-    struct shmbus_bus_info bi;
     if (shmbus_stat(o->name, &bi) == -ENOENT) o->pub.capacity = len; /* a new bus: make it fit */
   }
   plan_open(o, pl);
   if ((rc = shmbus_pub_open(o->name, &o->pub, &w->p)) < 0)
     return tool_fail("publish on", o->name, rc, HINT_WRITER);
   if (pl->msg[0]) tool_msg("%s", pl->msg);
+  if (shmbus_pub_info(w->p, &bi) == 0) w->capacity = bi.capacity;
   return 0;
 }
 

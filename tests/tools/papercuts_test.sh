@@ -21,6 +21,8 @@ for cmd in ls "stat $T"; do
 done
 expect_rc 0 "$SHMSUB" "$T" -v -1
 if grep -q $'\033' "$TMP/err"; then fail "shmsub -v prints a raw escape"; else pass; fi
+expect_rc 0 "$SHMPUB" "$T" -m y --slots 4; err_has "replaced bus '$T' \\(8 slots of 64 KiB, type '\\\\x1b\\[31m\\\\xff'\\)"
+if grep -q $'\033' "$TMP/err"; then fail "shmpub prints a raw escape"; else pass; fi
 
 # 10. A bus without a writer yet (pid 0) is no death.
 newbus Z
