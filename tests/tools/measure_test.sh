@@ -36,10 +36,20 @@ if grep -Eq '[0-9]{12}' "$TMP/hz"; then fail "absurd numbers: $(cat "$TMP/hz")";
 newbus I
 bg "$SHMPUB" "$I" -m x -r 1000
 eventually 30 latest_ge "$I" 1
-expect_rc 0 "$SHMSUB" "$I" -i 0.3 -C 3 -F json -W 30
-jq -r '"\(.version) \(.skipped)"' "$TMP/out" >"$TMP/vs"
-if awk 'NR > 1 && $2 != $1 - prev - 1 {bad = 1} NR > 1 && $2 > 0 {some = 1} {prev = $1}
-        END {exit (bad || !some)}' "$TMP/vs"; then pass; else fail "-i skipped: $(cat "$TMP/vs")"; fi
-expect_rc 0 "$SHMSUB" "$I" -i 0.3 -C 2 -v -W 30
-if sed -n 2p "$TMP/out" | grep -Eq ' skipped=[0-9]+: x$'; then pass; else fail "-i -v: $(cat "$TMP/out")"; fi
+# skipped must equal the gap every time; at least one pause must have skipped something (the
+# writer publishes at 1 kHz: a few tries rule out a writer starved through every pause).
+consistent=1 some=0
+for try in 1 2 3 4 5; do
+  expect_rc 0 "$SHMSUB" "$I" -i 0.3 -C 3 -F json -W 30
+  jq -r '"\(.version) \(.skipped)"' "$TMP/out" >"$TMP/vs"
+  awk 'NR > 1 && $2 != $1 - prev - 1 {exit 1} {prev = $1}' "$TMP/vs" || { consistent=0; break; }
+  if awk 'NR > 1 && $2 > 0 {found = 1} END {exit !found}' "$TMP/vs"; then some=1; break; fi
+done
+if [ "$consistent" -eq 1 ] && [ "$some" -eq 1 ]; then pass; else fail "-i skipped: $(cat "$TMP/vs")"; fi
+ok=0
+for try in 1 2 3 4 5; do
+  "$SHMSUB" "$I" -i 0.3 -C 2 -v -W 30 >"$TMP/out" 2>/dev/null
+  if sed -n 2p "$TMP/out" | grep -Eq ' skipped=[1-9][0-9]*: x$'; then ok=1; break; fi
+done
+if [ "$ok" -eq 1 ]; then pass; else fail "-i -v: $(cat "$TMP/out")"; fi
 finish
