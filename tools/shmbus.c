@@ -175,7 +175,7 @@ static int cmd_ls(int json) {
   if (!json)
     printf("%-*s %-*s %8s %10s %10s %6s %10s %-10s %s\n", nw, "NAME", tw, "TYPE", "WRITER",
            "VERSION", "CAPACITY", "SLOTS", "RATE", "OWNER", "MODE");
-  for (i = 0; i < rs.n; i++) {
+  for (i = 0; i < rs.n && !tool_stop; i++) { /* a signal: stop after the row being written */
     const struct row *r = &rs.v[i];
     char w[32], cap[32], rate[32], user[64];
     writer_text(r, w, sizeof w);
@@ -314,7 +314,7 @@ static int cmd_args(int argc, char **argv, int *json, char **names) {
  * first failure's. */
 static int cmd_stat_all(char **names, int n, int json) {
   int i, rc = EXIT_OK, r;
-  for (i = 0; i < n; i++) {
+  for (i = 0; i < n && !tool_stop; i++) {
     if (i > 0 && !json) putchar('\n');
     r = shmbus_name_check(names[i]) < 0 ? tool_name_error(names[i]) : cmd_stat(names[i], json);
     if (r != EXIT_OK && rc == EXIT_OK) rc = r;
@@ -327,7 +327,7 @@ int main(int argc, char **argv) {
   char **names;
   int json, n, rc;
   tool_name = "shmbus";
-  signal(SIGPIPE, SIG_IGN);
+  tool_install_signals(1); /* SIGTERM: finish the write under way, stop, exit 0 */
   if (argc < 2) return tool_usage_error("missing a COMMAND (ls, stat, rm, version)");
   cmd = argv[1];
   if (!strcmp(cmd, "-h") || !strcmp(cmd, "--help") || !strcmp(cmd, "help"))

@@ -70,6 +70,28 @@ if [ "$rc" -eq 0 ]; then pass; else fail "shmsub SIGTERM in write: exit status $
 if [ ! -s "$TMP/fullerr" ]; then pass; else fail "stderr: $(cat "$TMP/fullerr")"; fi
 if cmp -s "$TMP/got" <(head -c 196608 /dev/zero); then pass; else
   fail "after SIGTERM: $(wc -c <"$TMP/got") bytes of 196608"; fi
+# shmbus stat blocked writing to a full pipe: the same, status 0 (it was killed: 143).
+newbus M
+"$SHMPUB" "$M" -m x
+mkfifo "$TMP/full2"
+cat "$TMP/full2" >"$TMP/got" &
+reader=$!
+exec 8>"$TMP/full2"    # hold the pipe open while the reader is stopped
+kill -STOP "$reader"
+"$SHMBUS" stat $(for i in $(seq 400); do echo "$M"; done) >&8 2>"$TMP/stat2err" &
+adm=$!
+exec 8>&-
+eventually 30 blocked_in "$adm" pipe_write
+kill -TERM "$adm"
+kill -CONT "$reader"
+wait "$adm"; rc=$?
+wait "$reader"
+if [ "$rc" -eq 0 ]; then pass; else fail "shmbus stat SIGTERM in write: exit status $rc"; fi
+if [ ! -s "$TMP/stat2err" ]; then pass; else fail "stderr: $(cat "$TMP/stat2err")"; fi
+n=$(grep -c '^bus: ' "$TMP/got")
+if [ "$n" -ge 1 ] && [ "$n" -lt 400 ] && [ "$(grep -c '^owner: ' "$TMP/got")" -eq "$n" ]; then pass; else
+  fail "shmbus stat after SIGTERM: $n buses, $(grep -c '^owner: ' "$TMP/got") complete"; fi
+
 # shmpub -s blocked reading stdin: exit 0, nothing published, no bus made.
 newbus S
 mkfifo "$TMP/in"
