@@ -40,23 +40,93 @@ int tool_usage_error(const char *fmt, ...) {
   return EXIT_USAGE;
 }
 
+int tool_name_suggest(const char *name, char *buf, size_t n) {
+  size_t i, j = 0;
+  while (*name == '/' || *name == '.') name++; /* "/robot1/imu" -> "robot1.imu" */
+  for (i = 0; name[i] && j + 1 < n; i++) {
+    char c = name[i];
+    int ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+             c == '_' || c == '-' || c == '.';
+    buf[j++] = ok ? c : '.';
+  }
+  buf[j] = '\0';
+  return j && shmbus_name_check(buf) == 0 ? 0 : -EINVAL;
+}
+
 int tool_name_error(const char *name) {
+  char hint[SHMBUS_NAME_MAX + 64] = "", alt[SHMBUS_NAME_MAX + 1];
   if (shmbus_name_check(name) == -ENAMETOOLONG)
     return tool_usage_error("bus name too long (%zu characters; at most %d)", strlen(name),
                             SHMBUS_NAME_MAX);
+  if (tool_name_suggest(name, alt, sizeof alt) == 0)
+    snprintf(hint, sizeof hint, " (try '%s'%s)", alt,
+             strchr(name, '/') ? ": a topic path like robot1/imu is written robot1.imu" : "");
   return tool_usage_error("invalid bus name '%s': a name is 1-%d characters of A-Z a-z 0-9 "
-                          "_ . - and does not start with '.'", name, SHMBUS_NAME_MAX);
+                          "_ . - and does not start with '.'%s", name, SHMBUS_NAME_MAX, hint);
 }
 
+/* The option getopt_long just rejected, as the user typed it. For an unknown short option
+ * (optopt set) inside a cluster like "-xv", optind has not moved past the cluster, so
+ * argv[optind - 1] is the previous argument: only optopt names it. */
 int tool_bad_option(int c, char **argv) {
   char shortopt[3] = {'-', (char)optopt, 0}, longopt[64];
-  const char *last = argv[optind - 1], *opt = optopt ? shortopt : last;
-  if (strncmp(last, "--", 2) == 0) { /* a long option: as typed, without "=VALUE" */
+  const char *last = argv[optind - 1];
+  int is_long = strncmp(last, "--", 2) == 0 &&
+                (c == ':' || optopt == 0 || strchr(last, '=') != NULL);
+  if (is_long) /* as typed, without "=VALUE" */
     snprintf(longopt, sizeof longopt, "%.*s", (int)strcspn(last, "="), last);
-    opt = longopt;
+  if (c == ':') return tool_usage_error("option '%s' needs an argument", is_long ? longopt :
+                                                                                  shortopt);
+  if (is_long && optopt) return tool_usage_error("option '%s' takes no argument", longopt);
+  return tool_usage_error("unknown option '%s'", is_long ? longopt : shortopt);
+}
+
+void text_safe(FILE *f, const char *s, size_t n) {
+  size_t i;
+  for (i = 0; i < n; i++) {
+    unsigned char c = (unsigned char)s[i];
+    if (c >= 0x20 && c < 0x7f && c != '\\') fputc(c, f);
+    else fprintf(f, "\\x%02x", c);
   }
-  if (c == ':') return tool_usage_error("option '%s' needs an argument", opt);
-  return tool_usage_error("unknown option '%s'", opt);
+}
+
+void tool_safe_str(const char *s, char *buf, size_t n) {
+  FILE *f = fmemopen(buf, n, "w");
+  if (f == NULL) {
+    snprintf(buf, n, "?");
+    return;
+  }
+  setbuf(f, NULL);
+  text_safe(f, s, strlen(s));
+  fclose(f);
+  buf[n - 1] = '\0'; /* when it filled the buffer */
+}
+
+int tool_in_group(gid_t gid) {
+  gid_t *groups;
+  int n, i, in = 0;
+  if (geteuid() == 0 || getegid() == gid) return 1;
+  n = getgroups(0, NULL);
+  if (n <= 0 || (groups = calloc((size_t)n, sizeof *groups)) == NULL) return 0;
+  n = getgroups(n, groups);
+  for (i = 0; i < n && !in; i++) in = groups[i] == gid;
+  free(groups);
+  return in;
+}
+
+void tool_pacer_init(struct tool_pacer *p, double hz) {
+  p->period = hz > 0 ? (int64_t)(1e9 / hz) : 0;
+  p->next = 0;
+  p->started = 0;
+}
+
+int64_t tool_pacer_due(struct tool_pacer *p, int64_t now) {
+  int64_t due = p->next;
+  if (p->period == 0) return now;
+  if (!p->started || now - p->next >= p->period) due = now; /* first, or a stall: no burst */
+  p->started = 1;
+  p->next = due + p->period; /* late by less than a period: the mean rate stays HZ */
+  return due > now ? due : now;
 }
 
 int tool_exit_code(int err) {
@@ -206,6 +276,7 @@ int parse_seconds(const char *s, double *out) {
   errno = 0;
   v = strtod(s, &end);
   if (errno || *end || !isfinite(v) || v <= 0) return -EINVAL;
+  if (v > TOOL_MAX_SECONDS) return -ERANGE;
   *out = v;
   return 0;
 }
@@ -282,16 +353,19 @@ void fmt_group(gid_t gid, char *buf, size_t n) {
 }
 
 static void on_signal(int sig) {
-  (void)sig;
+  if (tool_stop) { /* the second signal: the user insists */
+    signal(sig, SIG_DFL);
+    raise(sig);
+  }
   tool_stop = 1;
 }
 
-void tool_install_signals(void) {
+void tool_install_signals(int restart) {
   struct sigaction sa;
   memset(&sa, 0, sizeof sa);
   sa.sa_handler = on_signal;
   sigemptyset(&sa.sa_mask);
-  sa.sa_flags = 0; /* no SA_RESTART: a blocked read() returns EINTR and we look at tool_stop */
+  sa.sa_flags = restart ? SA_RESTART : 0;
   sigaction(SIGINT, &sa, NULL);
   sigaction(SIGTERM, &sa, NULL);
   sigaction(SIGHUP, &sa, NULL);
@@ -299,10 +373,16 @@ void tool_install_signals(void) {
 }
 
 void tool_sleep_until(int64_t deadline_ns) {
-  struct timespec ts;
-  ts.tv_sec = deadline_ns / 1000000000LL;
-  ts.tv_nsec = deadline_ns % 1000000000LL;
-  while (!tool_stop && clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, NULL) == EINTR) {
+  /* nanosleep() in slices of at most 100 ms: a signal ends the sleep (EINTR) and tool_stop is
+   * seen; and where a signal is delivered late (ThreadSanitizer runs handlers at its next
+   * intercepted call, and nanosleep is one), within a slice. */
+  int64_t left;
+  while (!tool_stop && (left = deadline_ns - now_monotonic_ns()) > 0) {
+    struct timespec ts;
+    if (left > 100000000LL) left = 100000000LL;
+    ts.tv_sec = 0;
+    ts.tv_nsec = (long)left;
+    nanosleep(&ts, NULL);
   }
 }
 

@@ -4,8 +4,13 @@
 #define SHMBUS_TOOLS_COMMON_H
 
 #include <signal.h>
+#include <stdio.h>
 #include <stdint.h>
 #include <sys/types.h>
+
+/* The longest time option (-W, -i, and 1 / -r HZ): about 11.6 days. Bounded so that times in
+ * nanoseconds never overflow an int64_t. */
+#define TOOL_MAX_SECONDS 1e6
 
 /* Exit codes, the same in all three tools (documented in --help and the man pages). */
 enum {
@@ -54,7 +59,7 @@ int tool_bad_option(int c, char **argv);
 /* Parsers: 0 or -EINVAL/-ERANGE (the caller reports a usage error). */
 int parse_u64(const char *s, uint64_t *out);                   /* decimal */
 int parse_size(const char *s, uint64_t *out);                  /* 64, 4k, 64KiB, 1M, 1G */
-int parse_seconds(const char *s, double *out);                 /* > 0, finite */
+int parse_seconds(const char *s, double *out);                 /* > 0, <= TOOL_MAX_SECONDS */
 int parse_mode(const char *s, mode_t *out);                    /* octal */
 int parse_group(const char *s, gid_t *out);                    /* name or number */
 
@@ -69,10 +74,39 @@ void fmt_bytes(uint64_t bytes, char *buf, size_t n);           /* 512 B, 64 KiB,
 void fmt_user(uid_t uid, char *buf, size_t n);
 void fmt_group(gid_t gid, char *buf, size_t n);
 
-/* SIGINT/SIGTERM/SIGHUP set tool_stop (no SA_RESTART: blocking reads return EINTR). SIGPIPE is
- * ignored, so a closed stdout shows up as EPIPE from a write. */
+/* tool_install_signals() - SIGINT/SIGTERM/SIGHUP set tool_stop; a second one ends the process
+ * at once (default action). @restart: SA_RESTART, so a blocked write to stdout completes
+ * instead of failing with EINTR and losing output (shmsub: its waits have timeouts and see
+ * tool_stop anyway); without it a blocked read returns EINTR (shmpub reading stdin). SIGPIPE
+ * is ignored, so a closed stdout shows up as EPIPE from a write. */
 extern volatile sig_atomic_t tool_stop;
-void tool_install_signals(void);
+void tool_install_signals(int restart);
+
+/* Pacing at most HZ publishes per second: the k-th is due at start + k / HZ, so the mean
+ * rate is HZ; a publisher late by a whole period or more (a stdin stall) restarts the schedule
+ * from now instead of publishing a burst to catch up. */
+struct tool_pacer {
+  int64_t next, period; /* CLOCK_MONOTONIC ns; period 0: no pacing */
+  int started;
+};
+void tool_pacer_init(struct tool_pacer *p, double hz); /* hz 0: no pacing */
+/* tool_pacer_due() - given it is @now, when the next publish may happen (>= @now); advances
+ * the schedule. */
+int64_t tool_pacer_due(struct tool_pacer *p, int64_t now);
+
+/* text_safe() - @s (@n bytes) to @f for a terminal: printable ASCII as is, every other byte
+ * as \xNN (a hostile type tag cannot send escape sequences). */
+void text_safe(FILE *f, const char *s, size_t n);
+
+/* tool_safe_str() - @s as text_safe() writes it, into @buf (truncated to @n). */
+void tool_safe_str(const char *s, char *buf, size_t n);
+
+/* tool_in_group() - 1 if this process may give a file group @gid (root, or a member). */
+int tool_in_group(gid_t gid);
+
+/* tool_name_suggest() - a valid bus name close to invalid @name ('/' and other characters
+ * become '.'), into @buf; 0, or -EINVAL when there is none. */
+int tool_name_suggest(const char *name, char *buf, size_t n);
 
 /* tool_sleep_until() - sleep until CLOCK_MONOTONIC @deadline_ns or until tool_stop. */
 void tool_sleep_until(int64_t deadline_ns);

@@ -17,34 +17,43 @@ int parse_format(const char *s, enum out_format *out) {
   return -EINVAL;
 }
 
+/* The length of the valid UTF-8 sequence at @p (@n bytes left), or 0. */
+static size_t utf8_seq(const unsigned char *p, size_t n) {
+  unsigned c = p[0], need, min, cp, k;
+  if (c < 0x80) return 1;
+  if (c >= 0xc2 && c <= 0xdf) need = 1, min = 0x80, cp = c & 0x1f;
+  else if (c >= 0xe0 && c <= 0xef) need = 2, min = 0x800, cp = c & 0x0f;
+  else if (c >= 0xf0 && c <= 0xf4) need = 3, min = 0x10000, cp = c & 0x07;
+  else return 0;
+  if (n <= need) return 0;
+  for (k = 1; k <= need; k++) {
+    if ((p[k] & 0xc0) != 0x80) return 0;
+    cp = (cp << 6) | (p[k] & 0x3f);
+  }
+  if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff)) return 0;
+  return need + 1;
+}
+
 int utf8_valid(const unsigned char *p, size_t n) {
-  size_t i = 0;
+  size_t i = 0, k;
   while (i < n) {
-    unsigned c = p[i], need, min, cp;
-    if (c < 0x80) {
-      i++;
-      continue;
-    }
-    if (c >= 0xc2 && c <= 0xdf) need = 1, min = 0x80, cp = c & 0x1f;
-    else if (c >= 0xe0 && c <= 0xef) need = 2, min = 0x800, cp = c & 0x0f;
-    else if (c >= 0xf0 && c <= 0xf4) need = 3, min = 0x10000, cp = c & 0x07;
-    else return 0;
-    if (n - i <= need) return 0;
-    for (unsigned k = 1; k <= need; k++) {
-      if ((p[i + k] & 0xc0) != 0x80) return 0;
-      cp = (cp << 6) | (p[i + k] & 0x3f);
-    }
-    if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff)) return 0;
-    i += need + 1;
+    if ((k = utf8_seq(p + i, n - i)) == 0) return 0;
+    i += k;
   }
   return 1;
 }
 
 void json_string(FILE *f, const char *s, size_t n) {
-  size_t i;
+  const unsigned char *p = (const unsigned char *)s;
+  size_t i = 0, k;
   fputc('"', f);
-  for (i = 0; i < n; i++) {
-    unsigned char c = (unsigned char)s[i];
+  while (i < n) {
+    unsigned char c = p[i];
+    if ((k = utf8_seq(p + i, n - i)) == 0) { /* not UTF-8: the replacement character */
+      fputs("\\ufffd", f);
+      i++;
+      continue;
+    }
     switch (c) {
       case '"': fputs("\\\"", f); break;
       case '\\': fputs("\\\\", f); break;
@@ -53,8 +62,9 @@ void json_string(FILE *f, const char *s, size_t n) {
       case '\t': fputs("\\t", f); break;
       default:
         if (c < 0x20 || c == 0x7f) fprintf(f, "\\u%04x", c);
-        else fputc(c, f);
+        else fwrite(p + i, 1, k, f);
     }
+    i += k;
   }
   fputc('"', f);
 }

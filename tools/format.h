@@ -30,7 +30,8 @@ int print_record(FILE *f, enum out_format fmt, int verbose, const struct out_rec
 /* utf8_valid() - 1 if @n bytes at @p are valid UTF-8 (no overlongs, no surrogates). */
 int utf8_valid(const unsigned char *p, size_t n);
 
-/* json_string() - @n bytes (valid UTF-8) as a quoted JSON string to @f. */
+/* json_string() - @n bytes as a quoted JSON string to @f: always valid JSON; a byte that is
+ * not part of valid UTF-8 becomes U+FFFD (payloads that are not UTF-8 go as base64). */
 void json_string(FILE *f, const char *s, size_t n);
 
 /* base64() - @n bytes as standard base64 (RFC 4648, padded) to @f. */

@@ -16,10 +16,12 @@ static const char usage[] =
     "Administer the shmbus buses of this host.\n"
     "\n"
     "Commands:\n"
-    "  ls [--json]              every bus: name, type, writer pid (or 'dead'), latest\n"
-    "                           version, capacity, slots, publish rate, owner and mode\n"
-    "  stat NAME [--json]       one bus in detail: header, writer, sleeping readers, last\n"
-    "                           publish time, memory used\n"
+    "  ls [--json]              every bus: name, type, writer (its pid while it runs, else\n"
+    "                           closed, died or none), latest version, capacity, slots,\n"
+    "                           publish rate, owner and mode. --json: JSON Lines, one\n"
+    "                           object per bus and line (jq -s makes an array)\n"
+    "  stat [--json] NAME...    buses in detail: header, writer, sleeping readers, last\n"
+    "                           publish time, memory used (--json: one object per line)\n"
     "  rm [--force] NAME...     remove buses; refuses while a live writer holds one, unless\n"
     "                           --force (its writer and readers then see it vanish)\n"
     "  version                  the version of the tools and the library\n"
@@ -29,6 +31,7 @@ static const char usage[] =
     "Examples:\n"
     "  shmbus ls\n"
     "  shmbus stat imu --json | jq .latest\n"
+    "  shmbus ls --json | jq -s 'map(.name)'\n"
     "  shmbus rm old-bus another\n"
     "\n" TOOLS_EXIT_CODES;
 
@@ -105,10 +108,56 @@ static int by_name(const void *a, const void *b) {
   return strcmp(((const struct row *)a)->name, ((const struct row *)b)->name);
 }
 
+/* The writer's state, in the words of shmbus stat ("closed cleanly" is "closed" in a column). */
+static const char *writer_state(const struct shmbus_bus_info *bi) {
+  if (bi->writer_pid == 0) return "never had a writer";
+  if (bi->writer_alive) return "running";
+  return bi->writer_closed ? "closed cleanly" : "died";
+}
+
 static void writer_text(const struct row *r, char *buf, size_t n) {
   if (r->err) snprintf(buf, n, "?");
   else if (r->bi.writer_alive) snprintf(buf, n, "%d", (int)r->bi.writer_pid);
-  else snprintf(buf, n, "dead");
+  else if (r->bi.writer_pid == 0) snprintf(buf, n, "none");
+  else snprintf(buf, n, "%s", r->bi.writer_closed ? "closed" : "died");
+}
+
+/* The width of @s once text_safe() escaped it. */
+static int safe_width(const char *s) {
+  int w = 0;
+  for (; *s; s++) w += ((unsigned char)*s >= 0x20 && (unsigned char)*s < 0x7f && *s != '\\') ? 1 : 4;
+  return w;
+}
+
+/* A column cell: text_safe(@s) (or @empty when @s is ""), padded to @width. */
+static void cell(const char *s, const char *empty, int width) {
+  const char *t = s[0] ? s : empty;
+  text_safe(stdout, t, strlen(t));
+  printf("%*s", width > safe_width(t) ? width - safe_width(t) : 0, "");
+}
+
+#define NAME_COL_MAX 32 /* a longer name widens only its own row */
+#define TYPE_COL_MAX 16
+
+static void ls_json(const struct row *r, const char *user) {
+  fputs("{\"name\":", stdout);
+  json_string(stdout, r->name, strlen(r->name));
+  fputs(",\"type\":", stdout);
+  json_string(stdout, r->bi.type, strlen(r->bi.type));
+  printf(",\"readable\":%s,\"writer_pid\":%d,\"writer_alive\":%s,\"writer_state\":",
+         r->err ? "false" : "true", (int)r->bi.writer_pid, r->bi.writer_alive ? "true" : "false");
+  if (r->err) fputs("null", stdout);
+  else printf("\"%s\"", writer_state(&r->bi));
+  printf(",\"latest\":%llu,\"capacity\":%llu,\"slots\":%u,\"readers\":",
+         (unsigned long long)r->bi.latest, (unsigned long long)r->bi.capacity, r->bi.slots);
+  if (!r->err && r->bi.readers >= 0) printf("%d", r->bi.readers);
+  else fputs("null", stdout);
+  fputs(",\"rate_hz\":", stdout);
+  if (r->rate >= 0) printf("%.3f", r->rate);
+  else fputs("null", stdout);
+  fputs(",\"owner\":", stdout);
+  json_string(stdout, user, strlen(user));
+  printf(",\"mode\":\"%04o\"}\n", (unsigned)r->bi.mode);
 }
 
 static int cmd_ls(int json) {
@@ -121,60 +170,42 @@ static int cmd_ls(int json) {
     return EXIT_ERROR;
   }
   if (rs.n > 1) qsort(rs.v, rs.n, sizeof *rs.v, by_name); /* rs.v is NULL with no bus */
-  for (i = 0; i < rs.n; i++) { /* columns as wide as their widest entry */
-    nw = (int)strlen(rs.v[i].name) > nw ? (int)strlen(rs.v[i].name) : nw;
-    tw = (int)strlen(rs.v[i].bi.type) > tw ? (int)strlen(rs.v[i].bi.type) : tw;
+  for (i = 0; i < rs.n; i++) { /* columns as wide as their widest entry, up to a limit */
+    int n = safe_width(rs.v[i].name), t = safe_width(rs.v[i].bi.type);
+    nw = n > nw ? (n < NAME_COL_MAX ? n : NAME_COL_MAX) : nw;
+    tw = t > tw ? (t < TYPE_COL_MAX ? t : TYPE_COL_MAX) : tw;
   }
   if (!json)
     printf("%-*s %-*s %8s %10s %10s %6s %7s %10s %-10s %s\n", nw, "NAME", tw, "TYPE", "WRITER",
            "VERSION", "CAPACITY", "SLOTS", "READERS", "RATE", "OWNER", "MODE");
-  for (i = 0; i < rs.n; i++) {
+  for (i = 0; i < rs.n && !tool_stop; i++) { /* a signal: stop after the row being written */
     const struct row *r = &rs.v[i];
     char w[32], cap[32], rate[32], user[64], readers[16];
     writer_text(r, w, sizeof w);
     fmt_user(r->bi.uid, user, sizeof user);
     if (json) {
-      fputs("{\"name\":", stdout);
-      json_string(stdout, r->name, strlen(r->name));
-      fputs(",\"type\":", stdout);
-      json_string(stdout, r->bi.type, strlen(r->bi.type));
-      printf(",\"readable\":%s,\"writer_pid\":%d,\"writer_alive\":%s,\"latest\":%llu,"
-             "\"capacity\":%llu,\"slots\":%u,\"readers\":",
-             r->err ? "false" : "true", (int)r->bi.writer_pid,
-             r->bi.writer_alive ? "true" : "false", (unsigned long long)r->bi.latest,
-             (unsigned long long)r->bi.capacity, r->bi.slots);
-      if (!r->err && r->bi.readers >= 0) printf("%d", r->bi.readers);
-      else fputs("null", stdout);
-      fputs(",\"rate_hz\":", stdout);
-      if (r->rate >= 0) printf("%.3f", r->rate);
-      else fputs("null", stdout);
-      fputs(",\"owner\":", stdout);
-      json_string(stdout, user, strlen(user));
-      printf(",\"mode\":\"%04o\"}\n", (unsigned)r->bi.mode);
+      ls_json(r, user);
       continue;
     }
+    cell(r->name, "", nw);
+    putchar(' ');
     if (r->err) {
-      printf("%-*s %-*s %8s %10s %10s %6s %7s %10s %-10s %04o  (%s)\n", nw, r->name, tw, "?", w,
-             "?", "?", "?", "?", "?", user, (unsigned)r->bi.mode, shmbus_strerror(r->err));
+      cell("?", "", tw);
+      printf(" %8s %10s %10s %6s %7s %10s %-10s %04o  (%s)\n", w, "?", "?", "?", "?", "?",
+             user, (unsigned)r->bi.mode, shmbus_strerror(r->err));
       continue;
     }
     fmt_bytes(r->bi.capacity, cap, sizeof cap);
     if (r->rate < 0) snprintf(rate, sizeof rate, "-");
-    else snprintf(rate, sizeof rate, "%.4g Hz", r->rate);
+    else snprintf(rate, sizeof rate, "%.1f Hz", r->rate);
     if (r->bi.readers < 0) snprintf(readers, sizeof readers, "-");
     else snprintf(readers, sizeof readers, "%d", r->bi.readers);
-    printf("%-*s %-*s %8s %10llu %10s %6u %7s %10s %-10s %04o\n", nw, r->name, tw,
-           r->bi.type[0] ? r->bi.type : "-", w, (unsigned long long)r->bi.latest, cap,
-           r->bi.slots, readers, rate, user, (unsigned)r->bi.mode);
+    cell(r->bi.type, "-", tw);
+    printf(" %8s %10llu %10s %6u %7s %10s %-10s %04o\n", w, (unsigned long long)r->bi.latest,
+           cap, r->bi.slots, readers, rate, user, (unsigned)r->bi.mode);
   }
   free(rs.v);
   return flushed();
-}
-
-static const char *writer_state(const struct shmbus_bus_info *bi) {
-  if (bi->writer_pid == 0) return "never had a writer";
-  if (bi->writer_alive) return "running";
-  return bi->writer_closed ? "closed cleanly" : "died";
 }
 
 static const char *mode_name(int mode) {
@@ -265,7 +296,9 @@ static int cmd_stat(const char *name, int json) {
   fmt_time_iso((int64_t)bi.created_ns, c, sizeof c);
   printf("bus:            %s\n", name);
   printf("path:           %s\n", path);
-  printf("type:           %s\n", bi.type[0] ? bi.type : "(none)");
+  fputs("type:           ", stdout);
+  text_safe(stdout, bi.type[0] ? bi.type : "-", bi.type[0] ? strlen(bi.type) : 1);
+  putchar('\n');
   printf("geometry:       %u slots x %s (%llu bytes)\n", bi.slots, cap,
          (unsigned long long)bi.capacity);
   printf("memory:         %s (records %llu bytes + wake page %u)\n", tot,
@@ -311,43 +344,62 @@ static int cmd_rm(int argc, char **argv) {
   return rc;
 }
 
-/* "ls"/"stat" options: only --json. */
-static int json_flag(int argc, char **argv, int want_args, const char **arg) {
-  int i, json = 0, n = 0;
+/* "ls"/"stat" arguments: --json and NAMEs, in any order; "--" ends the options. Return: the
+ * number of NAMEs (stored in @names, room for argc), or -(an exit code), reported. */
+static int cmd_args(int argc, char **argv, int *json, char **names) {
+  int i, n = 0, opts = 1;
+  *json = 0;
   for (i = 1; i < argc; i++) {
-    if (strcmp(argv[i], "--json") == 0) json = 1;
-    else if (strcmp(argv[i], "-h") == 0 || strcmp(argv[i], "--help") == 0) {
+    if (opts && strcmp(argv[i], "--") == 0) {
+      opts = 0;
+    } else if (opts && strcmp(argv[i], "--json") == 0) {
+      *json = 1;
+    } else if (opts && (strcmp(argv[i], "-h") == 0 || strcmp(argv[i], "--help") == 0)) {
       fputs(usage, stdout);
       exit(EXIT_OK);
-    } else if (argv[i][0] == '-') return -tool_usage_error("%s: unknown option '%s'", argv[0],
-                                                         argv[i]);
-    else if (n++ < want_args) *arg = argv[i];
-    else return -tool_usage_error("%s: unexpected argument '%s'", argv[0], argv[i]);
+    } else if (opts && argv[i][0] == '-' && argv[i][1] != '\0') {
+      return -tool_usage_error("%s: unknown option '%s'", argv[0], argv[i]);
+    } else {
+      names[n++] = argv[i];
+    }
   }
-  if (n < want_args) return -tool_usage_error("%s: which bus? give its NAME", argv[0]);
-  return json;
+  return n;
+}
+
+/* stat NAME...: every bus in turn (text: a blank line between them); the exit status is the
+ * first failure's. */
+static int cmd_stat_all(char **names, int n, int json) {
+  int i, rc = EXIT_OK, r;
+  for (i = 0; i < n && !tool_stop; i++) {
+    if (i > 0 && !json) putchar('\n');
+    r = shmbus_name_check(names[i]) < 0 ? tool_name_error(names[i]) : cmd_stat(names[i], json);
+    if (r != EXIT_OK && rc == EXIT_OK) rc = r;
+  }
+  return rc;
 }
 
 int main(int argc, char **argv) {
-  const char *cmd, *name = NULL;
-  int json;
+  const char *cmd;
+  char **names;
+  int json, n, rc;
   tool_name = "shmbus";
-  signal(SIGPIPE, SIG_IGN);
+  tool_install_signals(1); /* SIGTERM: finish the write under way, stop, exit 0 */
   if (argc < 2) return tool_usage_error("missing a COMMAND (ls, stat, rm, version)");
   cmd = argv[1];
   if (!strcmp(cmd, "-h") || !strcmp(cmd, "--help") || !strcmp(cmd, "help"))
     return fputs(usage, stdout), EXIT_OK;
   if (!strcmp(cmd, "-V") || !strcmp(cmd, "--version") || !strcmp(cmd, "version"))
     return tool_version();
-  if (!strcmp(cmd, "ls") || !strcmp(cmd, "list")) {
-    if ((json = json_flag(argc - 1, argv + 1, 0, &name)) < 0) return -json;
-    return cmd_ls(json);
-  }
-  if (!strcmp(cmd, "stat")) {
-    if ((json = json_flag(argc - 1, argv + 1, 1, &name)) < 0) return -json;
-    if (shmbus_name_check(name) < 0) return tool_name_error(name);
-    return cmd_stat(name, json);
-  }
   if (!strcmp(cmd, "rm")) return cmd_rm(argc - 1, argv + 1);
-  return tool_usage_error("unknown command '%s' (ls, stat, rm, version)", cmd);
+  if (strcmp(cmd, "ls") && strcmp(cmd, "list") && strcmp(cmd, "stat"))
+    return tool_usage_error("unknown command '%s' (ls, stat, rm, version)", cmd);
+  if ((names = calloc((size_t)argc, sizeof *names)) == NULL) return EXIT_ERROR;
+  if ((n = cmd_args(argc - 1, argv + 1, &json, names)) < 0) rc = -n;
+  else if (strcmp(cmd, "stat") != 0 && n > 0)
+    rc = tool_usage_error("%s: unexpected argument '%s'", cmd, names[0]);
+  else if (strcmp(cmd, "stat") != 0) rc = cmd_ls(json);
+  else if (n == 0) rc = tool_usage_error("stat: which bus? give its NAME (see 'shmbus ls')");
+  else rc = cmd_stat_all(names, n, json);
+  free(names);
+  return rc;
 }

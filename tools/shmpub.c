@@ -4,13 +4,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "core/shmbus.h"
 #include "tools/common.h"
 
 static const char usage[] =
-    "Usage: shmpub NAME [options]\n"
+    "Usage: shmpub NAME [options]    (or: shmpub --topic NAME [options])\n"
     "Create bus NAME (or reuse it) and publish records on it. shmpub never waits for readers.\n"
     "\n"
     "What to publish (one of):\n"
@@ -19,26 +20,36 @@ static const char usage[] =
     "  -s, --stdin            one record: all of stdin\n"
     "  -l, --lines            one record per line of stdin, without its newline (the default\n"
     "                         when stdin is not a terminal and no record is given)\n"
+    "      --oversize WHAT    -l: a line longer than the capacity is skipped with a warning\n"
+    "                         (skip, the default: one bad line does not end a stream),\n"
+    "                         cut to the capacity (truncate), or ends shmpub (fail)\n"
     "  -b, --binary SIZE      fixed-size binary records of SIZE bytes read from stdin\n"
     "How often:\n"
-    "  -r, --rate HZ          publish at most HZ records per second; with -m/-f/-s republish\n"
-    "                         the record at HZ until -n or a signal\n"
+    "  -r, --rate HZ          publish at most HZ records per second (1e-6..1e9); with -m/-f/-s\n"
+    "                         republish the record at HZ until -n or a signal. After a stall\n"
+    "                         (stdin idle) shmpub never bursts to catch up\n"
     "  -n, --count COUNT      stop after COUNT publishes\n"
     "Creating the bus (an existing bus is adopted when these match it or are not given; a\n"
     "different geometry or type replaces it, and its readers reopen the new one):\n"
-    "  -c, --capacity BYTES   largest record (default 64KiB; suffixes K, M, G)\n"
+    "  -c, --capacity BYTES   largest record (default 64KiB, at most 1G; suffixes K, M, G)\n"
     "      --slots N          ring depth, 2..65536 (default 8). A reader that needs every\n"
     "                         record (shmsub --all) keeps up only while it lags by < N-1\n"
-    "  -t, --type NAME        type tag shown by shmsub, shmbus ls (<= 31 printable chars)\n"
+    "  -t, --type NAME        type tag shown by shmsub -v, shmbus ls and stat (<= 31\n"
+    "                         printable chars; none shows as '-')\n"
+    "      --group NAME       group of the bus (you must belong to it; implies --mode 0640)\n"
     "      --mode OCTAL       0600 owner only (default), 0640 group may read, 0644 anyone\n"
-    "      --group NAME       group of the bus (implies --mode 0640 unless given)\n"
     "Ending:\n"
     "      --unlink           remove the bus on exit (default: it stays, and its latest\n"
     "                         value serves late joiners)\n"
-    "  -v, --verbose          report creation and each publish on stderr\n"
+    "  -v, --verbose          report creation (with the shared memory it takes) and each\n"
+    "                         publish on stderr. A bus over 256 MiB is reported even without\n"
+    "                         -v\n"
+    "      --topic NAME       the bus NAME, as an option (-t is --type here)\n"
     "  -h, --help             this help;  -V, --version  the version\n"
     "\n"
-    "SIGINT, SIGTERM and SIGHUP end shmpub cleanly (readers see the writer close).\n"
+    "SIGINT, SIGTERM and SIGHUP end shmpub cleanly (readers see the writer close). A failure\n"
+    "before the first publish removes the bus shmpub created. When the bus is removed under\n"
+    "shmpub (shmbus rm --force) or replaced, shmpub says so and stops (exit status 1).\n"
     "\n"
     "Examples:\n"
     "  shmpub temp -m 21.5                      publish one value; it stays as latest\n"
@@ -49,111 +60,149 @@ static const char usage[] =
     "\n" TOOLS_EXIT_CODES;
 
 enum source { SRC_NONE, SRC_MESSAGE, SRC_FILE, SRC_STDIN, SRC_LINES, SRC_BINARY };
+enum oversize { OVER_SKIP, OVER_TRUNCATE, OVER_FAIL };
 
 struct opts {
   const char *name, *message, *file;
   enum source src;
+  enum oversize oversize;
   uint64_t binary, count;
   double rate;
   int unlink_on_exit, verbose, have_group;
   struct shmbus_pub_opts pub;
 };
 
-/* Pacing: the k-th publish happens no earlier than start + k / rate. */
-struct pacer {
-  int64_t start, period;
-  uint64_t k;
+/* The writer: the bus, and what shmpub knows about it. */
+struct writer {
+  shmbus_pub *p;
+  uint64_t skipped;   /* -l lines over the capacity, skipped */
+  uint64_t capacity;  /* of the bus held (fixed while it is held) */
 };
 
-static void pace(struct pacer *p) {
-  if (p->period > 0) {
-    if (p->k == 0) p->start = now_monotonic_ns();
-    else tool_sleep_until(p->start + (int64_t)p->k * p->period);
-  }
-  p->k++;
+/* Busses this big get a warning: they take that much RAM in /dev/shm. */
+#define BIG_BUS_BYTES (256ull << 20)
+
+static void pace(struct tool_pacer *p) {
+  int64_t now = now_monotonic_ns(), due = tool_pacer_due(p, now);
+  if (due > now) tool_sleep_until(due);
 }
 
-static int read_all(FILE *f, char **buf, size_t *len) {
+/* read_all() - all of @f, at most @limit bytes: Return: 0; -EFBIG (more than @limit bytes,
+ * reading stopped there); -EINTR (a signal); -ENOMEM; another negative errno. */
+static int read_all(FILE *f, uint64_t limit, char **buf, size_t *len) {
   size_t cap = 65536, n = 0, got;
   char *b = malloc(cap), *nb;
   if (b == NULL) return -ENOMEM;
-  while ((got = fread(b + n, 1, cap - n, f)) > 0) {
-    n += got;
+  while (!ferror(f) && !tool_stop && (got = fread(b + n, 1, cap - n, f)) > 0) {
+    n += got; /* a read error after a part stops the loop too (fread would retry) */
+    if (n > limit) return free(b), -EFBIG;
     if (n == cap) {
       if ((nb = realloc(b, cap *= 2)) == NULL) return free(b), -ENOMEM;
       b = nb;
     }
   }
-  if (ferror(f)) return free(b), tool_stop ? -EINTR : -EIO;
+  if (tool_stop) return free(b), -EINTR;
+  if (ferror(f)) return free(b), -(errno ? errno : EIO);
   *buf = b, *len = n;
   return 0;
 }
 
+
 /* publish() - one record; reports an error. Return: 0 or an exit code. */
-static int publish(shmbus_pub *p, const struct opts *o, const void *data, size_t len) {
-  int rc = shmbus_pub_publish(p, data, len);
+static int publish(struct writer *w, const struct opts *o, const void *data, size_t len) {
+  int rc = shmbus_pub_publish(w->p, data, len);
   if (rc == -EMSGSIZE) {
     struct shmbus_bus_info bi;
-    shmbus_pub_info(p, &bi);
+    shmbus_pub_info(w->p, &bi);
     tool_msg("record of %zu bytes is larger than the capacity of bus '%s' (%llu bytes); nothing "
              "was published. Publish with --capacity %zu (or more) to recreate the bus larger.",
              len, o->name, (unsigned long long)bi.capacity, len);
     return EXIT_ERROR;
   }
+  if (rc == -ESTALE) { /* the library tells a forced-out writer at its next publish */
+    tool_msg("bus '%s' was removed (shmbus rm --force) or replaced by another writer while "
+             "shmpub published on it; readers no longer see its records. Stopping.", o->name);
+    return EXIT_ERROR;
+  }
   if (rc < 0) return tool_fail("publish on", o->name, rc, HINT_WRITER);
   if (o->verbose)
-    tool_msg("published version %llu (%zu bytes)", (unsigned long long)shmbus_pub_version(p),
+    tool_msg("published version %llu (%zu bytes)", (unsigned long long)shmbus_pub_version(w->p),
              len);
   return 0;
 }
 
-static int run_record(shmbus_pub *p, const struct opts *o, const char *data, size_t len) {
-  struct pacer pc = {0, o->rate > 0 ? (int64_t)(1e9 / o->rate) : 0, 0};
+static int run_record(struct writer *w, const struct opts *o, const char *data, size_t len) {
+  struct tool_pacer pc;
   uint64_t n = o->count ? o->count : (o->rate > 0 ? UINT64_MAX : 1), i;
   int rc = 0;
+  tool_pacer_init(&pc, o->rate);
   for (i = 0; i < n && !tool_stop && rc == 0; i++) {
     pace(&pc);
-    if (!tool_stop) rc = publish(p, o, data, len);
+    if (!tool_stop) rc = publish(w, o, data, len);
   }
   return rc;
 }
 
-static int run_lines(shmbus_pub *p, const struct opts *o) {
-  struct pacer pc = {0, o->rate > 0 ? (int64_t)(1e9 / o->rate) : 0, 0};
-  uint64_t n = o->count ? o->count : UINT64_MAX, i;
+/* A line longer than the capacity, per --oversize skip or truncate (fail: publish() reports
+ * it). Return: its length to publish, or -1 to skip it. */
+static ssize_t oversize_line(struct writer *w, const struct opts *o, size_t len, uint64_t lineno) {
+  if (len <= w->capacity) return (ssize_t)len;
+  if (o->oversize == OVER_TRUNCATE) return (ssize_t)w->capacity;
+  if (w->skipped++ == 0 || o->verbose)
+    tool_msg("line %llu (%zu bytes) is longer than the capacity of bus '%s' (%llu bytes): "
+             "skipped (--oversize skip; truncate or fail are the others, --capacity makes "
+             "room)", (unsigned long long)lineno, len, o->name,
+             (unsigned long long)w->capacity);
+  return -1;
+}
+
+static int run_lines(struct writer *w, const struct opts *o) {
+  struct tool_pacer pc;
+  uint64_t n = o->count ? o->count : UINT64_MAX, i = 0, lineno = 0;
   size_t cap = 0;
   char *line = NULL;
   ssize_t len;
   int rc = 0;
-  for (i = 0; i < n && !tool_stop && rc == 0; i++) {
+  tool_pacer_init(&pc, o->rate);
+  while (i < n && !tool_stop && rc == 0) {
     len = getline(&line, &cap, stdin);
     if (len < 0) break;
+    lineno++;
     if (len > 0 && line[len - 1] == '\n') len--;
+    if (o->oversize != OVER_FAIL && (len = oversize_line(w, o, (size_t)len, lineno)) < 0) {
+      continue;
+    }
     pace(&pc);
-    if (!tool_stop) rc = publish(p, o, line, (size_t)len);
+    if (!tool_stop) rc = publish(w, o, line, (size_t)len), i++;
   }
   if (rc == 0 && ferror(stdin) && !tool_stop) {
     tool_msg("error reading stdin: %s", strerror(errno));
     rc = EXIT_ERROR;
   }
+  if (w->skipped > 1) tool_msg("%llu lines longer than the capacity were skipped",
+                               (unsigned long long)w->skipped);
   free(line);
   return rc;
 }
 
-static int run_binary(shmbus_pub *p, const struct opts *o) {
-  struct pacer pc = {0, o->rate > 0 ? (int64_t)(1e9 / o->rate) : 0, 0};
+static int run_binary(struct writer *w, const struct opts *o) {
+  struct tool_pacer pc;
   uint64_t n = o->count ? o->count : UINT64_MAX, i;
   char *buf = malloc(o->binary ? o->binary : 1);
   size_t got = 0;
   int rc = 0;
   if (buf == NULL) return tool_fail("publish on", o->name, -ENOMEM, 0);
+  tool_pacer_init(&pc, o->rate);
   for (i = 0; i < n && !tool_stop && rc == 0; i++) {
     got = fread(buf, 1, o->binary, stdin);
     if (got < o->binary) break;
     pace(&pc);
-    if (!tool_stop) rc = publish(p, o, buf, got);
+    if (!tool_stop) rc = publish(w, o, buf, got);
   }
-  if (rc == 0 && got > 0 && got < o->binary && !tool_stop) {
+  if (rc == 0 && ferror(stdin) && !tool_stop) {
+    tool_msg("error reading stdin: %s", strerror(errno));
+    rc = EXIT_ERROR;
+  } else if (rc == 0 && got > 0 && got < o->binary && !tool_stop) {
     tool_msg("stdin ended with %zu bytes, less than one record of %llu; they were not published",
              got, (unsigned long long)o->binary);
     rc = EXIT_ERROR;
@@ -162,28 +211,73 @@ static int run_binary(shmbus_pub *p, const struct opts *o) {
   return rc;
 }
 
-/* Tell the user what opening will do: create, adopt, or replace (with its consequence). */
-static void announce(const struct opts *o) {
+/* Bytes of shared memory a bus of this geometry takes: records object + wake page. */
+static uint64_t bus_bytes(uint32_t slots, uint64_t capacity) {
+  return 4096 + (uint64_t)slots * (64 + ((capacity + 63) & ~(uint64_t)63)) + 4096;
+}
+
+/* What opening will do: create, adopt, or replace (with its consequence). Filled before the
+ * open, told after it succeeded (a refused open replaced nothing). A bus above BIG_BUS_BYTES
+ * is announced before it is made (created or replaced), -v or not; adopting says nothing. */
+struct plan {
+  char msg[512];
+  int created; /* no bus existed: a failed first publish removes it again */
+};
+
+static void plan_open(const struct opts *o, struct plan *pl) {
   const struct shmbus_pub_opts *w = &o->pub;
   struct shmbus_bus_info bi;
-  char cap[32];
-  if (shmbus_stat(o->name, &bi) < 0) {
-    fmt_bytes(w->capacity ? w->capacity : SHMBUS_DEFAULT_CAPACITY, cap, sizeof cap);
+  uint32_t slots = w->slots ? w->slots : SHMBUS_DEFAULT_SLOTS;
+  uint64_t capacity = w->capacity ? w->capacity : SHMBUS_DEFAULT_CAPACITY, total;
+  char cap[32], tot[32], ocap[32], otype[4 * SHMBUS_TYPE_MAX + 1];
+  int err = shmbus_stat(o->name, &bi);
+  pl->msg[0] = '\0';
+  pl->created = err == -ENOENT;
+  if (err == 0 && !w->slots) slots = bi.slots;
+  if (err == 0 && !w->capacity) capacity = bi.capacity;
+  total = bus_bytes(slots, capacity);
+  fmt_bytes(capacity, cap, sizeof cap);
+  fmt_bytes(total, tot, sizeof tot);
+  if (err == 0 && !bi.replaced && (!w->slots || w->slots == bi.slots) &&
+      (!w->capacity || w->capacity == bi.capacity) && (!w->type || !strcmp(w->type, bi.type))) {
     if (o->verbose)
-      tool_msg("creating bus '%s': %u slots of %s, type '%s', mode %04o", o->name,
-               w->slots ? w->slots : SHMBUS_DEFAULT_SLOTS, cap, w->type ? w->type : "",
-               (unsigned)(w->mode ? w->mode : 0600));
+      snprintf(pl->msg, sizeof pl->msg, "adopting bus '%s' at version %llu (%s of shared memory)",
+               o->name, (unsigned long long)bi.latest, tot);
     return;
   }
-  if ((w->slots && w->slots != bi.slots) || (w->capacity && w->capacity != bi.capacity) ||
-      (w->type && strcmp(w->type, bi.type) != 0) || bi.replaced) {
-    fmt_bytes(bi.capacity, cap, sizeof cap);
-    tool_msg("replacing bus '%s' (%u slots of %s, type '%s') with a new geometry or type; its "
-             "readers reopen the new bus",
-             o->name, bi.slots, cap, bi.type);
+  if (err == 0) {
+    fmt_bytes(bi.capacity, ocap, sizeof ocap);
+    tool_safe_str(bi.type[0] ? bi.type : "-", otype, sizeof otype);
+    snprintf(pl->msg, sizeof pl->msg, "replaced bus '%s' (%u slots of %s, type '%s') with a new "
+             "geometry or type (%u slots of %s, %s of shared memory); its readers reopen the new "
+             "bus", o->name, bi.slots, ocap, otype, slots, cap, tot);
   } else if (o->verbose) {
-    tool_msg("adopting bus '%s' at version %llu", o->name, (unsigned long long)bi.latest);
+    snprintf(pl->msg, sizeof pl->msg, "created bus '%s': %u slots of %s (%s of shared memory), "
+             "type '%s', mode %04o", o->name, slots, cap, tot,
+             w->type && w->type[0] ? w->type : "-", (unsigned)(w->mode ? w->mode : 0600));
   }
+  if (total > BIG_BUS_BYTES)
+    tool_msg("warning: bus '%s' needs %s of shared memory (%u slots of %s), kept in RAM until "
+             "'shmbus rm %s'. Fewer --slots or a smaller --capacity make it smaller.",
+             o->name, tot, slots, cap, o->name);
+}
+
+static int parse_rate(const char *s, double *out) {
+  char *end;
+  double v;
+  errno = 0;
+  v = strtod(s, &end);
+  if (*s == '\0' || errno || *end || !(v >= 1 / TOOL_MAX_SECONDS && v <= 1e9)) return -EINVAL;
+  *out = v;
+  return 0;
+}
+
+static int parse_oversize(const char *s, enum oversize *out) {
+  static const char *names[] = {"skip", "truncate", "fail"};
+  int i;
+  for (i = 0; i < 3; i++)
+    if (strcmp(s, names[i]) == 0) return *out = (enum oversize)i, 0;
+  return -EINVAL;
 }
 
 static int parse_args(int argc, char **argv, struct opts *o) {
@@ -193,7 +287,9 @@ static int parse_args(int argc, char **argv, struct opts *o) {
       {"count", 1, 0, 'n'},   {"capacity", 1, 0, 'c'}, {"slots", 1, 0, 'S'},
       {"type", 1, 0, 't'},    {"mode", 1, 0, 'M'},   {"group", 1, 0, 'G'},
       {"unlink", 0, 0, 'U'},  {"verbose", 0, 0, 'v'}, {"help", 0, 0, 'h'},
-      {"version", 0, 0, 'V'}, {0, 0, 0, 0}};
+      {"version", 0, 0, 'V'}, {"topic", 1, 0, 'T'},   {"oversize", 1, 0, 'O'},
+      {0, 0, 0, 0}};
+  const char *topic = NULL;
   uint64_t u;
   mode_t mode;
   int c, nsrc = 0;
@@ -206,13 +302,17 @@ static int parse_args(int argc, char **argv, struct opts *o) {
       case 's': o->src = SRC_STDIN, nsrc++; break;
       case 'l': o->src = SRC_LINES, nsrc++; break;
       case 'b':
-        if (parse_size(optarg, &o->binary) < 0 || o->binary == 0)
-          return tool_usage_error("--binary wants a record size in bytes > 0, not '%s'", optarg);
+        if (parse_size(optarg, &o->binary) < 0 || o->binary == 0 ||
+            o->binary > SHMBUS_MAX_CAPACITY)
+          return tool_usage_error("--binary wants a record size of 1 byte .. 1GiB (the largest "
+                                  "record a bus holds), not '%s'", optarg);
         o->src = SRC_BINARY, nsrc++;
         break;
       case 'r':
-        if (parse_seconds(optarg, &o->rate) < 0)
-          return tool_usage_error("--rate wants a rate in Hz > 0, not '%s'", optarg);
+        if (parse_rate(optarg, &o->rate) < 0)
+          return tool_usage_error("--rate wants a rate in Hz from %g (one record per %g "
+                                  "seconds) to 1e9, not '%s'", 1 / TOOL_MAX_SECONDS,
+                                  TOOL_MAX_SECONDS, optarg);
         break;
       case 'n':
         if (parse_u64(optarg, &o->count) < 0 || o->count == 0)
@@ -249,6 +349,11 @@ static int parse_args(int argc, char **argv, struct opts *o) {
           return tool_usage_error("--group: no such group '%s'", optarg);
         o->have_group = 1;
         break;
+      case 'T': topic = optarg; break;
+      case 'O':
+        if (parse_oversize(optarg, &o->oversize) < 0)
+          return tool_usage_error("--oversize wants skip, truncate or fail, not '%s'", optarg);
+        break;
       case 'U': o->unlink_on_exit = 1; break;
       case 'v': o->verbose = 1; break;
       case 'h': fputs(usage, stdout); exit(EXIT_OK);
@@ -256,11 +361,13 @@ static int parse_args(int argc, char **argv, struct opts *o) {
       default: return tool_bad_option(c, argv);
     }
   }
-  if (optind >= argc) return tool_usage_error("missing the bus NAME");
-  if (optind + 1 < argc)
+  if (!topic && optind >= argc)
+    return tool_usage_error("missing the bus NAME%s", o->pub.type ? " (in shmpub, -t is --type; "
+                            "give the bus as the first argument or --topic NAME)" : "");
+  if (optind + (topic ? 0 : 1) < argc)
     return tool_usage_error("unexpected argument '%s' (one bus NAME; quote a message: -m 'a b')",
-                            argv[optind + 1]);
-  o->name = argv[optind];
+                            argv[optind + (topic ? 0 : 1)]);
+  o->name = topic ? topic : argv[optind];
   if (shmbus_name_check(o->name) < 0) return tool_name_error(o->name);
   if (nsrc > 1) return tool_usage_error("give only one of -m, -f, -s, -l, --binary");
   if (o->have_group && o->pub.mode == 0) o->pub.mode = 0640;
@@ -273,56 +380,102 @@ static int parse_args(int argc, char **argv, struct opts *o) {
   return 0;
 }
 
+/* The largest record shmpub may read for -f/-s: --capacity, else an existing bus's capacity,
+ * else the largest a bus can hold. */
+static uint64_t record_limit(const struct opts *o) {
+  struct shmbus_bus_info bi;
+  if (o->pub.capacity) return o->pub.capacity;
+  if (shmbus_stat(o->name, &bi) == 0 && !bi.replaced) return bi.capacity;
+  return SHMBUS_MAX_CAPACITY;
+}
+
+static int too_big(const struct opts *o, const char *what, uint64_t limit) {
+  if (limit == SHMBUS_MAX_CAPACITY)
+    tool_msg("%s holds more than 1 GiB, the largest record a bus can hold; nothing was "
+             "published", what);
+  else
+    tool_msg("%s holds more than %llu bytes, the capacity of bus '%s'; nothing was published. "
+             "Publish with a larger --capacity (up to 1G) to recreate the bus larger.", what,
+             (unsigned long long)limit, o->name);
+  return EXIT_ERROR;
+}
+
+/* read_record() - the record of -m, -f or -s, read before the bus is opened so its size can
+ * pick the capacity; at most the capacity it can go to is read. Return: 0, or an exit code
+ * (reported); a signal while reading: EXIT_OK with *record NULL (nothing is published). */
+static int read_record(const struct opts *o, char **record, size_t *len) {
+  const char *what = o->src == SRC_FILE && strcmp(o->file, "-") != 0 ? o->file : "stdin";
+  uint64_t limit = record_limit(o);
+  struct stat st;
+  FILE *f;
+  int rc;
+  if (o->src == SRC_MESSAGE) {
+    *len = strlen(o->message);
+    if ((*record = strdup(o->message)) == NULL) return tool_fail("publish on", o->name, -ENOMEM, 0);
+    return 0;
+  }
+  f = strcmp(what, "stdin") == 0 ? stdin : fopen(o->file, "rb");
+  if (f == NULL) return tool_msg("cannot read '%s': %s", o->file, strerror(errno)), EXIT_ERROR;
+  if (fstat(fileno(f), &st) == 0 && S_ISREG(st.st_mode) && (uint64_t)st.st_size > limit)
+    rc = -EFBIG; /* known without reading it */
+  else
+    rc = read_all(f, limit, record, len);
+  if (f != stdin) fclose(f);
+  if (rc == -EINTR) return *record = NULL, EXIT_OK;
+  if (rc == -EFBIG) return too_big(o, what, limit);
+  if (rc < 0) return tool_msg("cannot read %s: %s", what, strerror(-rc)), EXIT_ERROR;
+  return 0;
+}
+
+/* open_writer() - become the writer, after the checks a user should hear about first.
+ * Return: 0, or an exit code (reported). */
+static int open_writer(struct opts *o, struct writer *w, struct plan *pl, size_t len) {
+  struct shmbus_bus_info bi;
+  char group[64];
+  int rc;
+  if (o->have_group && !tool_in_group(o->pub.gid)) {
+    fmt_group(o->pub.gid, group, sizeof group);
+    tool_msg("cannot give bus '%s' to group %s: you are not a member of it. Pick a group you "
+             "belong to ('id -Gn'), or have root add you to %s.", o->name, group, group);
+    return EXIT_PERM;
+  }
+  if (o->pub.capacity == 0 && len > SHMBUS_DEFAULT_CAPACITY) {
+    if (shmbus_stat(o->name, &bi) == -ENOENT) o->pub.capacity = len; /* a new bus: make it fit */
+  }
+  plan_open(o, pl);
+  if ((rc = shmbus_pub_open(o->name, &o->pub, &w->p)) < 0)
+    return tool_fail("publish on", o->name, rc, HINT_WRITER);
+  if (pl->msg[0]) tool_msg("%s", pl->msg);
+  if (shmbus_pub_info(w->p, &bi) == 0) w->capacity = bi.capacity;
+  return 0;
+}
+
 int main(int argc, char **argv) {
   struct opts o;
-  shmbus_pub *p = NULL;
+  struct writer w;
+  struct plan pl;
   char *record = NULL;
   size_t len = 0;
   int rc;
 
   tool_name = "shmpub";
   memset(&o, 0, sizeof o);
+  memset(&w, 0, sizeof w);
   if ((rc = parse_args(argc, argv, &o)) != 0) return rc;
-  tool_install_signals();
-
-  /* A single record is read before the bus is opened, so its size can pick the capacity. */
-  if (o.src == SRC_MESSAGE) {
-    record = strdup(o.message), len = strlen(o.message);
-    if (record == NULL) return tool_fail("publish on", o.name, -ENOMEM, 0);
-  } else if (o.src == SRC_FILE || o.src == SRC_STDIN) {
-    FILE *f = (o.src == SRC_STDIN || strcmp(o.file, "-") == 0) ? stdin : fopen(o.file, "rb");
-    if (f == NULL) {
-      tool_msg("cannot read '%s': %s", o.file, strerror(errno));
-      return EXIT_ERROR;
-    }
-    rc = read_all(f, &record, &len);
-    if (f != stdin) fclose(f);
-    if (rc < 0) {
-      tool_msg("cannot read %s: %s", o.src == SRC_FILE ? o.file : "stdin", strerror(-rc));
-      return EXIT_ERROR;
-    }
+  tool_install_signals(0); /* a blocked read of stdin returns EINTR */
+  if (o.src == SRC_MESSAGE || o.src == SRC_FILE || o.src == SRC_STDIN) {
+    if ((rc = read_record(&o, &record, &len)) != 0 || record == NULL) return rc;
   }
-  if (record && o.pub.capacity == 0 && len > SHMBUS_DEFAULT_CAPACITY) {
-    struct shmbus_bus_info bi;
-    if (shmbus_stat(o.name, &bi) == -ENOENT) o.pub.capacity = len; /* a new bus: make it fit */
-  }
-  if (o.src == SRC_BINARY && o.pub.capacity == 0 && o.binary > SHMBUS_DEFAULT_CAPACITY) {
-    struct shmbus_bus_info bi;
-    if (shmbus_stat(o.name, &bi) == -ENOENT) o.pub.capacity = o.binary;
-  }
-
-  announce(&o);
-  rc = shmbus_pub_open(o.name, &o.pub, &p);
-  if (rc < 0) {
-    free(record);
-    return tool_fail("publish on", o.name, rc, HINT_WRITER);
-  }
+  rc = open_writer(&o, &w, &pl, o.src == SRC_BINARY ? o.binary : len);
+  if (rc != 0) return free(record), rc;
   switch (o.src) {
-    case SRC_LINES: rc = run_lines(p, &o); break;
-    case SRC_BINARY: rc = run_binary(p, &o); break;
-    default: rc = run_record(p, &o, record, len); break;
+    case SRC_LINES: rc = run_lines(&w, &o); break;
+    case SRC_BINARY: rc = run_binary(&w, &o); break;
+    default: rc = run_record(&w, &o, record, len); break;
   }
-  shmbus_pub_close(p);
+  /* A bus this run created and never published on is no use to anyone: a failure removes it. */
+  if (rc != 0 && pl.created && shmbus_pub_version(w.p) == 0) o.unlink_on_exit = 1;
+  shmbus_pub_close(w.p);
   free(record);
   if (o.unlink_on_exit) {
     int err = shmbus_unlink(o.name, 0);

@@ -12,7 +12,7 @@
 #include "tools/stats.h"
 
 static const char usage[] =
-    "Usage: shmsub NAME [options]\n"
+    "Usage: shmsub NAME [options]    (or: shmsub -t NAME [options])\n"
     "Print the records published on bus NAME: its latest record at once (when there is one),\n"
     "then each new one. When the output is slower than the writer, shmsub prints the newest\n"
     "record and skips the rest (latest-value semantics; -v shows how many it skipped).\n"
@@ -20,11 +20,13 @@ static const char usage[] =
     "Which records:\n"
     "  -a, --all              every record in order; records the writer overwrote before\n"
     "                         shmsub read them are reported on stderr as 'lost N'\n"
-    "      --oldest           start with the oldest record still in the ring\n"
+    "      --oldest           every record in order from the oldest one still in the ring\n"
+    "                         (implies --all)\n"
     "      --new              start with the first record published after shmsub starts\n"
     "  -1, --once             print the latest record (or wait for the first) and exit\n"
     "  -C, --count N          exit after N records\n"
     "  -W, --timeout SEC      give up after SEC seconds without a record (exit status 4)\n"
+    "  -t, --topic NAME       the bus NAME, as an option (mosquitto_sub/ros2 habit)\n"
     "      --wait-for-bus     wait until the bus exists instead of failing\n"
     "  -i, --interval SEC     print at most one record per SEC seconds (each is the next one\n"
     "                         published after the pause); with --hz/--bw/--delay: print the\n"
@@ -36,11 +38,15 @@ static const char usage[] =
     "                         text when it is valid UTF-8, else base64)\n"
     "  -v, --verbose          prefix version, publish time, one-way latency and length (the\n"
     "                         latency of a record older than shmsub is its age); report the\n"
-    "                         writer stopping and returning on stderr\n"
-    "Statistics instead of records (like ros2 topic hz/bw/delay):\n"
-    "      --hz               publish rate, min/max interval and jitter\n"
+    "                         writer stopping and returning, and the bus's type tag and\n"
+    "                         geometry, on stderr\n"
+    "Statistics instead of records (like ros2 topic hz/bw/delay), over records published after\n"
+    "shmsub started (the latest record of an older bus is no sample: its age is no delay):\n"
+    "      --hz               publish rate, min/max interval and jitter (this reader's\n"
+    "                         monotonic receive clock: a wall-clock step cannot skew them)\n"
     "      --bw               bytes per second and record sizes\n"
     "      --delay            publish-to-receive latency: mean, min, p50, p90, p99, max\n"
+    "                         (nearest-rank percentiles; CLOCK_REALTIME on both sides)\n"
     "      --window N         records in the statistics window (default 1000)\n"
     "Waiting:\n"
     "      --hybrid           spin ~20 us, then sleep on the futex (default)\n"
@@ -53,7 +59,8 @@ static const char usage[] =
     "With --all (and statistics), a bus created after shmsub started (one it waited for with\n"
     "--wait-for-bus, or reopened) is read from its oldest record: a publisher started after\n"
     "shmsub loses nothing while its ring holds the records. On an older bus, --all starts at\n"
-    "the latest record (--oldest: at the oldest one still held).\n"
+    "the latest record (--oldest: at the oldest one still held). Statistics restart when the\n"
+    "bus is replaced. SEC is at most 1000000 (about 11.6 days).\n"
     "\n"
     "Examples:\n"
     "  shmsub temp                        follow bus temp\n"
@@ -80,6 +87,7 @@ struct reader {
   int dead; /* the writer is gone: wait through its death for a new one */
   int hinted; /* the 'lost' advice was given */
   int fresh; /* --all on a bus that appeared while we waited: versions from 1 are ours */
+  uint64_t last_version; /* of the last record printed from this bus, 0 = none */
   uint64_t done;
   int64_t last_record, next_print; /* CLOCK_MONOTONIC */
   int64_t start_ns;                /* CLOCK_REALTIME when shmsub started */
@@ -91,9 +99,26 @@ static int64_t timeout_deadline(const struct opts *o, const struct reader *r) {
   return o->timeout > 0 ? r->last_record + (int64_t)(o->timeout * 1e9) : INT64_MAX;
 }
 
-static int timed_out(const struct opts *o) {
-  tool_msg("no record on bus '%s' for %g seconds; giving up (-W)", o->name, o->timeout);
+/* timed_out() - report -W expiring; @appeared: whether the bus ever existed for us. */
+static int timed_out(const struct opts *o, int appeared) {
+  const char *unit = o->timeout == 1 ? "second" : "seconds";
+  if (appeared)
+    tool_msg("no record on bus '%s' for %g %s; giving up (-W)", o->name, o->timeout, unit);
+  else
+    tool_msg("bus '%s' did not appear within %g %s; giving up (-W)", o->name, o->timeout, unit);
   return EXIT_TIMEOUT;
+}
+
+/* -v: what the bus is, once it is open (the type tag, its geometry, its latest version). */
+static void describe_bus(const struct opts *o, shmbus_sub *s) {
+  struct shmbus_bus_info bi;
+  char cap[32];
+  if (!o->verbose || shmbus_sub_info(s, &bi) < 0) return;
+  fmt_bytes(bi.capacity, cap, sizeof cap);
+  fprintf(stderr, "%s: bus '%s': type '", tool_name, o->name);
+  text_safe(stderr, bi.type[0] ? bi.type : "-", bi.type[0] ? strlen(bi.type) : 1);
+  fprintf(stderr, "', %u slots of %s, latest version %llu\n", bi.slots, cap,
+          (unsigned long long)bi.latest);
 }
 
 /* open_bus() - open (or reopen) the bus into @r, waiting for it when @wait. Return: 0, or an
@@ -107,7 +132,7 @@ static int open_bus(const struct opts *o, struct reader *r, int wait, int reopen
     rc = shmbus_sub_open(o->name, 0, &r->s);
     if (rc != -ENOENT || !wait) break;
     if (!waited && (o->verbose || reopened))
-      tool_msg("waiting for bus '%s' to exist (again)", o->name);
+      tool_msg("waiting for bus '%s' to exist%s", o->name, reopened ? " again" : "");
     if (!waited) {
       waited = 1;
       watch = shm_watch_open();
@@ -115,7 +140,7 @@ static int open_bus(const struct opts *o, struct reader *r, int wait, int reopen
     }
     if (now_monotonic_ns() >= timeout_deadline(o, r)) {
       if (watch >= 0) close(watch);
-      return timed_out(o);
+      return timed_out(o, reopened);
     }
     shm_watch_wait(watch, 100000000LL);
     if (tool_stop) {
@@ -137,12 +162,17 @@ static int open_bus(const struct opts *o, struct reader *r, int wait, int reopen
   if (!waited && !reopened && shmbus_sub_info(r->s, &bi) == 0 &&
       (int64_t)bi.created_ns >= r->start_ns)
     waited = 1;
-  if (o->start == SHMBUS_SEEK_NEW && !waited && !reopened) shmbus_sub_seek(r->s, SHMBUS_SEEK_NEW);
+  /* Statistics measure records published from now on (like ros2 topic delay/hz): the
+   * latest record of an older bus is not a sample, its age is no delay. */
+  if ((o->start == SHMBUS_SEEK_NEW || o->stats) && !waited && !reopened)
+    shmbus_sub_seek(r->s, SHMBUS_SEEK_NEW);
   if (o->start == SHMBUS_SEEK_OLDEST || ((waited || reopened) && (o->all || o->stats))) {
     shmbus_sub_seek(r->s, SHMBUS_SEEK_OLDEST);
     r->fresh = waited || reopened; /* a new bus starts at version 1 */
   }
   r->dead = 0;
+  r->last_version = 0;
+  describe_bus(o, r->s);
   return 0;
 }
 
@@ -150,6 +180,7 @@ static int reopen(const struct opts *o, struct reader *r) {
   tool_msg("bus '%s' was replaced or removed; reopening it by name", o->name);
   shmbus_sub_close(r->s);
   r->s = NULL;
+  if (o->stats) stats_reset(&r->st); /* the new bus's versions start again at 1 */
   return open_bus(o, r, 1, 1);
 }
 
@@ -166,6 +197,9 @@ static int handle(const struct opts *o, struct reader *r, size_t len,
                   struct shmbus_record_info *info) {
   int64_t now = now_realtime_ns();
   r->last_record = now_monotonic_ns();
+  if (r->last_version && info->version > r->last_version + 1 + info->lost)
+    info->lost = info->version - r->last_version - 1; /* -i: skipped during the pause too */
+  r->last_version = info->version;
   r->done++;
   if (r->dead) {
     struct shmbus_bus_info bi;
@@ -175,8 +209,8 @@ static int handle(const struct opts *o, struct reader *r, size_t len,
     }
   }
   if (o->stats) {
-    struct stats_sample x = {info->version, (int64_t)info->timestamp_ns,
-                             now - (int64_t)info->timestamp_ns, len};
+    struct stats_sample x = {info->version, r->last_record, now - (int64_t)info->timestamp_ns,
+                             len};
     stats_add(&r->st, &x);
     return 0;
   }
@@ -198,6 +232,23 @@ static int handle(const struct opts *o, struct reader *r, size_t len,
     tool_msg("cannot write to stdout: %s", strerror(errno));
     return EXIT_ERROR;
   }
+  return 0;
+}
+
+/* writer_gone() - the wait said the writer died or closed: say which (-v), and wait through
+ * it. A bus that never had a writer (pid 0: one being made) is no death; a replaced bus is
+ * reopened. Return: 0, or -ESTALE. */
+static int writer_gone(const struct opts *o, struct reader *r) {
+  struct shmbus_bus_info bi;
+  r->dead = 1;
+  if (shmbus_sub_info(r->s, &bi) < 0) return 0;
+  if (bi.replaced) return -ESTALE;
+  if (!o->verbose) return 0;
+  if (bi.writer_pid == 0)
+    tool_msg("bus '%s' has no writer yet; waiting for one", o->name);
+  else
+    tool_msg("the writer of '%s' (pid %d) %s; waiting for a new writer", o->name, bi.writer_pid,
+             bi.writer_closed ? "closed" : "died");
   return 0;
 }
 
@@ -230,7 +281,7 @@ static int run(const struct opts *o, struct reader *r) {
   for (;;) {
     int64_t now = now_monotonic_ns(), until = now + slice, dl = timeout_deadline(o, r);
     if (tool_stop || (o->count && r->done >= o->count)) return 0;
-    if (now >= dl) return timed_out(o);
+    if (now >= dl) return timed_out(o, 1);
     if (o->stats && now >= r->next_print) {
       if (stats_print(&r->st, o->stats, stdout) < 0) return EXIT_OK; /* stdout closed */
       r->next_print = now + (int64_t)(o->interval * 1e9);
@@ -240,14 +291,7 @@ static int run(const struct opts *o, struct reader *r) {
     if ((rc = flush_stdout()) != 0) return rc; /* all we printed, before we wait */
     rc = shmbus_sub_wait(r->s, until - now, o->mode | (r->dead ? SHMBUS_WAIT_THROUGH_DEATH : 0));
     if (rc == -ETIMEDOUT) continue;
-    if (rc == -EOWNERDEAD) {
-      struct shmbus_bus_info bi;
-      r->dead = 1;
-      if (o->verbose && shmbus_sub_info(r->s, &bi) == 0)
-        tool_msg("the writer of '%s' (pid %d) %s; waiting for a new writer", o->name,
-                 bi.writer_pid, bi.writer_closed ? "closed" : "died");
-      continue;
-    }
+    if (rc == -EOWNERDEAD && (rc = writer_gone(o, r)) == 0) continue;
     if (rc == 0) rc = read_some(o, r);
     if (rc == -ESTALE) {
       if ((rc = reopen(o, r)) != 0 || tool_stop) return rc;
@@ -267,6 +311,7 @@ static int run(const struct opts *o, struct reader *r) {
 static int parse_args(int argc, char **argv, struct opts *o) {
   enum { O_OLDEST = 256, O_NEW, O_WAIT, O_HZ, O_BW, O_DELAY, O_WINDOW, O_HYBRID, O_SPIN,
          O_SLEEP };
+  const char *topic = NULL;
   static const struct option longs[] = {
       {"all", 0, 0, 'a'},        {"oldest", 0, 0, O_OLDEST}, {"new", 0, 0, O_NEW},
       {"once", 0, 0, '1'},       {"count", 1, 0, 'C'},       {"timeout", 1, 0, 'W'},
@@ -274,16 +319,16 @@ static int parse_args(int argc, char **argv, struct opts *o) {
       {"verbose", 0, 0, 'v'},    {"hz", 0, 0, O_HZ},         {"bw", 0, 0, O_BW},
       {"delay", 0, 0, O_DELAY},  {"window", 1, 0, O_WINDOW}, {"hybrid", 0, 0, O_HYBRID},
       {"spin", 0, 0, O_SPIN},    {"sleep", 0, 0, O_SLEEP},   {"help", 0, 0, 'h'},
-      {"version", 0, 0, 'V'},    {0, 0, 0, 0}};
-  uint64_t u;
-  int c, modes = 0;
+      {"version", 0, 0, 'V'},    {"topic", 1, 0, 't'},       {0, 0, 0, 0}};  uint64_t u;
+  int c, modes = 0, starts = 0;
   opterr = 0;
   o->window = 1000;
-  while ((c = getopt_long(argc, argv, ":a1C:W:i:F:vhV", longs, NULL)) != -1) {
+  while ((c = getopt_long(argc, argv, ":a1C:W:i:F:t:vhV", longs, NULL)) != -1) {
     switch (c) {
       case 'a': o->all = 1; break;
-      case O_OLDEST: o->start = SHMBUS_SEEK_OLDEST; break;
-      case O_NEW: o->start = SHMBUS_SEEK_NEW; break;
+      case O_OLDEST: o->start = SHMBUS_SEEK_OLDEST, o->all = 1, starts++; break;
+      case O_NEW: o->start = SHMBUS_SEEK_NEW, starts++; break;
+      case 't': topic = optarg; break;
       case '1': o->once = 1; break;
       case 'C':
         if (parse_u64(optarg, &o->count) < 0 || o->count == 0)
@@ -291,12 +336,14 @@ static int parse_args(int argc, char **argv, struct opts *o) {
         break;
       case 'W':
         if (parse_seconds(optarg, &o->timeout) < 0)
-          return tool_usage_error("--timeout wants seconds > 0 (e.g. 2.5), not '%s'", optarg);
+          return tool_usage_error("--timeout wants seconds > 0 and <= %g (e.g. 2.5), not '%s'",
+                                  TOOL_MAX_SECONDS, optarg);
         break;
       case O_WAIT: o->wait_for_bus = 1; break;
       case 'i':
         if (parse_seconds(optarg, &o->interval) < 0)
-          return tool_usage_error("--interval wants seconds > 0 (e.g. 0.5), not '%s'", optarg);
+          return tool_usage_error("--interval wants seconds > 0 and <= %g (e.g. 0.5), not '%s'",
+                                  TOOL_MAX_SECONDS, optarg);
         break;
       case 'F':
         if (parse_format(optarg, &o->fmt) < 0)
@@ -319,12 +366,21 @@ static int parse_args(int argc, char **argv, struct opts *o) {
       default: return tool_bad_option(c, argv);
     }
   }
-  if (optind >= argc) return tool_usage_error("missing the bus NAME");
-  if (optind + 1 < argc) return tool_usage_error("unexpected argument '%s'", argv[optind + 1]);
-  o->name = argv[optind];
+  if (topic && optind < argc)
+    return tool_usage_error("two bus names: '%s' (-t/--topic) and '%s'", topic, argv[optind]);
+  if (topic) o->name = topic;
+  else if (optind >= argc) return tool_usage_error("missing the bus NAME");
+  else if (optind + 1 < argc) return tool_usage_error("unexpected argument '%s'", argv[optind + 1]);
+  else o->name = argv[optind];
   if (shmbus_name_check(o->name) < 0) return tool_name_error(o->name);
   if (modes > 1) return tool_usage_error("give only one of --spin, --sleep, --hybrid");
   if (o->once && o->count) return tool_usage_error("--once is -C 1; give only one of them");
+  if (starts > 1) return tool_usage_error("give only one of --new and --oldest");
+  if (o->start == SHMBUS_SEEK_OLDEST && (o->stats || o->interval > 0))
+    return tool_usage_error("--oldest prints every record from the oldest one held (it implies "
+                            "--all); it does not combine with %s",
+                            o->stats ? "--hz/--bw/--delay (they measure new records)"
+                                     : "--interval");
   if (o->once) o->count = 1;
   if (o->all && o->interval > 0 && !o->stats)
     return tool_usage_error("--interval skips records, --all prints every one; choose one");
@@ -343,7 +399,7 @@ int main(int argc, char **argv) {
   memset(&o, 0, sizeof o);
   memset(&r, 0, sizeof r);
   if ((rc = parse_args(argc, argv, &o)) != 0) return rc;
-  tool_install_signals();
+  tool_install_signals(1); /* a blocked write completes: no output is lost on SIGTERM */
   if (o.stats && stats_init(&r.st, o.window) < 0) return tool_fail("subscribe to", o.name,
                                                                    -ENOMEM, 0);
   r.start_ns = now_realtime_ns();

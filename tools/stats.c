@@ -11,14 +11,20 @@ int stats_init(struct stats *s, size_t window) {
   s->ring = calloc(window, sizeof *s->ring);
   if (s->ring == NULL) return -ENOMEM;
   s->window = window;
-  s->count = s->head = 0;
-  s->total = s->new_since_print = 0;
+  stats_reset(s);
   return 0;
 }
 
 void stats_free(struct stats *s) { free(s->ring); }
 
+void stats_reset(struct stats *s) {
+  s->count = s->head = 0;
+  s->total = s->new_since_print = 0;
+}
+
 void stats_add(struct stats *s, const struct stats_sample *x) {
+  if (s->count && x->version <= s->ring[(s->head + s->window - 1) % s->window].version)
+    stats_reset(s); /* versions went back: a new bus */
   s->ring[s->head] = *x;
   s->head = (s->head + 1) % s->window;
   if (s->count < s->window) s->count++;
@@ -36,11 +42,17 @@ static int cmp_i64(const void *a, const void *b) {
   return (x > y) - (x < y);
 }
 
-/* Published records per second over the window, from versions and publish times. */
-static double rate(const struct stats *s) {
-  const struct stats_sample *a = at(s, 0), *b = at(s, s->count - 1);
-  if (s->count < 2 || b->timestamp_ns <= a->timestamp_ns) return 0;
-  return (double)(b->version - a->version) * 1e9 / (double)(b->timestamp_ns - a->timestamp_ns);
+double stats_rate(const struct stats *s) {
+  const struct stats_sample *a, *b;
+  if (s->count < 2) return 0;
+  a = at(s, 0), b = at(s, s->count - 1);
+  if (b->receive_ns <= a->receive_ns) return 0;
+  return (double)(b->version - a->version) * 1e9 / (double)(b->receive_ns - a->receive_ns);
+}
+
+int64_t stats_percentile(const int64_t *sorted, size_t n, unsigned p) {
+  size_t rank = (n * p + 99) / 100; /* ceil(n * p / 100), 1-based */
+  return sorted[rank ? rank - 1 : 0];
 }
 
 static void print_hz(const struct stats *s, FILE *f) {
@@ -50,7 +62,7 @@ static void print_hz(const struct stats *s, FILE *f) {
   size_t i;
   for (i = 1; i < s->count; i++) {
     const struct stats_sample *a = at(s, i - 1), *b = at(s, i);
-    double d = (double)(b->timestamp_ns - a->timestamp_ns) / 1e9;
+    double d = (double)(b->receive_ns - a->receive_ns) / 1e9;
     if (b->version != a->version + 1) { /* a gap: the interval spans skipped records */
       lost += b->version - a->version - 1;
       continue;
@@ -68,7 +80,7 @@ static void print_hz(const struct stats *s, FILE *f) {
   fmt_duration(mx, smax, sizeof smax);
   fmt_duration(sd, ssd, sizeof ssd);
   fprintf(f, "rate: %.3f Hz  min: %s  max: %s  std dev: %s  window: %zu  skipped: %llu\n",
-          rate(s), smin, smax, ssd, s->count, (unsigned long long)lost);
+          stats_rate(s), smin, smax, ssd, s->count, (unsigned long long)lost);
 }
 
 static void print_bw(const struct stats *s, FILE *f) {
@@ -80,7 +92,7 @@ static void print_bw(const struct stats *s, FILE *f) {
     mn = l < mn ? l : mn, mx = l > mx ? l : mx, sum += l;
   }
   /* Mean size times publish rate: records this reader skipped still count. */
-  fmt_bytes((uint64_t)((double)sum / (double)s->count * rate(s)), sbw, sizeof sbw);
+  fmt_bytes((uint64_t)((double)sum / (double)s->count * stats_rate(s)), sbw, sizeof sbw);
   fmt_bytes(sum / s->count, smean, sizeof smean);
   fmt_bytes(mn, smin, sizeof smin);
   fmt_bytes(mx, smax, sizeof smax);
@@ -99,9 +111,9 @@ static void print_delay(const struct stats *s, FILE *f) {
   mean /= (double)s->count;
   fmt_duration(mean / 1e9, b[0], sizeof b[0]);
   fmt_duration((double)v[0] / 1e9, b[1], sizeof b[1]);
-  fmt_duration((double)v[s->count / 2] / 1e9, b[2], sizeof b[2]);
-  fmt_duration((double)v[s->count * 90 / 100] / 1e9, b[3], sizeof b[3]);
-  fmt_duration((double)v[s->count * 99 / 100] / 1e9, b[4], sizeof b[4]);
+  fmt_duration((double)stats_percentile(v, s->count, 50) / 1e9, b[2], sizeof b[2]);
+  fmt_duration((double)stats_percentile(v, s->count, 90) / 1e9, b[3], sizeof b[3]);
+  fmt_duration((double)stats_percentile(v, s->count, 99) / 1e9, b[4], sizeof b[4]);
   fmt_duration((double)v[s->count - 1] / 1e9, b[5], sizeof b[5]);
   fprintf(f, "delay: mean: %s  min: %s  p50: %s  p90: %s  p99: %s  max: %s  window: %zu\n", b[0],
           b[1], b[2], b[3], b[4], b[5], s->count);

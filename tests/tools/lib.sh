@@ -83,6 +83,19 @@ waits_for_bus() { ls -l "/proc/$1/fd" 2>/dev/null | grep -q inotify; }
 bus_exists() { "$SHMBUS" stat "$1" >/dev/null 2>&1; }
 bus_latest() { "$SHMBUS" stat "$1" --json | sed 's/.*"latest":\([0-9]*\).*/\1/'; }
 
+# blocked_in PID WCHAN - process PID sleeps in kernel function WCHAN (pipe_read, pipe_write;
+# newer kernels say anon_pipe_write).
+blocked_in() { grep -Eqx "(anon_)?$2" "/proc/$1/wchan" 2>/dev/null; }
+# writer_running BUS - shmbus stat says a live writer holds BUS.
+writer_running() { "$SHMBUS" stat "$1" --json | grep -q '"writer_state":"running"'; }
+latest_ge() { [ "$(bus_latest "$1")" -ge "$2" ]; }
+
+# patch_header BUS OFFSET PRINTF-FORMAT - overwrite bytes of BUS's header in place, as a
+# hostile or buggy process could (offsets: the static_asserts in core/layout.h).
+patch_header() {
+  printf "$3" | dd of="/dev/shm/shmbus.$1" bs=1 seek="$2" conv=notrunc status=none
+}
+
 finish() {
   echo "$CHECKS checks passed, $FAILS failed"
   [ "$FAILS" -eq 0 ]

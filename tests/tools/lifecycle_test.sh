@@ -23,7 +23,7 @@ sub=$!
 kill -9 "$killer"; wait "$killer" 2>/dev/null
 eventually 20 grep -q "the writer of '$B' (pid $killer) died; waiting for a new writer" "$TMP/suberr"
 expect_rc 0 "$SHMBUS" stat "$B"; out_has "^writer: +pid $killer, died$"
-expect_rc 0 "$SHMBUS" ls; out_has "^$B +- +dead "
+expect_rc 0 "$SHMBUS" ls; out_has "^$B +- +died "
 "$SHMPUB" "$B" -m four
 wait "$sub" || fail "after death: exit status $?"
 if grep -q ': four$' "$TMP/sub"; then pass; else fail "after death: $(cat "$TMP/sub")"; fi
@@ -32,8 +32,8 @@ if grep -q ': four$' "$TMP/sub"; then pass; else fail "after death: $(cat "$TMP/
 "$SHMSUB" "$B" --new -C 1 -W 20 >"$TMP/sub" 2>"$TMP/suberr" &
 sub=$!
 eventually 20 reader_asleep "$B" "$sub"   # this very subscriber, not a flag left by another
-"$SHMPUB" "$B" --slots 16 -m five 2>/dev/null
-wait "$sub" || fail "replace: exit status $?"
+"$SHMPUB" "$B" --slots 16 -m five 2>"$TMP/puberr" || fail "replacing shmpub: exit status $?: $(cat "$TMP/puberr")"
+wait "$sub" || fail "replace: exit status $?: $(cat "$TMP/suberr")"
 if [ "$(cat "$TMP/sub")" = five ]; then pass; else fail "replace: got '$(cat "$TMP/sub")'"; fi
 if grep -q "bus '$B' was replaced or removed; reopening it by name" "$TMP/suberr"; then pass; else fail "replace: no notice"; fi
 if grep -q "waiting for bus" "$TMP/suberr"; then fail "replace: waited"; else pass; fi
@@ -43,7 +43,7 @@ if grep -q "waiting for bus" "$TMP/suberr"; then fail "replace: waited"; else pa
 sub=$!
 eventually 20 reader_asleep "$B" "$sub"
 expect_rc 0 "$SHMBUS" rm "$B"
-eventually 20 grep -q "waiting for bus '$B' to exist (again)" "$TMP/suberr"
+eventually 20 grep -q "waiting for bus '$B' to exist again" "$TMP/suberr"
 "$SHMPUB" "$B" -m six
 wait "$sub" || fail "removal: exit status $?"
 if [ "$(cat "$TMP/sub")" = "$(printf 'five\nsix')" ]; then pass; else fail "removal: got '$(cat "$TMP/sub")'"; fi

@@ -71,7 +71,7 @@ expect_rc 0 "$SHMBUS" stat "$C" --json; out_has '"group":"'"$grp"'","mode":"0640
 expect_rc 0 "$SHMSUB" "$C" -1; out_is y   # adopted: same bus, version 2
 expect_rc 0 "$SHMBUS" stat "$C" --json; out_has '"latest":2,'
 # A different geometry replaces the bus, and says so.
-expect_rc 0 "$SHMPUB" "$C" -m z --slots 4; err_has "replacing bus '$C'"
+expect_rc 0 "$SHMPUB" "$C" -m z --slots 4; err_has "replaced bus '$C' \\(3 slots of 4 KiB, type 'demo/t1'\\) with a new geometry or type \\(4 slots of 4 KiB"
 expect_rc 0 "$SHMBUS" stat "$C" --json; out_has '"slots":4,'
 # A big single record makes a new bus big enough.
 newbus Big

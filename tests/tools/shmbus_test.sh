@@ -7,7 +7,6 @@ bg "$SHMPUB" "$A" -m sample --type imu/v2 --capacity 4K --slots 16 --mode 0644 -
 writer=$!
 "$SHMPUB" "$Z" -m once
 eventually 20 bus_exists "$A"
-latest_ge() { [ "$(bus_latest "$1")" -ge "$2" ]; }
 eventually 20 latest_ge "$A" 20
 "$SHMSUB" "$A" --sleep >/dev/null &
 sub=$!
@@ -17,11 +16,11 @@ eventually 20 reader_asleep "$A" "$sub"
 expect_rc 0 "$SHMBUS" ls
 out_has '^NAME +TYPE +WRITER +VERSION +CAPACITY +SLOTS +READERS +RATE +OWNER +MODE$'
 out_has "^$A +imu/v2 +$writer +[0-9]+ +4 KiB +16 +1 +[0-9.]+ Hz +$(id -un) +0644$"
-out_has "^$Z +- +dead +1 +64 KiB +8 +0 +- +$(id -un) +0600$"
+out_has "^$Z +- +closed +1 +64 KiB +8 +0 +- +$(id -un) +0600$"
 if [ "$(grep -n "^$A " "$TMP/out" | cut -d: -f1)" -lt "$(grep -n "^$Z " "$TMP/out" | cut -d: -f1)" ]; then pass; else fail "ls not sorted"; fi
 expect_rc 0 "$SHMBUS" ls --json
-out_has '^\{"name":"'"$A"'","type":"imu/v2","readable":true,"writer_pid":'"$writer"',"writer_alive":true,"latest":[0-9]+,"capacity":4096,"slots":16,"readers":1,"rate_hz":[0-9.]+,"owner":"'"$(id -un)"'","mode":"0644"\}$'
-out_has '^\{"name":"'"$Z"'",.*"writer_alive":false,"latest":1,.*"rate_hz":null,'
+out_has '^\{"name":"'"$A"'","type":"imu/v2","readable":true,"writer_pid":'"$writer"',"writer_alive":true,"writer_state":"running","latest":[0-9]+,"capacity":4096,"slots":16,"readers":1,"rate_hz":[0-9.]+,"owner":"'"$(id -un)"'","mode":"0644"\}$'
+out_has '^\{"name":"'"$Z"'",.*"writer_alive":false,"writer_state":"closed cleanly","latest":1,.*"rate_hz":null,'
 expect_rc 0 "$SHMBUS" list; out_has "^$A "
 
 # stat: text and JSON.
