@@ -301,6 +301,10 @@ int shmbus_path(const char *name, char *buf, size_t n);
 /* shmbus_name_check() - 0 if @name is a valid bus name, else -EINVAL or -ENAMETOOLONG. */
 int shmbus_name_check(const char *name);
 
+/* shmbus_version() - this library's version, "MAJOR.MINOR.PATCH" (SHMBUS_VERSION_STRING of the
+ * build that made it; the soname is libshmbus.so.MAJOR). Never NULL. */
+const char *shmbus_version(void);
+
 /* shmbus_strerror() - a sentence describing @err (negative or positive errno). Never NULL. */
 const char *shmbus_strerror(int err);
 

@@ -52,10 +52,10 @@
 
 namespace shmbus {
 
-// version() - the version of the shmbus headers this program was compiled with
-// (SHMBUS_VERSION_STRING: the one source of the library's, the tools', pkg-config's and
-// CMake's version).
-inline const char* version() noexcept { return SHMBUS_VERSION_STRING; }
+// version() - the version of the shmbus library this program runs with (shmbus_version());
+// SHMBUS_VERSION_STRING is the headers' (the one source of the library's, the tools',
+// pkg-config's and CMake's version).
+inline const char* version() noexcept { return shmbus_version(); }
 
 // ---------------------------------------------------------------- errors
 

@@ -578,3 +578,8 @@ TEST(Writer, ForcedOutWriterGetsStale) {
   EXPECT_EQ(-ESTALE, shmbus_pub_reserve(p, 1, &data));
   shmbus_pub_close(p);
 }
+
+// One version, from one source: the library says the version of the header it was built with.
+TEST(Version, TheLibrarySaysItsVersion) {
+  EXPECT_STREQ(SHMBUS_VERSION_STRING, shmbus_version());
+}

@@ -387,7 +387,7 @@ void tool_sleep_until(int64_t deadline_ns) {
 }
 
 int tool_version(void) {
-  printf("%s (shmbus) %s\n", tool_name, SHMBUS_VERSION_STRING);
+  printf("%s (shmbus) %s\n", tool_name, shmbus_version());
   return EXIT_OK;
 }
 
