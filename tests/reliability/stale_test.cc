@@ -150,7 +150,12 @@ TEST(Stale, ShmbusToolShowsDeadBusesAndRemovesThem) {
   std::string line = LsLine(out, name);
   EXPECT_NE(std::string::npos, line.find("\"writer_alive\":false")) << "ls: " << out;
   ASSERT_EQ(0, Shell(tool + " ls", &out));
-  EXPECT_NE(std::string::npos, out.find("dead")) << out;
+  {
+    size_t at = out.find(std::string("\n") + name + " ");  // the text row of this bus: WRITER says died
+    size_t end = at == std::string::npos ? at : out.find('\n', at + 1);
+    std::string row = at == std::string::npos ? "" : out.substr(at + 1, end - at - 1);
+    EXPECT_NE(std::string::npos, row.find(" died ")) << out;
+  }
   ASSERT_EQ(0, Shell(tool + " stat " + name + " --json", &out));
   EXPECT_NE(std::string::npos, out.find("\"writer_state\":\"died\"")) << out;
   EXPECT_EQ(0, Shell(tool + " rm " + name, &out)) << "rm of a dead writer's bus needs no --force";
