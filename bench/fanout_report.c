@@ -56,6 +56,7 @@ static const char *new_name(const struct report *r) {
   return fanout_design_name(r->fanout_default, buf, sizeof buf);
 }
 
+/* "unconfirmed": the records sent before /proc showed every reader blocked (fanout.h). */
 static void values_table(const struct report *r, FILE *f, const int *ns, int nn) {
   const char *ts[FANOUT_KINDS];
   int nt = transports(r, ts, FANOUT_KINDS), i, k;
@@ -64,15 +65,15 @@ static void values_table(const struct report *r, FILE *f, const int *ns, int nn)
           "reader\n\n");
   fprintf(f,
           "| readers | wake | records | call p50 | call p90 | first p50 | last p50 | "
-          "last p90 |\n|---:|---|---:|---:|---:|---:|---:|---:|\n");
+          "last p90 | unconfirmed |\n|---:|---|---:|---:|---:|---:|---:|---:|---:|\n");
   for (i = 0; i < nn; i++)
     for (k = 0; k < nt; k++) {
       const struct row *c = get(r, ts[k], "call", ns[i]), *a = get(r, ts[k], "first", ns[i]),
                        *z = get(r, ts[k], "last", ns[i]);
       if (c == NULL || a == NULL || z == NULL) continue;
-      fprintf(f, "| %d | %s | %llu | %.2f | %.2f | %.2f | %.2f | %.2f |\n", ns[i], ts[k],
+      fprintf(f, "| %d | %s | %llu | %.2f | %.2f | %.2f | %.2f | %.2f | %.1f%% |\n", ns[i], ts[k],
               (unsigned long long)c->samples, us(c->p50), us(c->p90), us(a->p50), us(z->p50),
-              us(z->p90));
+              us(z->p90), 100.0 * c->seen);
     }
 }
 

@@ -22,7 +22,8 @@ struct row {
   uint64_t samples;
   uint64_t p50, p90, p99, p999, max;
   double per_s;       /* < 0: does not apply */
-  double seen;        /* publish rows: fraction of records readers copied out */
+  double seen;        /* publish rows: fraction of records readers copied out; fan-out rows:
+                       * fraction sent before /proc showed every reader blocked (fanout.h) */
 };
 
 struct report {
