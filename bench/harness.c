@@ -139,9 +139,7 @@ reader_main(const struct transport *t, void *st, const struct lat_cfg *c, struct
   _exit(0);
 }
 
-/* A reader that exited with an error (or was killed) during the run: 1 if so. One that
- * exited 0 has acknowledged its last record and merely finished before its siblings. */
-static int reader_died(pid_t *pids, int n) {
+int bench_reader_died(pid_t *pids, int n) {
   int i, status;
   for (i = 0; i < n; i++)
     if (pids[i] > 0 && waitpid(pids[i], &status, WNOHANG) == pids[i]) {
@@ -151,8 +149,7 @@ static int reader_died(pid_t *pids, int n) {
   return 0;
 }
 
-/* Wait until @target acknowledgements; spin or sleep. Return: 0, -ETIMEDOUT or -ECHILD. */
-static int wait_acks(struct bench_ctl *ctl, uint32_t target, int spin, int64_t deadline,
+int bench_wait_acks(struct bench_ctl *ctl, uint32_t target, int spin, int64_t deadline,
                      pid_t *pids, int n) {
   int64_t check = 0;
   unsigned k = 0;
@@ -163,7 +160,7 @@ static int wait_acks(struct bench_ctl *ctl, uint32_t target, int spin, int64_t d
         int64_t now = bench_now();
         if (now > deadline) return -ETIMEDOUT;
         if (now > check) {
-          if (reader_died(pids, n)) return -ECHILD;
+          if (bench_reader_died(pids, n)) return -ECHILD;
           check = now + 10000000;
         }
       }
@@ -178,7 +175,7 @@ static int wait_acks(struct bench_ctl *ctl, uint32_t target, int spin, int64_t d
     if (atomic_load(&ctl->acks) >= target) break;
     if (bench_now() > check) {
       if (bench_now() > deadline) return -ETIMEDOUT;
-      if (reader_died(pids, n)) return -ECHILD;
+      if (bench_reader_died(pids, n)) return -ECHILD;
       check = bench_now() + 10000000;
     }
   }
@@ -190,7 +187,7 @@ static int wait_acks(struct bench_ctl *ctl, uint32_t target, int spin, int64_t d
 static int wait_ready(struct bench_ctl *ctl, int readers, int64_t deadline, pid_t *pids) {
   while ((int)atomic_load(&ctl->ready) < readers) {
     if (bench_now() > deadline) return -ETIMEDOUT;
-    if (reader_died(pids, readers)) return -ECHILD;
+    if (bench_reader_died(pids, readers)) return -ECHILD;
     usleep(200);
   }
   return 0;
@@ -253,8 +250,8 @@ int run_latency(const struct transport *t, const struct lat_cfg *c, struct hist 
       snprintf(err, errlen, "%s: send failed: %s", t->name, strerror(-rc));
       break;
     }
-    rc = wait_acks(ctl, (uint32_t)((i + 1) * c->readers), c->mode == BENCH_SPIN, deadline, pids,
-                   c->readers);
+    rc = bench_wait_acks(ctl, (uint32_t)((i + 1) * c->readers), c->mode == BENCH_SPIN, deadline,
+                         pids, c->readers);
     t1 = bench_now();
     if (rc == 0 && i >= c->warmup && c->readers == 1) hist_add(&ctl->rtt2, (uint64_t)(t1 - t0) / 2);
   }

@@ -18,6 +18,7 @@
 #include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 #include <time.h>
 
 #include "bench/hist.h"
@@ -109,6 +110,17 @@ void bench_futex_wake(_Atomic uint32_t *w, int n);
  */
 int run_latency(const struct transport *t, const struct lat_cfg *c, struct hist *out,
                 struct hist *rtt2, char *err, size_t errlen);
+
+/* bench_reader_died() - 1 if one of the @n readers in @pids exited with an error or was killed
+ * (it is reaped and its pid negated); one that exited 0 acknowledged its last record and merely
+ * finished before its siblings. */
+int bench_reader_died(pid_t *pids, int n);
+
+/* bench_wait_acks() - wait until ctl->acks reaches @target, spinning (@spin) or asleep on the
+ * acks futex (readers wake the writer when they reach the target, see reader_main()).
+ * Return: 0; -ETIMEDOUT (@deadline passed); -ECHILD (a reader died). */
+int bench_wait_acks(struct bench_ctl *ctl, uint32_t target, int spin, int64_t deadline,
+                    pid_t *pids, int n);
 
 /* bench_fail() - record a reader's error sentence (first one wins) and exit the reader. */
 void bench_fail(struct bench_ctl *ctl, const char *fmt, ...)

@@ -6,6 +6,7 @@
  */
 #include <errno.h>
 #include <getopt.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,6 +15,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "bench/fanout.h"
 #include "bench/floors.h"
 #include "bench/harness.h"
 #include "bench/peers.h"
@@ -32,16 +34,21 @@ struct opts {
   long publish_only;
   size_t size;
   int size_set;       /* --size given: run only that record size */
+  int fo_readers[FANOUT_MAX_LIST], fo_nreaders; /* --fanout-readers */
+  int fo_writer[FANOUT_MAX_LIST], fo_nwriter;   /* --fanout-writer (0 = the library's own) */
 };
 
-static struct opts o = {.samples = 0, .out = "bench/out", .pin = 1, .size = 64};
+static struct opts o = {.samples = 0, .out = "bench/out", .pin = 1, .size = 64,
+                        .fo_readers = {1, 4, 16, 64, 256}, .fo_nreaders = 5,
+                        .fo_writer = {INT_MAX, 0}, .fo_nwriter = 2};
 static struct report rep;
 static int failures;
 
 static void usage(FILE *f) {
   fprintf(f,
           "usage: shmbus_bench [--quick | --full] [--samples N] [--out DIR] [--no-pin]\n"
-          "                    [--only floors,shmbus,peers,publish,copy]\n"
+          "                    [--only floors,shmbus,peers,publish,copy,fanout]\n"
+          "                    [--fanout-readers LIST] [--fanout-writer LIST]\n"
           "       shmbus_bench --publish-only N [--size BYTES]\n"
           "Runs shmbus's latency and throughput benchmarks next to the hardware floors and the\n"
           "peers (pipe, Unix socket, POSIX mq, ZeroMQ); prints a Markdown table and writes\n"
@@ -50,7 +57,12 @@ static void usage(FILE *f) {
           "  --full         100k samples per configuration (fewer for 64 KiB and 1 MiB)\n"
           "  --samples N    samples per latency configuration (records up to 4 KiB)\n"
           "  --no-pin       let the scheduler place writer and readers\n"
-          "  --only LIST    run only these groups (comma-separated)\n"
+          "  --only LIST    run only these groups (comma-separated); fanout runs only when\n"
+          "                 named, and only in shmbus_bench_testing (it switches the writer's\n"
+          "                 fan-out through a test hook)\n"
+          "  --fanout-readers LIST  sleeping readers per fanout run (default 1,4,16,64,256)\n"
+          "  --fanout-writer LIST   writer fan-outs compared (default all,D: all = the old\n"
+          "                 broadcast, D = the library's own); e.g. all,1,2,4\n"
           "  --size BYTES   run only this record size (default: 8, 64, 4096, 65536, 1048576)\n"
           "  --publish-only N  just publish N records with no reader (for strace/perf)\n"
           "Example: bench/run.sh --full   (builds, runs, plots)\n");
@@ -59,7 +71,7 @@ static void usage(FILE *f) {
 static int want(const char *group) {
   const char *p;
   size_t n = strlen(group);
-  if (o.only == NULL) return 1;
+  if (o.only == NULL) return strcmp(group, "fanout") != 0; /* 256 processes: on request */
   for (p = o.only; (p = strstr(p, group)) != NULL; p += n)
     if ((p == o.only || p[-1] == ',') && (p[n] == 0 || p[n] == ',')) return 1;
   return 0;
@@ -226,6 +238,104 @@ static void copies(size_t size) {
   free(h);
 }
 
+/* The fan-out rows of one reader count: per kind, the call, the first and the last reader. */
+static void fanout_rows(const struct fanout_cfg *c, const struct fanout_result *res) {
+  static const char *what[] = {"fanout-call", "fanout-first", "fanout-last"};
+  char name[32];
+  int k, w;
+  for (k = 0; k <= c->ndesigns; k++)
+    for (w = 0; w < 3; w++) {
+      const struct hist *h = w == 0 ? &res->call[k] : w == 1 ? &res->first[k] : &res->last[k];
+      if (h->count == 0) continue;
+      report_add(&rep, ROW_FANOUT,
+                 k == 0 ? "futex-floor" : fanout_design_name(c->designs[k - 1], name, sizeof name),
+                 what[w], k == 0 ? 8 : 64, c->readers, h, -1,
+                 (double)res->unconfirmed[k] / (double)h->count);
+    }
+}
+
+/* One fanout run of @n readers for @rounds rounds (pass @pass of @passes). Return: 0; -1. */
+static int fanout_pass(struct fanout_cfg *c, int n, long rounds, struct fanout_result *res,
+                       int pass, int passes) {
+  char err[320], name[32];
+  int64_t t0 = bench_now();
+  int rc, k;
+  c->readers = n;
+  c->rounds = rounds;
+  c->warmup = rounds / 10 > 2 ? rounds / 10 : 2;
+  c->timeout_ns = 60000000000LL + (c->warmup + rounds) * (1 + c->ndesigns) * 100000000LL;
+  fprintf(stderr, "  [%d/%d] fanout %3d sleeping readers, %ld rounds ... ", pass + 1, passes, n,
+          rounds);
+  rc = run_fanout(c, res, err, sizeof err);
+  if (rc < 0) {
+    fprintf(stderr, "FAILED: %s\n", err[0] ? err : strerror(-rc));
+    failures++;
+    return -1;
+  }
+  fprintf(stderr, "last reader p50 (us): floor %.0f", hist_pct(&res->last[0], 0.5) / 1e3);
+  for (k = 0; k < c->ndesigns; k++)
+    fprintf(stderr, ", %s %.0f", fanout_design_name(c->designs[k], name, sizeof name) + 12,
+            hist_pct(&res->last[k + 1], 0.5) / 1e3);
+  fprintf(stderr, " (%.1f s)\n", (bench_now() - t0) / 1e9);
+  return 0;
+}
+
+/* Rounds for @n readers: 256 sleeping processes on shared cores take ~10x longer per record,
+ * so they get 3/10 of the rounds (at least 10), which bounds a full run to a few minutes. */
+static long fanout_rounds(long rounds, int n) {
+  long r = n >= 256 ? rounds * 3 / 10 : rounds;
+  return r > 10 ? r : 10;
+}
+
+/* @n empty result sets (histograms reset, counts zero). NULL on failure. */
+static struct fanout_result *fanout_results_new(int n) {
+  struct fanout_result *res = calloc((size_t)n, sizeof *res);
+  int i, k;
+  for (i = 0; res && i < n; i++)
+    for (k = 0; k < FANOUT_KINDS; k++) {
+      hist_reset(&res[i].call[k]);
+      hist_reset(&res[i].first[k]);
+      hist_reset(&res[i].last[k]);
+    }
+  return res;
+}
+
+/* Waking N sleepers (issue 20): every reader count in passes, so a change of the machine's
+ * load hits every N alike; within a run the kinds alternate record by record (fanout.h). */
+static void fanout_group(void) {
+  static struct fanout_cfg c;
+  struct fanout_result *res;
+  long rounds = o.samples / 100 > 10 ? o.samples / 100 : 10;
+  int passes = o.full ? 5 : 1, p, i, k, ok[FANOUT_MAX_LIST] = {0};
+  if (!fanout_switchable()) {
+    report_note(&rep, "fanout not measured: this binary links the library proper, whose writer "
+                "fan-out cannot be switched to the old broadcast; bazel-bin/bench/"
+                "shmbus_bench_testing --only fanout measures it (bench/run.sh runs it).");
+    return;
+  }
+  rep.fanout_default = fanout_library_default();
+  for (k = 0; k < o.fo_nwriter; k++)
+    c.designs[k] = o.fo_writer[k] ? o.fo_writer[k] : rep.fanout_default;
+  c.ndesigns = o.fo_nwriter;
+  c.period_ns = 3000000; /* a record every 3 ms at most: every reader is asleep again */
+  res = fanout_results_new(o.fo_nreaders);
+  if (res == NULL) return;
+  fprintf(stderr, "fanout (writer fan-outs:");
+  for (k = 0; k < c.ndesigns; k++) fprintf(stderr, k ? ",%d" : " %d", c.designs[k]);
+  fprintf(stderr, "; old = %d, library = %d):\n", INT_MAX, rep.fanout_default);
+  for (i = 0; i < o.fo_nreaders; i++) ok[i] = 1;
+  for (p = 0; p < passes; p++)
+    for (i = 0; i < o.fo_nreaders; i++) {
+      long n = fanout_rounds(rounds, o.fo_readers[i]) / passes;
+      if (ok[i] && fanout_pass(&c, o.fo_readers[i], n, &res[i], p, passes) < 0) ok[i] = 0;
+    }
+  for (i = 0; i < o.fo_nreaders; i++) {
+    c.readers = o.fo_readers[i];
+    if (ok[i]) fanout_rows(&c, &res[i]);
+  }
+  free(res);
+}
+
 static void hardware_line(void) {
   char model[128] = "unknown CPU", line[256], date[64];
   struct utsname u;
@@ -248,12 +358,20 @@ static void hardware_line(void) {
                                : bench_cpus.n > 1 ? "the other CPUs" : "the same CPU");
 }
 
+static int bad_list(const char *opt, const char *arg) {
+  fprintf(stderr, "shmbus_bench: %s '%s': want a comma-separated list of at most %d numbers "
+          "(readers: 1..%d; writer: 1.. or 'all'); see --help\n", opt, arg, FANOUT_MAX_LIST,
+          FANOUT_MAX_READERS);
+  return -EINVAL;
+}
+
 static int parse(int argc, char **argv) {
   static const struct option lo[] = {
       {"quick", no_argument, 0, 'q'},   {"full", no_argument, 0, 'f'},
       {"samples", required_argument, 0, 'n'}, {"out", required_argument, 0, 'o'},
       {"no-pin", no_argument, 0, 'P'},  {"only", required_argument, 0, 'O'},
       {"publish-only", required_argument, 0, 'p'}, {"size", required_argument, 0, 's'},
+      {"fanout-readers", required_argument, 0, 'R'}, {"fanout-writer", required_argument, 0, 'W'},
       {"help", no_argument, 0, 'h'},    {0, 0, 0, 0}};
   int c;
   while ((c = getopt_long(argc, argv, "qfn:o:PO:p:s:h", lo, NULL)) != -1) {
@@ -266,6 +384,15 @@ static int parse(int argc, char **argv) {
       case 'O': o.only = optarg; break;
       case 'p': o.publish_only = atol(optarg); break;
       case 's': o.size = (size_t)atol(optarg); o.size_set = 1; break;
+      case 'R':
+        o.fo_nreaders = fanout_parse_list(optarg, o.fo_readers, FANOUT_MAX_LIST,
+                                          FANOUT_MAX_READERS, 0);
+        if (o.fo_nreaders < 0) return bad_list("--fanout-readers", optarg);
+        break;
+      case 'W':
+        o.fo_nwriter = fanout_parse_list(optarg, o.fo_writer, FANOUT_MAX_LIST, 1 << 20, 1);
+        if (o.fo_nwriter < 0) return bad_list("--fanout-writer", optarg);
+        break;
       case 'h': usage(stdout); exit(0);
       default: usage(stderr); return -EINVAL;
     }
@@ -288,6 +415,10 @@ static int write_outputs(void) {
   if (rc == 0) {
     snprintf(path, sizeof path, "%s/plot.dat", o.out);
     rc = report_plot_data(&rep, path);
+  }
+  if (rc == 0) {
+    snprintf(path, sizeof path, "%s/fanout.dat", o.out);
+    rc = fanout_plot_data(&rep, path);
   }
   if (rc == 0) {
     snprintf(path, sizeof path, "%s/results.md", o.out);
@@ -370,6 +501,7 @@ int main(int argc, char **argv) {
       fprintf(stderr, "  syscalls during 1e6 publishes (64 B, no reader): %lld\n", rep.syscalls);
     }
   }
+  if (want("fanout")) fanout_group();
   if (want("copy")) {
     fprintf(stderr, "copy cost:\n");
     for (i = 0; i < NSIZES; i++) copies(sizes[i]);

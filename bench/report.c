@@ -6,6 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "bench/fanout.h"
+
 static const size_t sizes[] = {8, 64, 4096, 65536, 1048576};
 #define NSIZES (sizeof sizes / sizeof sizes[0])
 static const char *peers[] = {"pipe", "unix-socket", "posix-mq", "zeromq"};
@@ -241,6 +243,7 @@ void report_markdown(const struct report *r, FILE *f) {
   ratio_tables(r, f);
   publish_table(r, f);
   copy_table(r, f);
+  fanout_markdown(r, f);
   targets(r, f);
   if (r->nnotes) {
     int i;

@@ -11,7 +11,7 @@
 #define CSV_HEADER \
   "transport,mode,size_bytes,readers,samples,p50_ns,p90_ns,p99_ns,p999_ns,max_ns,throughput_per_s"
 
-enum row_kind { ROW_LATENCY = 0, ROW_COPY = 1, ROW_PUBLISH = 2 };
+enum row_kind { ROW_LATENCY = 0, ROW_COPY = 1, ROW_PUBLISH = 2, ROW_FANOUT = 3 };
 
 struct row {
   int kind;
@@ -22,7 +22,8 @@ struct row {
   uint64_t samples;
   uint64_t p50, p90, p99, p999, max;
   double per_s;       /* < 0: does not apply */
-  double seen;        /* publish rows: fraction of records readers copied out */
+  double seen;        /* publish rows: fraction of records readers copied out; fan-out rows:
+                       * fraction sent before /proc showed every reader blocked (fanout.h) */
 };
 
 struct report {
@@ -30,6 +31,7 @@ struct report {
   size_t n, cap;
   long long syscalls_n;     /* publishes counted by count_publish_syscalls, 0 = not run */
   long long syscalls;       /* its result minus the empty loop's; < 0 = unavailable */
+  int fanout_default;       /* the library's writer fan-out: the "new" design of the fan-out rows */
   char hardware[512];
   char notes[16][320];      /* what was not measured, and why */
   int nnotes;
