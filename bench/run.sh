@@ -17,11 +17,7 @@ for tool in bazel gnuplot; do
     exit 1
   fi
 done
-# -Wno-error=aggressive-loop-optimizations: GCC 12 at -O2 flags core/copy.h's tail loop as
-# inlined into segment.c's fixed-size header copy (a false positive that -Werror turns into a
-# failed build); until core/ settles it, the optimized bench build keeps it a warning.
-bazel build --config=opt --copt=-Wno-error=aggressive-loop-optimizations \
-  //bench:shmbus_bench //bench:shmbus_bench_testing >&2
+bazel build --config=opt //bench:shmbus_bench //bench:shmbus_bench_testing >&2
 bin=bazel-bin/bench/shmbus_bench
 bin_testing=bazel-bin/bench/shmbus_bench_testing
 
