@@ -26,6 +26,7 @@ void shmbus_pub_opts_init(struct shmbus_pub_opts *o) {
 
 static int check_opts(const struct shmbus_pub_opts *o) {
   size_t i;
+  if (o->flags & ~(uint32_t)SHMBUS_PUB_CREATE) return -EINVAL;
   if (o->slots != 0 && (o->slots < 2 || o->slots > SHMBUS_MAX_SLOTS)) return -EINVAL;
   if (o->capacity > SHMBUS_MAX_CAPACITY) return -EINVAL;
   /* Owner read+write always; group and others may only get read. */
@@ -87,7 +88,8 @@ static int open_records(shmbus_pub *p, const struct shmbus_pub_opts *o, mode_t *
   char path[SHMBUS__PATH_MAX];
   struct shmbus__geom want;
   struct stat st;
-  int attempt, rc = shmbus__path(path, SHMBUS__PREFIX_BUS, p->name);
+  int attempt, created = 0, rc = shmbus__path(path, SHMBUS__PREFIX_BUS, p->name);
+  int create_only = (o->flags & SHMBUS_PUB_CREATE) != 0;
   if (rc < 0) return rc;
   for (attempt = 0; attempt < 3; attempt++) {
     p->fd = shmbus__open_owned(path, O_RDWR, 0);
@@ -97,10 +99,12 @@ static int open_records(shmbus_pub *p, const struct shmbus_pub_opts *o, mode_t *
                              o->capacity ? o->capacity : SHMBUS_DEFAULT_CAPACITY, &want);
       if (rc < 0) return rc;
       rc = shmbus__create(p->name, &want, o->type, mode, o->gid, 0);
-      if (rc < 0 && rc != -EEXIST) return rc;
+      if (rc < 0 && (rc != -EEXIST || create_only)) return rc;
+      created = rc == 0;
       continue; /* open what we (or a racing creator) made */
     }
     if (p->fd < 0) return p->fd;
+    if (create_only && !created) return -EEXIST; /* somebody else's: neither adopt nor replace */
     rc = shmbus__validate(p->fd, &p->g, &st);
     if (rc < 0) return rc; /* a foreign or corrupt object: never overwrite it silently */
     p->h = mmap(NULL, p->g.total_size, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_POPULATE,

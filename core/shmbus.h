@@ -69,6 +69,13 @@ struct shmbus_pub_opts {
   const char *type;  /* type tag (<= 31 printable chars); NULL = adopt existing, else "" */
   mode_t mode;       /* read permission of the bus: 0600 (default), 0640 or 0644 */
   gid_t gid;         /* group for 0640; (gid_t)-1 = the writer's group */
+  uint32_t flags;    /* SHMBUS_PUB_* below; 0 = adopt, create or replace as needed */
+};
+
+enum {
+  /* Create the bus or fail with -EEXIST: never adopt nor replace one that exists, even one
+   * created an instant before (the check and the creation are one step: link(2)). */
+  SHMBUS_PUB_CREATE = 1,
 };
 
 /* What a read returns besides the bytes. */
@@ -129,7 +136,8 @@ void shmbus_pub_opts_init(struct shmbus_pub_opts *o);
  * Context: any thread; one writer per bus at a time, across all processes.
  * Return: 0 and *@out; -EINVAL, -ENAMETOOLONG, -EBUSY, -EPERM, -EPROTO, -EPROTONOSUPPORT,
  *         -ENOSPC, -ENOMEM, -EAGAIN (something other than a shmbus writer kept creating or
- *         removing the bus's file while we opened it: try again), or another negative errno.
+ *         removing the bus's file while we opened it: try again), -EEXIST (with
+ *         SHMBUS_PUB_CREATE: the bus exists; it is left as it was), or another negative errno.
  */
 int shmbus_pub_open(const char *name, const struct shmbus_pub_opts *opts, shmbus_pub **out);
 

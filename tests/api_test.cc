@@ -583,3 +583,25 @@ TEST(Writer, ForcedOutWriterGetsStale) {
 TEST(Version, TheLibrarySaysItsVersion) {
   EXPECT_STREQ(SHMBUS_VERSION_STRING, shmbus_version());
 }
+
+// SHMBUS_PUB_CREATE: create or fail; an existing bus is neither adopted nor replaced.
+TEST(Writer, CreateOnlyNeverAdoptsNorReplaces) {
+  TempBus bus("create");
+  shmbus_pub_opts o;
+  shmbus_pub_opts_init(&o);
+  o.flags = SHMBUS_PUB_CREATE;
+  o.slots = 4;
+  shmbus_pub* p = nullptr;
+  ASSERT_EQ(0, shmbus_pub_open(bus.c_str(), &o, &p));  // absent: created
+  ASSERT_EQ(0, shmbus_pub_publish(p, "mine", 4));
+  shmbus_pub_close(p);
+  o.slots = 16;  // another geometry: would replace without the flag
+  EXPECT_EQ(-EEXIST, shmbus_pub_open(bus.c_str(), &o, &p));
+  EXPECT_EQ(nullptr, p);
+  shmbus_bus_info info;
+  ASSERT_EQ(0, shmbus_stat(bus.c_str(), &info));
+  EXPECT_EQ(4u, info.slots) << "the existing bus was replaced";
+  EXPECT_EQ(1u, info.latest);
+  o.flags = 0x80;
+  EXPECT_EQ(-EINVAL, shmbus_pub_open(bus.c_str(), &o, &p));
+}

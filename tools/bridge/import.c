@@ -383,7 +383,7 @@ static int import_open(struct import_topic *t, const struct geometry *g) {
   struct shmbus_pub_opts o;
   struct shmbus_bus_info info;
   struct bridge_marker m, prev;
-  int rc = shmbus_stat(t->bus, &info), had_prev;
+  int rc = shmbus_stat(t->bus, &info), had_prev, bus_existed = rc == 0;
   if (rc == 0) {
     if (bridge_marker_read(t->bus, geteuid(), &m) < 0 || !bridge_bus_is_ours(t->bus, &info, &m))
       return import_refuse(t, "exists and was not made by this bridge's user as an import");
@@ -400,10 +400,15 @@ static int import_open(struct import_topic *t, const struct geometry *g) {
   o.capacity = g->capacity;
   o.type = g->type;
   o.mode = t->im->b->cfg.mode;
+  /* A bus that was absent must still be absent: a local program that creates the name between
+   * our look and this open keeps its bus (-EEXIST: refused below). */
+  if (!bus_existed) o.flags = SHMBUS_PUB_CREATE;
   rc = shmbus_pub_open(t->bus, &o, &t->pub);
   if (rc < 0) {
     pid_t holder = rc == -EBUSY ? shmbus_lock_holder(t->bus) : 0;
-    if (first_time(&t->logged_open, LOG_OPEN))
+    if (rc == -EEXIST)
+      import_refuse(t, "appeared locally while this bridge was creating it");
+    else if (first_time(&t->logged_open, LOG_OPEN))
       bridge_log("import %s: cannot write bus %s: %s%s; retrying every 5 s", t->topic, t->bus,
                  shmbus_strerror(rc),
                  holder > 0 ? " (another importer of this user holds it)" : "");
