@@ -21,6 +21,7 @@
 #include "bench/peers.h"
 #include "bench/report.h"
 #include "bench/shmbus_lat.h"
+#include "bench/zerocopy.h"
 
 static size_t sizes[] = {8, 64, 4096, 65536, 1048576};
 static size_t NSIZES = sizeof sizes / sizeof sizes[0];
@@ -465,6 +466,8 @@ int main(int argc, char **argv) {
         add_job(&shmbus_transport, BENCH_SPIN, sizes[i], n);
       for (n = 1; n <= 64; n *= 4) add_job(&shmbus_transport, BENCH_SLEEP, sizes[i], n);
       for (n = 1; n <= 64; n *= 4) add_job(&shmbus_transport, BENCH_HYBRID, sizes[i], n);
+      if (bench_free_cores() >= 1) add_job(&shmbus_zc_transport, BENCH_SPIN, sizes[i], 1);
+      add_job(&shmbus_zc_transport, BENCH_SLEEP, sizes[i], 1); /* zero-copy: bench/zerocopy.h */
     }
   if (want("peers"))
     for (i = 0; i < NSIZES; i++) {
@@ -507,6 +510,7 @@ int main(int argc, char **argv) {
     for (i = 0; i < NSIZES; i++) copies(sizes[i]);
   }
   report_markdown(&rep, stdout);
+  zc_targets(&rep, stdout);
   if (write_outputs() < 0) return 1;
   if (failures) fprintf(stderr, "shmbus_bench: %d configuration(s) failed (see above)\n", failures);
   return failures ? 1 : 0;

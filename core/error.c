@@ -26,6 +26,7 @@ const char *shmbus_strerror(int err) {
     case EBADMSG: return "corrupt record on the bus (length beyond capacity)";
     case ENOSPC: return "no room in /dev/shm for the bus";
     case ENOMEM: return "out of memory";
+    case ECANCELED: return "the writer overwrote the borrowed record (lapped the reader): discard what was read through it and borrow again";
     default: return strerror(err);
   }
 }

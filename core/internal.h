@@ -110,6 +110,13 @@ void shmbus__fill_info(const struct shmbus__header *h, const struct shmbus__geom
 
 /* subscriber.c */
 int shmbus__sub_open(const char *name, int flags, int join, shmbus_sub **out);
+/* What a borrow keeps of the slot it read (core/borrow.c). */
+struct shmbus__borrowed {
+  const struct shmbus__slot *slot;
+  uint64_t seq; /* 2v, as loaded (acquire) before the slot's header was read */
+};
+ssize_t shmbus__sub_borrow(shmbus_sub *s, int latest, struct shmbus_record_info *info,
+                           struct shmbus__borrowed *bw);
 
 /* registry.c */
 void shmbus__registry_join(shmbus_sub *s);

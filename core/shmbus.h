@@ -5,13 +5,15 @@
  * consistent snapshots. The protocol is in docs/PROTOCOL.md.
  *
  * Invariant: a record handed out by a read call is exactly the bytes the writer published for
- * its version; never a mix of two versions.
+ * its version; never a mix of two versions. (A borrowed record: the bytes read through it
+ * before a shmbus_sub_borrow_valid() that returned 1.)
  *
  * Lifecycle:
  *   writer: shmbus_pub_open() -> shmbus_pub_publish() / shmbus_pub_reserve()+shmbus_pub_commit()
  *           ... -> shmbus_pub_close()
  *   reader: shmbus_sub_open() -> shmbus_sub_wait() + shmbus_sub_read_latest() or
- *           shmbus_sub_next() ... -> shmbus_sub_close()
+ *           shmbus_sub_next() (or, zero-copy, shmbus_sub_borrow() + shmbus_sub_borrow_valid()
+ *           + shmbus_sub_borrow_release()) ... -> shmbus_sub_close()
  *
  * Errors: every call returns 0 (or a length), or a negative errno. The codes with a shmbus
  * meaning are:
@@ -34,6 +36,8 @@
  *                     never adopts it)
  *   -EBADMSG          a record's header is inconsistent (length beyond capacity): corruption
  *   -ENOSPC           /dev/shm has no room for the bus
+ *   -ECANCELED        a borrowed record was overwritten by the writer (lapped): discard
+ *                     what was read through it (shmbus_sub_borrow_release())
  * shmbus_strerror() turns each into a sentence.
  *
  * Concurrency: a shmbus_pub is used by one thread at a time (the single writer); a shmbus_sub
@@ -351,6 +355,140 @@ int shmbus_sub_open_owner(const char *name, uid_t owner, int flags, shmbus_sub *
  *         reserved length).
  */
 int shmbus_pub_store(shmbus_pub *p, size_t offset, const void *data, size_t len);
+
+/* ---------------------------------------------------------------- zero-copy reads (borrows)
+ *
+ * A borrow hands the reader the record where it lies, in its slot of the read-only mapping,
+ * instead of a copy. Nothing holds the writer back: it never waits for readers, so the bytes
+ * of a borrowed record MAY CHANGE UNDER THE READER at any moment once the writer comes back
+ * round the ring to the borrowed record's slot.
+ *
+ * The rules, each pinned by tests/borrow_test.cc:
+ *  1. Everything read through a borrow is provisional. A decision (a branch taken on a value,
+ *     an index computed from it, a result handed on) is safe only after
+ *     shmbus_sub_borrow_valid() returned 1 AFTER the reads it depends on: then every byte read
+ *     through the borrow before that call belongs to the record of b.version, exactly as the
+ *     writer published it. A byte read after that call needs another check.
+ *  2. A borrow of version v stays valid while the writer has published at most v + N - 1
+ *     (N = the bus's slot count): it is lapped the moment the writer starts version v + N
+ *     (shmbus_pub_publish() or shmbus_pub_reserve() of it), which rewrites v's slot. A
+ *     borrow of the latest record therefore survives N - 1 further publishes; a `next` borrow
+ *     of a record k behind the latest survives N - 1 - k. How much time that is depends only
+ *     on the writer's rate: a reader that must not be lapped copies the fields it needs
+ *     (shmbus_borrow_copy()) and checks, instead of holding the borrow.
+ *  3. When shmbus_sub_borrow_valid() returns 0 the borrow was lapped: throw away everything
+ *     read or derived from it (it may be torn: a mix of two records, or of a record and a
+ *     half-written one), release it, and borrow again (the newest record, or with `next`,
+ *     the oldest record still held: the cursor has already moved past the lapped one).
+ *     Never retry reading through a lapped borrow: it will not become valid again.
+ *  4. A lapped borrow counts as lost: shmbus_sub_borrow_release() adds it to the info->lost
+ *     (and the registry's count) of the next record this subscriber reads, exactly once. A
+ *     borrow lapped after its last valid check but before its release counts too (the library
+ *     cannot tell which reads a decision used): release right after the last check.
+ *  5. The memory is mapped PROT_READ: a store through data is a SIGSEGV.
+ *
+ * The C memory model. The writer stores into a slot while a lapped borrower may be loading
+ * from it. In C11, a plain (non-atomic) load that races with a store is a data race, and a
+ * data race is undefined behaviour, even when the value loaded is then thrown away; TSan
+ * reports it. So the borrow API makes every read of the record an atomic one:
+ * shmbus_borrow_load64() loads one aligned 64-bit word and shmbus_borrow_copy() copies any byte
+ * range out, both as relaxed atomic loads (the loads shmbus_sub_next() copies with), which
+ * race with nothing in C11's sense; shmbus_sub_borrow_valid() supplies the ordering (an
+ * acquire fence, then the slot's sequence count again: Boehm 2012, as the copying reads). A
+ * program that reads only through these helpers is free of data races and TSan-clean. The
+ * pointer b->data is given for address arithmetic and for callers that accept the race: plain
+ * loads through it (a struct cast, memcmp(), a parser) are formally a data race whenever the
+ * writer laps the borrow, undefined behaviour by the letter; on x86-64 and aarch64 an aligned
+ * plain load is the same instruction as a relaxed atomic one and the check after it still
+ * rejects torn bytes, but a compiler may re-load a plain value after the check (it may assume
+ * nobody else stores to it) and so hand the program bytes that were never checked, and TSan
+ * will report those reads. Read through the helpers, copy into locals, check, then use the
+ * locals.
+ *
+ * Lifecycle: shmbus_sub_borrow() -> reads through shmbus_borrow_load64()/shmbus_borrow_copy()
+ * -> shmbus_sub_borrow_valid() -> decide -> ... -> shmbus_sub_borrow_release(). Any number of
+ * borrows may be open at once on one subscriber; each moves the cursor as the read it
+ * replaces. Context: the subscriber's thread, as every shmbus_sub call; a borrow may be
+ * checked and read from any thread while its subscriber stays open (the struct is the
+ * reader's own memory). shmbus_sub_close() ends every borrow of that subscriber: data
+ * dangles afterwards.
+ */
+
+enum shmbus_borrow_mode {
+  SHMBUS_BORROW_NEXT = 0,   /* the record at the cursor, as shmbus_sub_next() */
+  SHMBUS_BORROW_LATEST = 1, /* the newest record, as shmbus_sub_read_latest() */
+};
+
+/* A borrowed record. The public fields are a snapshot taken and checked when it was borrowed;
+ * priv_* belong to the library. */
+struct shmbus_borrow {
+  const void *data;      /* the record's first byte in the slot (8-byte aligned); see above */
+  uint64_t version;      /* its version */
+  uint64_t length;       /* its length in bytes (<= the bus's capacity) */
+  uint64_t timestamp_ns; /* CLOCK_REALTIME when the writer published it */
+  uint64_t lost;         /* records skipped since the previous one read, as info->lost */
+  const void *priv_slot; /* the slot; NULL once released */
+  uint64_t priv_seq;     /* the slot's seq for this version (2 x version) */
+  int priv_next;         /* borrowed in next mode */
+};
+
+/* shmbus_sub_borrow() - borrow a record in place: in @mode SHMBUS_BORROW_NEXT the record at
+ * the cursor (lapped records are skipped and counted in @b->lost, as shmbus_sub_next()); in
+ * SHMBUS_BORROW_LATEST the newest one (as shmbus_sub_read_latest()). Moves the cursor past it
+ * and keeps the pollable descriptor (shmbus_sub_fd()) in step, as those calls do. On success
+ * the record's header (version, length, timestamp) was read under the seqlock and checked:
+ * those fields are exact; its bytes are not copied (read them with the helpers below, then
+ * shmbus_sub_borrow_valid()). Costs no copy whatever the length: a few loads of the slot's
+ * first cache line.
+ * Context: the subscriber's thread. Return: 0 and *@b; -EAGAIN (next: nothing newer yet);
+ *         -ENODATA (latest: nothing published yet); -ESTALE; -EBADMSG; -EINVAL (NULL
+ *         argument or unknown @mode). On an error *@b is released (data NULL).
+ */
+int shmbus_sub_borrow(shmbus_sub *s, int mode, struct shmbus_borrow *b);
+
+/* shmbus_sub_borrow_valid() - 1 if everything read through @b so far belongs to @b's version
+ * (the writer has not come back to its slot), 0 if @b was lapped (then forever; see rule 3)
+ * or released. The seqlock's second half: an acquire fence (pairs with the writer's release
+ * fence in shmbus__seq_write_begin(), core/seqslot.h), then one relaxed load of the slot's
+ * sequence count; no system call, no store. Call it after the reads a decision depends on.
+ * Context: any thread, while the subscriber is open.
+ */
+int shmbus_sub_borrow_valid(const struct shmbus_borrow *b);
+
+/* shmbus_sub_borrow_release() - end the borrow and give the final verdict: 0 if @b was still
+ * valid (as shmbus_sub_borrow_valid()), -ECANCELED if the writer lapped it (everything read
+ * through it must be thrown away; the record counts as lost, rule 4). Afterwards @b->data is
+ * NULL and @b is released; releasing a released borrow is a harmless -EINVAL, so is NULL.
+ * Context: the subscriber's thread. Return: 0; -ECANCELED; -EINVAL.
+ */
+int shmbus_sub_borrow_release(shmbus_sub *s, struct shmbus_borrow *b);
+
+/* shmbus_borrow_copy() - copy bytes [@offset, @offset + @len) of the borrowed record to @dst
+ * with relaxed 64-bit atomic loads (no data race with the writer; see above). The copy is
+ * provisional until a later shmbus_sub_borrow_valid() returns 1.
+ * Return: 0; -EINVAL (released @b, NULL @dst with @len > 0, or the range goes past
+ *         @b->length).
+ */
+int shmbus_borrow_copy(const struct shmbus_borrow *b, size_t offset, void *dst, size_t len);
+
+/* shmbus_borrow_load64() - the 64-bit word at byte @offset of the borrowed record, as one
+ * relaxed atomic load (native byte order; no data race with the writer). @offset must be a
+ * multiple of 8 below @b->length rounded up to 8 (a last partial word is loaded whole: the
+ * bytes past the record's length are unspecified). Outside that, or on a released @b, it
+ * loads nothing and returns 0. Provisional until a later shmbus_sub_borrow_valid() returns 1.
+ * Inline: one bounds check and one load.
+ */
+#ifdef __cplusplus
+#define SHMBUS__BORROW_WORDS(p) reinterpret_cast<const uint64_t *>(p)
+#else
+#define SHMBUS__BORROW_WORDS(p) ((const uint64_t *)(p))
+#endif
+static inline uint64_t shmbus_borrow_load64(const struct shmbus_borrow *b, size_t offset) {
+  if (b->data == NULL || offset % 8 != 0 || offset / 8 >= (b->length + 7) / 8) return 0;
+  /* GCC/Clang's builtin: the same relaxed load as C11's atomic_load_explicit() on the
+   * writer's _Atomic uint64_t words, usable from C and C++ alike. */
+  return __atomic_load_n(SHMBUS__BORROW_WORDS(b->data) + offset / 8, __ATOMIC_RELAXED);
+}
 
 #ifdef __cplusplus
 }

@@ -92,22 +92,29 @@ void shmbus_sub_close(shmbus_sub *s) {
 
 enum { READ_OK = 0, READ_MISSING = 1, READ_LAPPED = 2 };
 
-/* try_read() - the seqlock read of version @v (docs/PROTOCOL.md, Read side).
- * Return: READ_OK (copied, *len set), READ_MISSING (slot holds an older version),
+/* try_read() - the seqlock read of version @v (docs/PROTOCOL.md, Read side). With @bw (a
+ * borrow, core/borrow.c) nothing is copied: the slot's header is read and checked as a copy
+ * would be, and the slot and its seq are handed to @bw for the borrower's later checks.
+ * Return: READ_OK (copied or borrowed, *len set), READ_MISSING (slot holds an older version),
  * READ_LAPPED (overwritten or torn), -ENOBUFS (*len = size needed), -EBADMSG. */
 static int try_read(shmbus_sub *s, uint64_t v, void *buf, size_t cap, uint64_t *len,
-                    uint64_t *ts) {
+                    uint64_t *ts, struct shmbus__borrowed *bw) {
   const struct shmbus__slot *slot = shmbus__slot_at(s->h, &s->g, v);
   uint64_t s1, n, t;
   s1 = shmbus__seq_read_begin(slot);
   if (s1 != 2 * v) return s1 < 2 * v - 1 ? READ_MISSING : READ_LAPPED;
   n = atomic_load_explicit(&slot->length, memory_order_relaxed);
   t = atomic_load_explicit(&slot->timestamp_ns, memory_order_relaxed);
-  if (n <= s->g.capacity && n <= cap) shmbus__copy_out(buf, slot->payload, n);
+  if (bw == NULL && n <= s->g.capacity && n <= cap) shmbus__copy_out(buf, slot->payload, n);
   if (shmbus__seq_read_retry(slot, s1)) return READ_LAPPED; /* copy, fence, seq again */
   *len = n;
   *ts = t;
   if (n > s->g.capacity) return -EBADMSG;
+  if (bw != NULL) {
+    bw->slot = slot;
+    bw->seq = s1;
+    return READ_OK;
+  }
   if (n > cap) return -ENOBUFS;
   return READ_OK;
 }
@@ -126,7 +133,7 @@ static void fill(struct shmbus_record_info *info, uint64_t v, uint64_t len, uint
 }
 
 static ssize_t read_latest(shmbus_sub *s, void *buf, size_t cap,
-                           struct shmbus_record_info *info) {
+                           struct shmbus_record_info *info, struct shmbus__borrowed *bw) {
   uint64_t v, prev = 0, len = 0, ts = 0;
   unsigned stuck = 0;
   int rc;
@@ -140,7 +147,7 @@ static ssize_t read_latest(shmbus_sub *s, void *buf, size_t cap,
     if (v < prev) return -EBADMSG;
     if (v == 0) return -ENODATA;
     if (v >= SHMBUS__VERSION_MAX) return -EBADMSG;
-    rc = try_read(s, v, buf, cap, &len, &ts);
+    rc = try_read(s, v, buf, cap, &len, &ts, bw);
     if (rc == READ_OK) break;
     if (rc == -ENOBUFS) {
       fill(info, v, len, ts, 0);
@@ -171,7 +178,8 @@ static ssize_t read_latest(shmbus_sub *s, void *buf, size_t cap,
   return (ssize_t)len;
 }
 
-static ssize_t next(shmbus_sub *s, void *buf, size_t cap, struct shmbus_record_info *info) {
+static ssize_t next(shmbus_sub *s, void *buf, size_t cap, struct shmbus_record_info *info,
+                    struct shmbus__borrowed *bw) {
   uint64_t latest, len = 0, ts = 0, lost = 0, c;
   int rc;
   if (replaced(s)) return -ESTALE;
@@ -191,7 +199,7 @@ static ssize_t next(shmbus_sub *s, void *buf, size_t cap, struct shmbus_record_i
       s->cursor = latest - s->g.slots + 2;
       continue;
     }
-    rc = try_read(s, c, buf, cap, &len, &ts);
+    rc = try_read(s, c, buf, cap, &len, &ts, bw);
     if (rc == READ_OK) break;
     if (rc < 0 || rc == READ_MISSING) {
       /* The records skipped so far are skipped for good (the cursor moved past them):
@@ -233,7 +241,7 @@ ssize_t shmbus_sub_read_latest(shmbus_sub *s, void *buf, size_t cap,
                                struct shmbus_record_info *info) {
   ssize_t rc;
   if (s == NULL || (buf == NULL && cap > 0)) return -EINVAL;
-  rc = read_latest(s, buf, cap, info);
+  rc = read_latest(s, buf, cap, info, NULL);
   if (s->pfd) shmbus__pollfd_sync(s);
   return rc;
 }
@@ -241,7 +249,7 @@ ssize_t shmbus_sub_read_latest(shmbus_sub *s, void *buf, size_t cap,
 ssize_t shmbus_sub_next(shmbus_sub *s, void *buf, size_t cap, struct shmbus_record_info *info) {
   ssize_t rc;
   if (s == NULL || (buf == NULL && cap > 0)) return -EINVAL;
-  rc = next(s, buf, cap, info);
+  rc = next(s, buf, cap, info, NULL);
   if (s->pfd) shmbus__pollfd_sync(s);
   return rc;
 }
@@ -250,6 +258,15 @@ int shmbus_sub_seek(shmbus_sub *s, int whence) {
   int rc;
   if (s == NULL) return -EINVAL;
   rc = seek(s, whence);
+  if (s->pfd) shmbus__pollfd_sync(s);
+  return rc;
+}
+
+/* shmbus__sub_borrow() - next() (@latest 0) or read_latest() (@latest 1) without the copy:
+ * the same cursor moves and lost counts, then the pollable descriptor's sync. */
+ssize_t shmbus__sub_borrow(shmbus_sub *s, int latest, struct shmbus_record_info *info,
+                           struct shmbus__borrowed *bw) {
+  ssize_t rc = latest ? read_latest(s, NULL, 0, info, bw) : next(s, NULL, 0, info, bw);
   if (s->pfd) shmbus__pollfd_sync(s);
   return rc;
 }

@@ -21,8 +21,10 @@
 // Code built with -fno-exceptions uses the C API directly (it is the non-throwing form; every
 // C call returns 0 or a negative errno); this header refuses to compile there.
 //
-// Not here yet: zero-copy borrow() needs a C call the library does not have (issue 17); the
-// typed buses check sizeof(T) and the bus's 31-character type tag, not a schema (issue 13).
+// Zero-copy reads: auto b = s.borrow(); ... b->load<T>(offset) ... if (b->valid()) use it;
+// (see Borrow: the bytes may change under the reader; decide only after valid()).
+// Not here yet: the typed buses check sizeof(T) and the bus's 31-character type tag, not a
+// schema (issue 13).
 #ifndef SHMBUS_HPP
 #define SHMBUS_HPP
 
@@ -311,6 +313,89 @@ class Records {
   Subscriber* s_;
 };
 
+// BorrowMode - which record Subscriber::borrow() lends.
+enum class BorrowMode {
+  next = SHMBUS_BORROW_NEXT,      // the record at the cursor, as next()
+  latest = SHMBUS_BORROW_LATEST,  // the newest record, as read_latest()
+};
+
+// Borrow - a record read in place, in its slot (shmbus_sub_borrow(); the contract is
+// core/shmbus.h's "zero-copy reads"): an RAII guard that releases the borrow when it dies.
+// The bytes MAY CHANGE UNDER THE READER once the writer comes back round the ring (after
+// N - 1 further publishes for a borrow of the latest record, N = the bus's slots): read
+// them with load<T>(), load64() or copy() (relaxed atomic loads: no data race, TSan-clean),
+// then call valid(); only when it returns true may the program act on what it read before
+// that call. When it returns false the borrow was lapped, for good: throw away what was read
+// and borrow again. release() gives the final verdict; a lapped borrow counts as lost in the
+// next record's info.lost. data() is the raw address (plain loads through it are a formal
+// data race: see core/shmbus.h). Move-only; must end before its Subscriber is closed or
+// destroyed (it points into the Subscriber's mapping); moving the Subscriber is fine.
+class Borrow {
+ public:
+  Borrow() = default;
+  Borrow(Borrow&& o) noexcept { *this = std::move(o); }
+  Borrow& operator=(Borrow&& o) noexcept {
+    if (this != &o) {
+      release();
+      s_ = std::exchange(o.s_, nullptr);
+      b_ = o.b_;
+      o.b_.data = nullptr;
+      o.b_.priv_slot = nullptr;
+    }
+    return *this;
+  }
+  Borrow(const Borrow&) = delete;
+  Borrow& operator=(const Borrow&) = delete;
+  ~Borrow() { release(); }
+
+  // valid() - the seqlock check (shmbus_sub_borrow_valid()): true when everything read
+  // through this borrow so far is the record of version(); false when lapped or released.
+  bool valid() const noexcept { return shmbus_sub_borrow_valid(&b_) == 1; }
+  // held() - true until release() or a move away (says nothing about the bytes: see valid()).
+  bool held() const noexcept { return s_ != nullptr; }
+
+  // The record's header, exact (read under the seqlock when borrowed).
+  uint64_t version() const noexcept { return b_.version; }
+  std::size_t size() const noexcept { return static_cast<std::size_t>(b_.length); }
+  uint64_t timestamp_ns() const noexcept { return b_.timestamp_ns; }
+  uint64_t lost() const noexcept { return b_.lost; }
+  RecordInfo info() const noexcept {
+    return RecordInfo{b_.version, b_.length, b_.timestamp_ns, b_.lost};
+  }
+  // data() - the record's first byte in the slot (8-byte aligned, read-only); nullptr when
+  // released. Prefer load<T>()/copy(): see the class comment.
+  const std::byte* data() const noexcept { return static_cast<const std::byte*>(b_.data); }
+
+  // load64() - the 64-bit word at byte @offset (a multiple of 8 inside the record; 0 outside).
+  uint64_t load64(std::size_t offset) const noexcept { return shmbus_borrow_load64(&b_, offset); }
+  // copy() - bytes [@offset, @offset + @len) into @dst. Throws Error(EINVAL) outside the
+  // record or when released.
+  void copy(std::size_t offset, void* dst, std::size_t len) const {
+    detail::check(shmbus_borrow_copy(&b_, offset, dst, len), "shmbus_borrow_copy", "");
+  }
+  // load<T>() - a trivially copyable T from byte @offset (a copy; provisional until valid()).
+  template <typename T>
+  T load(std::size_t offset = 0) const {
+    static_assert(std::is_trivially_copyable_v<T>, "load<T>() copies bytes into a T");
+    T t;
+    copy(offset, &t, sizeof(T));
+    return t;
+  }
+
+  // release() - end the borrow: true when it was still valid, false when the writer lapped it
+  // (the record counts as lost). No-op returning false when not held().
+  bool release() noexcept {
+    if (s_ == nullptr) return false;
+    int rc = shmbus_sub_borrow_release(std::exchange(s_, nullptr), &b_);
+    return rc == 0;
+  }
+
+ private:
+  friend class Subscriber;
+  shmbus_sub* s_ = nullptr;
+  shmbus_borrow b_{};
+};
+
 // Subscriber - a read-only reader of a bus (shmbus_sub_open()): move-only, closes on
 // destruction. The cursor starts at the latest record (see seek()).
 class Subscriber {
@@ -393,6 +478,19 @@ class Subscriber {
     auto info = read_latest(out.data(), out.size());
     out.resize(info ? info->length : 0);
     return info;
+  }
+
+  // borrow() - lend the next record (BorrowMode::next: the record at the cursor, lapped
+  // records skipped and counted in lost()) or the newest (BorrowMode::latest), in place, and
+  // move the cursor past it; see Borrow. std::nullopt: nothing newer yet (next) or nothing
+  // published yet (latest). Throws Error: ESTALE, EBADMSG, EINVAL.
+  std::optional<Borrow> borrow(BorrowMode mode = BorrowMode::next) {
+    Borrow b;
+    int rc = shmbus_sub_borrow(s_, static_cast<int>(mode), &b.b_);
+    if (rc == -EAGAIN || rc == -ENODATA) return std::nullopt;
+    detail::check(rc, "shmbus_sub_borrow", name_);
+    b.s_ = s_;
+    return std::optional<Borrow>(std::move(b));
   }
 
   // records() - range-for over the records readable now (next() until nothing newer), in a

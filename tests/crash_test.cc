@@ -1,7 +1,9 @@
 // Crash at every step of a publish: a writer process dies (_exit or SIGKILL) at each step;
 // a reader process that was asleep on the bus must never get a torn record, never hang, keep
 // the last complete record, learn that the writer died, and receive the records of a new
-// writer that resumes the versions, without reopening.
+// writer that resumes the versions, without reopening. Each case runs with a copying reader
+// and with a borrowing one (shmbus_sub_borrow(), issue 17), which also holds a borrow of the
+// last record across the writer's death and must find it still valid and whole.
 #include <signal.h>
 
 #include <string>
@@ -64,10 +66,29 @@ struct Shared {
   std::atomic<int> restart{0};
 };
 
+bool g_borrow = false;  // the reader borrows instead of copying
+
+// A borrow of the latest record, copied out through the helper and checked: the copy is kept
+// only if the borrow is still valid after it (core/shmbus.h, rule 1).
+ssize_t BorrowLatest(shmbus_sub* s, unsigned char* buf, size_t cap, shmbus_record_info* in) {
+  for (;;) {
+    shmbus_borrow b;
+    int rc = shmbus_sub_borrow(s, SHMBUS_BORROW_LATEST, &b);
+    if (rc < 0) return rc;
+    if (b.length > cap) return -ENOBUFS;
+    if (shmbus_borrow_copy(&b, 0, buf, b.length) != 0) return -EIO;
+    in->version = b.version;
+    in->length = b.length;
+    if (shmbus_sub_borrow_release(s, &b) == 0) return ssize_t(in->length);
+    // Lapped: borrow the newer latest.
+  }
+}
+
 bool ReadCheck(shmbus_sub* s, Shared* sh, uint64_t* version) {
   unsigned char buf[kSize];
   shmbus_record_info in;
-  ssize_t n = shmbus_sub_read_latest(s, buf, sizeof buf, &in);
+  ssize_t n = g_borrow ? BorrowLatest(s, buf, sizeof buf, &in)
+                       : shmbus_sub_read_latest(s, buf, sizeof buf, &in);
   if (n != ssize_t(kSize) || !shmbus_test::Check(in.version, buf, kSize)) {
     sh->bad++;
     return false;
@@ -95,20 +116,33 @@ int Reader(const char* name, Shared* sh) {
   }
   sh->died_seen = 1;
   if (!ReadCheck(s, sh, &v)) return 13;  // the last complete record is still there
+  // A borrow taken after the death stays valid and whole until a new writer laps it.
+  shmbus_borrow held;
+  if (g_borrow && shmbus_sub_borrow(s, SHMBUS_BORROW_LATEST, &held) != 0) return 18;
   sh->last_before = v;
   sh->restart = 1;
   int rc = shmbus_sub_wait(s, 20 * 1000000000LL, SHMBUS_WAIT_SLEEP | SHMBUS_WAIT_THROUGH_DEATH);
   if (rc != 0) return 14;
+  if (g_borrow) {  // the new writer published one record: 4 slots, so no lap yet
+    unsigned char buf[kSize];
+    if (held.version != v || shmbus_borrow_copy(&held, 0, buf, kSize) != 0) return 19;
+    if (!shmbus_sub_borrow_valid(&held) || !shmbus_test::Check(v, buf, kSize)) {
+      sh->bad++;
+      return 20;
+    }
+    if (shmbus_sub_borrow_release(s, &held) != 0) return 21;
+  }
   if (!ReadCheck(s, sh, &v)) return 15;
   sh->after = v;
   shmbus_sub_close(s);
   return 0;
 }
 
-class CrashAt : public ::testing::TestWithParam<std::tuple<int, bool>> {};
+class CrashAt : public ::testing::TestWithParam<std::tuple<int, bool, bool>> {};
 
 TEST_P(CrashAt, ReadersKeepLastCompleteRecordAndResume) {
-  auto [step, kill] = GetParam();
+  auto [step, kill, borrow] = GetParam();
+  g_borrow = borrow;  // read by the forked reader
   TempBus bus("crash");
   {
     shmbus_pub_opts o;
@@ -150,13 +184,14 @@ TEST_P(CrashAt, ReadersKeepLastCompleteRecordAndResume) {
 }
 
 std::string Name(const ::testing::TestParamInfo<CrashAt::ParamType>& info) {
-  auto [step, kill] = info.param;
-  return "step" + std::to_string(step) + (kill ? "_SIGKILL" : "_exit");
+  auto [step, kill, borrow] = info.param;
+  return "step" + std::to_string(step) + (kill ? "_SIGKILL" : "_exit") +
+         (borrow ? "_borrow" : "");
 }
 
 INSTANTIATE_TEST_SUITE_P(EveryStep, CrashAt,
                          ::testing::Combine(::testing::Values(1, 2, 3, 4, 5, 6, kStepReserve),
-                                            ::testing::Bool()),
+                                            ::testing::Bool(), ::testing::Bool()),
                          Name);
 
 }  // namespace
