@@ -10,6 +10,7 @@
 #include "core/shmbus.h"
 #include "tools/common.h"
 #include "tools/format.h"
+#include "tools/record.h"
 
 static const char usage[] =
     "Usage: shmbus COMMAND [options]\n"
@@ -22,6 +23,9 @@ static const char usage[] =
     "                           publish time, memory used\n"
     "  rm [--force] NAME...     remove buses; refuses while a live writer holds one, unless\n"
     "                           --force (its writer and readers then see it vanish)\n"
+    "  record [-o FILE] [BUS|GLOB...]  record buses into an MCAP file ('record --help')\n"
+    "  play FILE.mcap [...]     publish a recording on buses at its pace ('play --help')\n"
+    "  info FILE.mcap           what a recording holds: channels, counts, duration\n"
     "  version                  the version of the tools and the library\n"
     "  help                     this help\n"
     "Options: -h, --help   this help;  -V, --version   the version\n"
@@ -349,5 +353,9 @@ int main(int argc, char **argv) {
     return cmd_stat(name, json);
   }
   if (!strcmp(cmd, "rm")) return cmd_rm(argc - 1, argv + 1);
-  return tool_usage_error("unknown command '%s' (ls, stat, rm, version)", cmd);
+  if (!strcmp(cmd, "record")) return cmd_record(argc - 1, argv + 1);
+  if (!strcmp(cmd, "play")) return cmd_play(argc - 1, argv + 1);
+  if (!strcmp(cmd, "info")) return cmd_info(argc - 1, argv + 1);
+  return tool_usage_error("unknown command '%s' (ls, stat, rm, record, play, info, version)",
+                          cmd);
 }
