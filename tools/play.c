@@ -226,6 +226,7 @@ struct play_opts {
   char *topics; /* comma-separated, or NULL: all */
   char *remap[64];
   int nremap;
+  uint64_t slots;
 };
 
 static int topic_selected(const struct play_opts *o, const char *topic) {
@@ -268,6 +269,7 @@ static int open_buses(const struct play_opts *o, struct scan *s) {
     }
     shmbus_pub_opts_init(&po);
     po.slots = c->slots ? c->slots : SHMBUS_DEFAULT_SLOTS;
+    if (po.slots < o->slots) po.slots = (uint32_t)o->slots;
     po.capacity = c->capacity > c->max_len ? c->capacity : (c->max_len ? c->max_len : 1);
     po.type = c->type;
     if ((rc = shmbus_pub_open(c->bus, &po, &c->pub)) < 0)
@@ -318,7 +320,8 @@ static int play_pass(const char *path, const struct play_opts *o, struct scan *s
 static int parse_play(struct play_opts *o, int argc, char **argv) {
   static const struct option longs[] = {
       {"rate", 1, 0, 'r'},   {"loop", 0, 0, 'l'},  {"start", 1, 0, 's'}, {"topics", 1, 0, 't'},
-      {"remap", 1, 0, 'm'}, {"quiet", 0, 0, 'q'}, {"help", 0, 0, 'h'},  {0, 0, 0, 0}};
+      {"remap", 1, 0, 'm'}, {"quiet", 0, 0, 'q'}, {"help", 0, 0, 'h'},  {"slots", 1, 0, 'n'},
+      {0, 0, 0, 0}};
   char *end;
   int c;
   optind = 1;
@@ -332,6 +335,9 @@ static int parse_play(struct play_opts *o, int argc, char **argv) {
       o->start = strtod(optarg, &end);
       if (*end || !(o->start >= 0) || o->start > 1e9)
         return tool_usage_error("--start wants seconds >= 0, not '%s'", optarg);
+    } else if (c == 'n') {
+      if (parse_u64(optarg, &o->slots) < 0 || o->slots < 2 || o->slots > SHMBUS_MAX_SLOTS)
+        return tool_usage_error("--slots wants 2..65536, not '%s'", optarg);
     } else if (c == 'l') o->loop = 1;
     else if (c == 't') o->topics = optarg;
     else if (c == 'm') {
@@ -347,7 +353,7 @@ static int parse_play(struct play_opts *o, int argc, char **argv) {
 }
 
 int cmd_play(int argc, char **argv) {
-  struct play_opts o = {1, 0, 0, 0, NULL, {0}, 0};
+  struct play_opts o = {1, 0, 0, 0, NULL, {0}, 0, 0};
   struct scan s;
   const char *path;
   int rc, n;
