@@ -154,7 +154,11 @@ static int scan_file(const char *path, struct scan *s) {
   s->ch = calloc(65536, sizeof *s->ch);
   s->schemas = calloc(65536, sizeof *s->schemas);
   if (!s->ch || !s->schemas) return -ENOMEM;
-  if ((rc = mcap_reader_open_file(path, NULL, &r)) < 0) return rc;
+  if ((rc = mcap_reader_open_file(path, NULL, &r)) == -ENODATA) { /* killed before a byte */
+    s->end = rc;
+    return 0;
+  }
+  if (rc < 0) return rc;
   while ((rc = mcap_reader_next(r, &rec)) == 1)
     if ((rc = on_record(s, &rec)) < 0) break;
   s->end = rc;
