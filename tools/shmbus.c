@@ -23,8 +23,8 @@ static const char usage[] =
     "                           publish time, memory used\n"
     "  rm [--force] NAME...     remove buses; refuses while a live writer holds one, unless\n"
     "                           --force (its writer and readers then see it vanish)\n"
-    "  record [-o FILE] [BUS|GLOB...]  record buses into an MCAP file ('record --help')\n"
-    "  play FILE.mcap [...]     publish a recording on buses at its pace ('play --help')\n"
+    "  record [BUS|GLOB...]     record buses into an MCAP file, -o FILE ('record --help')\n"
+    "  play FILE.mcap           publish a recording on buses at its pace ('play --help')\n"
     "  info FILE.mcap           what a recording holds: channels, counts, duration\n"
     "  version                  the version of the tools and the library\n"
     "  help                     this help\n"
@@ -34,6 +34,7 @@ static const char usage[] =
     "  shmbus ls\n"
     "  shmbus stat imu --json | jq .latest\n"
     "  shmbus rm old-bus another\n"
+    "  shmbus record -o run1.mcap 'imu*' temp\n"
     "\n" TOOLS_EXIT_CODES;
 
 /* The output went out, or its reader left (shmbus ls | head -1). */
