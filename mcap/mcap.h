@@ -250,6 +250,9 @@ void mcap_writer_abandon(mcap_writer *w);
 /* mcap_writer_bytes() - bytes written to the descriptor so far. */
 uint64_t mcap_writer_bytes(const mcap_writer *w);
 
+/* mcap_writer_buffered() - bytes added but not yet written (the open chunk, uncompressed). */
+uint64_t mcap_writer_buffered(const mcap_writer *w);
+
 /* ---------------------------------------------------------------- reader */
 
 struct mcap_reader_opts {

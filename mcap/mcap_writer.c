@@ -41,6 +41,8 @@ void mcap_writer_opts_init(struct mcap_writer_opts *o) {
 
 uint64_t mcap_writer_bytes(const mcap_writer *w) { return w->written; }
 
+uint64_t mcap_writer_buffered(const mcap_writer *w) { return w->chunk.n + w->out.n; }
+
 static uint64_t offset_now(const mcap_writer *w) { return w->written + w->out.n; }
 
 static int write_all(int fd, const uint8_t *p, size_t n) {

@@ -34,6 +34,9 @@ static const char usage[] =
     "      --chunk-size SIZE   uncompressed bytes per chunk (default 1M); a chunk is also\n"
     "                          closed every second, so a killed recorder loses at most that\n"
     "      --max-duration SEC  stop after SEC seconds\n"
+    "      --split-size SIZE   a new file once one reaches SIZE bytes (FILE_0.mcap,\n"
+    "                          FILE_1.mcap, ...; no record is lost at the boundary)\n"
+    "      --split-duration SEC  a new file every SEC seconds\n"
     "  -C, --count N           stop after N records\n"
     "  -q, --quiet             no status line\n"
     "  -h, --help              this help\n"
@@ -60,8 +63,11 @@ struct recorder {
   int npatterns;
   const char *output;
   struct mcap_writer_opts wo;
-  uint64_t count;
-  double max_duration;
+  uint64_t count, split_size;
+  double max_duration, split_duration;
+  unsigned part;   /* with splitting: the number of the current file */
+  char path[4096]; /* the current file */
+  int64_t file_started;
   int quiet;
   mcap_writer *w;
   struct rbus *b;
@@ -166,6 +172,9 @@ static int write_lost(struct recorder *r, struct rbus *b, uint64_t lost, uint64_
   return mcap_writer_message(r->w, (uint16_t)r->lost_channel, 0, t, t, msg, (size_t)len);
 }
 
+static int split(struct recorder *r);
+static int split_due(const struct recorder *r);
+
 static int grow(struct recorder *r, uint64_t need) {
   uint8_t *nb;
   if (need <= r->bufcap) return 0;
@@ -190,7 +199,7 @@ static int put_record(struct recorder *r, struct rbus *b, size_t len,
   b->records++;
   r->records++;
   r->unflushed++;
-  return 0;
+  return split_due(r) ? split(r) : 0; /* the next record goes into the next file */
 }
 
 /* Read what @b has, up to a batch (fair to the other buses). 1: more may be waiting. */
@@ -260,7 +269,7 @@ static int run(struct recorder *r) {
   size_t i;
   if ((rc = shmbus_list(add_bus, r)) < 0) goto out;
   r->last_flush = now_monotonic_ns(); /* from now on, new buses are read from their oldest */
-  if (!r->quiet) tool_msg("recording %zu bus%s into %s", r->n, r->n == 1 ? "" : "es", r->output);
+  if (!r->quiet) tool_msg("recording %zu bus%s into %s", r->n, r->n == 1 ? "" : "es", r->path);
   while (!done(r)) {
     wait_for_work(r, watch, busy);
     if ((rc = shmbus_list(add_bus, r)) < 0) goto out;
@@ -269,6 +278,7 @@ static int run(struct recorder *r) {
         if (rc < 0) goto out;
         busy = 1;
       }
+    if (r->split_duration > 0 && split_due(r) && (rc = split(r)) < 0) goto out;
     if (r->unflushed && now_monotonic_ns() - r->last_flush > 1000000000LL) {
       if ((rc = mcap_writer_flush(r->w)) < 0) goto out;
       r->last_flush = now_monotonic_ns();
@@ -282,7 +292,7 @@ out:
   return rc;
 }
 
-/* The end of the file: the lost counts as metadata, the summary, and a report on stderr. */
+/* The end of a file: the lost counts so far as metadata, the summary. */
 static int finish(struct recorder *r) {
   struct mcap_kv *md = calloc(r->n + 1, sizeof *md);
   char(*vals)[24] = calloc(r->n + 1, sizeof *vals);
@@ -298,22 +308,27 @@ static int finish(struct recorder *r) {
   rc = mcap_writer_metadata(r->w, "shmbus.lost", md, k);
   free(md);
   free(vals);
-  status(r, 1);
   if (rc == 0) rc = mcap_writer_close(r->w);
   else mcap_writer_abandon(r->w);
   r->w = NULL;
+  return rc;
+}
+
+/* The status line's last state and the per-bus counts, on stderr. */
+static void report(struct recorder *r) {
+  size_t i;
   if (!r->quiet)
     for (i = 0; i < r->n; i++)
       tool_msg("%s: %llu records, %llu lost", r->b[i].name, (unsigned long long)r->b[i].records,
                (unsigned long long)r->b[i].lost);
-  return rc;
 }
 
 static int parse_args(struct recorder *r, int argc, char **argv) {
   static const struct option longs[] = {
       {"output", 1, 0, 'o'},       {"compression", 1, 0, 'z'}, {"chunk-size", 1, 0, 'k'},
       {"max-duration", 1, 0, 'd'}, {"count", 1, 0, 'C'},       {"quiet", 0, 0, 'q'},
-      {"help", 0, 0, 'h'},         {0, 0, 0, 0}};
+      {"help", 0, 0, 'h'},         {"split-size", 1, 0, 'S'},  {"split-duration", 1, 0, 'D'},
+      {0, 0, 0, 0}};
   uint64_t v;
   int c;
   optind = 1;
@@ -327,6 +342,10 @@ static int parse_args(struct recorder *r, int argc, char **argv) {
     else if (c == 'k') r->wo.chunk_size = v;
     else if (c == 'd' && parse_seconds(optarg, &r->max_duration) < 0)
       return tool_usage_error("--max-duration wants seconds > 0, not '%s'", optarg);
+    else if (c == 'S' && (parse_size(optarg, &r->split_size) < 0 || r->split_size == 0))
+      return tool_usage_error("--split-size wants a size like 100M, not '%s'", optarg);
+    else if (c == 'D' && parse_seconds(optarg, &r->split_duration) < 0)
+      return tool_usage_error("--split-duration wants seconds > 0, not '%s'", optarg);
     else if (c == 'C' && (parse_u64(optarg, &r->count) < 0 || r->count == 0))
       return tool_usage_error("--count wants a number > 0, not '%s'", optarg);
     else if (c == 'q') r->quiet = 1;
@@ -335,43 +354,84 @@ static int parse_args(struct recorder *r, int argc, char **argv) {
   }
   r->patterns = argv + optind;
   r->npatterns = argc - optind;
+  if (r->output && !strcmp(r->output, "-") && (r->split_size || r->split_duration > 0))
+    return tool_usage_error("--split-size/--split-duration need a file, not '-' (stdout)");
   return 0;
 }
 
+/* The current file's descriptor: FILE, or with splitting FILE_N.mcap (FILE less ".mcap"). */
 static int open_output(struct recorder *r, char *name, size_t n) {
   time_t t = time(NULL);
   struct tm tm;
+  size_t len;
   int fd;
   if (r->output == NULL) {
     gmtime_r(&t, &tm);
     strftime(name, n, "shmbus-%Y%m%dT%H%M%SZ.mcap", &tm);
     r->output = name;
   }
+  snprintf(r->path, sizeof r->path, "%s", r->output);
   if (!strcmp(r->output, "-")) return dup(STDOUT_FILENO);
-  fd = open(r->output, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-  if (fd < 0) tool_msg("cannot create %s: %s", r->output, strerror(errno));
+  len = strlen(r->output);
+  if (len > 5 && !strcmp(r->output + len - 5, ".mcap")) len -= 5;
+  if (r->split_size || r->split_duration > 0)
+    snprintf(r->path, sizeof r->path, "%.*s_%u.mcap", (int)len, r->output, r->part);
+  fd = open(r->path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (fd < 0) tool_msg("cannot create %s: %s", r->path, strerror(errno));
   return fd;
+}
+
+static int start_file(struct recorder *r, char *name, size_t n) {
+  int fd = open_output(r, name, n), rc;
+  if (fd < 0) return -EIO;
+  if ((rc = mcap_writer_open(fd, &r->wo, &r->w)) < 0) {
+    tool_msg("cannot write %s: %s", r->path, mcap_strerror(rc));
+    close(fd);
+    return rc;
+  }
+  r->file_started = now_monotonic_ns();
+  return 0;
+}
+
+/* --split-*: finish this file and go on in the next; every open bus gets its channel again. */
+static int split(struct recorder *r) {
+  size_t i;
+  int rc;
+  if ((rc = finish(r)) < 0) return rc;
+  r->part++;
+  r->lost_channel = -1;
+  if ((rc = start_file(r, NULL, 0)) < 0) return rc;
+  for (i = 0; i < r->n; i++) {
+    r->b[i].channel = -1;
+    if (r->b[i].sub && (rc = add_channel(r, &r->b[i])) < 0) return rc;
+  }
+  return 0;
+}
+
+static int split_due(const struct recorder *r) {
+  if (r->split_size && mcap_writer_bytes(r->w) + mcap_writer_buffered(r->w) >= r->split_size)
+    return 1;
+  return r->split_duration > 0 &&
+         (double)(now_monotonic_ns() - r->file_started) / 1e9 >= r->split_duration;
 }
 
 int cmd_record(int argc, char **argv) {
   struct recorder r;
   char name[64];
-  int rc, fd;
+  int rc;
   memset(&r, 0, sizeof r);
   mcap_writer_opts_init(&r.wo);
   r.wo.library = "shmbus " SHMBUS_VERSION_STRING;
   r.lost_channel = -1;
   if ((rc = parse_args(&r, argc, argv)) != 0) return rc < 0 ? EXIT_OK : rc;
-  if ((fd = open_output(&r, name, sizeof name)) < 0) return EXIT_ERROR;
-  if ((rc = mcap_writer_open(fd, &r.wo, &r.w)) < 0) {
-    tool_msg("cannot write %s: %s", r.output, mcap_strerror(rc));
-    return EXIT_ERROR;
-  }
+  if (start_file(&r, name, sizeof name) < 0) return EXIT_ERROR;
   tool_install_signals();
   r.started = now_monotonic_ns();
   if ((rc = grow(&r, 65536)) == 0) rc = run(&r);
   if (rc < 0) tool_msg("recording stopped: %s", rc == -ENOMEM ? "out of memory" : mcap_strerror(rc));
-  if (finish(&r) < 0 && rc == 0) rc = -EIO, tool_msg("cannot finish %s", r.output);
+  status(&r, 1);
+  if (r.w && finish(&r) < 0 && rc == 0) rc = -EIO, tool_msg("cannot finish %s", r.path);
+  report(&r);
   for (size_t i = 0; i < r.n; i++) shmbus_sub_close(r.b[i].sub);
   free(r.b);
   free(r.buf);

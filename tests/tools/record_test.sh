@@ -105,4 +105,17 @@ for i in $(seq 20); do
   expect_rc 0 "$SHMBUS" info "$TMP/k$i.mcap"
 done
 
+# 7. --split-size: several files, together every record once.
+newbus S
+bg "$SHMBUS" record -C 300 --split-size 2k -o "$TMP/s.mcap" "$S" 2>"$TMP/s.err"
+eventually 30 recorder_ready "$TMP/s.err"
+seq 1 300 | "$SHMPUB" "$S" --slots 512
+wait "${BGPIDS[-1]}" || fail "record --split-size exited $?: $(cat "$TMP/s.err")"
+total=0 files=0
+for f in "$TMP"/s_*.mcap; do
+  n=$("$SHMBUS" info "$f" | sed -n 's/^messages: *//p')
+  total=$((total + ${n:-0})) files=$((files + 1))
+done
+if [ "$files" -ge 3 ] && [ "$total" -eq 300 ]; then pass; else fail "split: $files files, $total messages"; fi
+
 finish
