@@ -183,7 +183,9 @@ int mcap_index_entry(const struct mcap_map *m, uint32_t i, uint64_t *log_time,
 
 /* mcap_decompress_chunk() - the chunk's uncompressed records in a new buffer (*@out, free()
  * it), CRC checked when the chunk has one. Allocates at most uncompressed_size bytes, and
- * refuses a chunk larger than @max_bytes first. Return: 0; -EFBIG; -EBADMSG; -ENOTSUP;
+ * only after checking that the chunk can hold them: at most @max_bytes (else -EFBIG), equal
+ * to the stored size (no compression) or to the frame's stated content size (zstd, lz4), and
+ * within the format's largest expansion ratio. Return: 0; -EFBIG; -EBADMSG; -ENOTSUP;
  * -ENOMEM. */
 int mcap_decompress_chunk(const struct mcap_chunk *c, uint64_t max_bytes, uint8_t **out);
 

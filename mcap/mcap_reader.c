@@ -253,6 +253,34 @@ static int decompress(const struct mcap_chunk *c, uint8_t *dst, size_t n) {
   return -ENOTSUP;
 }
 
+/* LZ4 frame's content size field, 0 when absent or unreadable. */
+static uint64_t lz4_content_size(const struct mcap_chunk *c) {
+  LZ4F_frameInfo_t fi;
+  LZ4F_dctx *d;
+  size_t in = c->records_len, rc;
+  if (LZ4F_isError(LZ4F_createDecompressionContext(&d, LZ4F_VERSION))) return 0;
+  memset(&fi, 0, sizeof fi);
+  rc = LZ4F_getFrameInfo(d, &fi, c->records, &in);
+  LZ4F_freeDecompressionContext(d);
+  return LZ4F_isError(rc) ? 0 : fi.contentSize;
+}
+
+/* Before allocating: can the data hold uncompressed_size bytes at all? The stored size must
+ * equal it; a frame that states its content size must state this one; and no frame expands
+ * beyond its format's largest ratio (LZ4: 255:1; zstd: 32768:1, one RLE block per 4 bytes). */
+static int plausible(const struct mcap_chunk *c) {
+  uint64_t n = c->uncompressed_size, k = c->records_len, z;
+  if (c->compression.n == 0) return k == n ? 0 : -EBADMSG;
+  if (str_is(c->compression, "lz4")) {
+    z = lz4_content_size(c);
+    if ((z && z != n) || n > k * 255 + 64) return -EBADMSG;
+    return 0;
+  }
+  z = ZSTD_getFrameContentSize(c->records, k);
+  if (z == ZSTD_CONTENTSIZE_ERROR || (z != ZSTD_CONTENTSIZE_UNKNOWN && z != n)) return -EBADMSG;
+  return n > k * 65536 + 64 ? -EBADMSG : 0;
+}
+
 int mcap_decompress_chunk(const struct mcap_chunk *c, uint64_t max_bytes, uint8_t **out) {
   uint8_t *p;
   int rc;
@@ -260,6 +288,7 @@ int mcap_decompress_chunk(const struct mcap_chunk *c, uint64_t max_bytes, uint8_
   if (c->uncompressed_size > max_bytes || c->uncompressed_size > SIZE_MAX - 1) return -EFBIG;
   if (c->compression.n && !str_is(c->compression, "zstd") && !str_is(c->compression, "lz4"))
     return -ENOTSUP;
+  if ((rc = plausible(c)) < 0) return rc;
   if ((p = malloc(c->uncompressed_size ? c->uncompressed_size : 1)) == NULL) return -ENOMEM;
   rc = decompress(c, p, c->uncompressed_size);
   if (rc == 0 && c->uncompressed_crc &&
