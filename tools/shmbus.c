@@ -10,6 +10,7 @@
 #include "core/shmbus.h"
 #include "tools/common.h"
 #include "tools/format.h"
+#include "tools/record.h"
 
 static const char usage[] =
     "Usage: shmbus COMMAND [options]\n"
@@ -24,6 +25,9 @@ static const char usage[] =
     "                           publish time, memory used (--json: one object per line)\n"
     "  rm [--force] NAME...     remove buses; refuses while a live writer holds one, unless\n"
     "                           --force (its writer and readers then see it vanish)\n"
+    "  record [BUS|GLOB...]     record buses into an MCAP file, -o FILE ('record --help')\n"
+    "  play FILE.mcap           publish a recording on buses at its pace ('play --help')\n"
+    "  info FILE.mcap           what a recording holds: channels, counts, duration\n"
     "  version                  the version of the tools and the library\n"
     "  help                     this help\n"
     "Options: -h, --help   this help;  -V, --version   the version\n"
@@ -33,6 +37,7 @@ static const char usage[] =
     "  shmbus stat imu --json | jq .latest\n"
     "  shmbus ls --json | jq -s 'map(.name)'\n"
     "  shmbus rm old-bus another\n"
+    "  shmbus record -o run1.mcap 'imu*' temp\n"
     "\n" TOOLS_EXIT_CODES;
 
 /* The output went out, or its reader left (shmbus ls | head -1). */
@@ -391,8 +396,12 @@ int main(int argc, char **argv) {
   if (!strcmp(cmd, "-V") || !strcmp(cmd, "--version") || !strcmp(cmd, "version"))
     return tool_version();
   if (!strcmp(cmd, "rm")) return cmd_rm(argc - 1, argv + 1);
+  if (!strcmp(cmd, "record")) return cmd_record(argc - 1, argv + 1);
+  if (!strcmp(cmd, "play")) return cmd_play(argc - 1, argv + 1);
+  if (!strcmp(cmd, "info")) return cmd_info(argc - 1, argv + 1);
   if (strcmp(cmd, "ls") && strcmp(cmd, "list") && strcmp(cmd, "stat"))
-    return tool_usage_error("unknown command '%s' (ls, stat, rm, version)", cmd);
+    return tool_usage_error("unknown command '%s' (ls, stat, rm, record, play, info, version)",
+                            cmd);
   if ((names = calloc((size_t)argc, sizeof *names)) == NULL) return EXIT_ERROR;
   if ((n = cmd_args(argc - 1, argv + 1, &json, names)) < 0) rc = -n;
   else if (strcmp(cmd, "stat") != 0 && n > 0)
