@@ -369,7 +369,7 @@ int cmd_play(int argc, char **argv) {
     return EXIT_ERROR;
   }
   if (!o.quiet) note_end(path, s.end);
-  tool_install_signals();
+  tool_install_signals(0); /* interruptible: a blocked wait or sleep ends on SIGINT/SIGTERM */
   if ((n = open_buses(&o, &s)) < 0) {
     scan_free(&s);
     return -n;

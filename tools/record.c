@@ -425,7 +425,7 @@ int cmd_record(int argc, char **argv) {
   r.lost_channel = -1;
   if ((rc = parse_args(&r, argc, argv)) != 0) return rc < 0 ? EXIT_OK : rc;
   if (start_file(&r, name, sizeof name) < 0) return EXIT_ERROR;
-  tool_install_signals();
+  tool_install_signals(0); /* interruptible: a blocked wait or sleep ends on SIGINT/SIGTERM */
   r.started = now_monotonic_ns();
   if ((rc = grow(&r, 65536)) == 0) rc = run(&r);
   if (rc < 0) tool_msg("recording stopped: %s", rc == -ENOMEM ? "out of memory" : mcap_strerror(rc));
