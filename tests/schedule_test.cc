@@ -44,7 +44,15 @@ std::atomic<int> g_owner_paused{0};      // the owner is inside that read
 std::atomic<int> g_closing{0};           // the writer is closing (pollfd test)
 std::atomic<uint32_t> g_word_before{0};  // the wake word just before the close
 std::atomic<int> g_notifier_waits{0};    // notifier FUTEX_WAITs on a word read after the close
-std::atomic<uintptr_t> g_sysv_lo{0}, g_sysv_hi{0};  // the wake page mapping(s): change the word
+constexpr int kMaxSysv = 8;  // this process's System V mappings (wake pages): change the word
+std::atomic<uintptr_t> g_sysv_lo[kMaxSysv], g_sysv_hi[kMaxSysv];
+std::atomic<int> g_sysv_n{0};
+
+bool InSysvMapping(uintptr_t a) {
+  for (int i = 0; i < g_sysv_n.load(); i++)
+    if (a >= g_sysv_lo[i].load() && a < g_sysv_hi[i].load()) return true;
+  return false;
+}
 std::atomic<long> g_wake_word_waits{0}, g_other_waits{0};
 
 using syscall_fn = long (*)(long, ...);
@@ -70,11 +78,11 @@ extern "C" long syscall(long nr, ...) {
         ((uint32_t)a[2] >> 1) != (g_word_before.load() >> 1))
       g_notifier_waits++;
     if (g_no_timeout.load()) a[3] = 0;  // no tick: only a wake ends this wait
-    if ((uintptr_t)a[0] >= g_sysv_lo.load() && (uintptr_t)a[0] < g_sysv_hi.load()) {
+    if (InSysvMapping((uintptr_t)a[0])) {
       // A hostile reader's move, just before the kernel compares: a new epoch, no publish.
       reinterpret_cast<std::atomic<uint32_t>*>(a[0])->fetch_add(2);
       g_wake_word_waits++;
-    } else if (g_sysv_hi.load()) {
+    } else if (g_sysv_n.load()) {
       g_other_waits++;
     }
   }
@@ -179,22 +187,23 @@ TEST(Schedule, ANotifierSignalDuringTheDrainKeepsTheDescriptorReadable) {
   shmbus_sub_close(s);
 }
 
-// The address range of this process's mappings of System V segments (/proc/self/maps names
-// them "/SYSV..."): here, only the bus's wake page.
+// The address ranges of this process's mappings of System V segments (/proc/self/maps names
+// them "/SYSV..."): the wake pages, each range on its own (the read-only header of a bus may
+// lie between two of them).
 void FindSysvMappings() {
   FILE* f = fopen("/proc/self/maps", "re");
   char line[512];
-  uintptr_t lo = UINTPTR_MAX, hi = 0;
-  while (f && fgets(line, sizeof line, f)) {
+  int n = 0;
+  while (f && n < kMaxSysv && fgets(line, sizeof line, f)) {
     unsigned long a, b;
     if (strstr(line, "/SYSV") && sscanf(line, "%lx-%lx", &a, &b) == 2) {
-      lo = std::min<uintptr_t>(lo, a);
-      hi = std::max<uintptr_t>(hi, b);
+      g_sysv_lo[n] = a;
+      g_sysv_hi[n] = b;
+      n++;
     }
   }
   if (f) fclose(f);
-  g_sysv_lo = lo;
-  g_sysv_hi = hi;
+  g_sysv_n = n;
 }
 
 // A hostile reader changes the wake word between every sleeper's announcement and its
@@ -210,7 +219,7 @@ TEST(Schedule, AWordChangerCannotMakeSleepersSpin) {
     if (shmbus_sub_open(bus.c_str(), 0, &s) != 0) return 10;
     shmbus_sub_seek(s, SHMBUS_SEEK_NEW);
     FindSysvMappings();
-    if (g_sysv_hi.load() == 0) return 11;
+    if (g_sysv_n.load() == 0) return 11;
     int64_t t0 = shmbus_test::NowNs();
     if (shmbus_sub_wait(s, 200 * 1000000LL, SHMBUS_WAIT_SLEEP) != -ETIMEDOUT) return 12;
     int64_t ticks = (shmbus_test::NowNs() - t0) / 10000000 + 1;
@@ -220,7 +229,7 @@ TEST(Schedule, AWordChangerCannotMakeSleepersSpin) {
     fflush(stdout);
     if (g_other_waits.load() == 0) return 13;  // never fell back to the counter
     if (waits > (ticks + 1) * 5) return 14;    // spun
-    g_sysv_hi = 0;
+    g_sysv_n = 0;
     shmbus_sub_close(s);
     return 0;
   });
