@@ -62,7 +62,17 @@ TEST(Wake, EverySleeperIsWokenByTheWritersFutexWake) {
   for (int i = 0; i < n; i++) pids.push_back(shmbus_test::Spawn([&] { return Sleeper(bus.c_str(), sh); }));
   ASSERT_TRUE(shmbus_test::Eventually([&] { return sh->ready.load() == n; }));
   ASSERT_TRUE(shmbus_test::Eventually([&] { return SleepersAnnounced(bus.c_str(), n); }));
-  usleep(20000);  // let every sleeper reach FUTEX_WAIT (correctness does not depend on it)
+  // Every sleeper blocked in FUTEX_WAIT (/proc/PID/syscall names it), so the publish's wake,
+  // not an EAGAIN, ends their waits.
+  auto blocked = [](pid_t pid) {
+    char path[64], line[128] = {0};
+    snprintf(path, sizeof path, "/proc/%d/syscall", (int)pid);
+    FILE* f = fopen(path, "re");
+    bool in = f && fgets(line, sizeof line, f) != nullptr && atol(line) == SYS_futex;
+    if (f) fclose(f);
+    return in;
+  };
+  for (pid_t pid : pids) ASSERT_TRUE(shmbus_test::Eventually([&] { return blocked(pid); }));
   ASSERT_EQ(0, shmbus_pub_publish(p, "x", 1));
   for (pid_t pid : pids) EXPECT_EQ(0, shmbus_test::Reap(pid, 30));
   EXPECT_EQ(n, sh->got.load());
