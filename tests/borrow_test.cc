@@ -456,10 +456,20 @@ std::string Name(const ::testing::TestParamInfo<BorrowTorn::ParamType>& info) {
          (mode == kLatest ? "latest" : "next") + (style == kCopy ? "_copy" : "_words");
 }
 
+// Under ThreadSanitizer every relaxed load of a 1 MiB record is instrumented: one borrowed
+// read of it takes longer than the writer needs to lap it, over and over, on a loaded
+// machine (a fresh-clone CI run saw no complete read in 60 s). The 1 MiB cases run in the
+// default and ASan builds; TSan checks the protocol's races at the other sizes.
+#if defined(__SANITIZE_THREAD__)
+#define BORROW_LARGEST size_t(65536)
+#else
+#define BORROW_LARGEST (size_t(1) << 20)
+#endif
+
 INSTANTIATE_TEST_SUITE_P(Matrix, BorrowTorn,
                          ::testing::Combine(::testing::Values(size_t(1), size_t(8), size_t(9),
                                                               size_t(64), size_t(65), size_t(4096),
-                                                              size_t(4097), size_t(1) << 20),
+                                                              size_t(4097), BORROW_LARGEST),
                                             ::testing::Values(1, 4),
                                             ::testing::Values(kLatest, kNext),
                                             ::testing::Values(kCopy, kWords)),
