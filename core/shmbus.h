@@ -62,9 +62,16 @@ extern "C" {
 #define SHMBUS_DEFAULT_CAPACITY (64u * 1024u)
 #define SHMBUS_MAX_SLOTS 65536u
 #define SHMBUS_MAX_CAPACITY (1ull << 30)
+#define SHMBUS_SCHEMA_MAX (1u << 20)  /* longest schema text, in bytes (1 MiB) */
+#define SHMBUS_TYPE_NAME_MAX 255      /* longest schema type name, in bytes */
+#define SHMBUS_ENCODING_MAX 31        /* longest encoding name, in bytes */
+/* The message encoding of records that are a plain C struct in this machine's ABI, described
+ * by an "omgidl" schema (docs/TYPES.md says exactly how; types/shmbus_types.h decodes them). */
+#define SHMBUS_MSG_CSTRUCT "x-shmbus-cstruct"
 
 typedef struct shmbus_pub shmbus_pub;
 typedef struct shmbus_sub shmbus_sub;
+struct shmbus_schema;
 
 /* Writer options. Initialise with shmbus_pub_opts_init(), then set what differs. */
 struct shmbus_pub_opts {
@@ -74,6 +81,23 @@ struct shmbus_pub_opts {
   mode_t mode;       /* read permission of the bus: 0600 (default), 0640 or 0644 */
   gid_t gid;         /* group for 0640; (gid_t)-1 = the writer's group */
   uint32_t flags;    /* SHMBUS_PUB_* below; 0 = adopt, create or replace as needed */
+  /* The bus's schema (docs/TYPES.md); NULL = adopt an existing bus's, else none. Adopting
+   * needs the same schema hash; a different one replaces the bus. */
+  const struct shmbus_schema *schema;
+};
+
+/* The schema a typed bus carries (docs/PROTOCOL.md, Schema block; docs/TYPES.md). Names follow
+ * the MCAP well-known encodings registry: schema encodings "omgidl", "ros2msg", "ros2idl",
+ * "jsonschema", "protobuf", "flatbuffer"; message encodings "cdr", "json", "protobuf",
+ * "flatbuffer", ..., and SHMBUS_MSG_CSTRUCT. The library stores and bounds them; it checks only
+ * their lengths and that names are printable ASCII (types/shmbus_types.h parses "omgidl"). */
+struct shmbus_schema {
+  const char *type_name;        /* e.g. "sensors::Imu"; 1..255 printable chars */
+  const char *schema_encoding;  /* e.g. "omgidl"; 0..31 printable chars ("" = none) */
+  const char *message_encoding; /* e.g. SHMBUS_MSG_CSTRUCT, "json"; 1..31 printable chars */
+  const void *text;             /* the schema (any bytes; not NUL-terminated) */
+  size_t text_len;              /* 0..SHMBUS_SCHEMA_MAX */
+  uint64_t hash;                /* shmbus_schema_hash() (filled by shmbus_sub_schema()) */
 };
 
 enum {
@@ -316,6 +340,18 @@ int shmbus_name_check(const char *name);
 /* shmbus_version() - this library's version, "MAJOR.MINOR.PATCH" (SHMBUS_VERSION_STRING of the
  * build that made it; the soname is libshmbus.so.MAJOR). Never NULL. */
 const char *shmbus_version(void);
+
+/* shmbus_schema_hash() - the hash a bus stores with its schema: 64-bit FNV-1a over the type
+ * name, the two encodings and the text, each name followed by one NUL byte (docs/PROTOCOL.md).
+ * Not cryptographic: it tells schemas apart, it does not authenticate them. */
+uint64_t shmbus_schema_hash(const struct shmbus_schema *s);
+
+/* shmbus_sub_schema() - the schema of the bus @s reads. The pointers in *@out point into @s's
+ * private copy (made and bounded when the bus was opened) and stay valid until
+ * shmbus_sub_close(); the text is followed by a NUL byte not counted in text_len.
+ * Concurrency: as every shmbus_sub_* call, from one thread at a time per @s.
+ * Return: 0; -ENOENT: the bus carries no schema (untyped, or a layout 1 bus). */
+int shmbus_sub_schema(shmbus_sub *s, struct shmbus_schema *out);
 
 /* shmbus_strerror() - a sentence describing @err (negative or positive errno). Never NULL. */
 const char *shmbus_strerror(int err);
