@@ -42,6 +42,17 @@ size_t shmbus_type_size(const shmbus_type *t);
 size_t shmbus_type_align(const shmbus_type *t);
 const char *shmbus_type_name(const shmbus_type *t);
 
+/* shmbus_type_describe() - the layout of @t as one JSON object, for bindings that build their
+ * own views of a record (numpy dtypes, a viewer's field list):
+ *   {"name":"sensors::Imu","size":40,"align":8,"fields":[F, ...]}
+ * where each F is {"name":"acc","offset":8,"type":T,"dims":[3]} ("dims" absent or [] for a
+ * scalar; row-major), and T is one of "int8" "uint8" "int16" "uint16" "int32" "uint32" "int64"
+ * "uint64" "float32" "float64" "bool" "char" "octet", {"enum":"sensors::Mode","size":4,
+ * "values":{"IDLE":0,...}}, {"chars":N} (a char array shown as a string: dims then exclude N), or
+ * {"struct":"sensors::Vec3","size":24,"align":8,"fields":[F, ...]}.
+ * Return: the length of *@out (malloc'd); -ENOMEM. */
+ssize_t shmbus_type_describe(const shmbus_type *t, char **out);
+
 /* shmbus_type_to_json() - @rec (@len bytes: exactly shmbus_type_size(), else -EMSGSIZE) as one
  * JSON object: nested structs as objects, arrays as (nested) arrays, enums by name (a value with
  * no name as its number), char arrays as strings (up to the first NUL), booleans as true/false
