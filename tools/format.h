@@ -32,6 +32,9 @@ int utf8_valid(const unsigned char *p, size_t n);
 
 /* json_string() - @n bytes as a quoted JSON string to @f: always valid JSON; a byte that is
  * not part of valid UTF-8 becomes U+FFFD (payloads that are not UTF-8 go as base64). */
+/* The linker symbol is fmt_json_string: jansson (linked into the same programs by serve/ and
+ * types/) exports its own json_string(), which this one would otherwise interpose. */
+#define json_string fmt_json_string
 void json_string(FILE *f, const char *s, size_t n);
 
 /* base64() - @n bytes as standard base64 (RFC 4648, padded) to @f. */
