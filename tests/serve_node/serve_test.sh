@@ -18,6 +18,9 @@ for m in @foxglove/ws-protocol @foxglove/omgidl-serialization ws; do
   [ -d "$SRC/node_modules/$m" ] || skip "$m missing under $SRC: run .ci/test's set-up (npm ci --prefix tests/serve_node)"
 done
 command -v node >/dev/null || skip "node is not installed"
+if [ "$(basename "$SCRIPT")" = page.mjs ]; then
+  command -v chromium >/dev/null || skip "chromium (Debian's package) is not installed"
+fi
 
 # Unique bus names (removed on exit by lib.sh); every name of this run starts with $RUN.
 newbus A
