@@ -7,7 +7,9 @@
 #include "serve/server.h"
 
 #include <errno.h>
+#include <arpa/inet.h>
 #include <fcntl.h>
+#include <netinet/in.h>
 #include <libwebsockets.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -147,6 +149,27 @@ static int ws_rx(struct server *s, struct lws *wsi, struct ws_pss *pss, const vo
   return 0;
 }
 
+/* "ADDR:PORT" of the client (the status channel tells clients apart by it). */
+static void peer_name(struct lws *wsi, char *buf, size_t n) {
+  struct sockaddr_storage ss;
+  socklen_t len = sizeof ss;
+  char host[48] = "?";
+  int port = 0;
+  memset(&ss, 0, sizeof ss);
+  if (getpeername(lws_get_socket_fd(wsi), (struct sockaddr *)&ss, &len) == 0) {
+    if (ss.ss_family == AF_INET) {
+      struct sockaddr_in *a = (struct sockaddr_in *)&ss;
+      inet_ntop(AF_INET, &a->sin_addr, host, sizeof host);
+      port = ntohs(a->sin_port);
+    } else if (ss.ss_family == AF_INET6) {
+      struct sockaddr_in6 *a = (struct sockaddr_in6 *)&ss;
+      inet_ntop(AF_INET6, &a->sin6_addr, host, sizeof host);
+      port = ntohs(a->sin6_port);
+    }
+  }
+  snprintf(buf, n, ss.ss_family == AF_INET6 ? "[%s]:%d" : "%s:%d", host, port);
+}
+
 static int ws_cb(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in,
                  size_t len) {
   struct server *s = server_of(wsi);
@@ -161,7 +184,7 @@ static int ws_cb(struct lws *wsi, enum lws_callback_reasons reason, void *user, 
     return 0;
   case LWS_CALLBACK_ESTABLISHED:
     memset(pss, 0, sizeof *pss);
-    lws_get_peer_simple(wsi, peer, sizeof peer);
+    peer_name(wsi, peer, sizeof peer);
     if ((pss->c = hub_client_new(s->hub, wsi, peer)) == NULL) return -1;
     s->clients++;
     if (s->o->verbose) tool_msg("client %s connected", peer);
