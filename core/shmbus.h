@@ -119,7 +119,7 @@ struct shmbus_bus_info {
   char type[SHMBUS_TYPE_MAX + 1];
   uint32_t slots;
   uint64_t capacity;
-  uint64_t total_size;       /* bytes of shared memory: 4096 + slots x (64 + round64(cap)) */
+  uint64_t total_size;       /* bytes of shared memory: 4096 + schema block + slots x stride */
   uint64_t latest;           /* newest version, 0 = none yet */
   uint64_t last_publish_ns;  /* CLOCK_REALTIME of the newest record, 0 = none */
   uint64_t created_ns;
@@ -133,6 +133,12 @@ struct shmbus_bus_info {
   mode_t mode;
   int readers;               /* live registered readers (shmbus_readers()); -1: no registry */
   uint32_t layout_version;   /* 2; 1 for a bus of an older writer (read-only support) */
+  /* The schema (shmbus_sub_schema() has the text); all "" and 0 for an untyped bus. */
+  char type_name[SHMBUS_TYPE_NAME_MAX + 1];
+  char schema_encoding[SHMBUS_ENCODING_MAX + 1];
+  char message_encoding[SHMBUS_ENCODING_MAX + 1];
+  uint64_t schema_len;       /* bytes of schema text */
+  uint64_t schema_hash;      /* shmbus_schema_hash() */
 };
 
 /* One reader of a bus, from the bus's reader registry (shmbus_readers()). Advisory: a reader
