@@ -15,6 +15,7 @@
  * plus a reader registry (docs/PROTOCOL.md, Wait/wake and Reader registry). Version 1 buses
  * (an older writer) stay readable: their readers poll at the tick instead of being woken. */
 #define SHMBUS__LAYOUT_VERSION 2u
+static_assert(SHMBUS__LAYOUT_VERSION == SHMBUS_LAYOUT_VERSION, "one version number");
 #define SHMBUS__LAYOUT_VERSION_V1 1u
 #define SHMBUS__HEADER_SIZE 4096u
 #define SHMBUS__SLOT_HEADER_SIZE 64u

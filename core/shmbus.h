@@ -62,6 +62,8 @@ extern "C" {
 #define SHMBUS_DEFAULT_CAPACITY (64u * 1024u)
 #define SHMBUS_MAX_SLOTS 65536u
 #define SHMBUS_MAX_CAPACITY (1ull << 30)
+#define SHMBUS_LAYOUT_VERSION 2        /* the newest layout this library reads and writes */
+#define SHMBUS_LAYOUT_VERSION_MIN 1    /* the oldest layout it reads */
 #define SHMBUS_SCHEMA_MAX (1u << 20)  /* longest schema text, in bytes (1 MiB) */
 #define SHMBUS_TYPE_NAME_MAX 255      /* longest schema type name, in bytes */
 #define SHMBUS_ENCODING_MAX 31        /* longest encoding name, in bytes */
@@ -346,6 +348,12 @@ int shmbus_name_check(const char *name);
 /* shmbus_version() - this library's version, "MAJOR.MINOR.PATCH" (SHMBUS_VERSION_STRING of the
  * build that made it; the soname is libshmbus.so.MAJOR). Never NULL. */
 const char *shmbus_version(void);
+
+/* shmbus_bus_layout() - the layout version written in bus @name's header, whether or not this
+ * library supports it (to name both versions when shmbus_sub_open() says -EPROTONOSUPPORT).
+ * Reads 12 bytes of the records object, opened as a reader opens it (never blocks, never
+ * follows a link). Return: the version (> 0); -ENOENT; -EPROTO (not a bus); another errno. */
+int shmbus_bus_layout(const char *name);
 
 /* shmbus_schema_hash() - the hash a bus stores with its schema: 64-bit FNV-1a over the type
  * name, the two encodings and the text, each name followed by one NUL byte (docs/PROTOCOL.md).
