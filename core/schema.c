@@ -166,3 +166,10 @@ int shmbus_sub_schema(shmbus_sub *s, struct shmbus_schema *out) {
   *out = s->schema->pub;
   return 0;
 }
+
+int shmbus_pub_schema(const shmbus_pub *p, struct shmbus_schema *out) {
+  if (p == NULL || out == NULL) return -EINVAL;
+  if (p->schema == NULL) return -ENOENT;
+  *out = p->schema->pub;
+  return 0;
+}

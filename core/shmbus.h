@@ -367,6 +367,10 @@ uint64_t shmbus_schema_hash(const struct shmbus_schema *s);
  * Return: 0; -ENOENT: the bus carries no schema (untyped, or a layout 1 bus). */
 int shmbus_sub_schema(shmbus_sub *s, struct shmbus_schema *out);
 
+/* shmbus_pub_schema() - the schema of the bus @p writes (the one asked for, or the adopted
+ * bus's); pointers valid until shmbus_pub_close(). Return: 0; -ENOENT: untyped. */
+int shmbus_pub_schema(const shmbus_pub *p, struct shmbus_schema *out);
+
 /* shmbus_strerror() - a sentence describing @err (negative or positive errno). Never NULL. */
 const char *shmbus_strerror(int err);
 

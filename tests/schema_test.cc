@@ -60,6 +60,9 @@ TEST(Schema, ReadersGetTheWritersSchemaAndRecordsStillWork) {
   shmbus_sub* s = nullptr;
   ASSERT_EQ(shmbus_sub_open(bus.c_str(), 0, &s), 0);
   shmbus_schema got;
+  ASSERT_EQ(shmbus_pub_schema(p, &got), 0);
+  EXPECT_EQ(got.hash, shmbus_schema_hash(&sc));
+  EXPECT_NE(got.text, sc.text);  // its own copy
   ASSERT_EQ(shmbus_sub_schema(s, &got), 0);
   EXPECT_STREQ(got.type_name, "sensors::Imu");
   EXPECT_STREQ(got.schema_encoding, "omgidl");
@@ -105,6 +108,7 @@ TEST(Schema, UntypedBusHasNone) {
   ASSERT_EQ(shmbus_sub_open(bus.c_str(), 0, &s), 0);
   shmbus_schema got;
   EXPECT_EQ(shmbus_sub_schema(s, &got), -ENOENT);
+  EXPECT_EQ(shmbus_pub_schema(p, &got), -ENOENT);
   shmbus_bus_info bi;
   ASSERT_EQ(shmbus_sub_info(s, &bi), 0);
   EXPECT_STREQ(bi.type_name, "");
