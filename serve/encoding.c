@@ -6,14 +6,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* Until the typed-buses core lands on this branch: no bus has a schema. A weak definition,
- * overridden by core/'s own as soon as it exists. */
-__attribute__((weak)) int shmbus_sub_schema(shmbus_sub *s, struct shmbus_schema *out) {
-  (void)s;
-  (void)out;
-  return -ENOENT;
-}
-
 static void copy(char *dst, size_t n, const char *src) {
   snprintf(dst, n, "%s", src ? src : "");
 }

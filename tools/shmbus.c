@@ -24,6 +24,8 @@ static const char usage[] =
     "                           object per bus and line (jq -s makes an array)\n"
     "  stat [--json] NAME...    buses in detail: header, writer, sleeping readers, last\n"
     "                           publish time, memory used (--json: one object per line)\n"
+    "  schema NAME              the schema text a typed bus carries (stat shows its type\n"
+    "                           name, encodings and hash)\n"
     "  rm [--force] NAME...     remove buses; refuses while a live writer holds one, unless\n"
     "                           --force (its writer and readers then see it vanish)\n"
     "  record [BUS|GLOB...]     record buses into an MCAP file, -o FILE ('record --help')\n"
@@ -263,6 +265,55 @@ static void print_readers(const struct shmbus_reader_info *v, int n, int json) {
   }
 }
 
+/* The schema's names and hash (the text is `shmbus schema NAME`); "schema": null if untyped. */
+static void print_schema_json(const struct shmbus_bus_info *bi) {
+  fputs(",\"schema\":", stdout);
+  if (!bi->type_name[0]) {
+    fputs("null", stdout);
+    return;
+  }
+  fputs("{\"type_name\":", stdout);
+  json_string(stdout, bi->type_name, strlen(bi->type_name));
+  fputs(",\"schema_encoding\":", stdout);
+  json_string(stdout, bi->schema_encoding, strlen(bi->schema_encoding));
+  fputs(",\"message_encoding\":", stdout);
+  json_string(stdout, bi->message_encoding, strlen(bi->message_encoding));
+  printf(",\"length\":%llu,\"hash\":\"%016llx\"}", (unsigned long long)bi->schema_len,
+         (unsigned long long)bi->schema_hash);
+}
+
+static void print_schema_text(const struct shmbus_bus_info *bi) {
+  if (!bi->type_name[0]) {
+    printf("schema:         none (records are bytes)\n");
+    return;
+  }
+  fputs("schema:         ", stdout);
+  text_safe(stdout, bi->type_name, strlen(bi->type_name));
+  printf(" (%s, %llu bytes; messages %s; hash %016llx)\n",
+         bi->schema_encoding[0] ? bi->schema_encoding : "no schema encoding",
+         (unsigned long long)bi->schema_len, bi->message_encoding,
+         (unsigned long long)bi->schema_hash);
+}
+
+/* `shmbus schema NAME`: the schema text as stored, byte for byte. */
+static int cmd_schema(const char *name) {
+  struct shmbus_schema sc;
+  shmbus_sub *s;
+  int rc = shmbus_sub_open(name, 0, &s);
+  if (rc < 0) return tool_fail("read the schema of", name, rc, 0);
+  rc = shmbus_sub_schema(s, &sc);
+  if (rc == -ENOENT) {
+    shmbus_sub_close(s);
+    tool_msg("bus '%s' carries no schema: its records are bytes (shmpub --schema FILE --type "
+             "NAME makes a typed bus).", name);
+    return EXIT_ERROR;
+  }
+  if (sc.text_len) fwrite(sc.text, 1, sc.text_len, stdout);
+  if (sc.text_len && ((const char *)sc.text)[sc.text_len - 1] != '\n' && isatty(1)) putchar('\n');
+  shmbus_sub_close(s);
+  return flushed();
+}
+
 static int cmd_stat(const char *name, int json) {
   struct shmbus_bus_info bi;
   char path[256], user[64], group[64], t[64], c[64], age[32], cap[32], tot[32];
@@ -297,7 +348,9 @@ static int cmd_stat(const char *name, int json) {
     json_string(stdout, user, strlen(user));
     fputs(",\"group\":", stdout);
     json_string(stdout, group, strlen(group));
-    printf(",\"mode\":\"%04o\"}\n", (unsigned)bi.mode);
+    printf(",\"mode\":\"%04o\"", (unsigned)bi.mode);
+    print_schema_json(&bi);
+    fputs("}\n", stdout);
     return flushed();
   }
   fmt_bytes(bi.capacity, cap, sizeof cap);
@@ -308,6 +361,7 @@ static int cmd_stat(const char *name, int json) {
   fputs("type:           ", stdout);
   text_safe(stdout, bi.type[0] ? bi.type : "-", bi.type[0] ? strlen(bi.type) : 1);
   putchar('\n');
+  print_schema_text(&bi);
   printf("geometry:       %u slots x %s (%llu bytes)\n", bi.slots, cap,
          (unsigned long long)bi.capacity);
   printf("memory:         %s (records %llu bytes + wake page %u)\n", tot,
@@ -404,9 +458,15 @@ int main(int argc, char **argv) {
   if (!strcmp(cmd, "play")) return cmd_play(argc - 1, argv + 1);
   if (!strcmp(cmd, "info")) return cmd_info(argc - 1, argv + 1);
   if (!strcmp(cmd, "serve")) return cmd_serve(argc - 1, argv + 1);
+  if (!strcmp(cmd, "schema")) {
+    if (argc != 3 || argv[2][0] == '-')
+      return tool_usage_error("schema: give one bus NAME (shmbus schema NAME)");
+    if (shmbus_name_check(argv[2]) < 0) return tool_usage_error("invalid bus name '%s'", argv[2]);
+    return cmd_schema(argv[2]);
+  }
   if (strcmp(cmd, "ls") && strcmp(cmd, "list") && strcmp(cmd, "stat"))
-    return tool_usage_error("unknown command '%s' (ls, stat, rm, record, play, info, serve, version)",
-                            cmd);
+    return tool_usage_error("unknown command '%s' (ls, stat, schema, rm, record, play, info, "
+                            "serve, version)", cmd);
   if ((names = calloc((size_t)argc, sizeof *names)) == NULL) return EXIT_ERROR;
   if ((n = cmd_args(argc - 1, argv + 1, &json, names)) < 0) rc = -n;
   else if (strcmp(cmd, "stat") != 0 && n > 0)
