@@ -5,6 +5,7 @@
 #   tests/fuzz/run_fuzz.sh records 5     # target 2: the record path over arbitrary slots
 #   tests/fuzz/run_fuzz.sh tools 5       # target 3: the tools' argument and input parsing
 #   tests/fuzz/run_fuzz.sh mcap 5        # target 4: the MCAP reader over arbitrary files
+#   tests/fuzz/run_fuzz.sh serve 5       # target 5: shmbus serve's client messages
 #
 # Builds outside Bazel (Bazel's toolchain here is gcc; libFuzzer needs clang): the core's C
 # sources plus tests/fuzz/fuzz_TARGET.c, with clang -fsanitize=fuzzer,address,undefined. Starts
@@ -15,7 +16,7 @@
 # Needs clang and libclang-rt-14-dev (the libFuzzer runtime).
 set -euo pipefail
 if [ $# -lt 2 ]; then
-  echo "usage: $0 segment|records|tools|mcap MINUTES [libFuzzer flags...]" >&2
+  echo "usage: $0 segment|records|tools|mcap|serve MINUTES [libFuzzer flags...]" >&2
   exit 2
 fi
 target=$1 minutes=$2
@@ -23,7 +24,7 @@ shift 2
 root=$(cd "$(dirname "$0")/../.." && pwd)
 src="$root/tests/fuzz/fuzz_$target.c"
 if [ ! -f "$src" ]; then
-  echo "run_fuzz.sh: no target '$target' (there are segment, records, tools and mcap)" >&2
+  echo "run_fuzz.sh: no target '$target' (there are segment, records, tools, mcap and serve)" >&2
   exit 2
 fi
 CC=${CC:-$(command -v clang || command -v clang-14 || true)}
@@ -48,6 +49,10 @@ if [ "$target" = tools ]; then
          "$root/tests/fuzz/fuzz_tools_args.c" "$root/tests/fuzz/fuzz_tools_args_pub.c" -lm)
   extra+=(-DFUZZ_TOOLS_FROM_TREE)
   flags=(-close_fd_mask=3)  # the parsers' usage messages would drown libFuzzer's output
+fi
+if [ "$target" = serve ]; then
+  # The protocol state of `shmbus serve` and Debian's jansson (libjansson-dev).
+  extra=("$root/serve/hub.c" -ljansson)
 fi
 if [ "$target" = mcap ]; then
   # The MCAP library and its compressors (Debian zlib1g-dev, libzstd-dev, liblz4-dev).
