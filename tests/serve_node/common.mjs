@@ -52,8 +52,12 @@ export async function waitFor(fn, what, seconds = 60) {
 export async function serve(args, name = "serve") {
   const portFile = `${env.tmp}/${name}-${process.pid}-${children.length}.port`;
   rmSync(portFile, { force: true });
+  // Under --config=asan a freed block waits in ASan's quarantine (256 MiB) before reuse: a
+  // small one keeps the server's memory what the server itself holds (slow.mjs measures it).
+  const asan = [process.env.ASAN_OPTIONS, "quarantine_size_mb=1"].filter(Boolean).join(":");
   const proc = spawn(env.shmbus, ["serve", "--port", "0", "--port-file", portFile, ...args], {
     stdio: ["ignore", "inherit", "pipe"],
+    env: { ...process.env, ASAN_OPTIONS: asan },
   });
   children.push(proc);
   let err = "";
