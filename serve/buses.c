@@ -28,6 +28,7 @@ struct sbus {
   int64_t rate_ns;
   double rate;
   int seen;                   /* found by the current scan */
+  int idle;                   /* subscribers went to 0: drop the descriptor at the next tick */
 };
 
 struct spub { /* a bus a client publishes to, shared by the clients publishing to it */
@@ -118,17 +119,49 @@ static void close_sub(struct buses *b, struct sbus *s) {
 
 /* Open bus @s->name, watch it, advertise it. */
 static int open_bus(struct buses *b, struct sbus *s) {
-  int rc = shmbus_sub_open(s->name, 0, &s->sub), fd;
+  int rc = shmbus_sub_open(s->name, 0, &s->sub);
   if (rc < 0) return s->sub = NULL, rc;
   shmbus_sub_info(s->sub, &s->bi);
   shmbus_sub_seek(s->sub, SHMBUS_SEEK_NEW); /* nobody subscribed yet: nothing to read */
   s->rate_latest = s->bi.latest;
   s->rate_ns = now_monotonic_ns();
   s->rate = 0;
-  if ((fd = shmbus_sub_fd(s->sub)) >= 0 && b->loop->watch(b->lctx, fd, s, &s->watch) < 0)
-    s->watch = NULL; /* read on every tick instead */
+  s->idle = 0;
   if ((rc = advertise(b, s)) < 0) close_sub(b, s);
   return rc;
+}
+
+/* A subscribed bus is read as soon as its descriptor says so; an unsubscribed one has none
+ * (its notifier thread would wake on every publish for nothing) and is looked at on ticks. */
+static void watch_bus(struct buses *b, struct sbus *s) {
+  int fd;
+  if (s->watch || s->sub == NULL) return;
+  if ((fd = shmbus_sub_fd(s->sub)) >= 0 && b->loop->watch(b->lctx, fd, s, &s->watch) < 0)
+    s->watch = NULL; /* read on every tick instead */
+}
+
+/* Nobody subscribes any more: a new reader without the descriptor's thread takes the place of
+ * this one, unless the bus was replaced or removed meanwhile (then it is followed). 0: @s
+ * still exists. */
+static int follow(struct buses *b, struct sbus *s);
+static int unwatch_bus(struct buses *b, struct sbus *s) {
+  struct shmbus_bus_info bi;
+  shmbus_sub *ns;
+  s->idle = 0;
+  if (s->watch == NULL) return 0;
+  if (shmbus_sub_open(s->name, 0, &ns) == 0) {
+    shmbus_sub_info(ns, &bi);
+    if (bi.created_ns == s->bi.created_ns) {
+      b->loop->unwatch(b->lctx, s->watch);
+      s->watch = NULL;
+      shmbus_sub_close(s->sub);
+      s->sub = ns;
+      shmbus_sub_seek(s->sub, SHMBUS_SEEK_NEW);
+      return 0;
+    }
+    shmbus_sub_close(ns);
+  }
+  return follow(b, s);
 }
 
 static void remove_bus(struct buses *b, struct sbus *s) {
@@ -351,10 +384,15 @@ static struct serve_payload *cb_latest(void *ctx, struct hub_channel *ch) {
 
 static void cb_subscribers(void *ctx, struct hub_channel *ch, unsigned n) {
   struct sbus *s = hub_channel_bus(ch);
-  (void)ctx;
-  if (n == 0 && s) { /* nobody reads: keep nothing */
+  if (s == NULL) return;
+  if (n > 0) {
+    s->idle = 0;
+    watch_bus(ctx, s);
+  } else { /* nobody reads: keep nothing; the descriptor goes at the next tick (not while the
+            * hub walks its lists) */
     serve_payload_unref(s->last);
     s->last = NULL;
+    s->idle = 1;
   }
 }
 
@@ -513,8 +551,12 @@ void buses_ready(struct buses *b, void *tag) {
 void buses_tick(struct buses *b) {
   int64_t now = now_monotonic_ns();
   size_t i;
-  for (i = b->n; i-- > 0;)
+  for (i = b->n; i-- > 0;) {
+    if (i < b->n && b->v[i]->idle && hub_channel_subscribers(b->v[i]->ch) == 0 &&
+        unwatch_bus(b, b->v[i]) < 0)
+      continue;
     if (i < b->n && b->v[i]->watch == NULL) service(b, b->v[i]);
+  }
   if (now - b->last_scan >= 1000000000LL) scan(b);
   if (now - b->last_status >= 1000000000LL) publish_status(b);
 }

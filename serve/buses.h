@@ -8,11 +8,12 @@
  * name); a replaced bus is unadvertised and advertised again under a new channel id (its
  * schema may differ); a removed bus is unadvertised.
  *
- * Reading: each bus's pollable descriptor (shmbus_sub_fd()) is watched by the event loop.
- * While a channel has subscribers every record is read (shmbus_sub_next()), converted once
- * and offered to the subscribers' latest-value slots; records the ring overwrote before the
- * server read them are counted ("lost" in the status channel). Without subscribers nothing is
- * read or converted: the cursor is moved to the newest record.
+ * Reading: while a channel has subscribers, its bus's pollable descriptor (shmbus_sub_fd())
+ * is watched by the event loop, every record is read (shmbus_sub_next()), converted once and
+ * offered to the subscribers' latest-value slots; records the ring overwrote before the server
+ * read them are counted ("lost" in the status channel). Without subscribers the bus has no
+ * descriptor (and so no notifier thread waking on every publish): it is looked at every
+ * 100 ms (replaced? removed?), nothing is read or converted.
  *
  * The status channel SERVE_STATUS_TOPIC (JSON, once a second): every bus with its rate, writer,
  * readers, latest version, and every client with its drop count. The page reads it; Foxglove
