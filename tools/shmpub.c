@@ -9,43 +9,15 @@
 
 #include "core/shmbus.h"
 #include "tools/common.h"
+#include "tools/options.h"
 
-static const char usage[] =
+/* --help: this, the option list (option_list[] below), then usage_tail. */
+static const char usage_head[] =
     "Usage: shmpub NAME [options]    (or: shmpub --topic NAME [options])\n"
     "Create bus NAME (or reuse it) and publish records on it. shmpub never waits for readers.\n"
-    "\n"
-    "What to publish (one of):\n"
-    "  -m, --message TEXT     one record: TEXT\n"
-    "  -f, --file FILE        one record: the contents of FILE ('-' = stdin)\n"
-    "  -s, --stdin            one record: all of stdin\n"
-    "  -l, --lines            one record per line of stdin, without its newline (the default\n"
-    "                         when stdin is not a terminal and no record is given)\n"
-    "      --oversize WHAT    -l: a line longer than the capacity is skipped with a warning\n"
-    "                         (skip, the default: one bad line does not end a stream),\n"
-    "                         cut to the capacity (truncate), or ends shmpub (fail)\n"
-    "  -b, --binary SIZE      fixed-size binary records of SIZE bytes read from stdin\n"
-    "How often:\n"
-    "  -r, --rate HZ          publish at most HZ records per second (1e-6..1e9); with -m/-f/-s\n"
-    "                         republish the record at HZ until -n or a signal. After a stall\n"
-    "                         (stdin idle) shmpub never bursts to catch up\n"
-    "  -n, --count COUNT      stop after COUNT publishes\n"
-    "Creating the bus (an existing bus is adopted when these match it or are not given; a\n"
-    "different geometry or type replaces it, and its readers reopen the new one):\n"
-    "  -c, --capacity BYTES   largest record (default 64KiB, at most 1G; suffixes K, M, G)\n"
-    "      --slots N          ring depth, 2..65536 (default 8). A reader that needs every\n"
-    "                         record (shmsub --all) keeps up only while it lags by < N-1\n"
-    "  -t, --type NAME        type tag shown by shmsub -v, shmbus ls and stat (<= 31\n"
-    "                         printable chars; none shows as '-')\n"
-    "      --group NAME       group of the bus (you must belong to it; implies --mode 0640)\n"
-    "      --mode OCTAL       0600 owner only (default), 0640 group may read, 0644 anyone\n"
-    "Ending:\n"
-    "      --unlink           remove the bus on exit (default: it stays, and its latest\n"
-    "                         value serves late joiners)\n"
-    "  -v, --verbose          report creation (with the shared memory it takes) and each\n"
-    "                         publish on stderr. A bus over 256 MiB is reported even without\n"
-    "                         -v\n"
-    "      --topic NAME       the bus NAME, as an option (-t is --type here)\n"
-    "  -h, --help             this help;  -V, --version  the version\n"
+    "\n";
+
+static const char usage_tail[] =
     "\n"
     "SIGINT, SIGTERM and SIGHUP end shmpub cleanly (readers see the writer close). A failure\n"
     "before the first publish removes the bus shmpub created. When the bus is removed under\n"
@@ -64,7 +36,9 @@ enum oversize { OVER_SKIP, OVER_TRUNCATE, OVER_FAIL };
 
 struct opts {
   const char *name, *message, *file;
+  const char *topic; /* --topic NAME, else NULL (the NAME is the operand) */
   enum source src;
+  int nsrc;          /* how many of -m, -f, -s, -l, -b were given (one at most) */
   enum oversize oversize;
   uint64_t binary, count;
   double rate;
@@ -262,105 +236,234 @@ static void plan_open(const struct opts *o, struct plan *pl) {
              o->name, tot, slots, cap, o->name);
 }
 
-static int parse_rate(const char *s, double *out) {
-  char *end;
-  double v;
-  errno = 0;
-  v = strtod(s, &end);
-  if (*s == '\0' || errno || *end || !(v >= 1 / TOOL_MAX_SECONDS && v <= 1e9)) return -EINVAL;
-  *out = v;
+/* The option handlers: option_list[] below names each one with its option. Return: 0, or an
+ * exit code (reported). */
+
+static void set_source(struct opts *o, enum source src) {
+  o->src = src;
+  o->nsrc++;
+}
+
+static int opt_message(void *ctx, const char *arg) {
+  struct opts *o = ctx;
+  set_source(o, SRC_MESSAGE);
+  o->message = arg;
   return 0;
 }
 
-static int parse_oversize(const char *s, enum oversize *out) {
-  static const char *names[] = {"skip", "truncate", "fail"};
-  int i;
-  for (i = 0; i < 3; i++)
-    if (strcmp(s, names[i]) == 0) return *out = (enum oversize)i, 0;
-  return -EINVAL;
+static int opt_file(void *ctx, const char *arg) {
+  struct opts *o = ctx;
+  set_source(o, SRC_FILE);
+  o->file = arg;
+  return 0;
 }
 
-static int parse_args(int argc, char **argv, struct opts *o) {
-  static const struct option longs[] = {
-      {"message", 1, 0, 'm'}, {"file", 1, 0, 'f'},   {"stdin", 0, 0, 's'},
-      {"lines", 0, 0, 'l'},   {"binary", 1, 0, 'b'}, {"rate", 1, 0, 'r'},
-      {"count", 1, 0, 'n'},   {"capacity", 1, 0, 'c'}, {"slots", 1, 0, 'S'},
-      {"type", 1, 0, 't'},    {"mode", 1, 0, 'M'},   {"group", 1, 0, 'G'},
-      {"unlink", 0, 0, 'U'},  {"verbose", 0, 0, 'v'}, {"help", 0, 0, 'h'},
-      {"version", 0, 0, 'V'}, {"topic", 1, 0, 'T'},   {"oversize", 1, 0, 'O'},
-      {0, 0, 0, 0}};
-  const char *topic = NULL;
-  uint64_t u;
-  mode_t mode;
-  int c, nsrc = 0;
-  opterr = 0;
-  shmbus_pub_opts_init(&o->pub);
-  while ((c = getopt_long(argc, argv, ":m:f:slb:r:n:c:t:vhV", longs, NULL)) != -1) {
-    switch (c) {
-      case 'm': o->src = SRC_MESSAGE, o->message = optarg, nsrc++; break;
-      case 'f': o->src = SRC_FILE, o->file = optarg, nsrc++; break;
-      case 's': o->src = SRC_STDIN, nsrc++; break;
-      case 'l': o->src = SRC_LINES, nsrc++; break;
-      case 'b':
-        if (parse_size(optarg, &o->binary) < 0 || o->binary == 0 ||
-            o->binary > SHMBUS_MAX_CAPACITY)
-          return tool_usage_error("--binary wants a record size of 1 byte .. 1GiB (the largest "
-                                  "record a bus holds), not '%s'", optarg);
-        o->src = SRC_BINARY, nsrc++;
-        break;
-      case 'r':
-        if (parse_rate(optarg, &o->rate) < 0)
-          return tool_usage_error("--rate wants a rate in Hz from %g (one record per %g "
-                                  "seconds) to 1e9, not '%s'", 1 / TOOL_MAX_SECONDS,
-                                  TOOL_MAX_SECONDS, optarg);
-        break;
-      case 'n':
-        if (parse_u64(optarg, &o->count) < 0 || o->count == 0)
-          return tool_usage_error("--count wants a number > 0, not '%s'", optarg);
-        break;
-      case 'c':
-        if (parse_size(optarg, &u) < 0 || u == 0 || u > SHMBUS_MAX_CAPACITY)
-          return tool_usage_error("--capacity wants 1 byte .. 1GiB (e.g. 4096, 64K, 1M), not "
-                                  "'%s'", optarg);
-        o->pub.capacity = u;
-        break;
-      case 'S':
-        if (parse_u64(optarg, &u) < 0 || u < 2 || u > SHMBUS_MAX_SLOTS)
-          return tool_usage_error("--slots wants 2..65536, not '%s'", optarg);
-        o->pub.slots = (uint32_t)u;
-        break;
-      case 't':
-        if (strlen(optarg) > SHMBUS_TYPE_MAX ||
-            strspn(optarg, " !\"#$%&'()*+,-./0123456789:;<=>?@ABCDEFGHIJKLMNOPQRSTUVWXYZ[\\]^_`"
-                           "abcdefghijklmnopqrstuvwxyz{|}~") != strlen(optarg))
-          return tool_usage_error("--type wants at most 31 printable ASCII characters, not "
-                                  "'%s'", optarg);
-        o->pub.type = optarg;
-        break;
-      case 'M':
-        if (parse_mode(optarg, &mode) < 0 || (mode & ~(mode_t)0644) || (mode & 0600) != 0600)
-          return tool_usage_error("--mode must be 0600 (owner only), 0640 (the group may read) "
-                                  "or 0644 (everyone may read), not '%s'; readers never get "
-                                  "write access", optarg);
-        o->pub.mode = mode;
-        break;
-      case 'G':
-        if (parse_group(optarg, &o->pub.gid) < 0)
-          return tool_usage_error("--group: no such group '%s'", optarg);
-        o->have_group = 1;
-        break;
-      case 'T': topic = optarg; break;
-      case 'O':
-        if (parse_oversize(optarg, &o->oversize) < 0)
-          return tool_usage_error("--oversize wants skip, truncate or fail, not '%s'", optarg);
-        break;
-      case 'U': o->unlink_on_exit = 1; break;
-      case 'v': o->verbose = 1; break;
-      case 'h': fputs(usage, stdout); exit(EXIT_OK);
-      case 'V': exit(tool_version());
-      default: return tool_bad_option(c, argv);
+static int opt_stdin(void *ctx, const char *arg) {
+  (void)arg;
+  set_source(ctx, SRC_STDIN);
+  return 0;
+}
+
+static int opt_lines(void *ctx, const char *arg) {
+  (void)arg;
+  set_source(ctx, SRC_LINES);
+  return 0;
+}
+
+static int opt_oversize(void *ctx, const char *arg) {
+  static const char *names[] = {"skip", "truncate", "fail"}; /* enum oversize order */
+  struct opts *o = ctx;
+  int i;
+  for (i = 0; i < 3; i++) {
+    if (strcmp(arg, names[i]) == 0) {
+      o->oversize = (enum oversize)i;
+      return 0;
     }
   }
+  return tool_usage_error("--oversize wants skip, truncate or fail, not '%s'", arg);
+}
+
+static int opt_binary(void *ctx, const char *arg) {
+  struct opts *o = ctx;
+  if (parse_size(arg, &o->binary) < 0 || o->binary == 0 || o->binary > SHMBUS_MAX_CAPACITY)
+    return tool_usage_error("--binary wants a record size of 1 byte .. 1GiB (the largest "
+                            "record a bus holds), not '%s'", arg);
+  set_source(o, SRC_BINARY);
+  return 0;
+}
+
+static int opt_rate(void *ctx, const char *arg) {
+  struct opts *o = ctx;
+  char *end;
+  double v;
+  errno = 0;
+  v = strtod(arg, &end);
+  if (*arg == '\0' || errno || *end || !(v >= 1 / TOOL_MAX_SECONDS && v <= 1e9))
+    return tool_usage_error("--rate wants a rate in Hz from %g (one record per %g seconds) to "
+                            "1e9, not '%s'", 1 / TOOL_MAX_SECONDS, TOOL_MAX_SECONDS, arg);
+  o->rate = v;
+  return 0;
+}
+
+static int opt_count(void *ctx, const char *arg) {
+  struct opts *o = ctx;
+  if (parse_u64(arg, &o->count) < 0 || o->count == 0)
+    return tool_usage_error("--count wants a number > 0, not '%s'", arg);
+  return 0;
+}
+
+static int opt_capacity(void *ctx, const char *arg) {
+  struct opts *o = ctx;
+  uint64_t u;
+  if (parse_size(arg, &u) < 0 || u == 0 || u > SHMBUS_MAX_CAPACITY)
+    return tool_usage_error("--capacity wants 1 byte .. 1GiB (e.g. 4096, 64K, 1M), not '%s'",
+                            arg);
+  o->pub.capacity = u;
+  return 0;
+}
+
+static int opt_slots(void *ctx, const char *arg) {
+  struct opts *o = ctx;
+  uint64_t u;
+  if (parse_u64(arg, &u) < 0 || u < 2 || u > SHMBUS_MAX_SLOTS)
+    return tool_usage_error("--slots wants 2..%u, not '%s'", SHMBUS_MAX_SLOTS, arg);
+  o->pub.slots = (uint32_t)u;
+  return 0;
+}
+
+static int opt_type(void *ctx, const char *arg) {
+  struct opts *o = ctx;
+  size_t i, n = strlen(arg);
+  int printable = n <= SHMBUS_TYPE_MAX;
+  for (i = 0; i < n && printable; i++) printable = arg[i] >= ' ' && arg[i] <= '~';
+  if (!printable)
+    return tool_usage_error("--type wants at most %d printable ASCII characters, not '%s'",
+                            SHMBUS_TYPE_MAX, arg);
+  o->pub.type = arg;
+  return 0;
+}
+
+static int opt_group(void *ctx, const char *arg) {
+  struct opts *o = ctx;
+  if (parse_group(arg, &o->pub.gid) < 0)
+    return tool_usage_error("--group: no such group '%s'", arg);
+  o->have_group = 1;
+  return 0;
+}
+
+static int opt_mode(void *ctx, const char *arg) {
+  struct opts *o = ctx;
+  mode_t mode;
+  if (parse_mode(arg, &mode) < 0 || (mode & ~(mode_t)0644) || (mode & 0600) != 0600)
+    return tool_usage_error("--mode must be 0600 (owner only), 0640 (the group may read) or "
+                            "0644 (everyone may read), not '%s'; readers never get write "
+                            "access", arg);
+  o->pub.mode = mode;
+  return 0;
+}
+
+static int opt_unlink(void *ctx, const char *arg) {
+  struct opts *o = ctx;
+  (void)arg;
+  o->unlink_on_exit = 1;
+  return 0;
+}
+
+static int opt_verbose(void *ctx, const char *arg) {
+  struct opts *o = ctx;
+  (void)arg;
+  o->verbose = 1;
+  return 0;
+}
+
+static int opt_topic(void *ctx, const char *arg) {
+  struct opts *o = ctx;
+  o->topic = arg;
+  return 0;
+}
+
+static int opt_help(void *ctx, const char *arg);
+
+static int opt_version(void *ctx, const char *arg) {
+  (void)ctx;
+  (void)arg;
+  exit(tool_version());
+}
+
+static const struct tool_option option_list[] = {
+    {NULL, 0, NULL, "What to publish (one of):", NULL},
+    {"message", 'm', "TEXT", "one record: TEXT", opt_message},
+    {"file", 'f', "FILE", "one record: the contents of FILE ('-' = stdin)", opt_file},
+    {"stdin", 's', NULL, "one record: all of stdin", opt_stdin},
+    {"lines", 'l', NULL,
+     "one record per line of stdin, without its newline (the default\n"
+     "when stdin is not a terminal and no record is given)",
+     opt_lines},
+    {"oversize", 0, "WHAT",
+     "-l: a line longer than the capacity is skipped with a warning\n"
+     "(skip, the default: one bad line does not end a stream),\n"
+     "cut to the capacity (truncate), or ends shmpub (fail)",
+     opt_oversize},
+    {"binary", 'b', "SIZE", "fixed-size binary records of SIZE bytes read from stdin", opt_binary},
+    {NULL, 0, NULL, "How often:", NULL},
+    {"rate", 'r', "HZ",
+     "publish at most HZ records per second (1e-6..1e9); with -m/-f/-s\n"
+     "republish the record at HZ until -n or a signal. After a stall\n"
+     "(stdin idle) shmpub never bursts to catch up",
+     opt_rate},
+    {"count", 'n', "COUNT", "stop after COUNT publishes", opt_count},
+    {NULL, 0, NULL,
+     "Creating the bus (an existing bus is adopted when these match it or are not given; a\n"
+     "different geometry or type replaces it, and its readers reopen the new one):",
+     NULL},
+    {"capacity", 'c', "BYTES", "largest record (default 64KiB, at most 1G; suffixes K, M, G)",
+     opt_capacity},
+    {"slots", 0, "N",
+     "ring depth, 2..65536 (default 8). A reader that needs every\n"
+     "record (shmsub --all) keeps up only while it lags by < N-1",
+     opt_slots},
+    {"type", 't', "NAME",
+     "type tag shown by shmsub -v, shmbus ls and stat (<= 31\n"
+     "printable chars; none shows as '-')",
+     opt_type},
+    {"group", 0, "NAME", "group of the bus (you must belong to it; implies --mode 0640)",
+     opt_group},
+    {"mode", 0, "OCTAL", "0600 owner only (default), 0640 group may read, 0644 anyone", opt_mode},
+    {NULL, 0, NULL, "Ending:", NULL},
+    {"unlink", 0, NULL,
+     "remove the bus on exit (default: it stays, and its latest\n"
+     "value serves late joiners)",
+     opt_unlink},
+    {"verbose", 'v', NULL,
+     "report creation (with the shared memory it takes) and each\n"
+     "publish on stderr. A bus over 256 MiB is reported even without\n"
+     "-v",
+     opt_verbose},
+    {"topic", 0, "NAME", "the bus NAME, as an option (-t is --type here)", opt_topic},
+    {"help", 'h', NULL, "this help;  -V, --version  the version", opt_help},
+    {"version", 'V', NULL, NULL, opt_version},
+};
+
+static const struct tool_options options = {
+    .list = option_list,
+    .n = sizeof option_list / sizeof option_list[0],
+    .getopt_messages = 0,
+    .rejected = tool_bad_option,
+};
+
+static int opt_help(void *ctx, const char *arg) {
+  (void)ctx;
+  (void)arg;
+  fputs(usage_head, stdout);
+  tool_options_help(stdout, &options);
+  fputs(usage_tail, stdout);
+  exit(EXIT_OK);
+}
+
+/* check_args() - after the options: the bus NAME and whether the options go together.
+ * Return: 0, or an exit code (reported). */
+static int check_args(int argc, char **argv, struct opts *o) {
+  const char *topic = o->topic;
   if (!topic && optind >= argc)
     return tool_usage_error("missing the bus NAME%s", o->pub.type ? " (in shmpub, -t is --type; "
                             "give the bus as the first argument or --topic NAME)" : "");
@@ -369,7 +472,7 @@ static int parse_args(int argc, char **argv, struct opts *o) {
                             argv[optind + (topic ? 0 : 1)]);
   o->name = topic ? topic : argv[optind];
   if (shmbus_name_check(o->name) < 0) return tool_name_error(o->name);
-  if (nsrc > 1) return tool_usage_error("give only one of -m, -f, -s, -l, --binary");
+  if (o->nsrc > 1) return tool_usage_error("give only one of -m, -f, -s, -l, --binary");
   if (o->have_group && o->pub.mode == 0) o->pub.mode = 0640;
   if (o->src == SRC_NONE) {
     if (isatty(STDIN_FILENO))
@@ -378,6 +481,15 @@ static int parse_args(int argc, char **argv, struct opts *o) {
     o->src = SRC_LINES;
   }
   return 0;
+}
+
+/* parse_args() - the command line into @o (zeroed by the caller). Return: 0, or an exit code
+ * (reported). */
+static int parse_args(int argc, char **argv, struct opts *o) {
+  int rc;
+  shmbus_pub_opts_init(&o->pub);
+  if ((rc = tool_options_parse(&options, argc, argv, o)) != 0) return rc;
+  return check_args(argc, argv, o);
 }
 
 /* The largest record shmpub may read for -f/-s: --capacity, else an existing bus's capacity,

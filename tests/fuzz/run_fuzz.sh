@@ -45,6 +45,7 @@ extra=() flags=()
 if [ "$target" = tools ]; then
   # The tools' helpers, and their two argument parsers compiled from the tools' own sources.
   extra=("$root/tools/common.c" "$root/tools/format.c" "$root/tools/stats.c"
+         "$root/tools/options.c"
          "$root/tests/fuzz/fuzz_tools_args.c" "$root/tests/fuzz/fuzz_tools_args_pub.c" -lm)
   extra+=(-DFUZZ_TOOLS_FROM_TREE)
   flags=(-close_fd_mask=3)  # the parsers' usage messages would drown libFuzzer's output
