@@ -57,7 +57,7 @@ static const idl_struct_t *find_struct(const void *defs, const char *name) {
 static const char *refusal(const void *ts) {
   if (idl_is_sequence(ts)) return "a sequence, which";
   if (idl_is_string(ts)) return "a string, which (use a char array such as char name[32])";
-  if (idl_type(ts) == IDL_WSTRING) return "a wide string, which";
+  if (idl_type(ts) == IDL_WSTRING) return "a wide string, which"; /* (not in 0.10's grammar) */
   if (idl_is_union(ts)) return "a union, which";
   if (idl_is_bitmask(ts)) return "a bitmask, which";
   if (idl_type(ts) == IDL_FIXED_PT) return "a fixed-point number, which";
@@ -236,11 +236,29 @@ static int conv_struct(struct conv *c, const idl_struct_t *is, int depth,
   return 0;
 }
 
+/* The IDL constructs Cyclone 0.10's grammar lacks, so a syntax error at one of them says so. */
+static const char *unparsed_construct(const char *text, unsigned line, unsigned column) {
+  static const char *const words[] = {"any", "fixed", "map", "bitset", "bitfield", "valuetype",
+                                      "interface", "native", "wstring", "wchar"};
+  const char *p = text;
+  for (unsigned l = 1; l < line && p != NULL; l++) p = strchr(p, '\n') ? strchr(p, '\n') + 1 : NULL;
+  if (p == NULL || line == 0 || column == 0 || strnlen(p, column - 1) < column - 1) return NULL;
+  p += column - 1;
+  for (size_t i = 0; i < sizeof words / sizeof words[0]; i++) {
+    size_t n = strlen(words[i]);
+    if (strncmp(p, words[i], n) == 0 && !(p[n] == '_' || (p[n] >= '0' && p[n] <= '9') ||
+                                          ((p[n] | 32) >= 'a' && (p[n] | 32) <= 'z')))
+      return words[i];
+  }
+  return NULL;
+}
+
 /* Cyclone's parse of @text; -EINVAL with its message (idl_log.c captures it). */
 static int cyclone_parse(const char *text, idl_pstate_t **out, char *err, size_t errlen) {
   idl_pstate_t *ps = NULL;
+  /* Case-sensitive: "Mode mode;" is allowed (idlc needs -f case-sensitive for it). */
   uint32_t flags = IDL_FLAG_ANNOTATIONS | IDL_FLAG_EXTENDED_DATA_TYPES |
-                   IDL_FLAG_ANONYMOUS_TYPES;
+                   IDL_FLAG_ANONYMOUS_TYPES | IDL_FLAG_CASE_SENSITIVE;
   if (idl_create_pstate(flags, NULL, &ps) != IDL_RETCODE_OK) return -ENOMEM;
   ps->config.default_extensibility = IDL_FINAL;
   struct st_idl_log log = {.msg = ""};
@@ -253,6 +271,10 @@ static int cyclone_parse(const char *text, idl_pstate_t **out, char *err, size_t
       snprintf(log.msg, sizeof log.msg, "line %u, column %u: error %d",
                ps->scanner.position.line, ps->scanner.position.column, (int)rc);
     idl_delete_pstate(ps);
+    const char *what = unparsed_construct(text, log.line, log.column);
+    if (what != NULL)
+      return st_err(err, errlen, -EINVAL, "IDL: %s (%s is not supported: a record is a "
+                    "fixed-size C struct)", log.msg, what);
     return st_err(err, errlen, -EINVAL, "IDL: %s", log.msg);
   }
   *out = ps;

@@ -4,6 +4,7 @@
 
 struct st_idl_log {
   char msg[256]; /* the first error, "line L, column C: what" ("" if none was seen) */
+  unsigned line, column; /* where (1-based; 0 if unknown) */
 };
 
 /* Between begin and end, Cyclone's errors on this thread go into @log and its warnings are

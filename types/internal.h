@@ -106,7 +106,9 @@ void st_buf_printf(struct st_buf *b, const char *fmt, ...) __attribute__((format
 /* Hands the string to *@out and returns its length, or -ENOMEM (and frees it). */
 ssize_t st_buf_finish(struct st_buf *b, char **out);
 
-/* value.c: one element's value as JSON text. */
+/* json_out.c: one element's value as JSON text. */
+/* The shortest decimal (%g) that reads back as exactly @v (finite). */
+void st_shortest(char *s, size_t n, double v, bool is_float32);
 void st_put_float(struct st_buf *b, double v, bool is_float32); /* shortest exact; NaN etc. */
 void st_put_latin1(struct st_buf *b, const unsigned char *s, size_t n); /* a JSON string */
 /* A scalar element of a non-struct kind at @p as JSON (enum by name, char as a string). */

@@ -183,7 +183,7 @@ static int dec_int(struct jin *j, enum st_kind k, const json_t *v, unsigned char
     store_int(k, p, u, 0);
   } else if (json_is_real(v)) {
     double d = json_real_value(v);
-    snprintf(text, sizeof text, "%.17g", d);
+    st_shortest(text, sizeof text, d, false);
     if (d != trunc(d)) return fail(j, "expected an integer, got %s", text);
     if (d < (double)r.min || d >= ldexp((double)(r.max / 2 + 1), 1))
       return out_of_range(j, k, text);
@@ -210,8 +210,11 @@ static int dec_float(struct jin *j, enum st_kind k, const json_t *v, unsigned ch
                 json_is_string(v) ? json_string_value(v) : "", json_is_string(v) ? "\"" : "");
   if (k == ST_FLOAT64) return memcpy(p, &d, 8), 0;
   float f;
-  if (isfinite(d) && fabs(d) >= 0x1.ffffffp127) /* rounds to infinity as a float */
-    return fail(j, "%.17g is out of range for float32 (largest %.9g)", d, FLT_MAX);
+  if (isfinite(d) && fabs(d) >= 0x1.ffffffp127) { /* rounds to infinity as a float */
+    char text[40];
+    st_shortest(text, sizeof text, d, false);
+    return fail(j, "%s is out of range for float32 (largest 3.4028235e+38)", text);
+  }
   if (isfinite(d) && fabs(d) > FLT_MAX) f = d > 0 ? FLT_MAX : -FLT_MAX; /* rounds to FLT_MAX */
   else f = (float)d;
   memcpy(p, &f, 4);

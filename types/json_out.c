@@ -15,10 +15,13 @@
 
 #include "types/internal.h"
 
-/* The fewest significant digits that read back (strtod/strtof) as exactly @v. Any decimal of
- * at most DBL_DIG (FLT_DIG) digits survives a round trip, so the search starts there. */
-static void shortest(char *s, size_t n, double v, bool is_float32) {
-  for (int prec = is_float32 ? FLT_DIG : DBL_DIG; prec <= 17; prec++) {
+/* The fewest significant digits that read back (strtod/strtof) as exactly @v. For a normal
+ * number, rounding to DBL_DIG (FLT_DIG) digits already gives the shortest such decimal when
+ * one that short exists (%g drops the trailing zeros), so the search starts there; a
+ * subnormal has fewer significant bits and starts at 1 digit (5e-324, not 4.94...e-324). */
+void st_shortest(char *s, size_t n, double v, bool is_float32) {
+  bool sub = is_float32 ? fpclassify((float)v) == FP_SUBNORMAL : fpclassify(v) == FP_SUBNORMAL;
+  for (int prec = sub ? 1 : is_float32 ? FLT_DIG : DBL_DIG; prec <= 17; prec++) {
     snprintf(s, n, "%.*g", prec, v);
     if (is_float32 ? strtof(s, NULL) == (float)v : strtod(s, NULL) == v) return;
   }
@@ -33,7 +36,7 @@ void st_put_float(struct st_buf *b, double v, bool is_float32) {
   else if (v == 0)
     st_buf_puts(b, signbit(v) ? "-0.0" : "0");
   else {
-    shortest(s, sizeof s, v, is_float32);
+    st_shortest(s, sizeof s, v, is_float32);
     st_buf_puts(b, s);
   }
 }
