@@ -5,6 +5,8 @@
 #   tests/fuzz/run_fuzz.sh records 5     # target 2: the record path over arbitrary slots
 #   tests/fuzz/run_fuzz.sh tools 5       # target 3: the tools' argument and input parsing
 #   tests/fuzz/run_fuzz.sh mcap 5        # target 4: the MCAP reader over arbitrary files
+#   tests/fuzz/run_fuzz.sh types_idl 5   # target 5: IDL schemas (types/, Cyclone's parser)
+#   tests/fuzz/run_fuzz.sh types_json 5  # target 6: JSON into a rich typed record (types/)
 #
 # Builds outside Bazel (Bazel's toolchain here is gcc; libFuzzer needs clang): the core's C
 # sources plus tests/fuzz/fuzz_TARGET.c, with clang -fsanitize=fuzzer,address,undefined. Starts
@@ -15,7 +17,7 @@
 # Needs clang and libclang-rt-14-dev (the libFuzzer runtime).
 set -euo pipefail
 if [ $# -lt 2 ]; then
-  echo "usage: $0 segment|records|tools|mcap MINUTES [libFuzzer flags...]" >&2
+  echo "usage: $0 segment|records|tools|mcap|types_idl|types_json MINUTES [libFuzzer flags...]" >&2
   exit 2
 fi
 target=$1 minutes=$2
@@ -23,7 +25,7 @@ shift 2
 root=$(cd "$(dirname "$0")/../.." && pwd)
 src="$root/tests/fuzz/fuzz_$target.c"
 if [ ! -f "$src" ]; then
-  echo "run_fuzz.sh: no target '$target' (there are segment, records, tools and mcap)" >&2
+  echo "run_fuzz.sh: no target '$target' (there are segment, records, tools, mcap, types_idl and types_json)" >&2
   exit 2
 fi
 CC=${CC:-$(command -v clang || command -v clang-14 || true)}
@@ -48,6 +50,11 @@ if [ "$target" = tools ]; then
          "$root/tests/fuzz/fuzz_tools_args.c" "$root/tests/fuzz/fuzz_tools_args_pub.c" -lm)
   extra+=(-DFUZZ_TOOLS_FROM_TREE)
   flags=(-close_fd_mask=3)  # the parsers' usage messages would drown libFuzzer's output
+fi
+if [ "$target" = types_idl ] || [ "$target" = types_json ]; then
+  # The typed-records library, Cyclone's IDL parser (cyclonedds-dev) and jansson.
+  extra=($(sed -n '/^SRCS = \[/,/^\]/p' "$root/types/BUILD" | grep -o '"[A-Za-z0-9_]*\.c"' |
+           tr -d '"' | sed "s|^|$root/types/|") -lcycloneddsidl -ljansson -lm)
 fi
 if [ "$target" = mcap ]; then
   # The MCAP library and its compressors (Debian zlib1g-dev, libzstd-dev, liblz4-dev).
