@@ -281,6 +281,59 @@ static int cyclone_parse(const char *text, idl_pstate_t **out, char *err, size_t
   return 0;
 }
 
+/* The annotations let through to Cyclone's parser. libcycloneddsidl 0.10.2 crashes (a NULL
+ * dereference inside idl_parse_string) on an annotation it does not know ("@foo", "@final9")
+ * and on some misplaced ones ("@bit_bound" on a member); idlc survives the same input only
+ * because it parses files. So any other annotation is refused here, before Cyclone sees it. */
+static const char *const known_annotations[] = {
+    "key", "value", "final", "appendable", "mutable", "optional", "external", "id", "hashid",
+    "autoid", "topic", "nested", "default_nested", "extensibility", "must_understand",
+    "default", "range", "min", "max", "unit", "verbatim", "data_representation",
+    "try_construct"};
+
+static size_t skip_literal(const char *s, size_t i) {
+  char q = s[i];
+  for (i++; s[i] != '\0' && s[i] != q; i++)
+    if (s[i] == '\\' && s[i + 1] != '\0') i++;
+  return s[i] ? i + 1 : i;
+}
+
+static int check_annotation(const char *s, size_t at, char *err, size_t errlen) {
+  size_t i = at + 1, n;
+  while (s[i] == ' ' || s[i] == '\t' || s[i] == ':') i++;
+  for (n = 0; s[i + n] == '_' || s[i + n] == ':' || (s[i + n] >= '0' && s[i + n] <= '9') ||
+              ((s[i + n] | 32) >= 'a' && (s[i + n] | 32) <= 'z'); n++) {}
+  for (size_t k = 0; k < sizeof known_annotations / sizeof known_annotations[0]; k++)
+    if (strlen(known_annotations[k]) == n && strncmp(s + i, known_annotations[k], n) == 0)
+      return 0;
+  unsigned line = 1;
+  for (size_t k = 0; k < at; k++) line += s[k] == '\n';
+  return st_err(err, errlen, -EINVAL, "IDL: line %u: the annotation @%.*s is not supported "
+                "(supported: @key, @value, @final, @appendable, @mutable, @id, ...)", line,
+                (int)(n < 64 ? n : 64), s + i);
+}
+
+/* Every annotation in @s (outside comments and literals) must be a known one. */
+static int check_annotations(const char *s, char *err, size_t errlen) {
+  for (size_t i = 0; s[i] != '\0';) {
+    if (s[i] == '/' && s[i + 1] == '/') {
+      while (s[i] != '\0' && s[i] != '\n') i++;
+    } else if (s[i] == '/' && s[i + 1] == '*') {
+      const char *end = strstr(s + i + 2, "*/");
+      i = end ? (size_t)(end - s) + 2 : strlen(s);
+    } else if (s[i] == '"' || s[i] == '\'') {
+      i = skip_literal(s, i);
+    } else if (s[i] == '@') {
+      int rc = check_annotation(s, i, err, errlen);
+      if (rc < 0) return rc;
+      i++;
+    } else {
+      i++;
+    }
+  }
+  return 0;
+}
+
 /* Copies @len bytes into a NUL-terminated string, refusing what Cyclone's parser cannot be
  * trusted with: NUL bytes (it would stop there) and more than ST_IDL_MAX bytes. */
 static int idl_text(const char *idl, size_t len, char **out, char *err, size_t errlen) {
@@ -317,6 +370,7 @@ int shmbus_type_parse(const char *idl, size_t len, const char *type_name, shmbus
   char *text;
   int rc = idl_text(idl, len, &text, err, errlen);
   if (rc < 0) return rc;
+  if ((rc = check_annotations(text, err, errlen)) < 0) return free(text), rc;
   idl_pstate_t *ps = NULL;
   rc = cyclone_parse(text, &ps, err, errlen);
   struct shmbus_type *t = rc == 0 ? calloc(1, sizeof *t) : NULL;

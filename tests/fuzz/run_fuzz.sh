@@ -75,7 +75,9 @@ rc=0
 "$work/fuzz_$target" "$work/corpus" -max_total_time=$((minutes * 60)) -timeout=10 \
   -max_len=20000 -rss_limit_mb=2048 -print_final_stats=1 -artifact_prefix="$work/" "${flags[@]}" "$@" \
   2>&1 | tee "$work/fuzz.log" || rc=$?
-if ls "$work"/crash-* "$work"/timeout-* "$work"/oom-* "$work"/leak-* >/dev/null 2>&1; then
+# (compgen: ls would fail unless every kind of finding were present)
+if compgen -G "$work/crash-*" >/dev/null || compgen -G "$work/timeout-*" >/dev/null ||
+   compgen -G "$work/oom-*" >/dev/null || compgen -G "$work/leak-*" >/dev/null; then
   echo "run_fuzz.sh: FINDINGS in $work:" >&2
   ls -l "$work"/crash-* "$work"/timeout-* "$work"/oom-* "$work"/leak-* 2>/dev/null >&2 || true
   exit 1
