@@ -160,6 +160,13 @@ TEST(TypesParse, EveryUnsupportedConstructIsRefusedNamingMemberAndConstruct) {
        "member S.a: the array is larger than 1073741824 bytes"},
       {"struct S { double a[100000000]; double b[100000000]; };",
        "struct S is larger than 1073741824 bytes (at member b)"},
+      // Annotations Cyclone 0.10.2 would crash on (tests/fuzz/corpus/types_idl/cyclone-*).
+      {"@final9 struct S { long a; };",
+       "IDL: line 1: the annotation @final9 is not supported (supported: @key, @value, @final, "
+       "@appendable, @mutable, @id, ...)"},
+      {"struct S {\n  @bit_bound(3) long a; };",
+       "IDL: line 2: the annotation @bit_bound is not supported (supported: @key, @value, "
+       "@final, @appendable, @mutable, @id, ...)"},
       // Not in Cyclone 0.10's grammar: its syntax error, and which construct it was.
       {"struct S { any a; };",
        "IDL: line 1, column 12: syntax error (any is not supported: a record is a fixed-size C "
@@ -182,6 +189,18 @@ TEST(TypesParse, EveryUnsupportedConstructIsRefusedNamingMemberAndConstruct) {
     EXPECT_EQ(-EINVAL, t.rc) << c.idl;
     EXPECT_EQ(c.message, t.err) << c.idl;
   }
+}
+
+TEST(TypesParse, AnnotationsInCommentsAndStringsAreNotAnnotations) {
+  Type t("// @foo\n/* @bar */ const string X = \"@baz\"; const char C = '@';\n"
+         "@final struct S { @key long id; @appendable long x; };",
+         "S");
+  // @appendable on a member is Cyclone's to judge (a semantic error), not a crash.
+  EXPECT_EQ(-EINVAL, t.rc);
+  EXPECT_EQ(std::string::npos, t.err.find("is not supported")) << t.err;
+  Type u("// @foo\n/* @bar */ const string X = \"@baz\";\n@final struct S { @key long id; };",
+         "S");
+  EXPECT_EQ(0, u.rc) << u.err;
 }
 
 TEST(TypesParse, NestingDeeperThan32IsRefused) {

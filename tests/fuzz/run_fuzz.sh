@@ -69,6 +69,9 @@ fi
 export SHMBUS_FUZZ_TAG="r$$"
 trap 'rm -f /dev/shm/shmbus.fuzz-$SHMBUS_FUZZ_TAG-* /dev/shm/shmbus-lock.fuzz-$SHMBUS_FUZZ_TAG-*' EXIT
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1}
+if [ "$target" = types_idl ] || [ "$target" = types_json ]; then
+  export LSAN_OPTIONS=${LSAN_OPTIONS:-suppressions=$root/tests/fuzz/lsan_cyclone.supp}
+fi
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
 echo "run_fuzz.sh: fuzzing $target for $minutes min in $work" >&2
 rc=0
