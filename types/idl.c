@@ -367,7 +367,7 @@ int shmbus_type_parse(const char *idl, size_t len, const char *type_name, shmbus
   if (idl == NULL && len > 0) return st_err(err, errlen, -EINVAL, "no IDL text");
   if (type_name == NULL || type_name[0] == '\0')
     return st_err(err, errlen, -EINVAL, "no type name");
-  char *text;
+  char *text = NULL;
   int rc = idl_text(idl, len, &text, err, errlen);
   if (rc < 0) return rc;
   if ((rc = check_annotations(text, err, errlen)) < 0) return free(text), rc;
