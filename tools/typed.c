@@ -30,6 +30,19 @@ int typed_open(const struct shmbus_schema *sc, struct typed *t, char *err, size_
   return 0;
 }
 
+int typed_field_check(const struct typed *t, const char *field, char *err, size_t errlen) {
+  void *zero;
+  char *out = NULL;
+  ssize_t n;
+  if (t->kind != TYPED_CSTRUCT) return 0; /* JSON records: each has its own fields */
+  zero = calloc(1, shmbus_type_size(t->type) ? shmbus_type_size(t->type) : 1);
+  if (zero == NULL) return -ENOMEM;
+  n = shmbus_type_field(t->type, zero, shmbus_type_size(t->type), field, &out, err, errlen);
+  free(zero);
+  free(out);
+  return n < 0 ? (int)n : 0;
+}
+
 void typed_close(struct typed *t) {
   shmbus_type_free(t->type);
   t->type = NULL;
@@ -60,12 +73,12 @@ static ssize_t decode(const struct typed *t, enum out_format fmt, const char *fi
 
 static void envelope(FILE *f, const struct typed *t, const struct out_record *r) {
   fputs("{\"bus\":", f);
-  json_string(f, r->bus, strlen(r->bus));
+  json_quote(f, r->bus, strlen(r->bus));
   fprintf(f, ",\"version\":%llu,\"timestamp_ns\":%lld,\"latency_ns\":%lld,\"length\":%zu,"
              "\"skipped\":%llu,\"type\":",
           (unsigned long long)r->version, (long long)r->timestamp_ns, (long long)r->latency_ns,
           r->length, (unsigned long long)r->skipped);
-  json_string(f, t->name, strlen(t->name));
+  json_quote(f, t->name, strlen(t->name));
   fputs(",\"data\":", f);
 }
 
@@ -85,11 +98,10 @@ int typed_print(FILE *f, const struct typed *t, enum out_format fmt, int verbose
     envelope(f, t, r);
     fwrite(text, 1, (size_t)n, f);
     fputs("}\n", f);
-  } else {
-    struct out_record pr = *r;
-    pr.data = text;
-    pr.length = (size_t)n;
-    print_record(f, FMT_TEXT, verbose && fmt == FMT_TEXT, &pr); /* text, a prefix with -v */
+  } else { /* text, with the record's own prefix under -v */
+    if (verbose) print_prefix(f, r);
+    fwrite(text, 1, (size_t)n, f);
+    fputc('\n', f);
   }
   free(text);
   return ferror(f) ? -EIO : 0;

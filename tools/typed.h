@@ -32,6 +32,10 @@ struct typed {
 int typed_open(const struct shmbus_schema *sc, struct typed *t, char *err, size_t errlen);
 void typed_close(struct typed *t);
 
+/* typed_field_check() - whether @field names a field of @t's records (C-struct buses; any
+ * name passes for JSON records). Return: 0; -ENOENT with a message; -ENOMEM. */
+int typed_field_check(const struct typed *t, const char *field, char *err, size_t errlen);
+
 /* typed_print() - one record of a typed bus as fields: FMT_JSON an object per line (-v: inside
  * the record's envelope, as "data"), FMT_TEXT field=value pairs (-v: the usual prefix); with
  * @field, that field's value alone. Records that do not decode (wrong length, JSON that is not
