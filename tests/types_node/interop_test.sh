@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # interop_test.sh - shmbus's CDR of its C-struct records (types/), decoded by code nobody here
-# wrote: Foxglove's @foxglove/omgidl-parser parses types/testdata/all.idl (every supported
+# wrote (and, in step 3, what shmsub -F json prints): Foxglove's @foxglove/omgidl-parser parses types/testdata/all.idl (every supported
 # type, nested structs with trailing padding, multi-dimensional arrays, typedefs, modules,
 # enums, char arrays), @foxglove/omgidl-serialization's MessageReader decodes each record's
 # CDR, and every value must equal what shmbus_type_to_json() printed, exactly (check.mjs).
@@ -44,6 +44,18 @@ if node "$CHECK" "$IDL" sensors::All "$TMP/offbyone" 2>"$TMP/err2"; then
 else grep -q "u64: ours 18446744073709551614, Foxglove's 18446744073709551615" "$TMP/err2" ||
   fail "off by one: $(cat "$TMP/err2")"; fi
 echo "negative controls: $(cat "$TMP/err1") / $(cat "$TMP/err2")"
+
+# 3. Through the tools: the records published with shmpub -F json and printed by shmsub -F json
+#    on a real bus; Foxglove's decoding of each record's CDR equals shmsub's line.
+BUS="types-interop-$$-$RANDOM"
+trap '"$RUNFILES/tools/shmbus" rm --force "$BUS" >/dev/null 2>&1' EXIT
+n=$(wc -l <"$HERE/records.jsonl")
+"$RUNFILES/tools/shmpub" "$BUS" --schema "$IDL" --type sensors::All -F json --slots 16 \
+  <"$HERE/records.jsonl" || fail "shmpub -F json"
+"$RUNFILES/tools/shmsub" "$BUS" --oldest -F json -C "$n" >"$TMP/shmsub" || fail "shmsub -F json"
+cut -d' ' -f1 "$TMP/out" | paste -d' ' - "$TMP/shmsub" >"$TMP/tools"
+[ "$(wc -l <"$TMP/shmsub")" -eq "$n" ] || fail "shmsub printed $(wc -l <"$TMP/shmsub") lines"
+if node "$CHECK" "$IDL" sensors::All "$TMP/tools"; then :; else fail "Foxglove's decoding differs from shmsub -F json"; fi
 
 [ "$FAILS" -eq 0 ] && echo "PASS" || echo "$FAILS failed"
 [ "$FAILS" -eq 0 ]
