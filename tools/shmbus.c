@@ -152,9 +152,9 @@ static void cell(const char *s, const char *empty, int width) {
 
 static void ls_json(const struct row *r, const char *user) {
   fputs("{\"name\":", stdout);
-  json_string(stdout, r->name, strlen(r->name));
+  json_quote(stdout, r->name, strlen(r->name));
   fputs(",\"type\":", stdout);
-  json_string(stdout, r->bi.type, strlen(r->bi.type));
+  json_quote(stdout, r->bi.type, strlen(r->bi.type));
   printf(",\"readable\":%s,\"writer_pid\":%d,\"writer_alive\":%s,\"writer_state\":",
          r->err ? "false" : "true", (int)r->bi.writer_pid, r->bi.writer_alive ? "true" : "false");
   if (r->err) fputs("null", stdout);
@@ -167,7 +167,7 @@ static void ls_json(const struct row *r, const char *user) {
   if (r->rate >= 0) printf("%.3f", r->rate);
   else fputs("null", stdout);
   fputs(",\"owner\":", stdout);
-  json_string(stdout, user, strlen(user));
+  json_quote(stdout, user, strlen(user));
   printf(",\"mode\":\"%04o\"}\n", (unsigned)r->bi.mode);
 }
 
@@ -273,11 +273,11 @@ static void print_schema_json(const struct shmbus_bus_info *bi) {
     return;
   }
   fputs("{\"type_name\":", stdout);
-  json_string(stdout, bi->type_name, strlen(bi->type_name));
+  json_quote(stdout, bi->type_name, strlen(bi->type_name));
   fputs(",\"schema_encoding\":", stdout);
-  json_string(stdout, bi->schema_encoding, strlen(bi->schema_encoding));
+  json_quote(stdout, bi->schema_encoding, strlen(bi->schema_encoding));
   fputs(",\"message_encoding\":", stdout);
-  json_string(stdout, bi->message_encoding, strlen(bi->message_encoding));
+  json_quote(stdout, bi->message_encoding, strlen(bi->message_encoding));
   printf(",\"length\":%llu,\"hash\":\"%016llx\"}", (unsigned long long)bi->schema_len,
          (unsigned long long)bi->schema_hash);
 }
@@ -329,11 +329,11 @@ static int cmd_stat(const char *name, int json) {
   fmt_group(bi.gid, group, sizeof group);
   if (json) {
     fputs("{\"name\":", stdout);
-    json_string(stdout, name, strlen(name));
+    json_quote(stdout, name, strlen(name));
     fputs(",\"path\":", stdout);
-    json_string(stdout, path, strlen(path));
+    json_quote(stdout, path, strlen(path));
     fputs(",\"type\":", stdout);
-    json_string(stdout, bi.type, strlen(bi.type));
+    json_quote(stdout, bi.type, strlen(bi.type));
     printf(",\"slots\":%u,\"capacity\":%llu,\"total_size\":%llu,\"latest\":%llu,"
            "\"last_publish_ns\":%llu,\"created_ns\":%llu,\"writer_pid\":%d,"
            "\"writer_state\":\"%s\",\"lock_holder\":%d,\"readers_asleep\":%s,"
@@ -345,9 +345,9 @@ static int cmd_stat(const char *name, int json) {
            bi.replaced ? "true" : "false", bi.layout_version);
     print_readers(rv, nr < 0 ? -1 : nr, 1);
     fputs(",\"owner\":", stdout);
-    json_string(stdout, user, strlen(user));
+    json_quote(stdout, user, strlen(user));
     fputs(",\"group\":", stdout);
-    json_string(stdout, group, strlen(group));
+    json_quote(stdout, group, strlen(group));
     printf(",\"mode\":\"%04o\"", (unsigned)bi.mode);
     print_schema_json(&bi);
     fputs("}\n", stdout);
