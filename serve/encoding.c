@@ -1,6 +1,8 @@
 /* encoding.c - a bus's advertisement and record conversion (see encoding.h). */
 #include "serve/encoding.h"
 
+#include "types/shmbus_types.h"
+
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -21,10 +23,32 @@ static void copy_printable(char *dst, size_t n, const char *src) {
  * refused the schema: the caller advertises it as it is). */
 static int typed(const struct shmbus_schema *sc, struct serve_encoding *e, char *warn,
                  size_t warnlen) {
-  (void)sc;
-  (void)e;
-  if (warn) snprintf(warn, warnlen, "typed buses are not converted by this build");
-  return -EINVAL;
+  shmbus_type *t;
+  char err[256];
+  if (shmbus_type_parse(sc->text, sc->text_len, sc->type_name, &t, err, sizeof err) < 0) {
+    if (warn) snprintf(warn, warnlen, "its schema cannot be converted (%s)", err);
+    return -EINVAL;
+  }
+  if (shmbus_type_describe(t, &e->layout) < 0) {
+    shmbus_type_free(t);
+    e->layout = NULL;
+    return -EINVAL;
+  }
+  if ((e->schema = malloc(sc->text_len + 1)) == NULL) {
+    shmbus_type_free(t);
+    free(e->layout);
+    e->layout = NULL;
+    return -EINVAL;
+  }
+  memcpy(e->schema, sc->text, sc->text_len);
+  e->schema[sc->text_len] = 0;
+  e->schema_len = sc->text_len;
+  copy(e->encoding, sizeof e->encoding, "cdr");
+  copy(e->schema_encoding, sizeof e->schema_encoding, "omgidl");
+  copy(e->schema_name, sizeof e->schema_name, shmbus_type_name(t));
+  e->type = t;
+  e->cstruct = 1;
+  return 0;
 }
 
 int serve_encoding_of(shmbus_sub *s, const struct shmbus_bus_info *bi, struct serve_encoding *e,
@@ -53,18 +77,18 @@ int serve_encoding_of(shmbus_sub *s, const struct shmbus_bus_info *bi, struct se
 void serve_encoding_free(struct serve_encoding *e) {
   free(e->schema);
   free(e->layout);
+  shmbus_type_free(e->type);
   e->schema = e->layout = NULL;
   e->type = NULL;
 }
 
 size_t serve_encoding_size(const struct serve_encoding *e, size_t len) {
-  (void)e;
-  return len;
+  return e->type ? shmbus_type_cdr_size(e->type) : len;
 }
 
 ssize_t serve_encoding_convert(const struct serve_encoding *e, const void *rec, size_t len,
                                void *out, size_t cap) {
-  (void)e;
+  if (e->type) return shmbus_type_to_cdr(e->type, rec, len, out, cap);
   if (len > cap) return -EMSGSIZE;
   memcpy(out, rec, len);
   return (ssize_t)len;
@@ -72,7 +96,9 @@ ssize_t serve_encoding_convert(const struct serve_encoding *e, const void *rec, 
 
 ssize_t serve_encoding_from_json(const struct serve_encoding *e, const char *json, size_t len,
                                  void *rec, size_t cap, char *err, size_t errlen) {
-  (void)e, (void)json, (void)len, (void)rec, (void)cap;
-  snprintf(err, errlen, "this build cannot convert JSON to C-struct records");
-  return -ENOTSUP;
+  if (e->type == NULL) {
+    snprintf(err, errlen, "the bus has no C-struct type to convert JSON to");
+    return -ENOTSUP;
+  }
+  return shmbus_type_from_json(e->type, json, len, rec, cap, err, errlen);
 }

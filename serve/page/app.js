@@ -181,10 +181,19 @@ function renderValue(td, b) {
   if (nums.length === 0 || nums.length > 24) { td.textContent = s.length > 300 ? s.slice(0, 300) + "…" : s; return; }
   // Numbers clickable: each selects that field for the plot.
   if (nums.length === 1 && nums[0][0] === "") { addNum(td, b, "", nums[0][1]); return; }
-  nums.forEach(([p, x], i) => {
+  // Every leaf in order: numbers clickable, the rest (enum names, text) as JSON.
+  const leaves = (v, path, out) => {
+    if (Array.isArray(v)) v.forEach((x, i) => leaves(x, `${path}[${i}]`, out));
+    else if (v && typeof v === "object") for (const k of Object.keys(v)) leaves(v[k], path ? `${path}.${k}` : k, out);
+    else out.push([path, v]);
+    return out;
+  };
+  leaves(v, "", []).forEach(([p, x], i) => {
     if (i) td.appendChild(document.createTextNode("  "));
     td.appendChild(document.createTextNode(p + "="));
-    addNum(td, b, p, x);
+    if (typeof x === "number" && isFinite(x)) addNum(td, b, p, x);
+    else if (typeof x === "boolean") addNum(td, b, p, x ? 1 : 0);
+    else td.appendChild(document.createTextNode(JSON.stringify(x)));
   });
 }
 function fmt(x) { return Number.isInteger(x) ? String(x) : Math.abs(x) >= 1e6 || Math.abs(x) < 1e-3 ? x.toExponential(4) : x.toFixed(4); }

@@ -9,7 +9,7 @@ import { writeFileSync, mkdirSync } from "node:fs";
 import WebSocket from "ws";
 import { check, done, waitFor, serve, linePublisher, killAll, busLatest, env, sleep } from "./common.mjs";
 
-const [A, R] = process.argv.slice(2);
+const [A, R, , , T] = process.argv.slice(2);
 
 // A DevTools session on the browser's one page.
 async function devtools(userDir) {
@@ -67,6 +67,12 @@ async function main() {
   await waitFor(() => busLatest(A) >= 1 && busLatest(R) >= 1, "the buses");
   const timer = setInterval(publish, 20);
 
+  // T: a typed C-struct bus (typed_pub: every field a function of seq), sent as CDR and
+  // decoded by the page with the layout from the status channel.
+  const tp = spawn(process.env.TYPED_PUB, [T, "0", "50"], { stdio: "inherit" });
+  process.on("exit", () => tp.kill("SIGTERM"));
+  await waitFor(() => busLatest(T) >= 1, "the typed bus");
+
   const srv = await serve([`${process.env.RUN}*`]);
   mkdirSync(`${env.tmp}/chrome`, { recursive: true });
   const dt = await devtools(`${env.tmp}/chrome`);
@@ -83,6 +89,14 @@ async function main() {
   // The raw bus: a text number decoded as a number.
   const rv = await waitFor(async () => { const v = await valueOf(R); return v ? JSON.parse(v) : null; }, `the page showing ${R}`, 60);
   check(typeof rv === "number" && Number.isInteger(Math.round(rv / 1.5)) && rv / 1.5 <= seq && rv > 0, `${R} on the page is a published number: ${rv}`);
+  // The typed bus: CDR decoded in the page, every field as typed_pub made it.
+  const tv = await waitFor(async () => { const v = await valueOf(T); return v ? JSON.parse(v) : null; }, `the page showing ${T}`, 60);
+  const q = tv.seq;
+  const want = { seq: q, i: -q, f: q * 0.5, d: q * 0.25, v: { x: q, y: -q, z: q / 4 }, arr: [q % 100, -(q % 100), 7], ok: q % 2 === 1, mode: ["IDLE", "RUN", "FAULT"][q % 3], b: q % 256 };
+  check(JSON.stringify(tv) === JSON.stringify(want), `${T} decoded in the page: ${JSON.stringify(tv)}, want ${JSON.stringify(want)}`);
+  const tv2 = await waitFor(async () => { const v = JSON.parse((await valueOf(T)) || "null"); return v && v.seq > q ? v : null; }, "the typed value to move", 60);
+  check(tv2.i === -tv2.seq && tv2.v.z === tv2.seq / 4, `${T} moved and still matches: ${JSON.stringify(tv2)}`);
+
   // The other columns: writer, readers, rate from the status channel.
   const row = await waitFor(async () => {
     const r = await dt.evaluate(`(() => { const tr = document.querySelector('tr[data-bus="${A}"]'); return tr && [...tr.cells].map((c) => c.textContent); })()`);
@@ -110,6 +124,7 @@ async function main() {
   console.log(`screenshot: ${outDir}/serve_page.png`);
 
   clearInterval(timer);
+  tp.kill("SIGTERM");
   dt.close();
   await pa.end();
   await pr.end();

@@ -29,7 +29,8 @@ newbus B
 newbus P
 newbus T
 newbus U
-export SHMBUS SHMPUB SHMSUB RUN TMP_DIR=$TMP
+TYPED_PUB=$HERE/typed_pub
+export SHMBUS SHMPUB SHMSUB RUN TYPED_PUB TMP_DIR=$TMP
 # The source tree's file (the runfile links to it), so that node finds node_modules beside it.
 node "$SRC/$(basename "$SCRIPT")" "$A" "$R" "$B" "$P" "$T" "$U" "$@"
 rc=$?
