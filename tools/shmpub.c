@@ -606,7 +606,7 @@ static int opt_help(void *ctx, const char *arg) {
 static int check_args(int argc, char **argv, struct opts *o) {
   const char *topic = o->topic;
   if (!topic && optind >= argc)
-    return tool_usage_error("missing the bus NAME%s", o->pub.type ? " (in shmpub, -t is --type; "
+    return tool_usage_error("missing the bus NAME%s", o->type ? " (in shmpub, -t is --type; "
                             "give the bus as the first argument or --topic NAME)" : "");
   if (optind + (topic ? 0 : 1) < argc)
     return tool_usage_error("unexpected argument '%s' (one bus NAME; quote a message: -m 'a b')",

@@ -13,13 +13,19 @@ struct text {
   bool first;
 };
 
-static size_t push(struct text *x, const char *fmt, const char *s, uint32_t i) {
+static size_t advance(struct text *x, int n) {
   size_t mark = x->plen;
-  int n = s ? snprintf(x->path + x->plen, sizeof x->path - x->plen, fmt, s)
-            : snprintf(x->path + x->plen, sizeof x->path - x->plen, fmt, i);
   if (n > 0 && (size_t)n < sizeof x->path - x->plen) x->plen += (size_t)n;
   x->path[x->plen] = '\0';
   return mark;
+}
+
+static size_t push_name(struct text *x, const char *s) {
+  return advance(x, snprintf(x->path + x->plen, sizeof x->path - x->plen, "%s", s));
+}
+
+static size_t push_index(struct text *x, uint32_t i) {
+  return advance(x, snprintf(x->path + x->plen, sizeof x->path - x->plen, "[%" PRIu32 "]", i));
 }
 
 static void text_struct(struct text *x, const struct st_struct *s, const unsigned char *rec);
@@ -29,7 +35,7 @@ static void text_value(struct text *x, const struct st_field *f, const unsigned 
   if (dim < f->ndims) {
     size_t stride = st_stride(f, dim);
     for (uint32_t i = 0; i < f->dims[dim] && !x->b->failed; i++) {
-      size_t mark = push(x, "[%" PRIu32 "]", NULL, i);
+      size_t mark = push_index(x, i);
       text_value(x, f, base, dim + 1, first + i * stride);
       x->plen = mark;
       x->path[mark] = '\0';
@@ -38,7 +44,7 @@ static void text_value(struct text *x, const struct st_field *f, const unsigned 
   }
   const unsigned char *p = base + first * f->elem_size;
   if (f->kind == ST_STRUCT && !f->chars) {
-    size_t mark = push(x, "%s", ".", 0);
+    size_t mark = push_name(x, ".");
     text_struct(x, f->st, p);
     x->plen = mark;
     x->path[mark] = '\0';
@@ -52,7 +58,7 @@ static void text_value(struct text *x, const struct st_field *f, const unsigned 
 
 static void text_struct(struct text *x, const struct st_struct *s, const unsigned char *rec) {
   for (size_t i = 0; i < s->nfields; i++) {
-    size_t mark = push(x, "%s", s->fields[i].name, 0);
+    size_t mark = push_name(x, s->fields[i].name);
     text_value(x, &s->fields[i], rec + s->fields[i].offset, 0, 0);
     x->plen = mark;
     x->path[mark] = '\0';
