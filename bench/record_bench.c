@@ -80,7 +80,7 @@ struct bus {
   int64_t *log_ns; /* log_time by record number (-1: not in the file) */
   /* play */
   int64_t *arr_ns, *pub_ns; /* arrival (CLOCK_MONOTONIC), publish stamp (REALTIME) by number */
-  uint64_t played;
+  _Atomic uint64_t played; /* written by its subscriber thread, read by main */
 };
 static struct bus b[MAX_BUSES];
 static int nb;
@@ -302,7 +302,7 @@ static void *sub_thread(void *arg) {
     shmbus_sub_close(s);
     return NULL;
   }
-  while (!atomic_load(&play_stop) && x->played < x->published) {
+  while (!atomic_load(&play_stop) && atomic_load(&x->played) < x->published) {
     struct shmbus_record_info in;
     ssize_t n;
     rc = shmbus_sub_wait(s, 100000000, SHMBUS_WAIT_SLEEP | SHMBUS_WAIT_THROUGH_DEATH);
@@ -320,7 +320,7 @@ static void *sub_thread(void *arg) {
       if (seq < x->published && x->arr_ns[seq] < 0) {
         x->arr_ns[seq] = t;
         x->pub_ns[seq] = (int64_t)in.timestamp_ns;
-        x->played++;
+        atomic_fetch_add_explicit(&x->played, 1, memory_order_relaxed);
       }
     }
   }
@@ -410,7 +410,7 @@ static int play(const char *file, const char *err_path) {
   for (;;) {
     int all = 1;
     for (i = 0; i < nb; i++)
-      if (b[i].played < b[i].recorded) all = 0;
+      if (atomic_load(&b[i].played) < b[i].recorded) all = 0;
     if (all || now_ns(CLOCK_MONOTONIC) > deadline) break;
     usleep(10000);
   }
@@ -605,7 +605,8 @@ int main(int argc, char **argv) {
       fprintf(w, "| %s | %llu | %llu | %llu | %llu | %llu |\n", b[i].name,
               (unsigned long long)b[i].published, (unsigned long long)b[i].recorded,
               (unsigned long long)(b[i].published - b[i].recorded),
-              (unsigned long long)b[i].lost_reported, (unsigned long long)b[i].played);
+              (unsigned long long)b[i].lost_reported,
+              (unsigned long long)atomic_load(&b[i].played));
     fprintf(w, "\n| recorder | |\n|---|---|\n"
             "| CPU share while publishing (/proc/PID/stat utime+stime / wall) | %.3f (%.2f CPU-s in %.1f s) |\n"
             "| CPU, whole process (wait4: start, recording, finishing the file) | %.2f s |\n"
@@ -649,7 +650,7 @@ int main(int argc, char **argv) {
          total_cpu, (long long)sb.st_size, mbps);
   if (o.play) {
     uint64_t played = 0;
-    for (i = 0; i < nb; i++) played += b[i].played;
+    for (i = 0; i < nb; i++) played += atomic_load(&b[i].played);
     printf(" played=%llu play_offset_p50_us=%.1f play_offset_p99_us=%.1f play_interval_p50_us=%.1f"
            " play_interval_p99_us=%.1f",
            (unsigned long long)played, hist_pct(&h[0], .5) / 1e3, hist_pct(&h[0], .99) / 1e3,
