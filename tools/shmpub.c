@@ -9,43 +9,16 @@
 
 #include "core/shmbus.h"
 #include "tools/common.h"
+#include "tools/options.h"
+#include "tools/typed.h"
 
-static const char usage[] =
+/* --help: this, the option list (option_list[] below), then usage_tail. */
+static const char usage_head[] =
     "Usage: shmpub NAME [options]    (or: shmpub --topic NAME [options])\n"
     "Create bus NAME (or reuse it) and publish records on it. shmpub never waits for readers.\n"
-    "\n"
-    "What to publish (one of):\n"
-    "  -m, --message TEXT     one record: TEXT\n"
-    "  -f, --file FILE        one record: the contents of FILE ('-' = stdin)\n"
-    "  -s, --stdin            one record: all of stdin\n"
-    "  -l, --lines            one record per line of stdin, without its newline (the default\n"
-    "                         when stdin is not a terminal and no record is given)\n"
-    "      --oversize WHAT    -l: a line longer than the capacity is skipped with a warning\n"
-    "                         (skip, the default: one bad line does not end a stream),\n"
-    "                         cut to the capacity (truncate), or ends shmpub (fail)\n"
-    "  -b, --binary SIZE      fixed-size binary records of SIZE bytes read from stdin\n"
-    "How often:\n"
-    "  -r, --rate HZ          publish at most HZ records per second (1e-6..1e9); with -m/-f/-s\n"
-    "                         republish the record at HZ until -n or a signal. After a stall\n"
-    "                         (stdin idle) shmpub never bursts to catch up\n"
-    "  -n, --count COUNT      stop after COUNT publishes\n"
-    "Creating the bus (an existing bus is adopted when these match it or are not given; a\n"
-    "different geometry or type replaces it, and its readers reopen the new one):\n"
-    "  -c, --capacity BYTES   largest record (default 64KiB, at most 1G; suffixes K, M, G)\n"
-    "      --slots N          ring depth, 2..65536 (default 8). A reader that needs every\n"
-    "                         record (shmsub --all) keeps up only while it lags by < N-1\n"
-    "  -t, --type NAME        type tag shown by shmsub -v, shmbus ls and stat (<= 31\n"
-    "                         printable chars; none shows as '-')\n"
-    "      --group NAME       group of the bus (you must belong to it; implies --mode 0640)\n"
-    "      --mode OCTAL       0600 owner only (default), 0640 group may read, 0644 anyone\n"
-    "Ending:\n"
-    "      --unlink           remove the bus on exit (default: it stays, and its latest\n"
-    "                         value serves late joiners)\n"
-    "  -v, --verbose          report creation (with the shared memory it takes) and each\n"
-    "                         publish on stderr. A bus over 256 MiB is reported even without\n"
-    "                         -v\n"
-    "      --topic NAME       the bus NAME, as an option (-t is --type here)\n"
-    "  -h, --help             this help;  -V, --version  the version\n"
+    "\n";
+
+static const char usage_tail[] =
     "\n"
     "SIGINT, SIGTERM and SIGHUP end shmpub cleanly (readers see the writer close). A failure\n"
     "before the first publish removes the bus shmpub created. When the bus is removed under\n"
@@ -57,6 +30,7 @@ static const char usage[] =
     "  seq 1000 | shmpub nums --slots 1024      1000 records, one per line\n"
     "  shmpub cfg -f config.json --mode 0644    a file, readable by every user\n"
     "  cat /dev/urandom | shmpub frames -b 4096 -r 1000 -n 5000\n"
+    "  echo '{\"t\":1,\"acc\":[0,0,9.81]}' | shmpub imu --schema imu.idl --type sensors::Imu -F json\n"
     "\n" TOOLS_EXIT_CODES;
 
 enum source { SRC_NONE, SRC_MESSAGE, SRC_FILE, SRC_STDIN, SRC_LINES, SRC_BINARY };
@@ -64,11 +38,21 @@ enum oversize { OVER_SKIP, OVER_TRUNCATE, OVER_FAIL };
 
 struct opts {
   const char *name, *message, *file;
+  const char *topic; /* --topic NAME, else NULL (the NAME is the operand) */
   enum source src;
+  int nsrc;          /* how many of -m, -f, -s, -l, -b were given (one at most) */
   enum oversize oversize;
   uint64_t binary, count;
   double rate;
   int unlink_on_exit, verbose, have_group;
+  int json;                     /* -F json: records are given as JSON (a typed bus) */
+  const char *type;             /* --type: the type tag, or with a schema its type name */
+  const char *schema_file;      /* --schema FILE */
+  const char *schema_encoding;  /* --schema-encoding ENC (else from FILE's name) */
+  const char *message_encoding; /* --message-encoding ENC (else from the schema encoding) */
+  char *schema_text;            /* FILE's contents */
+  struct shmbus_schema schema;  /* what o->pub.schema points at when typed */
+  struct typed typed;           /* the bus's records, once it is open (-F json) */
   struct shmbus_pub_opts pub;
 };
 
@@ -154,6 +138,97 @@ static ssize_t oversize_line(struct writer *w, const struct opts *o, size_t len,
              "room)", (unsigned long long)lineno, len, o->name,
              (unsigned long long)w->capacity);
   return -1;
+}
+
+/* open_typed() - -F json: what the bus's records are (the schema asked for, or the adopted
+ * bus's). Return: 0 or an exit code. */
+static int open_typed(struct writer *w, struct opts *o) {
+  struct shmbus_schema sc;
+  char err[512];
+  typed_close(&o->typed);
+  if (shmbus_pub_schema(w->p, &sc) < 0) {
+    tool_msg("bus '%s' carries no schema, so JSON cannot be made into its records: give "
+             "--schema FILE --type NAME (or --message-encoding json --type NAME)", o->name);
+    return EXIT_USAGE;
+  }
+  if (typed_open(&sc, &o->typed, err, sizeof err) < 0) {
+    tool_msg("bus '%s': its schema (type %s) does not parse: %s", o->name, sc.type_name, err);
+    return EXIT_ERROR;
+  }
+  if (o->typed.kind == TYPED_OPAQUE) {
+    tool_msg("bus '%s' carries %s records (type %s): shmpub makes records from JSON only for "
+             "omgidl C-struct and json buses; publish them as bytes (-f, -s, --binary)",
+             o->name, o->typed.encoding, o->typed.name);
+    return EXIT_USAGE;
+  }
+  return 0;
+}
+
+/* encode() - one JSON text into a record of the bus in @buf (w->capacity bytes); @where names
+ * the input in a message ("line 3", "stdin"). Return: its length; -1 (reported). */
+static ssize_t encode(const struct writer *w, const struct opts *o, const char *json, size_t len,
+                      void *buf, const char *where) {
+  char err[512];
+  ssize_t n = typed_encode(&o->typed, json, len, buf, w->capacity, err, sizeof err);
+  if (n == -EMSGSIZE)
+    tool_msg("%s: the record is larger than the capacity of bus '%s' (%llu bytes); nothing was "
+             "published for it", where, o->name, (unsigned long long)w->capacity);
+  else if (n < 0)
+    tool_msg("%s: %s; nothing was published for it", where, n == -ENOMEM ? "out of memory" : err);
+  return n < 0 ? -1 : n;
+}
+
+/* run_json_lines() - -F json -l: one JSON object per line. A bad line is reported and skipped
+ * (the others are published); any bad line makes the exit status 1. */
+static int run_json_lines(struct writer *w, const struct opts *o) {
+  struct tool_pacer pc;
+  uint64_t n = o->count ? o->count : UINT64_MAX, i = 0, lineno = 0, bad = 0;
+  size_t cap = 0;
+  char *line = NULL, where[48];
+  void *rec = malloc(w->capacity ? w->capacity : 1);
+  ssize_t len, rlen;
+  int rc = 0;
+  if (rec == NULL) return tool_fail("publish on", o->name, -ENOMEM, 0);
+  tool_pacer_init(&pc, o->rate);
+  while (i < n && !tool_stop && rc == 0 && (len = getline(&line, &cap, stdin)) >= 0) {
+    lineno++;
+    if (strspn(line, " \t\r\n") == (size_t)len) continue; /* blank lines separate nothing */
+    snprintf(where, sizeof where, "line %llu", (unsigned long long)lineno);
+    if ((rlen = encode(w, o, line, (size_t)len, rec, where)) < 0) {
+      bad++;
+      continue;
+    }
+    pace(&pc);
+    if (!tool_stop) {
+      rc = publish(w, o, rec, (size_t)rlen);
+      i++;
+    }
+  }
+  if (rc == 0 && ferror(stdin) && !tool_stop) {
+    tool_msg("error reading stdin: %s", strerror(errno));
+    rc = EXIT_ERROR;
+  }
+  if (bad && rc == 0) {
+    tool_msg("%llu of %llu lines were not published (errors above)", (unsigned long long)bad,
+             (unsigned long long)(bad + i));
+    rc = EXIT_ERROR;
+  }
+  free(rec);
+  free(line);
+  return rc;
+}
+
+/* run_json_record() - -F json with -m, -f or -s: the one JSON text becomes the record. */
+static int run_json_record(struct writer *w, const struct opts *o, const char *json, size_t len) {
+  const char *where = o->src == SRC_MESSAGE ? "--message" : o->src == SRC_FILE ? o->file : "stdin";
+  void *rec = malloc(w->capacity ? w->capacity : 1);
+  ssize_t n;
+  int rc;
+  if (rec == NULL) return tool_fail("publish on", o->name, -ENOMEM, 0);
+  n = encode(w, o, json, len, rec, where);
+  rc = n < 0 ? EXIT_ERROR : run_record(w, o, rec, (size_t)n);
+  free(rec);
+  return rc;
 }
 
 static int run_lines(struct writer *w, const struct opts *o) {
@@ -262,114 +337,283 @@ static void plan_open(const struct opts *o, struct plan *pl) {
              o->name, tot, slots, cap, o->name);
 }
 
-static int parse_rate(const char *s, double *out) {
-  char *end;
-  double v;
-  errno = 0;
-  v = strtod(s, &end);
-  if (*s == '\0' || errno || *end || !(v >= 1 / TOOL_MAX_SECONDS && v <= 1e9)) return -EINVAL;
-  *out = v;
+/* The option handlers: option_list[] below names each one with its option. Return: 0, or an
+ * exit code (reported). */
+
+static void set_source(struct opts *o, enum source src) {
+  o->src = src;
+  o->nsrc++;
+}
+
+static int opt_message(void *ctx, const char *arg) {
+  struct opts *o = ctx;
+  set_source(o, SRC_MESSAGE);
+  o->message = arg;
   return 0;
 }
 
-static int parse_oversize(const char *s, enum oversize *out) {
-  static const char *names[] = {"skip", "truncate", "fail"};
-  int i;
-  for (i = 0; i < 3; i++)
-    if (strcmp(s, names[i]) == 0) return *out = (enum oversize)i, 0;
-  return -EINVAL;
+static int opt_file(void *ctx, const char *arg) {
+  struct opts *o = ctx;
+  set_source(o, SRC_FILE);
+  o->file = arg;
+  return 0;
 }
 
-static int parse_args(int argc, char **argv, struct opts *o) {
-  static const struct option longs[] = {
-      {"message", 1, 0, 'm'}, {"file", 1, 0, 'f'},   {"stdin", 0, 0, 's'},
-      {"lines", 0, 0, 'l'},   {"binary", 1, 0, 'b'}, {"rate", 1, 0, 'r'},
-      {"count", 1, 0, 'n'},   {"capacity", 1, 0, 'c'}, {"slots", 1, 0, 'S'},
-      {"type", 1, 0, 't'},    {"mode", 1, 0, 'M'},   {"group", 1, 0, 'G'},
-      {"unlink", 0, 0, 'U'},  {"verbose", 0, 0, 'v'}, {"help", 0, 0, 'h'},
-      {"version", 0, 0, 'V'}, {"topic", 1, 0, 'T'},   {"oversize", 1, 0, 'O'},
-      {0, 0, 0, 0}};
-  const char *topic = NULL;
-  uint64_t u;
-  mode_t mode;
-  int c, nsrc = 0;
-  opterr = 0;
-  shmbus_pub_opts_init(&o->pub);
-  while ((c = getopt_long(argc, argv, ":m:f:slb:r:n:c:t:vhV", longs, NULL)) != -1) {
-    switch (c) {
-      case 'm': o->src = SRC_MESSAGE, o->message = optarg, nsrc++; break;
-      case 'f': o->src = SRC_FILE, o->file = optarg, nsrc++; break;
-      case 's': o->src = SRC_STDIN, nsrc++; break;
-      case 'l': o->src = SRC_LINES, nsrc++; break;
-      case 'b':
-        if (parse_size(optarg, &o->binary) < 0 || o->binary == 0 ||
-            o->binary > SHMBUS_MAX_CAPACITY)
-          return tool_usage_error("--binary wants a record size of 1 byte .. 1GiB (the largest "
-                                  "record a bus holds), not '%s'", optarg);
-        o->src = SRC_BINARY, nsrc++;
-        break;
-      case 'r':
-        if (parse_rate(optarg, &o->rate) < 0)
-          return tool_usage_error("--rate wants a rate in Hz from %g (one record per %g "
-                                  "seconds) to 1e9, not '%s'", 1 / TOOL_MAX_SECONDS,
-                                  TOOL_MAX_SECONDS, optarg);
-        break;
-      case 'n':
-        if (parse_u64(optarg, &o->count) < 0 || o->count == 0)
-          return tool_usage_error("--count wants a number > 0, not '%s'", optarg);
-        break;
-      case 'c':
-        if (parse_size(optarg, &u) < 0 || u == 0 || u > SHMBUS_MAX_CAPACITY)
-          return tool_usage_error("--capacity wants 1 byte .. 1GiB (e.g. 4096, 64K, 1M), not "
-                                  "'%s'", optarg);
-        o->pub.capacity = u;
-        break;
-      case 'S':
-        if (parse_u64(optarg, &u) < 0 || u < 2 || u > SHMBUS_MAX_SLOTS)
-          return tool_usage_error("--slots wants 2..65536, not '%s'", optarg);
-        o->pub.slots = (uint32_t)u;
-        break;
-      case 't':
-        if (strlen(optarg) > SHMBUS_TYPE_MAX ||
-            strspn(optarg, " !\"#$%&'()*+,-./0123456789:;<=>?@ABCDEFGHIJKLMNOPQRSTUVWXYZ[\\]^_`"
-                           "abcdefghijklmnopqrstuvwxyz{|}~") != strlen(optarg))
-          return tool_usage_error("--type wants at most 31 printable ASCII characters, not "
-                                  "'%s'", optarg);
-        o->pub.type = optarg;
-        break;
-      case 'M':
-        if (parse_mode(optarg, &mode) < 0 || (mode & ~(mode_t)0644) || (mode & 0600) != 0600)
-          return tool_usage_error("--mode must be 0600 (owner only), 0640 (the group may read) "
-                                  "or 0644 (everyone may read), not '%s'; readers never get "
-                                  "write access", optarg);
-        o->pub.mode = mode;
-        break;
-      case 'G':
-        if (parse_group(optarg, &o->pub.gid) < 0)
-          return tool_usage_error("--group: no such group '%s'", optarg);
-        o->have_group = 1;
-        break;
-      case 'T': topic = optarg; break;
-      case 'O':
-        if (parse_oversize(optarg, &o->oversize) < 0)
-          return tool_usage_error("--oversize wants skip, truncate or fail, not '%s'", optarg);
-        break;
-      case 'U': o->unlink_on_exit = 1; break;
-      case 'v': o->verbose = 1; break;
-      case 'h': fputs(usage, stdout); exit(EXIT_OK);
-      case 'V': exit(tool_version());
-      default: return tool_bad_option(c, argv);
+static int opt_stdin(void *ctx, const char *arg) {
+  (void)arg;
+  set_source(ctx, SRC_STDIN);
+  return 0;
+}
+
+static int opt_lines(void *ctx, const char *arg) {
+  (void)arg;
+  set_source(ctx, SRC_LINES);
+  return 0;
+}
+
+static int opt_oversize(void *ctx, const char *arg) {
+  static const char *names[] = {"skip", "truncate", "fail"}; /* enum oversize order */
+  struct opts *o = ctx;
+  int i;
+  for (i = 0; i < 3; i++) {
+    if (strcmp(arg, names[i]) == 0) {
+      o->oversize = (enum oversize)i;
+      return 0;
     }
   }
+  return tool_usage_error("--oversize wants skip, truncate or fail, not '%s'", arg);
+}
+
+static int opt_binary(void *ctx, const char *arg) {
+  struct opts *o = ctx;
+  if (parse_size(arg, &o->binary) < 0 || o->binary == 0 || o->binary > SHMBUS_MAX_CAPACITY)
+    return tool_usage_error("--binary wants a record size of 1 byte .. 1GiB (the largest "
+                            "record a bus holds), not '%s'", arg);
+  set_source(o, SRC_BINARY);
+  return 0;
+}
+
+static int opt_rate(void *ctx, const char *arg) {
+  struct opts *o = ctx;
+  char *end;
+  double v;
+  errno = 0;
+  v = strtod(arg, &end);
+  if (*arg == '\0' || errno || *end || !(v >= 1 / TOOL_MAX_SECONDS && v <= 1e9))
+    return tool_usage_error("--rate wants a rate in Hz from %g (one record per %g seconds) to "
+                            "1e9, not '%s'", 1 / TOOL_MAX_SECONDS, TOOL_MAX_SECONDS, arg);
+  o->rate = v;
+  return 0;
+}
+
+static int opt_count(void *ctx, const char *arg) {
+  struct opts *o = ctx;
+  if (parse_u64(arg, &o->count) < 0 || o->count == 0)
+    return tool_usage_error("--count wants a number > 0, not '%s'", arg);
+  return 0;
+}
+
+static int opt_capacity(void *ctx, const char *arg) {
+  struct opts *o = ctx;
+  uint64_t u;
+  if (parse_size(arg, &u) < 0 || u == 0 || u > SHMBUS_MAX_CAPACITY)
+    return tool_usage_error("--capacity wants 1 byte .. 1GiB (e.g. 4096, 64K, 1M), not '%s'",
+                            arg);
+  o->pub.capacity = u;
+  return 0;
+}
+
+static int opt_slots(void *ctx, const char *arg) {
+  struct opts *o = ctx;
+  uint64_t u;
+  if (parse_u64(arg, &u) < 0 || u < 2 || u > SHMBUS_MAX_SLOTS)
+    return tool_usage_error("--slots wants 2..%u, not '%s'", SHMBUS_MAX_SLOTS, arg);
+  o->pub.slots = (uint32_t)u;
+  return 0;
+}
+
+static int opt_type(void *ctx, const char *arg) {
+  struct opts *o = ctx;
+  o->type = arg; /* checked with the other schema options (check_type()) */
+  return 0;
+}
+
+static int opt_schema(void *ctx, const char *arg) {
+  ((struct opts *)ctx)->schema_file = arg;
+  return 0;
+}
+
+static int opt_schema_encoding(void *ctx, const char *arg) {
+  ((struct opts *)ctx)->schema_encoding = arg;
+  return 0;
+}
+
+static int opt_message_encoding(void *ctx, const char *arg) {
+  ((struct opts *)ctx)->message_encoding = arg;
+  return 0;
+}
+
+static int opt_format(void *ctx, const char *arg) {
+  struct opts *o = ctx;
+  if (strcmp(arg, "json") == 0) o->json = 1;
+  else if (strcmp(arg, "text") == 0 || strcmp(arg, "raw") == 0) o->json = 0;
+  else return tool_usage_error("--format wants text (records as given) or json, not '%s'", arg);
+  return 0;
+}
+
+static int opt_group(void *ctx, const char *arg) {
+  struct opts *o = ctx;
+  if (parse_group(arg, &o->pub.gid) < 0)
+    return tool_usage_error("--group: no such group '%s'", arg);
+  o->have_group = 1;
+  return 0;
+}
+
+static int opt_mode(void *ctx, const char *arg) {
+  struct opts *o = ctx;
+  mode_t mode;
+  if (parse_mode(arg, &mode) < 0 || (mode & ~(mode_t)0644) || (mode & 0600) != 0600)
+    return tool_usage_error("--mode must be 0600 (owner only), 0640 (the group may read) or "
+                            "0644 (everyone may read), not '%s'; readers never get write "
+                            "access", arg);
+  o->pub.mode = mode;
+  return 0;
+}
+
+static int opt_unlink(void *ctx, const char *arg) {
+  struct opts *o = ctx;
+  (void)arg;
+  o->unlink_on_exit = 1;
+  return 0;
+}
+
+static int opt_verbose(void *ctx, const char *arg) {
+  struct opts *o = ctx;
+  (void)arg;
+  o->verbose = 1;
+  return 0;
+}
+
+static int opt_topic(void *ctx, const char *arg) {
+  struct opts *o = ctx;
+  o->topic = arg;
+  return 0;
+}
+
+static int opt_help(void *ctx, const char *arg);
+
+static int opt_version(void *ctx, const char *arg) {
+  (void)ctx;
+  (void)arg;
+  exit(tool_version());
+}
+
+static const struct tool_option option_list[] = {
+    {NULL, 0, NULL, "What to publish (one of):", NULL},
+    {"message", 'm', "TEXT", "one record: TEXT", opt_message},
+    {"file", 'f', "FILE", "one record: the contents of FILE ('-' = stdin)", opt_file},
+    {"stdin", 's', NULL, "one record: all of stdin", opt_stdin},
+    {"lines", 'l', NULL,
+     "one record per line of stdin, without its newline (the default\n"
+     "when stdin is not a terminal and no record is given)",
+     opt_lines},
+    {"oversize", 0, "WHAT",
+     "-l: a line longer than the capacity is skipped with a warning\n"
+     "(skip, the default: one bad line does not end a stream),\n"
+     "cut to the capacity (truncate), or ends shmpub (fail)",
+     opt_oversize},
+    {"binary", 'b', "SIZE", "fixed-size binary records of SIZE bytes read from stdin", opt_binary},
+    {NULL, 0, NULL, "How often:", NULL},
+    {"rate", 'r', "HZ",
+     "publish at most HZ records per second (1e-6..1e9); with -m/-f/-s\n"
+     "republish the record at HZ until -n or a signal. After a stall\n"
+     "(stdin idle) shmpub never bursts to catch up",
+     opt_rate},
+    {"count", 'n', "COUNT", "stop after COUNT publishes", opt_count},
+    {NULL, 0, NULL,
+     "Creating the bus (an existing bus is adopted when these match it or are not given; a\n"
+     "different geometry or type replaces it, and its readers reopen the new one):",
+     NULL},
+    {"capacity", 'c', "BYTES", "largest record (default 64KiB, at most 1G; suffixes K, M, G)",
+     opt_capacity},
+    {"slots", 0, "N",
+     "ring depth, 2..65536 (default 8). A reader that needs every\n"
+     "record (shmsub --all) keeps up only while it lags by < N-1",
+     opt_slots},
+    {"type", 't', "NAME",
+     "type tag shown by shmsub -v, shmbus ls and stat (<= 31\n"
+     "printable chars; none shows as '-'); with --schema, the type\n"
+     "in it the records are (e.g. sensors::Imu, <= 255 chars)",
+     opt_type},
+    {NULL, 0, NULL,
+     "Typed buses (docs/TYPES.md): the bus carries a schema, and tools show fields:", NULL},
+    {"schema", 0, "FILE",
+     "the schema of the records: OMG IDL (.idl: records are that C\n"
+     "struct, see docs/TYPES.md), or any other kind, carried as is\n"
+     "(.msg, .json, .proto, .fbs/.bfbs; or say --schema-encoding)",
+     opt_schema},
+    {"schema-encoding", 0, "ENC",
+     "omgidl, ros2msg, ros2idl, jsonschema, protobuf, flatbuffer, ...\n"
+     "(the MCAP registry's names; default: from FILE's name)",
+     opt_schema_encoding},
+    {"message-encoding", 0, "ENC",
+     "the records' encoding (default: x-shmbus-cstruct for omgidl,\n"
+     "cdr for ros2, json for jsonschema, ...); json without --schema\n"
+     "makes a bus of JSON records",
+     opt_message_encoding},
+    {"format", 'F', "FORMAT",
+     "text: records as given (default); json: each record (-m, -f,\n"
+     "-s) or line (-l) is a JSON object made into a record of the\n"
+     "bus's type: missing fields are zero; a bad line is reported\n"
+     "(field and line) and skipped",
+     opt_format},
+    {"group", 0, "NAME", "group of the bus (you must belong to it; implies --mode 0640)",
+     opt_group},
+    {"mode", 0, "OCTAL", "0600 owner only (default), 0640 group may read, 0644 anyone", opt_mode},
+    {NULL, 0, NULL, "Ending:", NULL},
+    {"unlink", 0, NULL,
+     "remove the bus on exit (default: it stays, and its latest\n"
+     "value serves late joiners)",
+     opt_unlink},
+    {"verbose", 'v', NULL,
+     "report creation (with the shared memory it takes) and each\n"
+     "publish on stderr. A bus over 256 MiB is reported even without\n"
+     "-v",
+     opt_verbose},
+    {"topic", 0, "NAME", "the bus NAME, as an option (-t is --type here)", opt_topic},
+    {"help", 'h', NULL, "this help;  -V, --version  the version", opt_help},
+    {"version", 'V', NULL, NULL, opt_version},
+};
+
+static const struct tool_options options = {
+    .list = option_list,
+    .n = sizeof option_list / sizeof option_list[0],
+    .getopt_messages = 0,
+    .rejected = tool_bad_option,
+};
+
+static int opt_help(void *ctx, const char *arg) {
+  (void)ctx;
+  (void)arg;
+  fputs(usage_head, stdout);
+  tool_options_help(stdout, &options);
+  fputs(usage_tail, stdout);
+  exit(EXIT_OK);
+}
+
+/* check_args() - after the options: the bus NAME and whether the options go together.
+ * Return: 0, or an exit code (reported). */
+static int check_args(int argc, char **argv, struct opts *o) {
+  const char *topic = o->topic;
   if (!topic && optind >= argc)
-    return tool_usage_error("missing the bus NAME%s", o->pub.type ? " (in shmpub, -t is --type; "
+    return tool_usage_error("missing the bus NAME%s", o->type ? " (in shmpub, -t is --type; "
                             "give the bus as the first argument or --topic NAME)" : "");
   if (optind + (topic ? 0 : 1) < argc)
     return tool_usage_error("unexpected argument '%s' (one bus NAME; quote a message: -m 'a b')",
                             argv[optind + (topic ? 0 : 1)]);
   o->name = topic ? topic : argv[optind];
   if (shmbus_name_check(o->name) < 0) return tool_name_error(o->name);
-  if (nsrc > 1) return tool_usage_error("give only one of -m, -f, -s, -l, --binary");
+  if (o->nsrc > 1) return tool_usage_error("give only one of -m, -f, -s, -l, --binary");
   if (o->have_group && o->pub.mode == 0) o->pub.mode = 0640;
   if (o->src == SRC_NONE) {
     if (isatty(STDIN_FILENO))
@@ -378,6 +622,89 @@ static int parse_args(int argc, char **argv, struct opts *o) {
     o->src = SRC_LINES;
   }
   return 0;
+}
+
+/* parse_args() - the command line into @o (zeroed by the caller). Return: 0, or an exit code
+ * (reported). */
+static int printable(const char *s, size_t max) {
+  size_t i, n = strlen(s);
+  for (i = 0; i < n; i++)
+    if (s[i] < ' ' || s[i] > '~') return 0;
+  return n <= max;
+}
+
+/* read_schema() - --schema FILE into o->schema_text. Return: 0 or an exit code. */
+static int read_schema(struct opts *o, size_t *len) {
+  FILE *f = fopen(o->schema_file, "rb");
+  int rc;
+  if (f == NULL)
+    return tool_msg("cannot read schema '%s': %s", o->schema_file, strerror(errno)), EXIT_ERROR;
+  rc = read_all(f, SHMBUS_SCHEMA_MAX, &o->schema_text, len);
+  fclose(f);
+  if (rc == -EFBIG)
+    return tool_msg("schema '%s' is larger than a bus carries (%u bytes at most)",
+                    o->schema_file, SHMBUS_SCHEMA_MAX), EXIT_USAGE;
+  if (rc < 0)
+    return tool_msg("cannot read schema '%s': %s", o->schema_file, strerror(-rc)), EXIT_ERROR;
+  return 0;
+}
+
+/* check_schema() - the type tag, or the schema of a typed bus, from --type, --schema,
+ * --schema-encoding and --message-encoding; an IDL schema is parsed here, so a bad one is
+ * reported before any bus is touched. Return: 0 or an exit code. */
+static int check_schema(struct opts *o) {
+  const char *senc = o->schema_encoding ? o->schema_encoding : "", *menc = o->message_encoding;
+  char err[512];
+  size_t len = 0;
+  int rc;
+  if (!o->schema_file && !o->message_encoding) {
+    if (o->schema_encoding) return tool_usage_error("--schema-encoding goes with --schema FILE");
+    if (o->type && !printable(o->type, SHMBUS_TYPE_MAX))
+      return tool_usage_error("--type wants at most %d printable ASCII characters, not '%s' "
+                              "(a longer type name goes with --schema)", SHMBUS_TYPE_MAX, o->type);
+    o->pub.type = o->type;
+    return 0;
+  }
+  if (!o->type)
+    return tool_usage_error("a typed bus needs --type NAME: the type its records are (e.g. "
+                            "--type sensors::Imu)");
+  if (!*o->type || !printable(o->type, SHMBUS_TYPE_NAME_MAX))
+    return tool_usage_error("--type wants 1 to %d printable ASCII characters, not '%s'",
+                            SHMBUS_TYPE_NAME_MAX, o->type);
+  if (o->schema_file) {
+    const char *gs, *gm;
+    if (typed_guess_encodings(o->schema_file, o->schema_encoding, &gs, &gm) == 0) {
+      senc = gs;
+      if (!menc) menc = gm;
+    } else if (!o->schema_encoding) {
+      return tool_usage_error("cannot tell what kind of schema '%s' is from its name: say "
+                              "--schema-encoding (omgidl, ros2msg, jsonschema, protobuf, ...)",
+                              o->schema_file);
+    } else if (!menc) {
+      return tool_usage_error("--schema-encoding %s: say --message-encoding too (the records' "
+                              "encoding)", o->schema_encoding);
+    }
+    if ((rc = read_schema(o, &len)) != 0) return rc;
+  }
+  if (!printable(senc, SHMBUS_ENCODING_MAX) || !*menc || !printable(menc, SHMBUS_ENCODING_MAX))
+    return tool_usage_error("an encoding is 1 to %d printable ASCII characters",
+                            SHMBUS_ENCODING_MAX);
+  o->schema = (struct shmbus_schema){o->type, senc, menc, o->schema_text, len, 0};
+  o->pub.schema = &o->schema;
+  o->pub.type = strlen(o->type) <= SHMBUS_TYPE_MAX ? o->type : "";
+  if (typed_open(&o->schema, &o->typed, err, sizeof err) < 0)
+    return tool_msg("schema '%s', type %s: %s", o->schema_file ? o->schema_file : "-", o->type,
+                    err), EXIT_USAGE;
+  return 0;
+}
+
+static int parse_args(int argc, char **argv, struct opts *o) {
+  int rc;
+  shmbus_pub_opts_init(&o->pub);
+  if ((rc = tool_options_parse(&options, argc, argv, o)) != 0) return rc;
+  if ((rc = check_args(argc, argv, o)) != 0) return rc;
+  if (o->json && o->src == SRC_BINARY) return tool_usage_error("--binary records are not JSON");
+  return check_schema(o);
 }
 
 /* The largest record shmpub may read for -f/-s: --capacity, else an existing bus's capacity,
@@ -439,7 +766,10 @@ static int open_writer(struct opts *o, struct writer *w, struct plan *pl, size_t
              "belong to ('id -Gn'), or have root add you to %s.", o->name, group, group);
     return EXIT_PERM;
   }
-  if (o->pub.capacity == 0 && len > SHMBUS_DEFAULT_CAPACITY) {
+  if (o->pub.capacity == 0 && o->typed.kind == TYPED_CSTRUCT) {
+    if (shmbus_stat(o->name, &bi) == -ENOENT) /* a new bus: its records are exactly that big */
+      o->pub.capacity = shmbus_type_size(o->typed.type);
+  } else if (o->pub.capacity == 0 && len > SHMBUS_DEFAULT_CAPACITY) {
     if (shmbus_stat(o->name, &bi) == -ENOENT) o->pub.capacity = len; /* a new bus: make it fit */
   }
   plan_open(o, pl);
@@ -466,17 +796,27 @@ int main(int argc, char **argv) {
   if (o.src == SRC_MESSAGE || o.src == SRC_FILE || o.src == SRC_STDIN) {
     if ((rc = read_record(&o, &record, &len)) != 0 || record == NULL) return rc;
   }
-  rc = open_writer(&o, &w, &pl, o.src == SRC_BINARY ? o.binary : len);
-  if (rc != 0) return free(record), rc;
-  switch (o.src) {
-    case SRC_LINES: rc = run_lines(&w, &o); break;
-    case SRC_BINARY: rc = run_binary(&w, &o); break;
-    default: rc = run_record(&w, &o, record, len); break;
+  rc = open_writer(&o, &w, &pl, o.src == SRC_BINARY || o.json ? o.binary : len);
+  if (rc != 0) {
+    free(record);
+    return rc;
   }
+  if (o.json) {
+    rc = open_typed(&w, &o);
+    if (rc == 0 && o.src == SRC_LINES) rc = run_json_lines(&w, &o);
+    else if (rc == 0) rc = run_json_record(&w, &o, record, len);
+  } else if (o.src == SRC_LINES)
+    rc = run_lines(&w, &o);
+  else if (o.src == SRC_BINARY)
+    rc = run_binary(&w, &o);
+  else
+    rc = run_record(&w, &o, record, len);
   /* A bus this run created and never published on is no use to anyone: a failure removes it. */
   if (rc != 0 && pl.created && shmbus_pub_version(w.p) == 0) o.unlink_on_exit = 1;
   shmbus_pub_close(w.p);
   free(record);
+  typed_close(&o.typed);
+  free(o.schema_text);
   if (o.unlink_on_exit) {
     int err = shmbus_unlink(o.name, 0);
     if (err < 0 && err != -ENOENT) {

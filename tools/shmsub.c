@@ -9,50 +9,19 @@
 #include "core/shmbus.h"
 #include "tools/common.h"
 #include "tools/format.h"
+#include "tools/options.h"
+#include "tools/typed.h"
 #include "tools/stats.h"
 
-static const char usage[] =
+/* --help: this, the option list (option_list[] below), then usage_tail. */
+static const char usage_head[] =
     "Usage: shmsub NAME [options]    (or: shmsub -t NAME [options])\n"
     "Print the records published on bus NAME: its latest record at once (when there is one),\n"
     "then each new one. When the output is slower than the writer, shmsub prints the newest\n"
     "record and skips the rest (latest-value semantics; -v shows how many it skipped).\n"
-    "\n"
-    "Which records:\n"
-    "  -a, --all              every record in order; records the writer overwrote before\n"
-    "                         shmsub read them are reported on stderr as 'lost N'\n"
-    "      --oldest           every record in order from the oldest one still in the ring\n"
-    "                         (implies --all)\n"
-    "      --new              start with the first record published after shmsub starts\n"
-    "  -1, --once             print the latest record (or wait for the first) and exit\n"
-    "  -C, --count N          exit after N records\n"
-    "  -W, --timeout SEC      give up after SEC seconds without a record (exit status 4)\n"
-    "  -t, --topic NAME       the bus NAME, as an option (mosquitto_sub/ros2 habit)\n"
-    "      --wait-for-bus     wait until the bus exists instead of failing\n"
-    "  -i, --interval SEC     print at most one record per SEC seconds (each is the next one\n"
-    "                         published after the pause); with --hz/--bw/--delay: print the\n"
-    "                         statistics every SEC seconds (default 1)\n"
-    "Output (data on stdout, diagnostics on stderr):\n"
-    "  -F, --format FORMAT    text (default: the bytes and a newline), hex, raw (the bytes\n"
-    "                         only), json (one object per line: bus, version, timestamp_ns,\n"
-    "                         latency_ns, length, skipped, encoding, payload; the payload is\n"
-    "                         text when it is valid UTF-8, else base64)\n"
-    "  -v, --verbose          prefix version, publish time, one-way latency and length (the\n"
-    "                         latency of a record older than shmsub is its age); report the\n"
-    "                         writer stopping and returning, and the bus's type tag and\n"
-    "                         geometry, on stderr\n"
-    "Statistics instead of records (like ros2 topic hz/bw/delay), over records published after\n"
-    "shmsub started (the latest record of an older bus is no sample: its age is no delay):\n"
-    "      --hz               publish rate, min/max interval and jitter (this reader's\n"
-    "                         monotonic receive clock: a wall-clock step cannot skew them)\n"
-    "      --bw               bytes per second and record sizes\n"
-    "      --delay            publish-to-receive latency: mean, min, p50, p90, p99, max\n"
-    "                         (nearest-rank percentiles; CLOCK_REALTIME on both sides)\n"
-    "      --window N         records in the statistics window (default 1000)\n"
-    "Waiting:\n"
-    "      --hybrid           spin ~20 us, then sleep on the futex (default)\n"
-    "      --spin             spin: lowest latency, uses a whole core\n"
-    "      --sleep            sleep on the futex at once: least CPU\n"
-    "  -h, --help             this help;  -V, --version  the version\n"
+    "\n";
+
+static const char usage_tail[] =
     "\n"
     "When the writer stops, shmsub keeps waiting for a new writer; when the bus is replaced or\n"
     "removed, it reopens it by name (waiting for it to come back), and says so on stderr.\n"
@@ -67,17 +36,22 @@ static const char usage[] =
     "  shmsub temp -1                     its latest value, once\n"
     "  shmsub nums --all -C 1000 --wait-for-bus > out.txt\n"
     "  shmsub imu -v -i 0.5               two samples a second, with their latency\n"
-    "  shmsub imu -F json | jq .latency_ns\n"
+    "  shmsub imu -F json -v | jq .latency_ns\n"
+    "  shmsub imu -F json                 typed records as their fields\n"
+    "  shmsub imu --field acc[2]          one field of each record\n"
     "  shmsub imu --hz --delay            rate, jitter and latency every second\n"
     "\n" TOOLS_EXIT_CODES;
 
 struct opts {
   const char *name;
+  const char *topic; /* -t NAME, else NULL (the NAME is the operand) */
   int all, once, wait_for_bus, verbose, mode, stats, start; /* start: 0 latest, new, oldest */
+  int modes, starts; /* how many wait modes and start points were given (one at most) */
   uint64_t count;
   double timeout, interval;
   size_t window;
   enum out_format fmt;
+  const char *field; /* --field PATH: print that field of typed records */
 };
 
 struct reader {
@@ -88,6 +62,8 @@ struct reader {
   int hinted; /* the 'lost' advice was given */
   int fresh; /* --all on a bus that appeared while we waited: versions from 1 are ours */
   uint64_t last_version; /* of the last record printed from this bus, 0 = none */
+  struct typed typed;    /* what the bus's schema says its records are */
+  uint64_t undecoded;    /* records that did not decode as the schema says (shown as bytes) */
   uint64_t done;
   int64_t last_record, next_print; /* CLOCK_MONOTONIC */
   int64_t start_ns;                /* CLOCK_REALTIME when shmsub started */
@@ -117,8 +93,41 @@ static void describe_bus(const struct opts *o, shmbus_sub *s) {
   fmt_bytes(bi.capacity, cap, sizeof cap);
   fprintf(stderr, "%s: bus '%s': type '", tool_name, o->name);
   text_safe(stderr, bi.type[0] ? bi.type : "-", bi.type[0] ? strlen(bi.type) : 1);
-  fprintf(stderr, "', %u slots of %s, latest version %llu\n", bi.slots, cap,
+  fprintf(stderr, "', %u slots of %s, latest version %llu", bi.slots, cap,
           (unsigned long long)bi.latest);
+  if (bi.type_name[0]) {
+    fputs(", schema ", stderr);
+    text_safe(stderr, bi.type_name, strlen(bi.type_name));
+    fprintf(stderr, " (%s, messages %s)", bi.schema_encoding, bi.message_encoding);
+  }
+  fputc('\n', stderr);
+}
+
+/* open_typed() - what the bus's schema says its records are. A schema that does not parse is
+ * reported and the records are shown as bytes; --field needs a bus it can pick fields in.
+ * Return: 0, or an exit code (reported). */
+static int open_typed(const struct opts *o, struct reader *r) {
+  struct shmbus_schema sc;
+  char err[512];
+  int have = shmbus_sub_schema(r->s, &sc) == 0;
+  typed_close(&r->typed);
+  r->undecoded = 0;
+  if (have && typed_open(&sc, &r->typed, err, sizeof err) < 0) {
+    tool_msg("bus '%s': its schema (type %s) does not parse, so its records are shown as bytes: "
+             "%s", o->name, sc.type_name, err);
+    memset(&r->typed, 0, sizeof r->typed);
+  }
+  if (o->field && r->typed.kind != TYPED_CSTRUCT && r->typed.kind != TYPED_JSON) {
+    tool_msg("bus '%s' %s, so --field has no fields to pick: it needs a typed bus (shmpub "
+             "--schema FILE --type NAME)", o->name,
+             have ? "carries records shmsub cannot decode" : "carries no schema");
+    return EXIT_USAGE;
+  }
+  if (o->field && typed_field_check(&r->typed, o->field, err, sizeof err) < 0) {
+    tool_msg("bus '%s' (type %s): --field: %s", o->name, r->typed.name, err);
+    return EXIT_USAGE;
+  }
+  return 0;
 }
 
 /* open_bus() - open (or reopen) the bus into @r, waiting for it when @wait. Return: 0, or an
@@ -173,7 +182,7 @@ static int open_bus(const struct opts *o, struct reader *r, int wait, int reopen
   r->dead = 0;
   r->last_version = 0;
   describe_bus(o, r->s);
-  return 0;
+  return open_typed(o, r);
 }
 
 static int reopen(const struct opts *o, struct reader *r) {
@@ -227,7 +236,13 @@ static int handle(const struct opts *o, struct reader *r, size_t len,
   struct out_record rec = {o->name, info->version, (int64_t)info->timestamp_ns,
                            now - (int64_t)info->timestamp_ns, info->lost,
                            r->buf, len};
-  if (print_record(stdout, o->fmt, o->verbose, &rec) < 0) {
+  uint64_t undecoded = r->undecoded;
+  int prc = typed_print(stdout, &r->typed, o->fmt, o->verbose, o->field, &rec, &r->undecoded);
+  if (r->undecoded == 1 && undecoded == 0) /* said once per bus */
+    tool_msg("record %llu of bus '%s' (%zu bytes) does not decode as %s %s; such records are "
+             "shown as bytes", (unsigned long long)info->version, o->name, len, r->typed.name,
+             o->field ? "or has no such field" : "records");
+  if (prc < 0) {
     if (errno == EPIPE) exit(EXIT_OK);
     tool_msg("cannot write to stdout: %s", strerror(errno));
     return EXIT_ERROR;
@@ -308,74 +323,261 @@ static int run(const struct opts *o, struct reader *r) {
   }
 }
 
-static int parse_args(int argc, char **argv, struct opts *o) {
-  enum { O_OLDEST = 256, O_NEW, O_WAIT, O_HZ, O_BW, O_DELAY, O_WINDOW, O_HYBRID, O_SPIN,
-         O_SLEEP };
-  const char *topic = NULL;
-  static const struct option longs[] = {
-      {"all", 0, 0, 'a'},        {"oldest", 0, 0, O_OLDEST}, {"new", 0, 0, O_NEW},
-      {"once", 0, 0, '1'},       {"count", 1, 0, 'C'},       {"timeout", 1, 0, 'W'},
-      {"wait-for-bus", 0, 0, O_WAIT}, {"interval", 1, 0, 'i'}, {"format", 1, 0, 'F'},
-      {"verbose", 0, 0, 'v'},    {"hz", 0, 0, O_HZ},         {"bw", 0, 0, O_BW},
-      {"delay", 0, 0, O_DELAY},  {"window", 1, 0, O_WINDOW}, {"hybrid", 0, 0, O_HYBRID},
-      {"spin", 0, 0, O_SPIN},    {"sleep", 0, 0, O_SLEEP},   {"help", 0, 0, 'h'},
-      {"version", 0, 0, 'V'},    {"topic", 1, 0, 't'},       {0, 0, 0, 0}};  uint64_t u;
-  int c, modes = 0, starts = 0;
-  opterr = 0;
-  o->window = 1000;
-  while ((c = getopt_long(argc, argv, ":a1C:W:i:F:t:vhV", longs, NULL)) != -1) {
-    switch (c) {
-      case 'a': o->all = 1; break;
-      case O_OLDEST: o->start = SHMBUS_SEEK_OLDEST, o->all = 1, starts++; break;
-      case O_NEW: o->start = SHMBUS_SEEK_NEW, starts++; break;
-      case 't': topic = optarg; break;
-      case '1': o->once = 1; break;
-      case 'C':
-        if (parse_u64(optarg, &o->count) < 0 || o->count == 0)
-          return tool_usage_error("--count wants a number > 0, not '%s'", optarg);
-        break;
-      case 'W':
-        if (parse_seconds(optarg, &o->timeout) < 0)
-          return tool_usage_error("--timeout wants seconds > 0 and <= %g (e.g. 2.5), not '%s'",
-                                  TOOL_MAX_SECONDS, optarg);
-        break;
-      case O_WAIT: o->wait_for_bus = 1; break;
-      case 'i':
-        if (parse_seconds(optarg, &o->interval) < 0)
-          return tool_usage_error("--interval wants seconds > 0 and <= %g (e.g. 0.5), not '%s'",
-                                  TOOL_MAX_SECONDS, optarg);
-        break;
-      case 'F':
-        if (parse_format(optarg, &o->fmt) < 0)
-          return tool_usage_error("--format wants text, hex, json or raw, not '%s'", optarg);
-        break;
-      case 'v': o->verbose = 1; break;
-      case O_HZ: o->stats |= STATS_HZ; break;
-      case O_BW: o->stats |= STATS_BW; break;
-      case O_DELAY: o->stats |= STATS_DELAY; break;
-      case O_WINDOW:
-        if (parse_u64(optarg, &u) < 0 || u < 2 || u > 10000000)
-          return tool_usage_error("--window wants 2..10000000 records, not '%s'", optarg);
-        o->window = (size_t)u;
-        break;
-      case O_HYBRID: o->mode = SHMBUS_WAIT_HYBRID, modes++; break;
-      case O_SPIN: o->mode = SHMBUS_WAIT_SPIN, modes++; break;
-      case O_SLEEP: o->mode = SHMBUS_WAIT_SLEEP, modes++; break;
-      case 'h': fputs(usage, stdout); exit(EXIT_OK);
-      case 'V': exit(tool_version());
-      default: return tool_bad_option(c, argv);
-    }
-  }
-  if (topic && optind < argc)
-    return tool_usage_error("two bus names: '%s' (-t/--topic) and '%s'", topic, argv[optind]);
-  if (topic) o->name = topic;
-  else if (optind >= argc) return tool_usage_error("missing the bus NAME");
-  else if (optind + 1 < argc) return tool_usage_error("unexpected argument '%s'", argv[optind + 1]);
-  else o->name = argv[optind];
+/* The option handlers: option_list[] below names each one with its option. Return: 0, or an
+ * exit code (reported). */
+
+static int opt_all(void *ctx, const char *arg) {
+  struct opts *o = ctx;
+  (void)arg;
+  o->all = 1;
+  return 0;
+}
+
+static int opt_oldest(void *ctx, const char *arg) {
+  struct opts *o = ctx;
+  (void)arg;
+  o->start = SHMBUS_SEEK_OLDEST;
+  o->all = 1;
+  o->starts++;
+  return 0;
+}
+
+static int opt_new(void *ctx, const char *arg) {
+  struct opts *o = ctx;
+  (void)arg;
+  o->start = SHMBUS_SEEK_NEW;
+  o->starts++;
+  return 0;
+}
+
+static int opt_once(void *ctx, const char *arg) {
+  struct opts *o = ctx;
+  (void)arg;
+  o->once = 1;
+  return 0;
+}
+
+static int opt_count(void *ctx, const char *arg) {
+  struct opts *o = ctx;
+  if (parse_u64(arg, &o->count) < 0 || o->count == 0)
+    return tool_usage_error("--count wants a number > 0, not '%s'", arg);
+  return 0;
+}
+
+static int opt_timeout(void *ctx, const char *arg) {
+  struct opts *o = ctx;
+  if (parse_seconds(arg, &o->timeout) < 0)
+    return tool_usage_error("--timeout wants seconds > 0 and <= %g (e.g. 2.5), not '%s'",
+                            TOOL_MAX_SECONDS, arg);
+  return 0;
+}
+
+static int opt_topic(void *ctx, const char *arg) {
+  struct opts *o = ctx;
+  o->topic = arg;
+  return 0;
+}
+
+static int opt_wait_for_bus(void *ctx, const char *arg) {
+  struct opts *o = ctx;
+  (void)arg;
+  o->wait_for_bus = 1;
+  return 0;
+}
+
+static int opt_interval(void *ctx, const char *arg) {
+  struct opts *o = ctx;
+  if (parse_seconds(arg, &o->interval) < 0)
+    return tool_usage_error("--interval wants seconds > 0 and <= %g (e.g. 0.5), not '%s'",
+                            TOOL_MAX_SECONDS, arg);
+  return 0;
+}
+
+static int opt_field(void *ctx, const char *arg) {
+  ((struct opts *)ctx)->field = arg;
+  return 0;
+}
+
+static int opt_format(void *ctx, const char *arg) {
+  struct opts *o = ctx;
+  if (parse_format(arg, &o->fmt) < 0)
+    return tool_usage_error("--format wants text, hex, json or raw, not '%s'", arg);
+  return 0;
+}
+
+static int opt_verbose(void *ctx, const char *arg) {
+  struct opts *o = ctx;
+  (void)arg;
+  o->verbose = 1;
+  return 0;
+}
+
+static int opt_hz(void *ctx, const char *arg) {
+  struct opts *o = ctx;
+  (void)arg;
+  o->stats |= STATS_HZ;
+  return 0;
+}
+
+static int opt_bw(void *ctx, const char *arg) {
+  struct opts *o = ctx;
+  (void)arg;
+  o->stats |= STATS_BW;
+  return 0;
+}
+
+static int opt_delay(void *ctx, const char *arg) {
+  struct opts *o = ctx;
+  (void)arg;
+  o->stats |= STATS_DELAY;
+  return 0;
+}
+
+/* The largest --window: 10^7 samples, 320 MB of them (32 bytes each). */
+#define WINDOW_MAX 10000000
+
+static int opt_window(void *ctx, const char *arg) {
+  struct opts *o = ctx;
+  uint64_t u;
+  if (parse_u64(arg, &u) < 0 || u < 2 || u > WINDOW_MAX)
+    return tool_usage_error("--window wants 2..%d records, not '%s'", WINDOW_MAX, arg);
+  o->window = (size_t)u;
+  return 0;
+}
+
+static void set_wait_mode(struct opts *o, int mode) {
+  o->mode = mode;
+  o->modes++;
+}
+
+static int opt_hybrid(void *ctx, const char *arg) {
+  (void)arg;
+  set_wait_mode(ctx, SHMBUS_WAIT_HYBRID);
+  return 0;
+}
+
+static int opt_spin(void *ctx, const char *arg) {
+  (void)arg;
+  set_wait_mode(ctx, SHMBUS_WAIT_SPIN);
+  return 0;
+}
+
+static int opt_sleep(void *ctx, const char *arg) {
+  (void)arg;
+  set_wait_mode(ctx, SHMBUS_WAIT_SLEEP);
+  return 0;
+}
+
+static int opt_help(void *ctx, const char *arg);
+
+static int opt_version(void *ctx, const char *arg) {
+  (void)ctx;
+  (void)arg;
+  exit(tool_version());
+}
+
+static const struct tool_option option_list[] = {
+    {NULL, 0, NULL, "Which records:", NULL},
+    {"all", 'a', NULL,
+     "every record in order; records the writer overwrote before\n"
+     "shmsub read them are reported on stderr as 'lost N'",
+     opt_all},
+    {"oldest", 0, NULL,
+     "every record in order from the oldest one still in the ring\n"
+     "(implies --all)",
+     opt_oldest},
+    {"new", 0, NULL, "start with the first record published after shmsub starts", opt_new},
+    {"once", '1', NULL, "print the latest record (or wait for the first) and exit", opt_once},
+    {"count", 'C', "N", "exit after N records", opt_count},
+    {"timeout", 'W', "SEC", "give up after SEC seconds without a record (exit status 4)",
+     opt_timeout},
+    {"topic", 't', "NAME", "the bus NAME, as an option (mosquitto_sub/ros2 habit)", opt_topic},
+    {"wait-for-bus", 0, NULL, "wait until the bus exists instead of failing", opt_wait_for_bus},
+    {"interval", 'i', "SEC",
+     "print at most one record per SEC seconds (each is the next one\n"
+     "published after the pause); with --hz/--bw/--delay: print the\n"
+     "statistics every SEC seconds (default 1)",
+     opt_interval},
+    {NULL, 0, NULL, "Output (data on stdout, diagnostics on stderr):", NULL},
+    {"format", 'F', "FORMAT",
+     "text (default: the bytes and a newline), hex, raw (the bytes\n"
+     "only), json (one object per line: bus, version, timestamp_ns,\n"
+     "latency_ns, length, skipped, encoding, payload; the payload is\n"
+     "text when it is valid UTF-8, else base64). On a typed bus\n"
+     "(docs/TYPES.md): json prints each record as its fields (with\n"
+     "-v inside that envelope, as \"data\"), text as field=value pairs",
+     opt_format},
+    {"field", 0, "PATH",
+     "print one field of each record of a typed bus, as JSON (e.g.\n"
+     "temp, acc[2], pose.position.x)",
+     opt_field},
+    {"verbose", 'v', NULL,
+     "prefix version, publish time, one-way latency and length (the\n"
+     "latency of a record older than shmsub is its age); report the\n"
+     "writer stopping and returning, and the bus's type tag and\n"
+     "geometry, on stderr",
+     opt_verbose},
+    {NULL, 0, NULL,
+     "Statistics instead of records (like ros2 topic hz/bw/delay), over records published after\n"
+     "shmsub started (the latest record of an older bus is no sample: its age is no delay):",
+     NULL},
+    {"hz", 0, NULL,
+     "publish rate, min/max interval and jitter (this reader's\n"
+     "monotonic receive clock: a wall-clock step cannot skew them)",
+     opt_hz},
+    {"bw", 0, NULL, "bytes per second and record sizes", opt_bw},
+    {"delay", 0, NULL,
+     "publish-to-receive latency: mean, min, p50, p90, p99, max\n"
+     "(nearest-rank percentiles; CLOCK_REALTIME on both sides)",
+     opt_delay},
+    {"window", 0, "N", "records in the statistics window (default 1000)", opt_window},
+    {NULL, 0, NULL, "Waiting:", NULL},
+    {"hybrid", 0, NULL, "spin ~20 us, then sleep on the futex (default)", opt_hybrid},
+    {"spin", 0, NULL, "spin: lowest latency, uses a whole core", opt_spin},
+    {"sleep", 0, NULL, "sleep on the futex at once: least CPU", opt_sleep},
+    {"help", 'h', NULL, "this help;  -V, --version  the version", opt_help},
+    {"version", 'V', NULL, NULL, opt_version},
+};
+
+static const struct tool_options options = {
+    .list = option_list,
+    .n = sizeof option_list / sizeof option_list[0],
+    .getopt_messages = 0,
+    .rejected = tool_bad_option,
+};
+
+static int opt_help(void *ctx, const char *arg) {
+  (void)ctx;
+  (void)arg;
+  fputs(usage_head, stdout);
+  tool_options_help(stdout, &options);
+  fputs(usage_tail, stdout);
+  exit(EXIT_OK);
+}
+
+/* take_bus_name() - the bus NAME: the operand, or --topic's. Return: 0, or an exit code
+ * (reported). */
+static int take_bus_name(int argc, char **argv, struct opts *o) {
+  if (o->topic && optind < argc)
+    return tool_usage_error("two bus names: '%s' (-t/--topic) and '%s'", o->topic, argv[optind]);
+  if (o->topic)
+    o->name = o->topic;
+  else if (optind >= argc)
+    return tool_usage_error("missing the bus NAME");
+  else if (optind + 1 < argc)
+    return tool_usage_error("unexpected argument '%s'", argv[optind + 1]);
+  else
+    o->name = argv[optind];
   if (shmbus_name_check(o->name) < 0) return tool_name_error(o->name);
-  if (modes > 1) return tool_usage_error("give only one of --spin, --sleep, --hybrid");
+  return 0;
+}
+
+/* check_combination() - whether the options go together; fills in what they imply.
+ * Return: 0, or an exit code (reported). */
+static int check_combination(struct opts *o) {
+  if (o->modes > 1) return tool_usage_error("give only one of --spin, --sleep, --hybrid");
   if (o->once && o->count) return tool_usage_error("--once is -C 1; give only one of them");
-  if (starts > 1) return tool_usage_error("give only one of --new and --oldest");
+  if (o->starts > 1) return tool_usage_error("give only one of --new and --oldest");
   if (o->start == SHMBUS_SEEK_OLDEST && (o->stats || o->interval > 0))
     return tool_usage_error("--oldest prints every record from the oldest one held (it implies "
                             "--all); it does not combine with %s",
@@ -386,8 +588,21 @@ static int parse_args(int argc, char **argv, struct opts *o) {
     return tool_usage_error("--interval skips records, --all prints every one; choose one");
   if (o->stats && o->fmt != FMT_TEXT)
     return tool_usage_error("--format applies to records, not to --hz/--bw/--delay");
+  if (o->field && (o->fmt == FMT_HEX || o->fmt == FMT_RAW))
+    return tool_usage_error("--field prints a field as JSON; it does not combine with -F %s",
+                            o->fmt == FMT_HEX ? "hex" : "raw");
   if (o->stats && o->interval == 0) o->interval = 1;
   return 0;
+}
+
+/* parse_args() - the command line into @o (zeroed by the caller). Return: 0, or an exit code
+ * (reported). */
+static int parse_args(int argc, char **argv, struct opts *o) {
+  int rc;
+  o->window = 1000;
+  if ((rc = tool_options_parse(&options, argc, argv, o)) != 0) return rc;
+  if ((rc = take_bus_name(argc, argv, o)) != 0) return rc;
+  return check_combination(o);
 }
 
 int main(int argc, char **argv) {
@@ -412,6 +627,7 @@ int main(int argc, char **argv) {
   if (o.stats && rc == 0) stats_print(&r.st, o.stats, stdout); /* the final window */
   if (rc == 0) rc = flush_stdout();
   shmbus_sub_close(r.s);
+  typed_close(&r.typed);
   free(r.buf);
   if (o.stats) stats_free(&r.st);
   return rc;

@@ -3,13 +3,17 @@
 // bus-name suggestions (item 19).
 #include <gtest/gtest.h>
 
+#include <getopt.h>
+
 #include <cstdio>
 #include <cstdlib>
 #include <string>
+#include <vector>
 
 extern "C" {
 #include "tools/common.h"
 #include "tools/format.h"
+#include "tools/options.h"
 #include "tools/stats.h"
 }
 
@@ -140,7 +144,7 @@ TEST(Pacer, ZeroMeansNoPacing) {
 // terminal text has no control bytes.
 TEST(Escape, JsonStringIsAlwaysValid) {
   const char bad[] = "a\x1b[31m\xff\xc3(\xe2\x82\xac";
-  std::string out = Capture([&](FILE *f) { json_string(f, bad, sizeof bad - 1); });
+  std::string out = Capture([&](FILE *f) { json_quote(f, bad, sizeof bad - 1); });
   EXPECT_EQ(out, "\"a\\u001b[31m\\ufffd\\ufffd(\xe2\x82\xac\"");
   EXPECT_TRUE(utf8_valid(reinterpret_cast<const unsigned char *>(out.data()), out.size()));
 }
@@ -168,6 +172,64 @@ TEST(Parse, SecondsAreBounded) {
   EXPECT_EQ(parse_seconds("1e10", &v), -ERANGE);
   EXPECT_EQ(parse_seconds("1e300", &v), -ERANGE);
   EXPECT_EQ(parse_seconds("0", &v), -EINVAL);
+}
+
+// The option table (options.h): parsing and --help's option list come from the same entries.
+struct Seen {
+  std::string log;
+};
+
+int SetOption(void *ctx, const char *arg) {
+  static_cast<Seen *>(ctx)->log += std::string("[") + (arg ? arg : "-") + "]";
+  return 0;
+}
+
+int StopOption(void *, const char *) { return 7; }
+
+int Rejected(int c, char **) { return c == ':' ? 20 : 21; }
+
+const struct tool_option kOptions[] = {
+    {nullptr, 0, nullptr, "Heading:", nullptr},
+    {"message", 'm', "TEXT", "one record\nsecond line", SetOption},
+    {"slots", 0, "N", "ring depth", SetOption},
+    {"flag", 'f', nullptr, "a flag", SetOption},
+    {"export-private", 'P', "PATTERN", "long", SetOption},
+    {"stop", 0, nullptr, nullptr, StopOption},
+};
+const struct tool_options kTable = {kOptions, sizeof kOptions / sizeof kOptions[0], 0, Rejected};
+
+int Parse(std::vector<std::string> args, Seen *seen) {
+  std::vector<char *> argv;
+  for (auto &a : args) argv.push_back(&a[0]);
+  argv.push_back(nullptr);
+  optind = 0;
+  return tool_options_parse(&kTable, static_cast<int>(args.size()), argv.data(), seen);
+}
+
+TEST(Options, ParseCallsEachOptionInOrder) {
+  Seen seen;
+  EXPECT_EQ(Parse({"t", "-m", "a", "--slots=4", "-f", "--message", "b", "NAME"}, &seen), 0);
+  EXPECT_EQ(seen.log, "[a][4][-][b]");
+  EXPECT_EQ(optind, 7);  // the operand
+}
+
+TEST(Options, RejectedAndStopped) {
+  Seen seen;
+  EXPECT_EQ(Parse({"t", "-x"}, &seen), 21);
+  EXPECT_EQ(Parse({"t", "--slots"}, &seen), 20);
+  EXPECT_EQ(Parse({"t", "--stop", "-f"}, &seen), 7);
+  EXPECT_EQ(seen.log, "");
+}
+
+TEST(Options, HelpListsEveryOptionAtTheColumn) {
+  std::string help = Capture([](FILE *f) { tool_options_help(f, &kTable); });
+  EXPECT_EQ(help,
+            "Heading:\n"
+            "  -m, --message TEXT     one record\n"
+            "                         second line\n"
+            "      --slots N          ring depth\n"
+            "  -f, --flag             a flag\n"
+            "  -P, --export-private PATTERN  long\n");
 }
 
 }  // namespace

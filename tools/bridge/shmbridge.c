@@ -5,6 +5,7 @@
 #include <getopt.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,34 +15,15 @@
 #include "core/shmbus.h"
 #include "dds/security/dds_security_api_defs.h"
 #include "tools/bridge/bridge.h"
+#include "tools/options.h"
 
-static const char usage[] =
+/* --help: this, the option list (option_list[] below), then usage_tail. */
+static const char usage_head[] =
     "Usage: shmbridge [OPTIONS] [-e PATTERN]... [-i PATTERN]...\n"
     "Bridge shmbus buses to other hosts over Cyclone DDS (topic \"shmbus/NAME\").\n"
-    "\n"
-    "  -e, --export PATTERN   publish local buses matching PATTERN (a glob) on DDS\n"
-    "  -i, --import PATTERN   republish remote buses matching PATTERN on local buses\n"
-    "  -p, --prefix STR       name imported buses STR + remote name (default: same name)\n"
-    "  -d, --domain ID        DDS domain id (default: CYCLONEDDS_URI's, else 0)\n"
-    "  -b, --best-effort      best-effort delivery (default: reliable)\n"
-    "      --volatile         no transient-local copy for late joiners\n"
-    "      --depth N          DDS history depth (keep-last N; default 1, as a bus)\n"
-    "  -w, --wait MODE        how exporters wait for records: hybrid (default: spin ~20 us,\n"
-    "                         then sleep), sleep, or spin (lowest latency, a core per bus)\n"
-    "  -m, --mode MODE        permission of imported buses: 0600 (default), 0640, 0644\n"
-    "  -P, --export-private PATTERN  export matching buses even when they are not\n"
-    "                         world-readable (default: only buses every user can read)\n"
-    "      --max-bus-bytes N  largest bus an import may create, in bytes (K, M, G suffixes;\n"
-    "                         default 64M): slots x capacity as the remote asks\n"
-    "      --max-topics N     most topics imported (default 64; counted until a restart)\n"
-    "  -S, --security DIR     DDS Security: authenticate, check permissions and encrypt with\n"
-    "                         DIR/{identity_ca.pem,identity.pem,identity_key.pem,\n"
-    "                         permissions_ca.pem,governance.p7s,permissions.p7s}\n"
-    "      --allow-same-host  import records exported from this host too (tests, renaming)\n"
-    "  -s, --status FILE      rewrite FILE with the status lines every interval\n"
-    "  -t, --interval SEC     seconds between status updates (default 1; with -v: lines)\n"
-    "  -v, --verbose          log subscriptions, and a status line every interval\n"
-    "  -h, --help             this text\n"
+    "\n";
+
+static const char usage_tail[] =
     "\n"
     "Both sides must use the same QoS options (-b, --volatile). SIGUSR1 prints the status;\n"
     "SIGINT/SIGTERM stop cleanly. Network interface and peers: CYCLONEDDS_URI (see\n"
@@ -68,120 +50,252 @@ static uint64_t parse_bytes(const char *arg) {
   return (uint64_t)v << shift;
 }
 
-static int parse(int argc, char **argv, struct bridge_config *c) {
-  enum { VOLATILE = 256, DEPTH, SAME_HOST, MAX_BYTES, MAX_TOPICS };
-  static const struct option longs[] = {{"export", required_argument, NULL, 'e'},
-                                        {"import", required_argument, NULL, 'i'},
-                                        {"prefix", required_argument, NULL, 'p'},
-                                        {"domain", required_argument, NULL, 'd'},
-                                        {"best-effort", no_argument, NULL, 'b'},
-                                        {"volatile", no_argument, NULL, VOLATILE},
-                                        {"depth", required_argument, NULL, DEPTH},
-                                        {"mode", required_argument, NULL, 'm'},
-                                        {"allow-same-host", no_argument, NULL, SAME_HOST},
-                                        {"status", required_argument, NULL, 's'},
-                                        {"interval", required_argument, NULL, 't'},
-                                        {"verbose", no_argument, NULL, 'v'},
-                                        {"wait", required_argument, NULL, 'w'},
-                                        {"export-private", required_argument, NULL, 'P'},
-                                        {"max-bus-bytes", required_argument, NULL, MAX_BYTES},
-                                        {"max-topics", required_argument, NULL, MAX_TOPICS},
-                                        {"security", required_argument, NULL, 'S'},
-                                        {"help", no_argument, NULL, 'h'},
-                                        {NULL, 0, NULL, 0}};
+/* "shmbridge: " + printf to stderr + newline. Return: -1 (a usage error). */
+static int usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static int usage_error(const char *fmt, ...) {
+  va_list ap;
+  fputs("shmbridge: ", stderr);
+  va_start(ap, fmt);
+  vfprintf(stderr, fmt, ap);
+  va_end(ap);
+  fputc('\n', stderr);
+  return -1;
+}
+
+/* strtol over all of @arg into [@min, @max]. Return: 0, or -1 when it is not such a number. */
+static int parse_int(const char *arg, int base, long min, long max, long *out) {
   char *end;
-  int o;
-  while ((o = getopt_long(argc, argv, "e:i:p:d:bm:s:t:vw:P:S:h", longs, NULL)) != -1) {
-    switch (o) {
-    case 'e':
-    case 'i':
-      if ((o == 'e' ? c->n_exports : c->n_imports) == BRIDGE_MAX_PATTERNS) {
-        fprintf(stderr, "shmbridge: at most %d patterns per direction\n", BRIDGE_MAX_PATTERNS);
-        return -1;
-      }
-      if (o == 'e') c->exports[c->n_exports++] = optarg;
-      else c->imports[c->n_imports++] = optarg;
-      break;
-    case 'p': c->prefix = optarg; break;
-    case 'P':
-      if (c->n_privates == BRIDGE_MAX_PATTERNS) {
-        fprintf(stderr, "shmbridge: at most %d --export-private patterns\n", BRIDGE_MAX_PATTERNS);
-        return -1;
-      }
-      c->privates[c->n_privates++] = optarg;
-      break;
-    case 'S': c->security = optarg; break;
-    case MAX_BYTES:
-      if ((c->max_bus_bytes = parse_bytes(optarg)) < 4096 + 2 * 128) {
-        fprintf(stderr,
-                "shmbridge: --max-bus-bytes takes a size of at least 4352 bytes "
-                "(digits, then K, M or G)\n");
-        return -1;
-      }
-      break;
-    case MAX_TOPICS:
-      c->max_topics = (int)strtol(optarg, &end, 10);
-      if (*end || c->max_topics < 1 || c->max_topics > 100000) {
-        fprintf(stderr, "shmbridge: --max-topics takes a number from 1 to 100000\n");
-        return -1;
-      }
-      break;
-    case 'd':
-      c->domain = (int)strtol(optarg, &end, 10);
-      if (*end || c->domain < 0 || c->domain > 232) {
-        fprintf(stderr, "shmbridge: --domain takes a number from 0 to 232\n");
-        return -1;
-      }
-      break;
-    case 'b': c->best_effort = 1; break;
-    case VOLATILE: c->volatile_durability = 1; break;
-    case DEPTH:
-      c->depth = (int)strtol(optarg, &end, 10);
-      if (*end || c->depth < 1 || c->depth > 100000) {
-        fprintf(stderr, "shmbridge: --depth takes a number from 1 to 100000\n");
-        return -1;
-      }
-      break;
-    case 'm':
-      c->mode = (mode_t)strtol(optarg, &end, 8);
-      if (*end || (c->mode != 0600 && c->mode != 0640 && c->mode != 0644)) {
-        fprintf(stderr, "shmbridge: --mode is 0600, 0640 or 0644\n");
-        return -1;
-      }
-      break;
-    case SAME_HOST: c->allow_same_host = 1; break;
-    case 's': c->status_file = optarg; break;
-    case 't':
-      c->interval = strtod(optarg, &end);
-      if (*end || !(c->interval >= 0.05 && c->interval <= 86400)) {
-        fprintf(stderr, "shmbridge: --interval takes seconds from 0.05 to 86400\n");
-        return -1;
-      }
-      break;
-    case 'v': c->verbose = 1; break;
-    case 'w':
-      if (strcmp(optarg, "hybrid") == 0) c->wait_mode = SHMBUS_WAIT_HYBRID;
-      else if (strcmp(optarg, "sleep") == 0) c->wait_mode = SHMBUS_WAIT_SLEEP;
-      else if (strcmp(optarg, "spin") == 0) c->wait_mode = SHMBUS_WAIT_SPIN;
-      else {
-        fprintf(stderr, "shmbridge: --wait is hybrid, sleep or spin\n");
-        return -1;
-      }
-      break;
-    case 'h': fputs(usage, stdout); exit(0);
-    default: fputs("Try 'shmbridge --help'.\n", stderr); return -1;
-    }
-  }
-  if (optind != argc || c->n_exports + c->n_imports == 0) {
-    fprintf(stderr, "shmbridge: give at least one --export or --import pattern, and nothing "
-                    "else; try 'shmbridge --help'\n");
-    return -1;
-  }
-  if (c->prefix[0] && shmbus_name_check(c->prefix) < 0) {
-    fprintf(stderr, "shmbridge: --prefix \"%s\" is not a valid start of a bus name "
-                    "([A-Za-z0-9_.-], not starting with '.')\n", c->prefix);
-    return -1;
-  }
+  long v;
+  errno = 0;
+  v = strtol(arg, &end, base);
+  if (end == arg || *end || errno || v < min || v > max) return -1;
+  *out = v;
+  return 0;
+}
+
+/* The highest DDS domain id: with RTPS's default port mapping (7400 + 250 * id + offsets) the
+ * ports of a higher one no longer fit in 16 bits. */
+#define DDS_DOMAIN_ID_MAX 232
+/* The most --max-topics and the deepest --depth: sanity bounds, far above any real use. */
+#define TOPICS_MAX 100000
+#define DEPTH_MAX 100000
+
+/* The option handlers: option_list[] below names each one with its option. Return: 0, or -1
+ * after a message (a usage error). */
+
+/* -e and -i: one more pattern into @list (@n of them so far). */
+static int add_pattern(const char **list, int *n, const char *arg) {
+  if (*n == BRIDGE_MAX_PATTERNS)
+    return usage_error("at most %d patterns per direction", BRIDGE_MAX_PATTERNS);
+  list[(*n)++] = arg;
+  return 0;
+}
+
+static int opt_export(void *ctx, const char *arg) {
+  struct bridge_config *c = ctx;
+  return add_pattern(c->exports, &c->n_exports, arg);
+}
+
+static int opt_import(void *ctx, const char *arg) {
+  struct bridge_config *c = ctx;
+  return add_pattern(c->imports, &c->n_imports, arg);
+}
+
+static int opt_prefix(void *ctx, const char *arg) {
+  struct bridge_config *c = ctx;
+  c->prefix = arg;
+  return 0;
+}
+
+static int opt_domain(void *ctx, const char *arg) {
+  struct bridge_config *c = ctx;
+  long v;
+  if (parse_int(arg, 10, 0, DDS_DOMAIN_ID_MAX, &v) < 0)
+    return usage_error("--domain takes a number from 0 to %d", DDS_DOMAIN_ID_MAX);
+  c->domain = (int)v;
+  return 0;
+}
+
+static int opt_best_effort(void *ctx, const char *arg) {
+  struct bridge_config *c = ctx;
+  (void)arg;
+  c->best_effort = 1;
+  return 0;
+}
+
+static int opt_volatile(void *ctx, const char *arg) {
+  struct bridge_config *c = ctx;
+  (void)arg;
+  c->volatile_durability = 1;
+  return 0;
+}
+
+static int opt_depth(void *ctx, const char *arg) {
+  struct bridge_config *c = ctx;
+  long v;
+  if (parse_int(arg, 10, 1, DEPTH_MAX, &v) < 0)
+    return usage_error("--depth takes a number from 1 to %d", DEPTH_MAX);
+  c->depth = (int)v;
+  return 0;
+}
+
+static int opt_wait(void *ctx, const char *arg) {
+  struct bridge_config *c = ctx;
+  if (strcmp(arg, "hybrid") == 0)
+    c->wait_mode = SHMBUS_WAIT_HYBRID;
+  else if (strcmp(arg, "sleep") == 0)
+    c->wait_mode = SHMBUS_WAIT_SLEEP;
+  else if (strcmp(arg, "spin") == 0)
+    c->wait_mode = SHMBUS_WAIT_SPIN;
+  else
+    return usage_error("--wait is hybrid, sleep or spin");
+  return 0;
+}
+
+static int opt_mode(void *ctx, const char *arg) {
+  struct bridge_config *c = ctx;
+  long v;
+  if (parse_int(arg, 8, 0, 07777, &v) < 0 || (v != 0600 && v != 0640 && v != 0644))
+    return usage_error("--mode is 0600, 0640 or 0644");
+  c->mode = (mode_t)v;
+  return 0;
+}
+
+static int opt_export_private(void *ctx, const char *arg) {
+  struct bridge_config *c = ctx;
+  if (c->n_privates == BRIDGE_MAX_PATTERNS)
+    return usage_error("at most %d --export-private patterns", BRIDGE_MAX_PATTERNS);
+  c->privates[c->n_privates++] = arg;
+  return 0;
+}
+
+static int opt_max_bus_bytes(void *ctx, const char *arg) {
+  struct bridge_config *c = ctx;
+  uint64_t smallest = bridge_bus_bytes(2, 1); /* two slots of one byte */
+  if ((c->max_bus_bytes = parse_bytes(arg)) < smallest)
+    return usage_error("--max-bus-bytes takes a size of at least %llu bytes (digits, then K, M "
+                       "or G)", (unsigned long long)smallest);
+  return 0;
+}
+
+static int opt_max_topics(void *ctx, const char *arg) {
+  struct bridge_config *c = ctx;
+  long v;
+  if (parse_int(arg, 10, 1, TOPICS_MAX, &v) < 0)
+    return usage_error("--max-topics takes a number from 1 to %d", TOPICS_MAX);
+  c->max_topics = (int)v;
+  return 0;
+}
+
+static int opt_security(void *ctx, const char *arg) {
+  struct bridge_config *c = ctx;
+  c->security = arg;
+  return 0;
+}
+
+static int opt_allow_same_host(void *ctx, const char *arg) {
+  struct bridge_config *c = ctx;
+  (void)arg;
+  c->allow_same_host = 1;
+  return 0;
+}
+
+static int opt_status(void *ctx, const char *arg) {
+  struct bridge_config *c = ctx;
+  c->status_file = arg;
+  return 0;
+}
+
+static int opt_interval(void *ctx, const char *arg) {
+  struct bridge_config *c = ctx;
+  char *end;
+  c->interval = strtod(arg, &end);
+  if (*end || !(c->interval >= 0.05 && c->interval <= 86400))
+    return usage_error("--interval takes seconds from 0.05 to 86400");
+  return 0;
+}
+
+static int opt_verbose(void *ctx, const char *arg) {
+  struct bridge_config *c = ctx;
+  (void)arg;
+  c->verbose = 1;
+  return 0;
+}
+
+static int opt_help(void *ctx, const char *arg);
+
+static const struct tool_option option_list[] = {
+    {"export", 'e', "PATTERN", "publish local buses matching PATTERN (a glob) on DDS", opt_export},
+    {"import", 'i', "PATTERN", "republish remote buses matching PATTERN on local buses",
+     opt_import},
+    {"prefix", 'p', "STR", "name imported buses STR + remote name (default: same name)",
+     opt_prefix},
+    {"domain", 'd', "ID", "DDS domain id (default: CYCLONEDDS_URI's, else 0)", opt_domain},
+    {"best-effort", 'b', NULL, "best-effort delivery (default: reliable)", opt_best_effort},
+    {"volatile", 0, NULL, "no transient-local copy for late joiners", opt_volatile},
+    {"depth", 0, "N", "DDS history depth (keep-last N; default 1, as a bus)", opt_depth},
+    {"wait", 'w', "MODE",
+     "how exporters wait for records: hybrid (default: spin ~20 us,\n"
+     "then sleep), sleep, or spin (lowest latency, a core per bus)",
+     opt_wait},
+    {"mode", 'm', "MODE", "permission of imported buses: 0600 (default), 0640, 0644", opt_mode},
+    {"export-private", 'P', "PATTERN",
+     "export matching buses even when they are not\n"
+     "world-readable (default: only buses every user can read)",
+     opt_export_private},
+    {"max-bus-bytes", 0, "N",
+     "largest bus an import may create, in bytes (K, M, G suffixes;\n"
+     "default 64M): slots x capacity as the remote asks",
+     opt_max_bus_bytes},
+    {"max-topics", 0, "N", "most topics imported (default 64; counted until a restart)",
+     opt_max_topics},
+    {"security", 'S', "DIR",
+     "DDS Security: authenticate, check permissions and encrypt with\n"
+     "DIR/{identity_ca.pem,identity.pem,identity_key.pem,\n"
+     "permissions_ca.pem,governance.p7s,permissions.p7s}",
+     opt_security},
+    {"allow-same-host", 0, NULL, "import records exported from this host too (tests, renaming)",
+     opt_allow_same_host},
+    {"status", 's', "FILE", "rewrite FILE with the status lines every interval", opt_status},
+    {"interval", 't', "SEC", "seconds between status updates (default 1; with -v: lines)",
+     opt_interval},
+    {"verbose", 'v', NULL, "log subscriptions, and a status line every interval", opt_verbose},
+    {"help", 'h', NULL, "this text", opt_help},
+};
+
+/* An option getopt_long rejected: it said which; say where help is. */
+static int rejected(int c, char **argv) {
+  (void)c;
+  (void)argv;
+  fputs("Try 'shmbridge --help'.\n", stderr);
+  return -1;
+}
+
+static const struct tool_options options = {
+    .list = option_list,
+    .n = sizeof option_list / sizeof option_list[0],
+    .getopt_messages = 1, /* "shmbridge: invalid option -- 'x'" */
+    .rejected = rejected,
+};
+
+static int opt_help(void *ctx, const char *arg) {
+  (void)ctx;
+  (void)arg;
+  fputs(usage_head, stdout);
+  tool_options_help(stdout, &options);
+  fputs(usage_tail, stdout);
+  exit(0);
+}
+
+/* parse() - the command line into @c (its defaults set). Return: 0, or -1 after a message. */
+static int parse(int argc, char **argv, struct bridge_config *c) {
+  if (tool_options_parse(&options, argc, argv, c) != 0) return -1;
+  if (optind != argc || c->n_exports + c->n_imports == 0)
+    return usage_error("give at least one --export or --import pattern, and nothing else; try "
+                       "'shmbridge --help'");
+  if (c->prefix[0] && shmbus_name_check(c->prefix) < 0)
+    return usage_error("--prefix \"%s\" is not a valid start of a bus name ([A-Za-z0-9_.-], "
+                       "not starting with '.')", c->prefix);
   return 0;
 }
 
