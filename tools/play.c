@@ -307,9 +307,37 @@ static int channel_bus(const struct play_opts *o, struct scan *s, struct pchan *
   return 0;
 }
 
+/* The channel other than @c that holds a writer of @c's bus, or NULL. */
+static struct pchan *bus_writer(const struct scan *s, const struct pchan *c) {
+  size_t i;
+  for (i = 0; i < 65536; i++)
+    if (s->ch[i] && s->ch[i] != c && s->ch[i]->pub && !strcmp(s->ch[i]->bus, c->bus))
+      return s->ch[i];
+  return NULL;
+}
+
+/* Open @c's bus for writing with its recorded geometry, type and schema. Several channels may
+ * play onto one bus (a recording of a replaced bus has a channel per incarnation): the one
+ * whose message comes takes the bus over from the other (closed), replacing the bus when its
+ * schema or geometry differs, as the recorded writer did. Return: 0; a negative errno. */
+static int open_pub(const struct play_opts *o, struct scan *s, struct pchan *c) {
+  struct shmbus_pub_opts po;
+  struct pchan *other = bus_writer(s, c);
+  if (other) shmbus_pub_close(other->pub), other->pub = NULL;
+  shmbus_pub_opts_init(&po);
+  po.slots = c->slots ? c->slots : SHMBUS_DEFAULT_SLOTS;
+  if (po.slots < o->slots) po.slots = (uint32_t)o->slots;
+  po.capacity = c->capacity > c->max_len ? c->capacity : (c->max_len ? c->max_len : 1);
+  if (c->map.type) /* C structs from CDR: the struct's size */
+    po.capacity = c->capacity > shmbus_type_size(c->map.type) ? c->capacity
+                                                               : shmbus_type_size(c->map.type);
+  po.type = c->type;
+  po.schema = c->map.has_schema ? &c->map.schema : NULL;
+  return shmbus_pub_open(c->bus, &po, &c->pub);
+}
+
 /* Decide which channels play and create their buses. Return: the number; < 0: exit code. */
 static int open_buses(const struct play_opts *o, struct scan *s) {
-  struct shmbus_pub_opts po;
   int i, n = 0, rc;
   for (i = 0; i < 65536; i++) {
     struct pchan *c = s->ch[i];
@@ -320,16 +348,7 @@ static int open_buses(const struct play_opts *o, struct scan *s) {
       continue;
     }
     if ((rc = channel_bus(o, s, c)) < 0) return -tool_fail("read the schema of", c->bus, rc, 0);
-    shmbus_pub_opts_init(&po);
-    po.slots = c->slots ? c->slots : SHMBUS_DEFAULT_SLOTS;
-    if (po.slots < o->slots) po.slots = (uint32_t)o->slots;
-    po.capacity = c->capacity > c->max_len ? c->capacity : (c->max_len ? c->max_len : 1);
-    if (c->map.type) /* C structs from CDR: the struct's size */
-      po.capacity = c->capacity > shmbus_type_size(c->map.type) ? c->capacity
-                                                                 : shmbus_type_size(c->map.type);
-    po.type = c->type;
-    po.schema = c->map.has_schema ? &c->map.schema : NULL;
-    if ((rc = shmbus_pub_open(c->bus, &po, &c->pub)) < 0)
+    if (bus_writer(s, c) == NULL && (rc = open_pub(o, s, c)) < 0) /* fail before playing */
       return -tool_fail("create", c->bus, rc, HINT_WRITER);
     c->play = 1;
     n++;
@@ -366,6 +385,10 @@ static int play_pass(const char *path, const struct play_opts *o, struct scan *s
     if (o->rate > 0 && m->log_time > first)
       tool_sleep_until(base + (int64_t)((double)(m->log_time - first) / o->rate));
     if (tool_stop) break;
+    if (c->pub == NULL && (rc = open_pub(o, s, c)) < 0) { /* its turn on a shared bus */
+      mcap_reader_close(r);
+      return tool_fail("create", c->bus, rc, HINT_WRITER);
+    }
     if ((n = rec_unconvert(&c->map, m->data, m->len, s->rec, s->reccap, &data, err,
                            sizeof err)) < 0) { /* not a message of the type: skipped */
       if (c->bad++ == 0 && !o->quiet)

@@ -111,4 +111,26 @@ expect_rc 0 "$SHMSUB" "$S" --oldest -F json -C 2 -W 120
 if [ "$(sed -n '1p;3p' "$TMP/pose.want")" = "$(cat "$TMP/out")" ]; then pass; else
   fail "with message 1 truncated, the bus holds: $(cat "$TMP/out")"; fi
 
+# 6. A bus replaced by one whose schema differs only in its text (a comment: same type name,
+#    type tag, size and slots) is followed onto a second channel, with the new schema.
+newbus R
+cp "$IDL" "$TMP/all2.idl"
+echo "// the same type, another text: another schema hash" >>"$TMP/all2.idl"
+echo '{"i8":1}' | "$SHMPUB" "$R" --schema "$IDL" --type sensors::All -F json --slots 16
+bg "$SHMBUS" record -C 2 -o "$TMP/r.mcap" "$R" 2>"$TMP/r.err"
+REC=${BGPIDS[-1]}
+eventually 30 grep -q recording "$TMP/r.err"
+echo '{"i8":2}' | "$SHMPUB" "$R" --schema "$IDL" --type sensors::All -F json --slots 16
+# the recorder (its notifier) waits with its cursor past record 2
+eventually 60 bash -c '"$0" stat "$1" --json | grep -q "\"cursor\":3,"' "$SHMBUS" "$R"
+echo '{"i8":3}' | "$SHMPUB" "$R" --schema "$TMP/all2.idl" --type sensors::All -F json --slots 16
+wait "$REC" || fail "record (replaced) exited $?: $(cat "$TMP/r.err")"
+expect_rc 0 "$SHMBUS" info "$TMP/r.mcap"
+out_has "\\(0\\) $R +1 msgs .*encoding cdr  schema sensors::All \\(omgidl\\)"
+out_has "\\(1\\) $R +1 msgs .*encoding cdr  schema sensors::All \\(omgidl\\)"
+newbus R2
+expect_rc 0 "$SHMBUS" play "$TMP/r.mcap" --rate 0 --topics "$R" --remap "$R:=$R2"
+expect_rc 0 "$SHMBUS" schema "$R2"
+grep -q "another schema hash" "$TMP/out" && pass || fail "the replacement's schema was not played last"
+
 finish
