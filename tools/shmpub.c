@@ -66,18 +66,28 @@ static void pace(struct tool_pacer *p) {
 static int read_all(FILE *f, uint64_t limit, char **buf, size_t *len) {
   size_t cap = 65536, n = 0, got;
   char *b = malloc(cap), *nb;
+  int err = 0;
   if (b == NULL) return -ENOMEM;
-  while (!ferror(f) && !tool_stop && (got = fread(b + n, 1, cap - n, f)) > 0) {
+  while (err == 0 && !ferror(f) && !tool_stop && (got = fread(b + n, 1, cap - n, f)) > 0) {
     n += got; /* a read error after a part stops the loop too (fread would retry) */
-    if (n > limit) return free(b), -EFBIG;
-    if (n == cap) {
-      if ((nb = realloc(b, cap *= 2)) == NULL) return free(b), -ENOMEM;
-      b = nb;
+    if (n > limit) {
+      err = -EFBIG;
+    } else if (n == cap) {
+      cap *= 2;
+      if ((nb = realloc(b, cap)) == NULL)
+        err = -ENOMEM;
+      else
+        b = nb;
     }
   }
-  if (tool_stop) return free(b), -EINTR;
-  if (ferror(f)) return free(b), -(errno ? errno : EIO);
-  *buf = b, *len = n;
+  if (err == 0 && tool_stop) err = -EINTR;
+  if (err == 0 && ferror(f)) err = -(errno ? errno : EIO);
+  if (err < 0) {
+    free(b);
+    return err;
+  }
+  *buf = b;
+  *len = n;
   return 0;
 }
 
@@ -147,7 +157,9 @@ static int run_lines(struct writer *w, const struct opts *o) {
       continue;
     }
     pace(&pc);
-    if (!tool_stop) rc = publish(w, o, line, (size_t)len), i++;
+    if (tool_stop) break;
+    rc = publish(w, o, line, (size_t)len);
+    i++;
   }
   if (rc == 0 && ferror(stdin) && !tool_stop) {
     tool_msg("error reading stdin: %s", strerror(errno));
@@ -527,15 +539,24 @@ static int read_record(const struct opts *o, char **record, size_t *len) {
     return 0;
   }
   f = strcmp(what, "stdin") == 0 ? stdin : fopen(o->file, "rb");
-  if (f == NULL) return tool_msg("cannot read '%s': %s", o->file, strerror(errno)), EXIT_ERROR;
+  if (f == NULL) {
+    tool_msg("cannot read '%s': %s", o->file, strerror(errno));
+    return EXIT_ERROR;
+  }
   if (fstat(fileno(f), &st) == 0 && S_ISREG(st.st_mode) && (uint64_t)st.st_size > limit)
     rc = -EFBIG; /* known without reading it */
   else
     rc = read_all(f, limit, record, len);
   if (f != stdin) fclose(f);
-  if (rc == -EINTR) return *record = NULL, EXIT_OK;
+  if (rc == -EINTR) {
+    *record = NULL;
+    return EXIT_OK;
+  }
   if (rc == -EFBIG) return too_big(o, what, limit);
-  if (rc < 0) return tool_msg("cannot read %s: %s", what, strerror(-rc)), EXIT_ERROR;
+  if (rc < 0) {
+    tool_msg("cannot read %s: %s", what, strerror(-rc));
+    return EXIT_ERROR;
+  }
   return 0;
 }
 
@@ -579,7 +600,10 @@ int main(int argc, char **argv) {
     if ((rc = read_record(&o, &record, &len)) != 0 || record == NULL) return rc;
   }
   rc = open_writer(&o, &w, &pl, o.src == SRC_BINARY ? o.binary : len);
-  if (rc != 0) return free(record), rc;
+  if (rc != 0) {
+    free(record);
+    return rc;
+  }
   switch (o.src) {
     case SRC_LINES: rc = run_lines(&w, &o); break;
     case SRC_BINARY: rc = run_binary(&w, &o); break;

@@ -124,7 +124,8 @@ static int open_bus(const struct opts *o, struct reader *r, int wait, int reopen
   if (cap > r->cap || r->buf == NULL) {
     if ((nb = realloc(r->buf, cap ? cap : 1)) == NULL)
       return tool_fail("subscribe to", o->name, -ENOMEM, 0);
-    r->buf = nb, r->cap = cap;
+    r->buf = nb;
+    r->cap = cap;
   }
   /* A bus created after shmsub started (it appeared while we waited, came back, or was made
    * between our start and our first look) holds only records published after we started:
@@ -236,7 +237,8 @@ static int read_some(const struct opts *o, struct reader *r) {
     if (n == -ENOBUFS) { /* cannot happen with a buffer of the capacity; stay safe */
       char *nb = realloc(r->buf, info.length);
       if (nb == NULL) return tool_fail("read from", o->name, -ENOMEM, 0);
-      r->buf = nb, r->cap = info.length;
+      r->buf = nb;
+      r->cap = info.length;
       continue;
     }
     if (n < 0) return tool_fail("read from", o->name, (int)n, 0);
