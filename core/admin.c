@@ -24,6 +24,22 @@ int shmbus_stat(const char *name, struct shmbus_bus_info *info) {
   return rc;
 }
 
+int shmbus_bus_layout(const char *name) {
+  char path[SHMBUS__PATH_MAX];
+  unsigned char head[12];
+  struct stat st;
+  uint32_t version;
+  int fd, rc = shmbus__path(path, SHMBUS__PREFIX_BUS, name);
+  if (rc < 0) return rc;
+  fd = shmbus__open_file(path, O_RDONLY, 0, &st);
+  if (fd < 0) return fd == -ELOOP ? -EPROTO : fd;
+  rc = pread(fd, head, sizeof head, 0) == (ssize_t)sizeof head ? 0 : -EPROTO;
+  close(fd);
+  if (rc < 0 || memcmp(head, SHMBUS__MAGIC, 8) != 0) return -EPROTO;
+  memcpy(&version, head + 8, 4);
+  return version == 0 || version > INT32_MAX ? -EPROTO : (int)version;
+}
+
 /* shmbus_lock_holder() reads /proc/locks rather than probing the lock with flock(LOCK_SH):
  * a probe, however short, would make a writer starting at that moment fail with -EBUSY.
  * Lines look like "1: FLOCK  ADVISORY  WRITE 1234 00:1a:5678 0 EOF"; "->" lines are waiters. */

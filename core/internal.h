@@ -35,14 +35,24 @@ struct shmbus__geom {
   uint32_t slots;
   uint64_t capacity;
   uint64_t stride;
+  uint64_t schema_size; /* bytes of the schema block (0 = untyped) */
+  uint64_t slots_off;   /* where slot 0 starts: the header, then the schema block */
+  uint64_t schema_hash; /* the header's (set by shmbus__validate()) */
   uint64_t total_size;
+};
+
+/* A schema as a bus holds it, copied out and checked (core/schema.c): one allocation, the
+ * strings NUL-terminated in it. */
+struct shmbus__schema_copy {
+  struct shmbus_schema pub; /* pointers into data[] */
+  size_t block_size;        /* bytes of the block it came from, or would make */
+  unsigned char data[];
 };
 
 /* The slot that holds (or will hold) @version, located with validated geometry only. */
 static inline struct shmbus__slot *shmbus__slot_at(const void *base, const struct shmbus__geom *g,
                                                    uint64_t version) {
-  return (struct shmbus__slot *)((char *)base + SHMBUS__HEADER_SIZE +
-                                 (version % g->slots) * g->stride);
+  return (struct shmbus__slot *)((char *)base + g->slots_off + (version % g->slots) * g->stride);
 }
 
 struct shmbus_pub {
@@ -52,6 +62,7 @@ struct shmbus_pub {
   struct shmbus__geom g;
   uint64_t version;            /* last published */
   struct shmbus__slot *rslot;  /* reserved slot, NULL when none */
+  struct shmbus__schema_copy *schema; /* the bus's schema, NULL when untyped */
   uint64_t rlen;
   char name[SHMBUS_NAME_MAX + 1];
 };
@@ -70,6 +81,7 @@ struct shmbus_sub {
   struct shmbus__reader *reg; /* our registry entry on the wake page, NULL when none */
   uint64_t lost_total;        /* every info->lost reported so far (for the registry) */
   uint32_t layout;            /* the bus's layout version: 1 (read-only support) or 2 */
+  struct shmbus__schema_copy *schema; /* private copy of the bus's schema, NULL when untyped */
   char name[SHMBUS_NAME_MAX + 1];
 };
 
@@ -102,11 +114,19 @@ int shmbus__lock_check(int fd, const char *path);
 /* segment.c */
 int shmbus__validate(int fd, struct shmbus__geom *g, struct stat *st);
 int shmbus__create(const char *name, const struct shmbus__geom *g, const char *type,
-                   mode_t mode, gid_t gid, int replace);
-int shmbus__geom_make(uint32_t slots, uint64_t capacity, struct shmbus__geom *g);
+                   const struct shmbus__schema_copy *schema, mode_t mode, gid_t gid,
+                   int replace);
+int shmbus__geom_make(uint32_t slots, uint64_t capacity, uint64_t schema_size,
+                      struct shmbus__geom *g);
 void shmbus__fill_info(const struct shmbus__header *h, const struct shmbus__geom *g,
                        const struct stat *st, const struct shmbus__wake *wake,
-                       struct shmbus_bus_info *info);
+                       const struct shmbus__schema_copy *schema, struct shmbus_bus_info *info);
+
+/* schema.c */
+int shmbus__schema_make(const struct shmbus_schema *in, struct shmbus__schema_copy **out);
+int shmbus__schema_load(const void *base, const struct shmbus__geom *g, uint64_t header_hash,
+                        struct shmbus__schema_copy **out);
+void shmbus__schema_store(void *base, const struct shmbus__schema_copy *c);
 
 /* subscriber.c */
 int shmbus__sub_open(const char *name, int flags, int join, shmbus_sub **out);

@@ -8,11 +8,14 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "core/shmbus.h"
+
 #define SHMBUS__MAGIC "SHMBUS\0\1"
 /* Version 2 (this library): the header as in version 1; the wake page is an eventcount word
  * plus a reader registry (docs/PROTOCOL.md, Wait/wake and Reader registry). Version 1 buses
  * (an older writer) stay readable: their readers poll at the tick instead of being woken. */
 #define SHMBUS__LAYOUT_VERSION 2u
+static_assert(SHMBUS__LAYOUT_VERSION == SHMBUS_LAYOUT_VERSION, "one version number");
 #define SHMBUS__LAYOUT_VERSION_V1 1u
 #define SHMBUS__HEADER_SIZE 4096u
 #define SHMBUS__SLOT_HEADER_SIZE 64u
@@ -46,7 +49,27 @@ struct shmbus__header {
   _Atomic uint64_t last_publish_ns;   /* 208 */
   _Atomic int32_t wake_shmid;         /* 216: System V id of the wake page, -1 none */
   _Atomic int32_t wake_key;           /* 220: its (random) System V key: ids get recycled */
+  uint64_t schema_size;               /* 224: bytes of the schema block; 0 = untyped */
+  uint64_t schema_hash;               /* 232: shmbus_schema_hash(); 0 = untyped */
 };
+
+/* The schema block of a typed bus, at SHMBUS__HEADER_SIZE, written once by the creator before
+ * the object is linked into place (docs/PROTOCOL.md, Schema block). */
+#define SHMBUS__SCHEMA_MAGIC "SHMBSCH\0"
+struct shmbus__schema_block {
+  unsigned char magic[8];        /* 0 */
+  uint32_t name_len;             /* 8: 1..SHMBUS_TYPE_NAME_MAX */
+  uint32_t schema_encoding_len;  /* 12: 0..SHMBUS_ENCODING_MAX */
+  uint32_t message_encoding_len; /* 16: 1..SHMBUS_ENCODING_MAX */
+  uint32_t text_len;             /* 20: 0..SHMBUS_SCHEMA_MAX */
+  uint64_t hash;                 /* 24: == header's schema_hash */
+  unsigned char data[];          /* 32: name NUL schema-encoding NUL message-encoding NUL text NUL */
+};
+/* The largest schema block: its fixed part, the three names and the text with their NULs,
+ * rounded up to a page. */
+#define SHMBUS__SCHEMA_BLOCK_MAX                                                             \
+  ((32u + SHMBUS_TYPE_NAME_MAX + 2u * SHMBUS_ENCODING_MAX + SHMBUS_SCHEMA_MAX + 4u + 4095u) & \
+   ~4095u)
 
 struct shmbus__slot {
   _Atomic uint64_t seq;          /* 0: 2v-1 writing v, 2v holds v, 0 never written */
@@ -108,6 +131,10 @@ static_assert(offsetof(struct shmbus__header, writer_start) == 200, "layout");
 static_assert(offsetof(struct shmbus__header, last_publish_ns) == 208, "layout");
 static_assert(offsetof(struct shmbus__header, wake_shmid) == 216, "layout");
 static_assert(offsetof(struct shmbus__header, wake_key) == 220, "layout");
+static_assert(offsetof(struct shmbus__header, schema_size) == 224, "layout");
+static_assert(offsetof(struct shmbus__header, schema_hash) == 232, "layout");
+static_assert(offsetof(struct shmbus__schema_block, hash) == 24, "layout");
+static_assert(offsetof(struct shmbus__schema_block, data) == 32, "layout");
 static_assert(sizeof(struct shmbus__header) <= SHMBUS__HEADER_SIZE, "header fits its page");
 static_assert(offsetof(struct shmbus__slot, length) == 16, "layout");
 static_assert(sizeof(struct shmbus__reader) == 64, "one cache line per reader");

@@ -83,10 +83,26 @@ static int take_lock(const char *name) {
   return fd;
 }
 
-/* Open the records object read-write: adopt it if it fits @o, else create or replace it. */
-static int open_records(shmbus_pub *p, const struct shmbus_pub_opts *o, mode_t *mode_out) {
+/* Whether the bus mapped at p->h (its schema copied into @have) fits @o and @want (the schema
+ * asked for: NULL untyped; ignored when o->schema is NULL, "adopt whatever it has"). */
+static int fits(const shmbus_pub *p, const struct shmbus_pub_opts *o,
+                const struct shmbus__schema_copy *want, const struct shmbus__schema_copy *have) {
+  return (o->slots == 0 || o->slots == p->g.slots) &&
+         (o->capacity == 0 || o->capacity == p->g.capacity) &&
+         (o->type == NULL || strncmp(o->type, p->h->type, sizeof p->h->type) == 0) &&
+         (o->schema == NULL || (want ? want->pub.hash : 0) == (have ? have->pub.hash : 0)) &&
+         p->g.layout == SHMBUS__LAYOUT_VERSION &&
+         !(atomic_load(&p->h->flags) & SHMBUS__FLAG_REPLACED);
+}
+
+/* Open the records object read-write: adopt it if it fits @o, else create or replace it.
+ * @want: the schema asked for (see fits()). On success p->schema holds the bus's schema. */
+static int open_records(shmbus_pub *p, const struct shmbus_pub_opts *o,
+                        const struct shmbus__schema_copy *want, mode_t *mode_out) {
   char path[SHMBUS__PATH_MAX];
-  struct shmbus__geom want;
+  struct shmbus__geom g;
+  struct shmbus__schema_copy *have = NULL;
+  const struct shmbus__schema_copy *keep;
   struct stat st;
   int attempt, created = 0, rc = shmbus__path(path, SHMBUS__PREFIX_BUS, p->name);
   int create_only = (o->flags & SHMBUS_PUB_CREATE) != 0;
@@ -96,9 +112,10 @@ static int open_records(shmbus_pub *p, const struct shmbus_pub_opts *o, mode_t *
     if (p->fd == -ENOENT) {
       mode_t mode = o->mode ? o->mode : 0600;
       rc = shmbus__geom_make(o->slots ? o->slots : SHMBUS_DEFAULT_SLOTS,
-                             o->capacity ? o->capacity : SHMBUS_DEFAULT_CAPACITY, &want);
+                             o->capacity ? o->capacity : SHMBUS_DEFAULT_CAPACITY,
+                             want ? want->block_size : 0, &g);
       if (rc < 0) return rc;
-      rc = shmbus__create(p->name, &want, o->type, mode, o->gid, 0);
+      rc = shmbus__create(p->name, &g, o->type, want, mode, o->gid, 0);
       if (rc < 0 && (rc != -EEXIST || create_only)) return rc;
       created = rc == 0;
       continue; /* open what we (or a racing creator) made */
@@ -113,24 +130,27 @@ static int open_records(shmbus_pub *p, const struct shmbus_pub_opts *o, mode_t *
       p->h = NULL;
       return -errno;
     }
+    rc = shmbus__schema_load(p->h, &p->g, p->g.schema_hash, &have);
+    if (rc < 0) return rc; /* corrupt: as above */
     *mode_out = o->mode ? o->mode : (st.st_mode & 0777);
-    if ((o->slots == 0 || o->slots == p->g.slots) &&
-        (o->capacity == 0 || o->capacity == p->g.capacity) &&
-        (o->type == NULL || strncmp(o->type, p->h->type, sizeof p->h->type) == 0) &&
-        p->g.layout == SHMBUS__LAYOUT_VERSION &&
-        !(atomic_load(&p->h->flags) & SHMBUS__FLAG_REPLACED)) {
+    if (fits(p, o, want, have)) {
+      p->schema = have;
       if ((o->mode && fchmod(p->fd, o->mode) < 0) ||
           (o->gid != (gid_t)-1 && fchown(p->fd, (uid_t)-1, o->gid) < 0))
         return -errno;
       return 0; /* adopted */
     }
-    /* Replace: new geometry, type or layout version (a layout-1 bus of an older writer is
-     * replaced by a layout-2 one). Old readers are told, then the name moves on. */
+    /* Replace: new geometry, type, schema or layout version (a layout-1 bus of an older writer
+     * is replaced by a layout-2 one). Old readers are told, then the name moves on. */
+    keep = o->schema ? want : have;
     rc = shmbus__geom_make(o->slots ? o->slots : p->g.slots,
-                           o->capacity ? o->capacity : p->g.capacity, &want);
-    if (rc < 0) return rc;
-    rc = shmbus__create(p->name, &want, o->type ? o->type : p->h->type, *mode_out,
-                        o->gid != (gid_t)-1 ? o->gid : st.st_gid, 1);
+                           o->capacity ? o->capacity : p->g.capacity,
+                           keep ? keep->block_size : 0, &g);
+    if (rc == 0)
+      rc = shmbus__create(p->name, &g, o->type ? o->type : p->h->type, keep, *mode_out,
+                          o->gid != (gid_t)-1 ? o->gid : st.st_gid, 1);
+    free(have);
+    have = NULL;
     if (rc < 0) return rc;
     atomic_fetch_or_explicit(&p->h->flags, SHMBUS__FLAG_REPLACED, memory_order_release);
     shmbus__kick(p->h, geteuid());
@@ -145,6 +165,7 @@ static int open_records(shmbus_pub *p, const struct shmbus_pub_opts *o, mode_t *
 
 int shmbus_pub_open(const char *name, const struct shmbus_pub_opts *opts, shmbus_pub **out) {
   struct shmbus_pub_opts defaults;
+  struct shmbus__schema_copy *want = NULL;
   uint64_t start = 0, off;
   mode_t mode = 0600;
   shmbus_pub *p;
@@ -159,9 +180,13 @@ int shmbus_pub_open(const char *name, const struct shmbus_pub_opts *opts, shmbus
     opts = &defaults;
   }
   rc = check_opts(opts);
+  if (rc == 0 && opts->schema) rc = shmbus__schema_make(opts->schema, &want);
   if (rc < 0) return rc;
   p = calloc(1, sizeof *p);
-  if (p == NULL) return -ENOMEM;
+  if (p == NULL) {
+    free(want);
+    return -ENOMEM;
+  }
   p->fd = -1;
   snprintf(p->name, sizeof p->name, "%s", name);
 
@@ -172,7 +197,9 @@ int shmbus_pub_open(const char *name, const struct shmbus_pub_opts *opts, shmbus
     goto fail;
   }
   shmbus__remove_temporaries(name); /* a predecessor killed while creating; we hold the lock */
-  rc = open_records(p, opts, &mode);
+  rc = open_records(p, opts, want, &mode);
+  free(want);
+  want = NULL;
   if (rc < 0) goto fail;
   shmbus__step(130); /* test hook: the bus exists under its name; the open is not over */
   {
@@ -200,6 +227,7 @@ int shmbus_pub_open(const char *name, const struct shmbus_pub_opts *opts, shmbus
   return 0;
 fail:
   if (p->h) munmap(p->h, p->g.total_size);
+  free(p->schema);
   shmbus__wake_detach(p->wake);
   if (p->fd >= 0) close(p->fd);
   if (p->lock_fd >= 0) close(p->lock_fd);
@@ -288,7 +316,7 @@ int shmbus_pub_info(const shmbus_pub *p, struct shmbus_bus_info *info) {
   struct stat st;
   if (p == NULL || info == NULL) return -EINVAL;
   if (fstat(p->fd, &st) < 0) return -errno;
-  shmbus__fill_info(p->h, &p->g, &st, p->wake, info);
+  shmbus__fill_info(p->h, &p->g, &st, p->wake, p->schema, info);
   return 0;
 }
 
@@ -300,6 +328,7 @@ void shmbus_pub_close(shmbus_pub *p) {
   shmbus__wake_detach(p->wake);
   close(p->fd);
   close(p->lock_fd); /* releases the flock */
+  free(p->schema);
   free(p);
 }
 

@@ -12,16 +12,20 @@
 #include "core/copy.h"
 #include "core/internal.h"
 
-/* shmbus__geom_make() - derive stride and size from slots and capacity, checking bounds.
- * Return: 0; -EINVAL. */
-int shmbus__geom_make(uint32_t slots, uint64_t capacity, struct shmbus__geom *g) {
+/* shmbus__geom_make() - derive stride, slot offset and size from slots, capacity and the
+ * schema block's size, checking bounds. Return: 0; -EINVAL. */
+int shmbus__geom_make(uint32_t slots, uint64_t capacity, uint64_t schema_size,
+                      struct shmbus__geom *g) {
   if (slots < 2 || slots > SHMBUS_MAX_SLOTS) return -EINVAL;
   if (capacity < 1 || capacity > SHMBUS_MAX_CAPACITY) return -EINVAL;
+  if (schema_size % 4096u != 0 || schema_size > SHMBUS__SCHEMA_BLOCK_MAX) return -EINVAL;
   g->slots = slots;
   g->capacity = capacity;
   g->stride = SHMBUS__SLOT_HEADER_SIZE + shmbus__round64(capacity);
-  /* <= 65536 x (2^30 + 128): fits easily in 64 bits. */
-  g->total_size = SHMBUS__HEADER_SIZE + (uint64_t)slots * g->stride;
+  g->schema_size = schema_size;
+  g->slots_off = SHMBUS__HEADER_SIZE + schema_size;
+  /* <= 65536 x (2^30 + 128) + ~1 MiB: fits easily in 64 bits. */
+  g->total_size = g->slots_off + (uint64_t)slots * g->stride;
   return 0;
 }
 
@@ -33,9 +37,12 @@ int shmbus__geom_make(uint32_t slots, uint64_t capacity, struct shmbus__geom *g)
  * mapping (or re-read by the compiler) could pass on values other than those @g is built from.
  * Return: 0; -EPROTO; -EPROTONOSUPPORT; another negative errno. */
 int shmbus__validate(int fd, struct shmbus__geom *g, struct stat *st) {
-  /* The fields up to `type` inclusive: written once at creation, never by a writer after. */
+  /* The fields up to `type` inclusive, and the schema fields: written once at creation, never
+   * by a writer after. */
   enum { FIXED = offsetof(struct shmbus__header, pad0) };
-  static_assert(FIXED % 8 == 0, "whole words");
+  enum { SCHEMA0 = offsetof(struct shmbus__header, schema_size) };
+  enum { SCHEMA1 = offsetof(struct shmbus__header, schema_hash) + 8 };
+  static_assert(FIXED % 8 == 0 && SCHEMA0 % 8 == 0, "whole words");
   union {
     struct shmbus__header h;
     unsigned char bytes[sizeof(struct shmbus__header)];
@@ -52,8 +59,10 @@ int shmbus__validate(int fd, struct shmbus__geom *g, struct stat *st) {
      * impossible iteration in its unrolled loop, -Waggressive-loop-optimizations). */
     const _Atomic uint64_t *src = (const _Atomic uint64_t *)(const void *)h;
     size_t i;
-    for (i = 0; i < FIXED / 8; i++) {
-      uint64_t w = atomic_load_explicit(&src[i], memory_order_relaxed);
+    for (i = 0; i < SCHEMA1 / 8; i++) {
+      uint64_t w;
+      if (i == FIXED / 8) i = SCHEMA0 / 8; /* skip the fields a writer changes */
+      w = atomic_load_explicit(&src[i], memory_order_relaxed);
       memcpy(copy.bytes + 8 * i, &w, 8);
     }
   }
@@ -66,12 +75,14 @@ int shmbus__validate(int fd, struct shmbus__geom *g, struct stat *st) {
     rc = -EPROTONOSUPPORT;
   } else if (copy.h.header_size != SHMBUS__HEADER_SIZE ||
              copy.h.slot_header_size != SHMBUS__SLOT_HEADER_SIZE ||
-             shmbus__geom_make(copy.h.slot_count, copy.h.capacity, g) < 0 ||
+             shmbus__geom_make(copy.h.slot_count, copy.h.capacity,
+                               copy.h.layout_version >= 2 ? copy.h.schema_size : 0, g) < 0 ||
              copy.h.slot_stride != g->stride || copy.h.total_size != g->total_size ||
              g->total_size > (uint64_t)st->st_size || memchr(copy.h.type, '\0', 32) == NULL) {
     rc = -EPROTO;
   }
   g->layout = copy.h.layout_version;
+  g->schema_hash = copy.h.layout_version >= 2 ? copy.h.schema_hash : 0;
   return rc;
 }
 
@@ -81,7 +92,8 @@ int shmbus__validate(int fd, struct shmbus__geom *g, struct stat *st) {
  * rename it over the old one (@replace = 1). Readers never see a half-made header.
  * Return: 0; -EEXIST; -ENOSPC; another negative errno. */
 int shmbus__create(const char *name, const struct shmbus__geom *g, const char *type,
-                   mode_t mode, gid_t gid, int replace) {
+                   const struct shmbus__schema_copy *schema, mode_t mode, gid_t gid,
+                   int replace) {
   char path[SHMBUS__PATH_MAX], tmp[SHMBUS__PATH_MAX + 32];
   uint64_t nonce = 0;
   int attempt;
@@ -123,6 +135,11 @@ int shmbus__create(const char *name, const struct shmbus__geom *g, const char *t
   h->total_size = g->total_size;
   h->created_ns = (uint64_t)shmbus__now(CLOCK_REALTIME);
   snprintf(h->type, sizeof h->type, "%s", type ? type : "");
+  if (schema) { /* geometry made with schema->block_size (the caller's duty) */
+    h->schema_size = g->schema_size;
+    h->schema_hash = schema->pub.hash;
+    shmbus__schema_store(h, schema);
+  }
   atomic_store_explicit(&h->wake_shmid, -1, memory_order_relaxed); /* the writer makes it */
   /* The creator is the writer (it holds the lock): name it now, so that a reader opening the
    * bus before shmbus_pub_open() returns sees a running writer, not "never had one"; should the
@@ -155,8 +172,17 @@ fail:
 
 void shmbus__fill_info(const struct shmbus__header *h, const struct shmbus__geom *g,
                        const struct stat *st, const struct shmbus__wake *wake,
-                       struct shmbus_bus_info *info) {
+                       const struct shmbus__schema_copy *schema, struct shmbus_bus_info *info) {
   memset(info, 0, sizeof *info);
+  if (schema) {
+    snprintf(info->type_name, sizeof info->type_name, "%s", schema->pub.type_name);
+    snprintf(info->schema_encoding, sizeof info->schema_encoding, "%s",
+             schema->pub.schema_encoding);
+    snprintf(info->message_encoding, sizeof info->message_encoding, "%s",
+             schema->pub.message_encoding);
+    info->schema_len = schema->pub.text_len;
+    info->schema_hash = schema->pub.hash;
+  }
   memcpy(info->type, h->type, sizeof info->type);
   info->type[SHMBUS_TYPE_MAX] = '\0';
   info->slots = g->slots;

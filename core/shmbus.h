@@ -62,6 +62,8 @@ extern "C" {
 #define SHMBUS_DEFAULT_CAPACITY (64u * 1024u)
 #define SHMBUS_MAX_SLOTS 65536u
 #define SHMBUS_MAX_CAPACITY (1ull << 30)
+#define SHMBUS_LAYOUT_VERSION 2        /* the newest layout this library reads and writes */
+#define SHMBUS_LAYOUT_VERSION_MIN 1    /* the oldest layout it reads */
 #define SHMBUS_SCHEMA_MAX (1u << 20)  /* longest schema text, in bytes (1 MiB) */
 #define SHMBUS_TYPE_NAME_MAX 255      /* longest schema type name, in bytes */
 #define SHMBUS_ENCODING_MAX 31        /* longest encoding name, in bytes */
@@ -119,7 +121,7 @@ struct shmbus_bus_info {
   char type[SHMBUS_TYPE_MAX + 1];
   uint32_t slots;
   uint64_t capacity;
-  uint64_t total_size;       /* bytes of shared memory: 4096 + slots x (64 + round64(cap)) */
+  uint64_t total_size;       /* bytes of shared memory: 4096 + schema block + slots x stride */
   uint64_t latest;           /* newest version, 0 = none yet */
   uint64_t last_publish_ns;  /* CLOCK_REALTIME of the newest record, 0 = none */
   uint64_t created_ns;
@@ -133,6 +135,12 @@ struct shmbus_bus_info {
   mode_t mode;
   int readers;               /* live registered readers (shmbus_readers()); -1: no registry */
   uint32_t layout_version;   /* 2; 1 for a bus of an older writer (read-only support) */
+  /* The schema (shmbus_sub_schema() has the text); all "" and 0 for an untyped bus. */
+  char type_name[SHMBUS_TYPE_NAME_MAX + 1];
+  char schema_encoding[SHMBUS_ENCODING_MAX + 1];
+  char message_encoding[SHMBUS_ENCODING_MAX + 1];
+  uint64_t schema_len;       /* bytes of schema text */
+  uint64_t schema_hash;      /* shmbus_schema_hash() */
 };
 
 /* One reader of a bus, from the bus's reader registry (shmbus_readers()). Advisory: a reader
@@ -341,6 +349,12 @@ int shmbus_name_check(const char *name);
  * build that made it; the soname is libshmbus.so.MAJOR). Never NULL. */
 const char *shmbus_version(void);
 
+/* shmbus_bus_layout() - the layout version written in bus @name's header, whether or not this
+ * library supports it (to name both versions when shmbus_sub_open() says -EPROTONOSUPPORT).
+ * Reads 12 bytes of the records object, opened as a reader opens it (never blocks, never
+ * follows a link). Return: the version (> 0); -ENOENT; -EPROTO (not a bus); another errno. */
+int shmbus_bus_layout(const char *name);
+
 /* shmbus_schema_hash() - the hash a bus stores with its schema: 64-bit FNV-1a over the type
  * name, the two encodings and the text, each name followed by one NUL byte (docs/PROTOCOL.md).
  * Not cryptographic: it tells schemas apart, it does not authenticate them. */
@@ -352,6 +366,10 @@ uint64_t shmbus_schema_hash(const struct shmbus_schema *s);
  * Concurrency: as every shmbus_sub_* call, from one thread at a time per @s.
  * Return: 0; -ENOENT: the bus carries no schema (untyped, or a layout 1 bus). */
 int shmbus_sub_schema(shmbus_sub *s, struct shmbus_schema *out);
+
+/* shmbus_pub_schema() - the schema of the bus @p writes (the one asked for, or the adopted
+ * bus's); pointers valid until shmbus_pub_close(). Return: 0; -ENOENT: untyped. */
+int shmbus_pub_schema(const shmbus_pub *p, struct shmbus_schema *out);
 
 /* shmbus_strerror() - a sentence describing @err (negative or positive errno). Never NULL. */
 const char *shmbus_strerror(int err);

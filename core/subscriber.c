@@ -50,6 +50,11 @@ static int open_sub(const char *name, uid_t owner, int flags, int join, shmbus_s
   }
   s->h = h;
   s->layout = s->g.layout;
+  rc = shmbus__schema_load(h, &s->g, s->g.schema_hash, &s->schema);
+  if (rc < 0) {
+    munmap(h, s->g.total_size);
+    goto fail;
+  }
   /* The wake page: optional. Without it (or on a layout-1 bus, whose wake page we do not
    * use) we poll at the tick when we sleep. */
   if (s->layout >= 2) s->wake = shmbus__wake_attach(s->h, st.st_uid);
@@ -87,6 +92,7 @@ void shmbus_sub_close(shmbus_sub *s) {
   shmbus__wake_detach(s->wake);
   munmap((void *)s->h, s->g.total_size);
   close(s->fd);
+  free(s->schema);
   free(s);
 }
 
@@ -281,6 +287,6 @@ int shmbus_sub_info(shmbus_sub *s, struct shmbus_bus_info *info) {
   struct stat st;
   if (s == NULL || info == NULL) return -EINVAL;
   if (fstat(s->fd, &st) < 0) return -errno;
-  shmbus__fill_info(s->h, &s->g, &st, s->wake, info);
+  shmbus__fill_info(s->h, &s->g, &st, s->wake, s->schema, info);
   return 0;
 }

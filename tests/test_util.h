@@ -51,6 +51,27 @@ inline int WakeShmid(const TempBus& bus) {
   return id;
 }
 
+// Whether the reader registry of @bus lists process @pid asleep in a wait for version @cursor
+// (subscribed, positioned, and announced in the wake word: a publish of @cursor now wakes it).
+// A readiness probe that observes the state itself, never a proxy such as a sleep.
+inline bool ReaderAsleep(const char* bus, pid_t pid, uint64_t cursor) {
+  shmbus_reader_info r[64];
+  int n = shmbus_readers(bus, r, 64);
+  for (int i = 0; i < n && i < 64; i++)
+    if (r[i].pid == pid && r[i].asleep && r[i].cursor == cursor) return true;
+  return false;
+}
+
+// Whether process @pid is in a wait (spinning or asleep) for version @cursor of @bus, by the
+// registry: a publish of @cursor now reaches it.
+inline bool ReaderWaiting(const char* bus, pid_t pid, uint64_t cursor) {
+  shmbus_reader_info r[64];
+  int n = shmbus_readers(bus, r, 64);
+  for (int i = 0; i < n && i < 64; i++)
+    if (r[i].pid == pid && (r[i].asleep || r[i].spinning) && r[i].cursor == cursor) return true;
+  return false;
+}
+
 // The mode of a bus's wake page, or -1 when it does not exist.
 inline int WakeMode(const TempBus& bus) {
   struct shmid_ds ds;

@@ -202,7 +202,10 @@ TEST(Wake, SpinAndHybridModesSeeAPublishFromAnotherProcess) {
         return 11;
       return 0;
     });
-    usleep(50000);
+    // The child is in its wait (spinning or asleep) for version 1: observed, not assumed after
+    // a pause (a child that opened after the publish would seek past it and wait in vain).
+    EXPECT_TRUE(shmbus_test::Eventually(
+        [&] { return shmbus_test::ReaderWaiting(bus.c_str(), child, 1); }, 30));
     ASSERT_EQ(0, shmbus_pub_publish(p, "abc", 3));
     EXPECT_EQ(0, shmbus_test::Reap(child, 30)) << "mode " << mode;
     shmbus_sub_close(s);

@@ -213,12 +213,16 @@ int tool_fail(const char *what, const char *bus, int err, int hints) {
                "Remove it with 'shmbus rm --force %s' if nothing uses it.",
                what, b, b, b);
       break;
-    case EPROTONOSUPPORT:
-      tool_msg("cannot %s bus '%s': it was made by an incompatible shmbus version (another "
-               "layout version). Use the tools of that version, or remove it with "
-               "'shmbus rm %s'.",
-               what, b, b);
+    case EPROTONOSUPPORT: {
+      int v = bus ? shmbus_bus_layout(bus) : -ENOENT;
+      char has[48] = "another layout version";
+      if (v > 0) snprintf(has, sizeof has, "layout version %d", v);
+      tool_msg("cannot %s bus '%s': it was made by an incompatible shmbus version (%s; this "
+               "shmbus %s reads layout versions %d to %d). Use the tools of that version, or "
+               "remove it with 'shmbus rm %s'.",
+               what, b, has, shmbus_version(), SHMBUS_LAYOUT_VERSION_MIN, SHMBUS_LAYOUT_VERSION, b);
       break;
+    }
     case ENOSPC:
       tool_msg("cannot %s bus '%s': /dev/shm is full. Remove unused buses ('shmbus ls', "
                "'shmbus rm NAME'), choose a smaller --capacity or --slots, or enlarge /dev/shm.",

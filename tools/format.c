@@ -43,7 +43,7 @@ int utf8_valid(const unsigned char *p, size_t n) {
   return 1;
 }
 
-void json_string(FILE *f, const char *s, size_t n) {
+void json_quote(FILE *f, const char *s, size_t n) {
   const unsigned char *p = (const unsigned char *)s;
   size_t i = 0, k;
   fputc('"', f);
@@ -94,7 +94,7 @@ static void hex(FILE *f, const unsigned char *p, size_t n) {
 }
 
 /* "v=12 t=2026-11-26T17:10:00.123456Z latency=12.3us len=5 [skipped=3] " */
-static void prefix(FILE *f, const struct out_record *r) {
+void print_prefix(FILE *f, const struct out_record *r) {
   char t[64], lat[32];
   fmt_time_iso(r->timestamp_ns, t, sizeof t);
   fmt_duration(r->latency_ns / 1e9, lat, sizeof lat);
@@ -108,26 +108,26 @@ int print_record(FILE *f, enum out_format fmt, int verbose, const struct out_rec
   const unsigned char *p = r->data;
   switch (fmt) {
     case FMT_TEXT:
-      if (verbose) prefix(f, r);
+      if (verbose) print_prefix(f, r);
       fwrite(p, 1, r->length, f);
       fputc('\n', f);
       break;
     case FMT_HEX:
-      if (verbose) prefix(f, r);
+      if (verbose) print_prefix(f, r);
       hex(f, p, r->length);
       fputc('\n', f);
       break;
     case FMT_RAW: fwrite(p, 1, r->length, f); break;
     case FMT_JSON:
       fputs("{\"bus\":", f);
-      json_string(f, r->bus, strlen(r->bus));
+      json_quote(f, r->bus, strlen(r->bus));
       fprintf(f, ",\"version\":%llu,\"timestamp_ns\":%lld,\"latency_ns\":%lld,"
                  "\"length\":%zu,\"skipped\":%llu,",
               (unsigned long long)r->version, (long long)r->timestamp_ns,
               (long long)r->latency_ns, r->length, (unsigned long long)r->skipped);
       if (utf8_valid(p, r->length)) {
         fputs("\"encoding\":\"utf-8\",\"payload\":", f);
-        json_string(f, (const char *)p, r->length);
+        json_quote(f, (const char *)p, r->length);
       } else {
         fputs("\"encoding\":\"base64\",\"payload\":\"", f);
         base64(f, p, r->length);

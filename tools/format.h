@@ -27,12 +27,16 @@ struct out_record {
  * flushes before it waits, so a burst costs one write. Return: 0; -EIO (write error). */
 int print_record(FILE *f, enum out_format fmt, int verbose, const struct out_record *r);
 
+/* print_prefix() - what -v prints before a record in text and hex: "v=12 t=... latency=12.3us
+ * len=5 [skipped=3]: ". */
+void print_prefix(FILE *f, const struct out_record *r);
+
 /* utf8_valid() - 1 if @n bytes at @p are valid UTF-8 (no overlongs, no surrogates). */
 int utf8_valid(const unsigned char *p, size_t n);
 
-/* json_string() - @n bytes as a quoted JSON string to @f: always valid JSON; a byte that is
+/* json_quote() - @n bytes as a quoted JSON string to @f: always valid JSON; a byte that is
  * not part of valid UTF-8 becomes U+FFFD (payloads that are not UTF-8 go as base64). */
-void json_string(FILE *f, const char *s, size_t n);
+void json_quote(FILE *f, const char *s, size_t n);
 
 /* base64() - @n bytes as standard base64 (RFC 4648, padded) to @f. */
 void base64(FILE *f, const unsigned char *p, size_t n);

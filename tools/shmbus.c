@@ -23,6 +23,8 @@ static const char usage[] =
     "                           object per bus and line (jq -s makes an array)\n"
     "  stat [--json] NAME...    buses in detail: header, writer, sleeping readers, last\n"
     "                           publish time, memory used (--json: one object per line)\n"
+    "  schema NAME              the schema text a typed bus carries (stat shows its type\n"
+    "                           name, encodings and hash)\n"
     "  rm [--force] NAME...     remove buses; refuses while a live writer holds one, unless\n"
     "                           --force (its writer and readers then see it vanish)\n"
     "  record [BUS|GLOB...]     record buses into an MCAP file, -o FILE ('record --help')\n"
@@ -146,9 +148,9 @@ static void cell(const char *s, const char *empty, int width) {
 
 static void ls_json(const struct row *r, const char *user) {
   fputs("{\"name\":", stdout);
-  json_string(stdout, r->name, strlen(r->name));
+  json_quote(stdout, r->name, strlen(r->name));
   fputs(",\"type\":", stdout);
-  json_string(stdout, r->bi.type, strlen(r->bi.type));
+  json_quote(stdout, r->bi.type, strlen(r->bi.type));
   printf(",\"readable\":%s,\"writer_pid\":%d,\"writer_alive\":%s,\"writer_state\":",
          r->err ? "false" : "true", (int)r->bi.writer_pid, r->bi.writer_alive ? "true" : "false");
   if (r->err) fputs("null", stdout);
@@ -161,7 +163,7 @@ static void ls_json(const struct row *r, const char *user) {
   if (r->rate >= 0) printf("%.3f", r->rate);
   else fputs("null", stdout);
   fputs(",\"owner\":", stdout);
-  json_string(stdout, user, strlen(user));
+  json_quote(stdout, user, strlen(user));
   printf(",\"mode\":\"%04o\"}\n", (unsigned)r->bi.mode);
 }
 
@@ -259,6 +261,55 @@ static void print_readers(const struct shmbus_reader_info *v, int n, int json) {
   }
 }
 
+/* The schema's names and hash (the text is `shmbus schema NAME`); "schema": null if untyped. */
+static void print_schema_json(const struct shmbus_bus_info *bi) {
+  fputs(",\"schema\":", stdout);
+  if (!bi->type_name[0]) {
+    fputs("null", stdout);
+    return;
+  }
+  fputs("{\"type_name\":", stdout);
+  json_quote(stdout, bi->type_name, strlen(bi->type_name));
+  fputs(",\"schema_encoding\":", stdout);
+  json_quote(stdout, bi->schema_encoding, strlen(bi->schema_encoding));
+  fputs(",\"message_encoding\":", stdout);
+  json_quote(stdout, bi->message_encoding, strlen(bi->message_encoding));
+  printf(",\"length\":%llu,\"hash\":\"%016llx\"}", (unsigned long long)bi->schema_len,
+         (unsigned long long)bi->schema_hash);
+}
+
+static void print_schema_text(const struct shmbus_bus_info *bi) {
+  if (!bi->type_name[0]) {
+    printf("schema:         none (records are bytes)\n");
+    return;
+  }
+  fputs("schema:         ", stdout);
+  text_safe(stdout, bi->type_name, strlen(bi->type_name));
+  printf(" (%s, %llu bytes; messages %s; hash %016llx)\n",
+         bi->schema_encoding[0] ? bi->schema_encoding : "no schema encoding",
+         (unsigned long long)bi->schema_len, bi->message_encoding,
+         (unsigned long long)bi->schema_hash);
+}
+
+/* `shmbus schema NAME`: the schema text as stored, byte for byte. */
+static int cmd_schema(const char *name) {
+  struct shmbus_schema sc;
+  shmbus_sub *s;
+  int rc = shmbus_sub_open(name, 0, &s);
+  if (rc < 0) return tool_fail("read the schema of", name, rc, 0);
+  rc = shmbus_sub_schema(s, &sc);
+  if (rc == -ENOENT) {
+    shmbus_sub_close(s);
+    tool_msg("bus '%s' carries no schema: its records are bytes (shmpub --schema FILE --type "
+             "NAME makes a typed bus).", name);
+    return EXIT_ERROR;
+  }
+  if (sc.text_len) fwrite(sc.text, 1, sc.text_len, stdout);
+  if (sc.text_len && ((const char *)sc.text)[sc.text_len - 1] != '\n' && isatty(1)) putchar('\n');
+  shmbus_sub_close(s);
+  return flushed();
+}
+
 static int cmd_stat(const char *name, int json) {
   struct shmbus_bus_info bi;
   char path[256], user[64], group[64], t[64], c[64], age[32], cap[32], tot[32];
@@ -274,11 +325,11 @@ static int cmd_stat(const char *name, int json) {
   fmt_group(bi.gid, group, sizeof group);
   if (json) {
     fputs("{\"name\":", stdout);
-    json_string(stdout, name, strlen(name));
+    json_quote(stdout, name, strlen(name));
     fputs(",\"path\":", stdout);
-    json_string(stdout, path, strlen(path));
+    json_quote(stdout, path, strlen(path));
     fputs(",\"type\":", stdout);
-    json_string(stdout, bi.type, strlen(bi.type));
+    json_quote(stdout, bi.type, strlen(bi.type));
     printf(",\"slots\":%u,\"capacity\":%llu,\"total_size\":%llu,\"latest\":%llu,"
            "\"last_publish_ns\":%llu,\"created_ns\":%llu,\"writer_pid\":%d,"
            "\"writer_state\":\"%s\",\"lock_holder\":%d,\"readers_asleep\":%s,"
@@ -290,10 +341,12 @@ static int cmd_stat(const char *name, int json) {
            bi.replaced ? "true" : "false", bi.layout_version);
     print_readers(rv, nr < 0 ? -1 : nr, 1);
     fputs(",\"owner\":", stdout);
-    json_string(stdout, user, strlen(user));
+    json_quote(stdout, user, strlen(user));
     fputs(",\"group\":", stdout);
-    json_string(stdout, group, strlen(group));
-    printf(",\"mode\":\"%04o\"}\n", (unsigned)bi.mode);
+    json_quote(stdout, group, strlen(group));
+    printf(",\"mode\":\"%04o\"", (unsigned)bi.mode);
+    print_schema_json(&bi);
+    fputs("}\n", stdout);
     return flushed();
   }
   fmt_bytes(bi.capacity, cap, sizeof cap);
@@ -304,6 +357,7 @@ static int cmd_stat(const char *name, int json) {
   fputs("type:           ", stdout);
   text_safe(stdout, bi.type[0] ? bi.type : "-", bi.type[0] ? strlen(bi.type) : 1);
   putchar('\n');
+  print_schema_text(&bi);
   printf("geometry:       %u slots x %s (%llu bytes)\n", bi.slots, cap,
          (unsigned long long)bi.capacity);
   printf("memory:         %s (records %llu bytes + wake page %u)\n", tot,
@@ -399,9 +453,15 @@ int main(int argc, char **argv) {
   if (!strcmp(cmd, "record")) return cmd_record(argc - 1, argv + 1);
   if (!strcmp(cmd, "play")) return cmd_play(argc - 1, argv + 1);
   if (!strcmp(cmd, "info")) return cmd_info(argc - 1, argv + 1);
+  if (!strcmp(cmd, "schema")) {
+    if (argc != 3 || argv[2][0] == '-')
+      return tool_usage_error("schema: give one bus NAME (shmbus schema NAME)");
+    if (shmbus_name_check(argv[2]) < 0) return tool_usage_error("invalid bus name '%s'", argv[2]);
+    return cmd_schema(argv[2]);
+  }
   if (strcmp(cmd, "ls") && strcmp(cmd, "list") && strcmp(cmd, "stat"))
-    return tool_usage_error("unknown command '%s' (ls, stat, rm, record, play, info, version)",
-                            cmd);
+    return tool_usage_error("unknown command '%s' (ls, stat, schema, rm, record, play, info, "
+                            "version)", cmd);
   if ((names = calloc((size_t)argc, sizeof *names)) == NULL) return EXIT_ERROR;
   if ((n = cmd_args(argc - 1, argv + 1, &json, names)) < 0) rc = -n;
   else if (strcmp(cmd, "stat") != 0 && n > 0)

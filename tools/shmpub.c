@@ -10,6 +10,7 @@
 #include "core/shmbus.h"
 #include "tools/common.h"
 #include "tools/options.h"
+#include "tools/typed.h"
 
 /* --help: this, the option list (option_list[] below), then usage_tail. */
 static const char usage_head[] =
@@ -29,6 +30,7 @@ static const char usage_tail[] =
     "  seq 1000 | shmpub nums --slots 1024      1000 records, one per line\n"
     "  shmpub cfg -f config.json --mode 0644    a file, readable by every user\n"
     "  cat /dev/urandom | shmpub frames -b 4096 -r 1000 -n 5000\n"
+    "  echo '{\"t\":1,\"acc\":[0,0,9.81]}' | shmpub imu --schema imu.idl --type sensors::Imu -F json\n"
     "\n" TOOLS_EXIT_CODES;
 
 enum source { SRC_NONE, SRC_MESSAGE, SRC_FILE, SRC_STDIN, SRC_LINES, SRC_BINARY };
@@ -43,6 +45,14 @@ struct opts {
   uint64_t binary, count;
   double rate;
   int unlink_on_exit, verbose, have_group;
+  int json;                     /* -F json: records are given as JSON (a typed bus) */
+  const char *type;             /* --type: the type tag, or with a schema its type name */
+  const char *schema_file;      /* --schema FILE */
+  const char *schema_encoding;  /* --schema-encoding ENC (else from FILE's name) */
+  const char *message_encoding; /* --message-encoding ENC (else from the schema encoding) */
+  char *schema_text;            /* FILE's contents */
+  struct shmbus_schema schema;  /* what o->pub.schema points at when typed */
+  struct typed typed;           /* the bus's records, once it is open (-F json) */
   struct shmbus_pub_opts pub;
 };
 
@@ -138,6 +148,97 @@ static ssize_t oversize_line(struct writer *w, const struct opts *o, size_t len,
              "room)", (unsigned long long)lineno, len, o->name,
              (unsigned long long)w->capacity);
   return -1;
+}
+
+/* open_typed() - -F json: what the bus's records are (the schema asked for, or the adopted
+ * bus's). Return: 0 or an exit code. */
+static int open_typed(struct writer *w, struct opts *o) {
+  struct shmbus_schema sc;
+  char err[512];
+  typed_close(&o->typed);
+  if (shmbus_pub_schema(w->p, &sc) < 0) {
+    tool_msg("bus '%s' carries no schema, so JSON cannot be made into its records: give "
+             "--schema FILE --type NAME (or --message-encoding json --type NAME)", o->name);
+    return EXIT_USAGE;
+  }
+  if (typed_open(&sc, &o->typed, err, sizeof err) < 0) {
+    tool_msg("bus '%s': its schema (type %s) does not parse: %s", o->name, sc.type_name, err);
+    return EXIT_ERROR;
+  }
+  if (o->typed.kind == TYPED_OPAQUE) {
+    tool_msg("bus '%s' carries %s records (type %s): shmpub makes records from JSON only for "
+             "omgidl C-struct and json buses; publish them as bytes (-f, -s, --binary)",
+             o->name, o->typed.encoding, o->typed.name);
+    return EXIT_USAGE;
+  }
+  return 0;
+}
+
+/* encode() - one JSON text into a record of the bus in @buf (w->capacity bytes); @where names
+ * the input in a message ("line 3", "stdin"). Return: its length; -1 (reported). */
+static ssize_t encode(const struct writer *w, const struct opts *o, const char *json, size_t len,
+                      void *buf, const char *where) {
+  char err[512];
+  ssize_t n = typed_encode(&o->typed, json, len, buf, w->capacity, err, sizeof err);
+  if (n == -EMSGSIZE)
+    tool_msg("%s: the record is larger than the capacity of bus '%s' (%llu bytes); nothing was "
+             "published for it", where, o->name, (unsigned long long)w->capacity);
+  else if (n < 0)
+    tool_msg("%s: %s; nothing was published for it", where, n == -ENOMEM ? "out of memory" : err);
+  return n < 0 ? -1 : n;
+}
+
+/* run_json_lines() - -F json -l: one JSON object per line. A bad line is reported and skipped
+ * (the others are published); any bad line makes the exit status 1. */
+static int run_json_lines(struct writer *w, const struct opts *o) {
+  struct tool_pacer pc;
+  uint64_t n = o->count ? o->count : UINT64_MAX, i = 0, lineno = 0, bad = 0;
+  size_t cap = 0;
+  char *line = NULL, where[48];
+  void *rec = malloc(w->capacity ? w->capacity : 1);
+  ssize_t len, rlen;
+  int rc = 0;
+  if (rec == NULL) return tool_fail("publish on", o->name, -ENOMEM, 0);
+  tool_pacer_init(&pc, o->rate);
+  while (i < n && !tool_stop && rc == 0 && (len = getline(&line, &cap, stdin)) >= 0) {
+    lineno++;
+    if (strspn(line, " \t\r\n") == (size_t)len) continue; /* blank lines separate nothing */
+    snprintf(where, sizeof where, "line %llu", (unsigned long long)lineno);
+    if ((rlen = encode(w, o, line, (size_t)len, rec, where)) < 0) {
+      bad++;
+      continue;
+    }
+    pace(&pc);
+    if (!tool_stop) {
+      rc = publish(w, o, rec, (size_t)rlen);
+      i++;
+    }
+  }
+  if (rc == 0 && ferror(stdin) && !tool_stop) {
+    tool_msg("error reading stdin: %s", strerror(errno));
+    rc = EXIT_ERROR;
+  }
+  if (bad && rc == 0) {
+    tool_msg("%llu of %llu lines were not published (errors above)", (unsigned long long)bad,
+             (unsigned long long)(bad + i));
+    rc = EXIT_ERROR;
+  }
+  free(rec);
+  free(line);
+  return rc;
+}
+
+/* run_json_record() - -F json with -m, -f or -s: the one JSON text becomes the record. */
+static int run_json_record(struct writer *w, const struct opts *o, const char *json, size_t len) {
+  const char *where = o->src == SRC_MESSAGE ? "--message" : o->src == SRC_FILE ? o->file : "stdin";
+  void *rec = malloc(w->capacity ? w->capacity : 1);
+  ssize_t n;
+  int rc;
+  if (rec == NULL) return tool_fail("publish on", o->name, -ENOMEM, 0);
+  n = encode(w, o, json, len, rec, where);
+  rc = n < 0 ? EXIT_ERROR : run_record(w, o, rec, (size_t)n);
+  free(rec);
+  return rc;
 }
 
 static int run_lines(struct writer *w, const struct opts *o) {
@@ -345,13 +446,30 @@ static int opt_slots(void *ctx, const char *arg) {
 
 static int opt_type(void *ctx, const char *arg) {
   struct opts *o = ctx;
-  size_t i, n = strlen(arg);
-  int printable = n <= SHMBUS_TYPE_MAX;
-  for (i = 0; i < n && printable; i++) printable = arg[i] >= ' ' && arg[i] <= '~';
-  if (!printable)
-    return tool_usage_error("--type wants at most %d printable ASCII characters, not '%s'",
-                            SHMBUS_TYPE_MAX, arg);
-  o->pub.type = arg;
+  o->type = arg; /* checked with the other schema options (check_type()) */
+  return 0;
+}
+
+static int opt_schema(void *ctx, const char *arg) {
+  ((struct opts *)ctx)->schema_file = arg;
+  return 0;
+}
+
+static int opt_schema_encoding(void *ctx, const char *arg) {
+  ((struct opts *)ctx)->schema_encoding = arg;
+  return 0;
+}
+
+static int opt_message_encoding(void *ctx, const char *arg) {
+  ((struct opts *)ctx)->message_encoding = arg;
+  return 0;
+}
+
+static int opt_format(void *ctx, const char *arg) {
+  struct opts *o = ctx;
+  if (strcmp(arg, "json") == 0) o->json = 1;
+  else if (strcmp(arg, "text") == 0 || strcmp(arg, "raw") == 0) o->json = 0;
+  else return tool_usage_error("--format wants text (records as given) or json, not '%s'", arg);
   return 0;
 }
 
@@ -436,8 +554,31 @@ static const struct tool_option option_list[] = {
      opt_slots},
     {"type", 't', "NAME",
      "type tag shown by shmsub -v, shmbus ls and stat (<= 31\n"
-     "printable chars; none shows as '-')",
+     "printable chars; none shows as '-'); with --schema, the type\n"
+     "in it the records are (e.g. sensors::Imu, <= 255 chars)",
      opt_type},
+    {NULL, 0, NULL,
+     "Typed buses (docs/TYPES.md): the bus carries a schema, and tools show fields:", NULL},
+    {"schema", 0, "FILE",
+     "the schema of the records: OMG IDL (.idl: records are that C\n"
+     "struct, see docs/TYPES.md), or any other kind, carried as is\n"
+     "(.msg, .json, .proto, .fbs/.bfbs; or say --schema-encoding)",
+     opt_schema},
+    {"schema-encoding", 0, "ENC",
+     "omgidl, ros2msg, ros2idl, jsonschema, protobuf, flatbuffer, ...\n"
+     "(the MCAP registry's names; default: from FILE's name)",
+     opt_schema_encoding},
+    {"message-encoding", 0, "ENC",
+     "the records' encoding (default: x-shmbus-cstruct for omgidl,\n"
+     "cdr for ros2, json for jsonschema, ...); json without --schema\n"
+     "makes a bus of JSON records",
+     opt_message_encoding},
+    {"format", 'F', "FORMAT",
+     "text: records as given (default); json: each record (-m, -f,\n"
+     "-s) or line (-l) is a JSON object made into a record of the\n"
+     "bus's type: missing fields are zero; a bad line is reported\n"
+     "(field and line) and skipped",
+     opt_format},
     {"group", 0, "NAME", "group of the bus (you must belong to it; implies --mode 0640)",
      opt_group},
     {"mode", 0, "OCTAL", "0600 owner only (default), 0640 group may read, 0644 anyone", opt_mode},
@@ -497,11 +638,85 @@ static int check_args(int argc, char **argv, struct opts *o) {
 
 /* parse_args() - the command line into @o (zeroed by the caller). Return: 0, or an exit code
  * (reported). */
+static int printable(const char *s, size_t max) {
+  size_t i, n = strlen(s);
+  for (i = 0; i < n; i++)
+    if (s[i] < ' ' || s[i] > '~') return 0;
+  return n <= max;
+}
+
+/* read_schema() - --schema FILE into o->schema_text. Return: 0 or an exit code. */
+static int read_schema(struct opts *o, size_t *len) {
+  FILE *f = fopen(o->schema_file, "rb");
+  int rc;
+  if (f == NULL)
+    return tool_msg("cannot read schema '%s': %s", o->schema_file, strerror(errno)), EXIT_ERROR;
+  rc = read_all(f, SHMBUS_SCHEMA_MAX, &o->schema_text, len);
+  fclose(f);
+  if (rc == -EFBIG)
+    return tool_msg("schema '%s' is larger than a bus carries (%u bytes at most)",
+                    o->schema_file, SHMBUS_SCHEMA_MAX), EXIT_USAGE;
+  if (rc < 0)
+    return tool_msg("cannot read schema '%s': %s", o->schema_file, strerror(-rc)), EXIT_ERROR;
+  return 0;
+}
+
+/* check_schema() - the type tag, or the schema of a typed bus, from --type, --schema,
+ * --schema-encoding and --message-encoding; an IDL schema is parsed here, so a bad one is
+ * reported before any bus is touched. Return: 0 or an exit code. */
+static int check_schema(struct opts *o) {
+  const char *senc = o->schema_encoding ? o->schema_encoding : "", *menc = o->message_encoding;
+  char err[512];
+  size_t len = 0;
+  int rc;
+  if (!o->schema_file && !o->message_encoding) {
+    if (o->schema_encoding) return tool_usage_error("--schema-encoding goes with --schema FILE");
+    if (o->type && !printable(o->type, SHMBUS_TYPE_MAX))
+      return tool_usage_error("--type wants at most %d printable ASCII characters, not '%s' "
+                              "(a longer type name goes with --schema)", SHMBUS_TYPE_MAX, o->type);
+    o->pub.type = o->type;
+    return 0;
+  }
+  if (!o->type)
+    return tool_usage_error("a typed bus needs --type NAME: the type its records are (e.g. "
+                            "--type sensors::Imu)");
+  if (!*o->type || !printable(o->type, SHMBUS_TYPE_NAME_MAX))
+    return tool_usage_error("--type wants 1 to %d printable ASCII characters, not '%s'",
+                            SHMBUS_TYPE_NAME_MAX, o->type);
+  if (o->schema_file) {
+    const char *gs, *gm;
+    if (typed_guess_encodings(o->schema_file, o->schema_encoding, &gs, &gm) == 0) {
+      senc = gs;
+      if (!menc) menc = gm;
+    } else if (!o->schema_encoding) {
+      return tool_usage_error("cannot tell what kind of schema '%s' is from its name: say "
+                              "--schema-encoding (omgidl, ros2msg, jsonschema, protobuf, ...)",
+                              o->schema_file);
+    } else if (!menc) {
+      return tool_usage_error("--schema-encoding %s: say --message-encoding too (the records' "
+                              "encoding)", o->schema_encoding);
+    }
+    if ((rc = read_schema(o, &len)) != 0) return rc;
+  }
+  if (!printable(senc, SHMBUS_ENCODING_MAX) || !*menc || !printable(menc, SHMBUS_ENCODING_MAX))
+    return tool_usage_error("an encoding is 1 to %d printable ASCII characters",
+                            SHMBUS_ENCODING_MAX);
+  o->schema = (struct shmbus_schema){o->type, senc, menc, o->schema_text, len, 0};
+  o->pub.schema = &o->schema;
+  o->pub.type = strlen(o->type) <= SHMBUS_TYPE_MAX ? o->type : "";
+  if (typed_open(&o->schema, &o->typed, err, sizeof err) < 0)
+    return tool_msg("schema '%s', type %s: %s", o->schema_file ? o->schema_file : "-", o->type,
+                    err), EXIT_USAGE;
+  return 0;
+}
+
 static int parse_args(int argc, char **argv, struct opts *o) {
   int rc;
   shmbus_pub_opts_init(&o->pub);
   if ((rc = tool_options_parse(&options, argc, argv, o)) != 0) return rc;
-  return check_args(argc, argv, o);
+  if ((rc = check_args(argc, argv, o)) != 0) return rc;
+  if (o->json && o->src == SRC_BINARY) return tool_usage_error("--binary records are not JSON");
+  return check_schema(o);
 }
 
 /* The largest record shmpub may read for -f/-s: --capacity, else an existing bus's capacity,
@@ -572,7 +787,10 @@ static int open_writer(struct opts *o, struct writer *w, struct plan *pl, size_t
              "belong to ('id -Gn'), or have root add you to %s.", o->name, group, group);
     return EXIT_PERM;
   }
-  if (o->pub.capacity == 0 && len > SHMBUS_DEFAULT_CAPACITY) {
+  if (o->pub.capacity == 0 && o->typed.kind == TYPED_CSTRUCT) {
+    if (shmbus_stat(o->name, &bi) == -ENOENT) /* a new bus: its records are exactly that big */
+      o->pub.capacity = shmbus_type_size(o->typed.type);
+  } else if (o->pub.capacity == 0 && len > SHMBUS_DEFAULT_CAPACITY) {
     if (shmbus_stat(o->name, &bi) == -ENOENT) o->pub.capacity = len; /* a new bus: make it fit */
   }
   plan_open(o, pl);
@@ -599,20 +817,27 @@ int main(int argc, char **argv) {
   if (o.src == SRC_MESSAGE || o.src == SRC_FILE || o.src == SRC_STDIN) {
     if ((rc = read_record(&o, &record, &len)) != 0 || record == NULL) return rc;
   }
-  rc = open_writer(&o, &w, &pl, o.src == SRC_BINARY ? o.binary : len);
+  rc = open_writer(&o, &w, &pl, o.src == SRC_BINARY || o.json ? o.binary : len);
   if (rc != 0) {
     free(record);
     return rc;
   }
-  switch (o.src) {
-    case SRC_LINES: rc = run_lines(&w, &o); break;
-    case SRC_BINARY: rc = run_binary(&w, &o); break;
-    default: rc = run_record(&w, &o, record, len); break;
-  }
+  if (o.json) {
+    rc = open_typed(&w, &o);
+    if (rc == 0 && o.src == SRC_LINES) rc = run_json_lines(&w, &o);
+    else if (rc == 0) rc = run_json_record(&w, &o, record, len);
+  } else if (o.src == SRC_LINES)
+    rc = run_lines(&w, &o);
+  else if (o.src == SRC_BINARY)
+    rc = run_binary(&w, &o);
+  else
+    rc = run_record(&w, &o, record, len);
   /* A bus this run created and never published on is no use to anyone: a failure removes it. */
   if (rc != 0 && pl.created && shmbus_pub_version(w.p) == 0) o.unlink_on_exit = 1;
   shmbus_pub_close(w.p);
   free(record);
+  typed_close(&o.typed);
+  free(o.schema_text);
   if (o.unlink_on_exit) {
     int err = shmbus_unlink(o.name, 0);
     if (err < 0 && err != -ENOENT) {

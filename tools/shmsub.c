@@ -10,6 +10,7 @@
 #include "tools/common.h"
 #include "tools/format.h"
 #include "tools/options.h"
+#include "tools/typed.h"
 #include "tools/stats.h"
 
 /* --help: this, the option list (option_list[] below), then usage_tail. */
@@ -35,7 +36,9 @@ static const char usage_tail[] =
     "  shmsub temp -1                     its latest value, once\n"
     "  shmsub nums --all -C 1000 --wait-for-bus > out.txt\n"
     "  shmsub imu -v -i 0.5               two samples a second, with their latency\n"
-    "  shmsub imu -F json | jq .latency_ns\n"
+    "  shmsub imu -F json -v | jq .latency_ns\n"
+    "  shmsub imu -F json                 typed records as their fields\n"
+    "  shmsub imu --field acc[2]          one field of each record\n"
     "  shmsub imu --hz --delay            rate, jitter and latency every second\n"
     "\n" TOOLS_EXIT_CODES;
 
@@ -48,6 +51,7 @@ struct opts {
   double timeout, interval;
   size_t window;
   enum out_format fmt;
+  const char *field; /* --field PATH: print that field of typed records */
 };
 
 struct reader {
@@ -58,6 +62,8 @@ struct reader {
   int hinted; /* the 'lost' advice was given */
   int fresh; /* --all on a bus that appeared while we waited: versions from 1 are ours */
   uint64_t last_version; /* of the last record printed from this bus, 0 = none */
+  struct typed typed;    /* what the bus's schema says its records are */
+  uint64_t undecoded;    /* records that did not decode as the schema says (shown as bytes) */
   uint64_t done;
   int64_t last_record, next_print; /* CLOCK_MONOTONIC */
   int64_t start_ns;                /* CLOCK_REALTIME when shmsub started */
@@ -87,8 +93,41 @@ static void describe_bus(const struct opts *o, shmbus_sub *s) {
   fmt_bytes(bi.capacity, cap, sizeof cap);
   fprintf(stderr, "%s: bus '%s': type '", tool_name, o->name);
   text_safe(stderr, bi.type[0] ? bi.type : "-", bi.type[0] ? strlen(bi.type) : 1);
-  fprintf(stderr, "', %u slots of %s, latest version %llu\n", bi.slots, cap,
+  fprintf(stderr, "', %u slots of %s, latest version %llu", bi.slots, cap,
           (unsigned long long)bi.latest);
+  if (bi.type_name[0]) {
+    fputs(", schema ", stderr);
+    text_safe(stderr, bi.type_name, strlen(bi.type_name));
+    fprintf(stderr, " (%s, messages %s)", bi.schema_encoding, bi.message_encoding);
+  }
+  fputc('\n', stderr);
+}
+
+/* open_typed() - what the bus's schema says its records are. A schema that does not parse is
+ * reported and the records are shown as bytes; --field needs a bus it can pick fields in.
+ * Return: 0, or an exit code (reported). */
+static int open_typed(const struct opts *o, struct reader *r) {
+  struct shmbus_schema sc;
+  char err[512];
+  int have = shmbus_sub_schema(r->s, &sc) == 0;
+  typed_close(&r->typed);
+  r->undecoded = 0;
+  if (have && typed_open(&sc, &r->typed, err, sizeof err) < 0) {
+    tool_msg("bus '%s': its schema (type %s) does not parse, so its records are shown as bytes: "
+             "%s", o->name, sc.type_name, err);
+    memset(&r->typed, 0, sizeof r->typed);
+  }
+  if (o->field && r->typed.kind != TYPED_CSTRUCT && r->typed.kind != TYPED_JSON) {
+    tool_msg("bus '%s' %s, so --field has no fields to pick: it needs a typed bus (shmpub "
+             "--schema FILE --type NAME)", o->name,
+             have ? "carries records shmsub cannot decode" : "carries no schema");
+    return EXIT_USAGE;
+  }
+  if (o->field && typed_field_check(&r->typed, o->field, err, sizeof err) < 0) {
+    tool_msg("bus '%s' (type %s): --field: %s", o->name, r->typed.name, err);
+    return EXIT_USAGE;
+  }
+  return 0;
 }
 
 /* open_bus() - open (or reopen) the bus into @r, waiting for it when @wait. Return: 0, or an
@@ -144,7 +183,7 @@ static int open_bus(const struct opts *o, struct reader *r, int wait, int reopen
   r->dead = 0;
   r->last_version = 0;
   describe_bus(o, r->s);
-  return 0;
+  return open_typed(o, r);
 }
 
 static int reopen(const struct opts *o, struct reader *r) {
@@ -198,7 +237,13 @@ static int handle(const struct opts *o, struct reader *r, size_t len,
   struct out_record rec = {o->name, info->version, (int64_t)info->timestamp_ns,
                            now - (int64_t)info->timestamp_ns, info->lost,
                            r->buf, len};
-  if (print_record(stdout, o->fmt, o->verbose, &rec) < 0) {
+  uint64_t undecoded = r->undecoded;
+  int prc = typed_print(stdout, &r->typed, o->fmt, o->verbose, o->field, &rec, &r->undecoded);
+  if (r->undecoded == 1 && undecoded == 0) /* said once per bus */
+    tool_msg("record %llu of bus '%s' (%zu bytes) does not decode as %s %s; such records are "
+             "shown as bytes", (unsigned long long)info->version, o->name, len, r->typed.name,
+             o->field ? "or has no such field" : "records");
+  if (prc < 0) {
     if (errno == EPIPE) exit(EXIT_OK);
     tool_msg("cannot write to stdout: %s", strerror(errno));
     return EXIT_ERROR;
@@ -350,6 +395,11 @@ static int opt_interval(void *ctx, const char *arg) {
   return 0;
 }
 
+static int opt_field(void *ctx, const char *arg) {
+  ((struct opts *)ctx)->field = arg;
+  return 0;
+}
+
 static int opt_format(void *ctx, const char *arg) {
   struct opts *o = ctx;
   if (parse_format(arg, &o->fmt) < 0)
@@ -455,8 +505,14 @@ static const struct tool_option option_list[] = {
      "text (default: the bytes and a newline), hex, raw (the bytes\n"
      "only), json (one object per line: bus, version, timestamp_ns,\n"
      "latency_ns, length, skipped, encoding, payload; the payload is\n"
-     "text when it is valid UTF-8, else base64)",
+     "text when it is valid UTF-8, else base64). On a typed bus\n"
+     "(docs/TYPES.md): json prints each record as its fields (with\n"
+     "-v inside that envelope, as \"data\"), text as field=value pairs",
      opt_format},
+    {"field", 0, "PATH",
+     "print one field of each record of a typed bus, as JSON (e.g.\n"
+     "temp, acc[2], pose.position.x)",
+     opt_field},
     {"verbose", 'v', NULL,
      "prefix version, publish time, one-way latency and length (the\n"
      "latency of a record older than shmsub is its age); report the\n"
@@ -534,6 +590,9 @@ static int check_combination(struct opts *o) {
     return tool_usage_error("--interval skips records, --all prints every one; choose one");
   if (o->stats && o->fmt != FMT_TEXT)
     return tool_usage_error("--format applies to records, not to --hz/--bw/--delay");
+  if (o->field && (o->fmt == FMT_HEX || o->fmt == FMT_RAW))
+    return tool_usage_error("--field prints a field as JSON; it does not combine with -F %s",
+                            o->fmt == FMT_HEX ? "hex" : "raw");
   if (o->stats && o->interval == 0) o->interval = 1;
   return 0;
 }
@@ -570,6 +629,7 @@ int main(int argc, char **argv) {
   if (o.stats && rc == 0) stats_print(&r.st, o.stats, stdout); /* the final window */
   if (rc == 0) rc = flush_stdout();
   shmbus_sub_close(r.s);
+  typed_close(&r.typed);
   free(r.buf);
   if (o.stats) stats_free(&r.st);
   return rc;

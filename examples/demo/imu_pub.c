@@ -1,10 +1,11 @@
-/* imu_pub - publish synthetic IMU snapshots on a bus at a fixed rate (the README demo).
+/* imu_pub - publish synthetic IMU snapshots on a typed bus at a fixed rate (the README demo).
  *
  *   imu_pub NAME [SECONDS [HZ]]        defaults: 10 s at 1000 Hz
  *
- * Each record is one line of text made from a struct imu sample, written in place into the
- * bus's slot with shmbus_pub_reserve()/shmbus_pub_commit() (no intermediate copy). The bus
- * carries the type tag "imu/text"; shmsub prints the records as they are. */
+ * Each record is a struct sensors_Imu (examples/sensor/imu.idl, made into C by idlc), written
+ * in place into the bus's slot with shmbus_pub_reserve()/shmbus_pub_commit() (no intermediate
+ * copy). The bus carries imu.idl as its schema, so shmsub shows the fields (-F json, -F text,
+ * --field accel[2]) and shmbus schema prints the IDL. */
 #include <errno.h>
 #include <math.h>
 #include <signal.h>
@@ -14,27 +15,25 @@
 #include <time.h>
 
 #include "core/shmbus.h"
-
-struct imu {
-  unsigned long long seq;
-  float acc[3];  /* m/s^2 */
-  float gyro[3]; /* rad/s */
-  float temp;    /* degrees C */
-};
+#include "examples/sensor/imu.h"
 
 static volatile sig_atomic_t stop;
 static void on_signal(int sig) { (void)sig; stop = 1; }
 
 /* A slowly turning, slightly shaking sensor. */
-static void sample(struct imu *m, unsigned long long seq, double t) {
+static void sample(sensors_Imu *m, unsigned long long seq, double t) {
+  struct timespec now;
+  clock_gettime(CLOCK_REALTIME, &now);
   m->seq = seq;
-  m->acc[0] = (float)(0.30 * sin(2 * M_PI * 0.5 * t) + 0.01 * sin(97 * t));
-  m->acc[1] = (float)(0.30 * cos(2 * M_PI * 0.5 * t) + 0.01 * cos(89 * t));
-  m->acc[2] = (float)(9.81 + 0.02 * sin(53 * t));
+  m->t_ns = (int64_t)now.tv_sec * 1000000000 + now.tv_nsec;
+  m->accel[0] = (float)(0.30 * sin(2 * M_PI * 0.5 * t) + 0.01 * sin(97 * t));
+  m->accel[1] = (float)(0.30 * cos(2 * M_PI * 0.5 * t) + 0.01 * cos(89 * t));
+  m->accel[2] = (float)(9.81 + 0.02 * sin(53 * t));
   m->gyro[0] = (float)(0.05 * sin(2 * M_PI * 0.2 * t));
   m->gyro[1] = (float)(0.05 * cos(2 * M_PI * 0.2 * t));
   m->gyro[2] = (float)(M_PI * 0.5);
-  m->temp = (float)(36.5 + 0.5 * sin(t / 10));
+  m->temp_c = (float)(36.5 + 0.5 * sin(t / 10));
+  m->status = sensors_IMU_OK;
 }
 
 int main(int argc, char **argv) {
@@ -55,9 +54,12 @@ int main(int argc, char **argv) {
   sigaction(SIGINT, &sa, NULL);
   sigaction(SIGTERM, &sa, NULL);
 
+  struct shmbus_schema schema = {IMU_TYPE_NAME, "omgidl", SHMBUS_MSG_CSTRUCT, IMU_IDL,
+                                 sizeof IMU_IDL - 1, 0};
   shmbus_pub_opts_init(&o);
-  o.type = "imu/text";
-  o.capacity = 256;
+  o.type = IMU_TYPE;
+  o.schema = &schema;
+  o.capacity = sizeof(sensors_Imu);
   o.slots = 64;
   rc = shmbus_pub_open(argv[1], &o, &p);
   if (rc < 0) {
@@ -68,19 +70,14 @@ int main(int argc, char **argv) {
   clock_gettime(CLOCK_MONOTONIC, &start);
   for (n = 0; n < total && !stop; n++) {
     long long at = (long long)(n * 1e9 / hz);
-    struct imu m;
     void *slot;
-    int len;
     next.tv_sec = start.tv_sec + (time_t)((start.tv_nsec + at) / 1000000000LL);
     next.tv_nsec = (long)((start.tv_nsec + at) % 1000000000LL);
     while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &next, NULL) == EINTR && !stop) {
     }
-    sample(&m, n + 1, (double)at / 1e9);
-    if (shmbus_pub_reserve(p, 256, &slot) < 0) break;
-    len = snprintf(slot, 256,
-                   "imu #%llu acc=(%+.3f %+.3f %+.3f) gyro=(%+.3f %+.3f %+.3f) temp=%.2fC", m.seq,
-                   m.acc[0], m.acc[1], m.acc[2], m.gyro[0], m.gyro[1], m.gyro[2], m.temp);
-    shmbus_pub_commit(p, (size_t)len);
+    if (shmbus_pub_reserve(p, sizeof(sensors_Imu), &slot) < 0) break;
+    sample(slot, n + 1, (double)at / 1e9);
+    shmbus_pub_commit(p, sizeof(sensors_Imu));
   }
   shmbus_pub_close(p);
   return 0;

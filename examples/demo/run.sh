@@ -42,7 +42,8 @@ trap 'exit 130' INT TERM
 
 cat <<MSG
 
-Publisher: imu_pub, 1000 IMU snapshots per second on bus '$bus' for 8 s.
+Publisher: imu_pub, 1000 IMU snapshots per second on bus '$bus' for 8 s: typed records (the C
+struct idlc makes from examples/sensor/imu.idl; the bus carries that IDL, so shmsub shows fields).
 Subscribers: three 'shmsub --new -v -i 0.5' (one fresh sample every half second, with its latency),
 waiting by spinning, by spinning then sleeping (the default), and by sleeping on a futex.
 
@@ -59,6 +60,15 @@ wait "${subs[@]}"
 echo
 echo "\$ shmbus ls    (the demo's bus)"
 "$shmbus" ls | sed -n "1p; /^$bus /p"
+echo
+echo "\$ shmbus stat $bus | grep schema    (a typed bus: it carries examples/sensor/imu.idl)"
+"$shmbus" stat "$bus" | grep '^schema'
+echo
+echo "\$ shmsub $bus -F json -1    (the latest record, decoded into its fields)"
+"$shmsub" "$bus" -F json -1
+echo
+echo "\$ shmsub $bus --field 'accel[2]' -C 3    (one field of the next three records)"
+"$shmsub" "$bus" --field 'accel[2]' -C 3 -W 5
 echo
 echo "\$ shmsub $bus --hz --delay -C 1000    (statistics over one second of records)"
 "$shmsub" "$bus" --hz --delay -C 1000 -W 5

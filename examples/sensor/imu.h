@@ -1,21 +1,19 @@
-/* imu.h - the record the sensor example publishes: one IMU sample. Fixed-width fields, no
- * pointers; readers check the bus's type tag before trusting the layout. */
+/* imu.h - the sensor example's record, made from imu.idl: the C struct comes from Cyclone DDS's
+ * idlc (generated imu_idl.h: struct sensors_Imu), the schema text from the same file
+ * (generated imu_schema.h: IMU_IDL), so the struct the programs use and the schema the bus
+ * carries cannot disagree. */
 #ifndef SHMBUS_EXAMPLE_IMU_H
 #define SHMBUS_EXAMPLE_IMU_H
 
 #include <stdint.h>
 
-#define IMU_TYPE "imu_sample.v1"
+#include "examples/sensor/imu_idl/imu.h"
+#include "examples/sensor/imu_schema.h"
 
-struct imu_sample {
-  uint64_t seq;      /* 1, 2, 3, ... */
-  int64_t t_ns;      /* CLOCK_REALTIME when sampled */
-  float accel[3];    /* m/s^2 */
-  float gyro[3];     /* rad/s */
-  float temp_c;
-  uint32_t status;   /* 0 = ok */
-};
+#define IMU_TYPE "imu_sample.v1"      /* the bus's type tag, for older readers */
+#define IMU_TYPE_NAME "sensors::Imu"  /* the schema's type name */
 
-_Static_assert(sizeof(struct imu_sample) == 48, "the layout is part of the type tag");
+/* The layout docs/TYPES.md promises for this IDL (natural alignment): a test of the promise. */
+_Static_assert(sizeof(sensors_Imu) == 48, "8 + 8 + 12 + 12 + 4 + 4 bytes, no padding");
 
 #endif

@@ -1,6 +1,7 @@
 /* imu_pub - publish synthetic IMU samples on a bus at a fixed rate.
  *   imu_pub [-b BUS] [-r HZ] [-n COUNT]     (defaults: imu, 1000 Hz, forever)
- * Creates the bus if needed (type tag imu_sample.v1, world-readable), publishes with
+ * Creates the bus if needed (world-readable, typed: it carries imu.idl as its schema, so
+ * `shmsub imu -F json` shows the fields), publishes with
  * shmbus_pub_reserve()/commit() straight into the slot, paced with absolute sleeps so the
  * rate does not drift. Ends on SIGINT/SIGTERM or after COUNT samples. */
 #include <errno.h>
@@ -39,8 +40,13 @@ int main(int argc, char **argv) {
   }
   struct shmbus_pub_opts o;
   shmbus_pub_opts_init(&o);
+  /* The schema: imu.idl's text (IMU_IDL), type sensors::Imu, records that are the C struct
+   * idlc made from it (docs/TYPES.md: x-shmbus-cstruct). */
+  struct shmbus_schema schema = {IMU_TYPE_NAME, "omgidl", SHMBUS_MSG_CSTRUCT, IMU_IDL,
+                                 sizeof IMU_IDL - 1, 0};
   o.type = IMU_TYPE;
-  o.capacity = sizeof(struct imu_sample);
+  o.schema = &schema;
+  o.capacity = sizeof(sensors_Imu);
   o.slots = 64;
   o.mode = 0644;
   shmbus_pub *p;
@@ -56,8 +62,8 @@ int main(int argc, char **argv) {
   long period_ns = (long)(1e9 / hz);
   for (uint64_t seq = 1; !stop && (count < 0 || (long)seq <= count); seq++) {
     void *slot;
-    if (shmbus_pub_reserve(p, sizeof(struct imu_sample), &slot) < 0) break;
-    struct imu_sample *s = slot;
+    if (shmbus_pub_reserve(p, sizeof(sensors_Imu), &slot) < 0) break;
+    sensors_Imu *s = slot;
     struct timespec now;
     clock_gettime(CLOCK_REALTIME, &now);
     double t = (double)seq / hz;
@@ -69,8 +75,8 @@ int main(int argc, char **argv) {
     s->gyro[0] = s->gyro[1] = 0.0f;
     s->gyro[2] = 0.01f * (float)sin(0.5 * t);
     s->temp_c = 36.5f;
-    s->status = 0;
-    shmbus_pub_commit(p, sizeof(struct imu_sample));
+    s->status = sensors_IMU_OK;
+    shmbus_pub_commit(p, sizeof(sensors_Imu));
     next.tv_nsec += period_ns;
     while (next.tv_nsec >= 1000000000) {
       next.tv_nsec -= 1000000000;

@@ -1,6 +1,6 @@
 /* imu_sub - follow an IMU bus; print the rate and the one-way latency once a second.
  *   imu_sub [-b BUS] [-n COUNT] [-t SECONDS]     (defaults: imu, forever, no limit)
- * Checks the bus's type tag, waits (spin then sleep) for each new sample, and measures
+ * Checks the bus's schema (type sensors::Imu, C-struct records), waits (spin then sleep) for each new sample, and measures
  * latency as receive time - the sample's publish timestamp (both CLOCK_REALTIME). */
 #include <errno.h>
 #include <stdio.h>
@@ -47,10 +47,12 @@ int main(int argc, char **argv) {
     fprintf(stderr, "imu_sub: cannot open bus '%s': %s\n", bus, shmbus_strerror(rc));
     return 1;
   }
-  struct shmbus_bus_info info;
-  shmbus_sub_info(s, &info);
-  if (strcmp(info.type, IMU_TYPE) != 0) {
-    fprintf(stderr, "imu_sub: bus '%s' carries '%s', not %s\n", bus, info.type, IMU_TYPE);
+  /* The same type name and the same IDL (by hash): the same struct. */
+  struct shmbus_schema have, want = {IMU_TYPE_NAME, "omgidl", SHMBUS_MSG_CSTRUCT, IMU_IDL,
+                                     sizeof IMU_IDL - 1, 0};
+  if (shmbus_sub_schema(s, &have) != 0 || have.hash != shmbus_schema_hash(&want)) {
+    fprintf(stderr, "imu_sub: bus '%s' does not carry this program's imu.idl (%s)\n", bus,
+            shmbus_sub_schema(s, &have) == 0 ? have.type_name : "untyped");
     return 1;
   }
   static int64_t lat[100000];
@@ -64,7 +66,7 @@ int main(int argc, char **argv) {
     rc = shmbus_sub_wait(s, left < 0 || left > 1000000000 ? 1000000000 : left,
                          SHMBUS_WAIT_HYBRID | SHMBUS_WAIT_THROUGH_DEATH);
     if (rc == 0) {
-      struct imu_sample smp;
+      sensors_Imu smp;
       struct shmbus_record_info in;
       while (shmbus_sub_next(s, &smp, sizeof smp, &in) == (ssize_t)sizeof smp) {
         if (nlat < sizeof lat / sizeof lat[0]) lat[nlat++] = now_ns(CLOCK_REALTIME) - (int64_t)in.timestamp_ns;

@@ -22,6 +22,25 @@
 
 static unsigned char buf[BUF_MAX];
 
+/* An accepted schema is bounded and consistent with what info says, whatever the bytes. */
+static void check_schema(shmbus_sub *s, const struct shmbus_bus_info *bi) {
+  struct shmbus_schema sc;
+  int rc = shmbus_sub_schema(s, &sc);
+  if (rc == -ENOENT) {
+    if (bi->schema_hash != 0 || bi->type_name[0]) fuzz_fail("untyped bus with a schema in info");
+    return;
+  }
+  if (rc != 0) fuzz_fail("sub_schema returned %d", rc);
+  if (strlen(sc.type_name) < 1 || strlen(sc.type_name) > SHMBUS_TYPE_NAME_MAX ||
+      strlen(sc.schema_encoding) > SHMBUS_ENCODING_MAX ||
+      strlen(sc.message_encoding) > SHMBUS_ENCODING_MAX || sc.text_len > SHMBUS_SCHEMA_MAX)
+    fuzz_fail("schema out of its bounds");
+  if (((const char *)sc.text)[sc.text_len] != 0) fuzz_fail("schema text not NUL-terminated");
+  if (shmbus_schema_hash(&sc) != sc.hash || bi->schema_hash != sc.hash ||
+      strcmp(bi->type_name, sc.type_name) != 0 || bi->schema_len != sc.text_len)
+    fuzz_fail("schema and info disagree");
+}
+
 static void read_all(shmbus_sub *s) {
   struct shmbus_record_info info;
   struct shmbus_bus_info bi;
@@ -32,6 +51,7 @@ static void read_all(shmbus_sub *s) {
   int whence;
 
   if (shmbus_sub_info(s, &bi) != 0) fuzz_fail("info failed on an open reader");
+  check_schema(s, &bi);
   if (bi.capacity != cap)
     fuzz_fail("info capacity %llu != capacity %llu", (unsigned long long)bi.capacity,
               (unsigned long long)cap);

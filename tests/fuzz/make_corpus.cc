@@ -30,13 +30,15 @@ void Save(const std::string& dir, const std::string& name, const Bytes& b) {
 }
 
 // A bus made by the real writer with @records records published, as bytes.
-Bytes RealBus(uint32_t slots, uint64_t cap, int records, bool close_writer) {
+Bytes RealBus(uint32_t slots, uint64_t cap, int records, bool close_writer,
+              const shmbus_schema* schema = nullptr) {
   shmbus_test::TempBus bus("corpus");
   shmbus_pub_opts o;
   shmbus_pub_opts_init(&o);
   o.slots = slots;
   o.capacity = cap;
   o.type = "corpus";
+  o.schema = schema;
   shmbus_pub* p = nullptr;
   if (shmbus_pub_open(bus.c_str(), &o, &p) != 0) exit(1);
   Bytes rec(cap);
@@ -60,6 +62,8 @@ Bytes Patch(Bytes b, size_t off, T v) {
   if (off + sizeof v <= b.size()) memcpy(b.data() + off, &v, sizeof v);
   return b;
 }
+
+void Typed(const std::string& dir);
 
 void Segment(const std::string& dir) {
   Bytes a = RealBus(2, 8, 0, true), b = RealBus(3, 64, 5, true), c = RealBus(4, 200, 9, false),
@@ -93,6 +97,31 @@ void Segment(const std::string& dir) {
   Save(dir, "seq-odd", Patch(b, s5, uint64_t(9)));
   Save(dir, "writer-state-3", Patch(b, 196, uint32_t(3)));
   Save(dir, "writer-pid-1", Patch(Patch(b, 196, uint32_t(1)), 192, uint32_t(1)));
+  Typed(dir);
+}
+
+// A typed bus (docs/PROTOCOL.md, Schema block) and its schema block broken every way a reader
+// must refuse.
+void Typed(const std::string& dir) {
+  static const char kIdl[] =
+      "module sensors { struct Imu { unsigned long long t; double acc[3]; float temp; }; };";
+  shmbus_schema sc = {"sensors::Imu", "omgidl", SHMBUS_MSG_CSTRUCT, kIdl, sizeof kIdl - 1, 0};
+  Bytes ty = RealBus(3, 40, 4, true, &sc);
+  const size_t blk = 4096;
+  Save(dir, "typed-valid", ty);
+  Save(dir, "typed-bad-magic", Patch(ty, blk, uint64_t(0)));
+  Save(dir, "typed-name-len-0", Patch(ty, blk + 8, uint32_t(0)));
+  Save(dir, "typed-name-len-huge", Patch(ty, blk + 8, uint32_t(0xffffffff)));
+  Save(dir, "typed-enc-len-huge", Patch(ty, blk + 16, uint32_t(4096)));
+  Save(dir, "typed-text-len-huge", Patch(ty, blk + 20, uint32_t(1u << 20)));
+  Save(dir, "typed-text-len-short", Patch(ty, blk + 20, uint32_t(5)));
+  Save(dir, "typed-hash-wrong", Patch(ty, blk + 24, uint64_t(1)));
+  Save(dir, "typed-header-hash-wrong", Patch(ty, 232, uint64_t(1)));
+  Save(dir, "typed-size-unaligned", Patch(ty, 224, uint64_t(100)));
+  Save(dir, "typed-size-huge", Patch(ty, 224, uint64_t(1) << 40));
+  Save(dir, "typed-size-zero", Patch(ty, 224, uint64_t(0)));
+  Save(dir, "typed-name-nul", Patch(ty, blk + 34, uint8_t(0)));
+  Save(dir, "typed-name-control", Patch(ty, blk + 34, uint8_t(7)));
 }
 
 // Input of fuzz_records.c: [slots-2][cap sel][P][program][latest][ring].

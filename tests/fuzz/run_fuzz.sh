@@ -5,6 +5,8 @@
 #   tests/fuzz/run_fuzz.sh records 5     # target 2: the record path over arbitrary slots
 #   tests/fuzz/run_fuzz.sh tools 5       # target 3: the tools' argument and input parsing
 #   tests/fuzz/run_fuzz.sh mcap 5        # target 4: the MCAP reader over arbitrary files
+#   tests/fuzz/run_fuzz.sh types_idl 5   # target 5: IDL schemas (types/, Cyclone's parser)
+#   tests/fuzz/run_fuzz.sh types_json 5  # target 6: JSON into a rich typed record (types/)
 #
 # Builds outside Bazel (Bazel's toolchain here is gcc; libFuzzer needs clang): the core's C
 # sources plus tests/fuzz/fuzz_TARGET.c, with clang -fsanitize=fuzzer,address,undefined. Starts
@@ -15,7 +17,7 @@
 # Needs clang and libclang-rt-14-dev (the libFuzzer runtime).
 set -euo pipefail
 if [ $# -lt 2 ]; then
-  echo "usage: $0 segment|records|tools|mcap MINUTES [libFuzzer flags...]" >&2
+  echo "usage: $0 segment|records|tools|mcap|types_idl|types_json MINUTES [libFuzzer flags...]" >&2
   exit 2
 fi
 target=$1 minutes=$2
@@ -23,7 +25,7 @@ shift 2
 root=$(cd "$(dirname "$0")/../.." && pwd)
 src="$root/tests/fuzz/fuzz_$target.c"
 if [ ! -f "$src" ]; then
-  echo "run_fuzz.sh: no target '$target' (there are segment, records, tools and mcap)" >&2
+  echo "run_fuzz.sh: no target '$target' (there are segment, records, tools, mcap, types_idl and types_json)" >&2
   exit 2
 fi
 CC=${CC:-$(command -v clang || command -v clang-14 || true)}
@@ -50,6 +52,11 @@ if [ "$target" = tools ]; then
   extra+=(-DFUZZ_TOOLS_FROM_TREE)
   flags=(-close_fd_mask=3)  # the parsers' usage messages would drown libFuzzer's output
 fi
+if [ "$target" = types_idl ] || [ "$target" = types_json ]; then
+  # The typed-records library, Cyclone's IDL parser (cyclonedds-dev) and jansson.
+  extra=($(sed -n '/^SRCS = \[/,/^\]/p' "$root/types/BUILD" | grep -o '"[A-Za-z0-9_]*\.c"' |
+           tr -d '"' | sed "s|^|$root/types/|") -lcycloneddsidl -ljansson -lm)
+fi
 if [ "$target" = mcap ]; then
   # The MCAP library and its compressors (Debian zlib1g-dev, libzstd-dev, liblz4-dev).
   extra=("$root/mcap/mcap_reader.c" "$root/mcap/mcap_writer.c" -lzstd -llz4 -lz)
@@ -63,13 +70,18 @@ fi
 export SHMBUS_FUZZ_TAG="r$$"
 trap 'rm -f /dev/shm/shmbus.fuzz-$SHMBUS_FUZZ_TAG-* /dev/shm/shmbus-lock.fuzz-$SHMBUS_FUZZ_TAG-*' EXIT
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1}
+if [ "$target" = types_idl ] || [ "$target" = types_json ]; then
+  export LSAN_OPTIONS=${LSAN_OPTIONS:-suppressions=$root/tests/fuzz/lsan_cyclone.supp}
+fi
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
 echo "run_fuzz.sh: fuzzing $target for $minutes min in $work" >&2
 rc=0
 "$work/fuzz_$target" "$work/corpus" -max_total_time=$((minutes * 60)) -timeout=10 \
   -max_len=20000 -rss_limit_mb=2048 -print_final_stats=1 -artifact_prefix="$work/" "${flags[@]}" "$@" \
   2>&1 | tee "$work/fuzz.log" || rc=$?
-if ls "$work"/crash-* "$work"/timeout-* "$work"/oom-* "$work"/leak-* >/dev/null 2>&1; then
+# (compgen: ls would fail unless every kind of finding were present)
+if compgen -G "$work/crash-*" >/dev/null || compgen -G "$work/timeout-*" >/dev/null ||
+   compgen -G "$work/oom-*" >/dev/null || compgen -G "$work/leak-*" >/dev/null; then
   echo "run_fuzz.sh: FINDINGS in $work:" >&2
   ls -l "$work"/crash-* "$work"/timeout-* "$work"/oom-* "$work"/leak-* 2>/dev/null >&2 || true
   exit 1

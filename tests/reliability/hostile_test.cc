@@ -191,7 +191,15 @@ std::vector<int64_t> SleepPhase(const char* name, Delays* d, bool hostile_on,
     h = shmbus_test::Spawn([&] { return rel::HostileMain(name, hs, rel::Attack::kClearFlag); });
     EXPECT_TRUE(shmbus_test::Eventually([&] { return hs->armed.load() != 0; }, 10));
   }
-  usleep(100000);  // both asleep
+  // Both asleep, waiting for the first record (observed in the registry, not assumed after a
+  // pause: under TSan and load a child can take longer than any pause to open the bus, and a
+  // sleeper that seeks past the first record waits for records that never come).
+  EXPECT_TRUE(shmbus_test::Eventually(
+      [&] {
+        return shmbus_test::ReaderAsleep(name, s0, first) &&
+               shmbus_test::ReaderAsleep(name, s1, first);
+      },
+      30));
   std::vector<unsigned char> buf(rel::kCap);
   for (int k = 0; k < Delays::kRecords; k++) {
     uint64_t v = first + k;

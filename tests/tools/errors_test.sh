@@ -88,6 +88,14 @@ expect_rc 0 "$SHMBUS" ls; out_has "^$Junk .*\\?.*not a shmbus bus"
 expect_rc 0 "$SHMBUS" rm --force "$Junk"
 if [ -e "/dev/shm/shmbus.$Junk" ]; then fail "junk left"; else pass; fi
 
+# 1: a bus of a newer layout version: the message names both versions.
+newbus Newer
+expect_rc 0 "$SHMPUB" "$Newer" -m x
+printf '\003' | dd of="/dev/shm/shmbus.$Newer" bs=1 seek=8 conv=notrunc status=none
+expect_rc 1 "$SHMSUB" "$Newer" -1
+err_has "incompatible shmbus version \(layout version 3; this shmbus [0-9.]+ reads layout versions 1 to 2\)"
+expect_rc 0 "$SHMBUS" rm --force "$Newer"
+
 # 6: busy. A second writer, and rm, refuse while a live writer holds the bus; --force works.
 newbus W
 bg "$SHMPUB" "$W" -m x -r 20

@@ -144,7 +144,7 @@ TEST(Pacer, ZeroMeansNoPacing) {
 // terminal text has no control bytes.
 TEST(Escape, JsonStringIsAlwaysValid) {
   const char bad[] = "a\x1b[31m\xff\xc3(\xe2\x82\xac";
-  std::string out = Capture([&](FILE *f) { json_string(f, bad, sizeof bad - 1); });
+  std::string out = Capture([&](FILE *f) { json_quote(f, bad, sizeof bad - 1); });
   EXPECT_EQ(out, "\"a\\u001b[31m\\ufffd\\ufffd(\xe2\x82\xac\"");
   EXPECT_TRUE(utf8_valid(reinterpret_cast<const unsigned char *>(out.data()), out.size()));
 }

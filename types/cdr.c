@@ -1,0 +1,104 @@
+/* cdr.c - a record as XCDR1 (plain CDR), little-endian (shmbus_type_to_cdr).
+ *
+ * After the 4-byte encapsulation header {0x00, 0x01, 0x00, 0x00} (CDR_LE), members follow in
+ * declaration order, arrays element by element (row-major), nested structs inline with no
+ * alignment of their own; every primitive is aligned to its size (8-byte types to 8) relative
+ * to the first byte after the header, padding is zero. An enum is a uint32, a boolean one byte
+ * (0 or 1), char and octet one byte. The size is fixed for a type (no sequences or strings),
+ * but depends on where each primitive falls, so it is computed by the same walk. */
+#include <errno.h>
+#include <string.h>
+
+#include "types/internal.h"
+
+struct cdr {
+  unsigned char *out; /* NULL: only count */
+  size_t pos;         /* relative to the byte after the header */
+};
+
+static void put(struct cdr *c, const unsigned char *p, size_t n) {
+  size_t pad = (n - c->pos % n) % n;
+  if (c->out != NULL) {
+    memset(c->out + c->pos, 0, pad);
+    memcpy(c->out + c->pos + pad, p, n);
+  }
+  c->pos += pad + n;
+}
+
+static void cdr_struct(struct cdr *c, const struct st_struct *s, const unsigned char *rec);
+
+/* Counting only: the CDR bytes of @f's elements without visiting each one. A primitive array
+ * is aligned once; an array of structs advances by cdr_delta[pos % 8], which repeats with a
+ * period of at most 8 elements, so whole periods are skipped. */
+static void count_field(struct cdr *c, const struct st_field *f) {
+  if (f->chars) {
+    c->pos += f->count * f->chars;
+  } else if (f->kind != ST_STRUCT) {
+    size_t n = st_kind_size(f->kind);
+    c->pos += (n - c->pos % n) % n + f->count * n;
+  } else {
+    size_t seen_at[8], seen_pos[8];
+    memset(seen_at, 0xff, sizeof seen_at);
+    for (size_t e = 0; e < f->count; e++) {
+      size_t r = c->pos % 8;
+      if (seen_at[r] != (size_t)-1) {
+        size_t period = e - seen_at[r], adv = c->pos - seen_pos[r], k = (f->count - e) / period;
+        c->pos += k * adv;
+        e += k * period;
+        memset(seen_at, 0xff, sizeof seen_at);
+        if (e >= f->count) break;
+        r = c->pos % 8;
+      }
+      seen_at[r] = e, seen_pos[r] = c->pos;
+      c->pos += f->st->cdr_delta[r];
+    }
+  }
+}
+
+static void cdr_field(struct cdr *c, const struct st_field *f, const unsigned char *base) {
+  if (c->out == NULL && (f->kind != ST_STRUCT || f->st->cdr_ready)) {
+    count_field(c, f);
+    return;
+  }
+  size_t n = f->kind == ST_STRUCT ? 0 : st_kind_size(f->kind);
+  for (size_t e = 0; e < f->count; e++) {
+    const unsigned char *p = base ? base + e * f->elem_size : NULL;
+    if (f->kind == ST_STRUCT) {
+      cdr_struct(c, f->st, p);
+    } else if (f->chars) {
+      memcpy(c->out + c->pos, p, f->chars);
+      c->pos += f->chars;
+    } else if (f->kind == ST_BOOL) {
+      unsigned char v = *p != 0;
+      put(c, &v, 1);
+    } else {
+      put(c, p, n);
+    }
+  }
+}
+
+static void cdr_struct(struct cdr *c, const struct st_struct *s, const unsigned char *rec) {
+  for (size_t i = 0; i < s->nfields; i++)
+    cdr_field(c, &s->fields[i], rec ? rec + s->fields[i].offset : NULL);
+}
+
+void st_cdr_prepare(struct st_struct *s) {
+  for (size_t r = 0; r < 8; r++) {
+    struct cdr c = {.pos = r};
+    cdr_struct(&c, s, NULL);
+    s->cdr_delta[r] = c.pos - r;
+  }
+  s->cdr_ready = true;
+}
+
+size_t st_cdr_size(const struct st_struct *s) { return s->cdr_delta[0]; }
+
+ssize_t shmbus_type_to_cdr(const shmbus_type *t, const void *rec, size_t len, void *out,
+                           size_t cap) {
+  if (len != t->root->size || cap < t->cdr_size) return -EMSGSIZE;
+  unsigned char *o = out;
+  o[0] = 0x00, o[1] = 0x01, o[2] = 0x00, o[3] = 0x00;
+  struct cdr c = {.out = o + 4};
+  cdr_struct(&c, t->root, rec);
+  return (ssize_t)(c.pos + 4);
+}
