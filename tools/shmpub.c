@@ -618,7 +618,7 @@ static int opt_help(void *ctx, const char *arg) {
 static int check_args(int argc, char **argv, struct opts *o) {
   const char *topic = o->topic;
   if (!topic && optind >= argc)
-    return tool_usage_error("missing the bus NAME%s", o->pub.type ? " (in shmpub, -t is --type; "
+    return tool_usage_error("missing the bus NAME%s", o->type ? " (in shmpub, -t is --type; "
                             "give the bus as the first argument or --topic NAME)" : "");
   if (optind + (topic ? 0 : 1) < argc)
     return tool_usage_error("unexpected argument '%s' (one bus NAME; quote a message: -m 'a b')",
@@ -649,15 +649,21 @@ static int printable(const char *s, size_t max) {
 static int read_schema(struct opts *o, size_t *len) {
   FILE *f = fopen(o->schema_file, "rb");
   int rc;
-  if (f == NULL)
-    return tool_msg("cannot read schema '%s': %s", o->schema_file, strerror(errno)), EXIT_ERROR;
+  if (f == NULL) {
+    tool_msg("cannot read schema '%s': %s", o->schema_file, strerror(errno));
+    return EXIT_ERROR;
+  }
   rc = read_all(f, SHMBUS_SCHEMA_MAX, &o->schema_text, len);
   fclose(f);
-  if (rc == -EFBIG)
-    return tool_msg("schema '%s' is larger than a bus carries (%u bytes at most)",
-                    o->schema_file, SHMBUS_SCHEMA_MAX), EXIT_USAGE;
-  if (rc < 0)
-    return tool_msg("cannot read schema '%s': %s", o->schema_file, strerror(-rc)), EXIT_ERROR;
+  if (rc == -EFBIG) {
+    tool_msg("schema '%s' is larger than a bus carries (%u bytes at most)", o->schema_file,
+             SHMBUS_SCHEMA_MAX);
+    return EXIT_USAGE;
+  }
+  if (rc < 0) {
+    tool_msg("cannot read schema '%s': %s", o->schema_file, strerror(-rc));
+    return EXIT_ERROR;
+  }
   return 0;
 }
 
@@ -704,9 +710,10 @@ static int check_schema(struct opts *o) {
   o->schema = (struct shmbus_schema){o->type, senc, menc, o->schema_text, len, 0};
   o->pub.schema = &o->schema;
   o->pub.type = strlen(o->type) <= SHMBUS_TYPE_MAX ? o->type : "";
-  if (typed_open(&o->schema, &o->typed, err, sizeof err) < 0)
-    return tool_msg("schema '%s', type %s: %s", o->schema_file ? o->schema_file : "-", o->type,
-                    err), EXIT_USAGE;
+  if (typed_open(&o->schema, &o->typed, err, sizeof err) < 0) {
+    tool_msg("schema '%s', type %s: %s", o->schema_file ? o->schema_file : "-", o->type, err);
+    return EXIT_USAGE;
+  }
   return 0;
 }
 
