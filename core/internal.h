@@ -10,6 +10,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "core/clock.h"
 #include "core/layout.h"
 #include "core/shmbus.h"
 
@@ -170,12 +171,6 @@ int shmbus__remove_temporaries(const char *name);
 /* liveness.c */
 int shmbus__proc_start_time(pid_t pid, uint64_t *start);
 int shmbus__writer_alive(const struct shmbus__header *h);
-
-static inline int64_t shmbus__now(clockid_t clk) {
-  struct timespec ts;
-  clock_gettime(clk, &ts);
-  return (int64_t)ts.tv_sec * 1000000000LL + ts.tv_nsec;
-}
 
 static inline void shmbus__cpu_relax(void) {
 #if defined(__x86_64__) || defined(__i386__)

@@ -16,6 +16,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "core/clock.h"
 #include "core/shmbus.h"
 
 const char *tool_name = "shmbus";
@@ -316,13 +317,8 @@ int parse_group(const char *s, gid_t *out) {
   return -EINVAL;
 }
 
-static int64_t now_ns(clockid_t clk) {
-  struct timespec ts;
-  clock_gettime(clk, &ts);
-  return (int64_t)ts.tv_sec * 1000000000LL + ts.tv_nsec;
-}
-int64_t now_realtime_ns(void) { return now_ns(CLOCK_REALTIME); }
-int64_t now_monotonic_ns(void) { return now_ns(CLOCK_MONOTONIC); }
+int64_t now_realtime_ns(void) { return shmbus__now(CLOCK_REALTIME); }
+int64_t now_monotonic_ns(void) { return shmbus__now(CLOCK_MONOTONIC); }
 
 void fmt_time_iso(int64_t ns, char *buf, size_t n) {
   time_t sec = (time_t)(ns / 1000000000LL);
