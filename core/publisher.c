@@ -29,9 +29,7 @@ static int check_opts(const struct shmbus_pub_opts *o) {
   if (o->flags & ~(uint32_t)SHMBUS_PUB_CREATE) return -EINVAL;
   if (o->slots != 0 && (o->slots < 2 || o->slots > SHMBUS_MAX_SLOTS)) return -EINVAL;
   if (o->capacity > SHMBUS_MAX_CAPACITY) return -EINVAL;
-  /* Owner read+write always; group and others may only get read. */
-  if (o->mode != 0 && ((o->mode & ~(mode_t)0644) != 0 || (o->mode & 0600) != 0600))
-    return -EINVAL;
+  if (o->mode != 0 && shmbus_mode_check(o->mode) < 0) return -EINVAL;
   if (o->type) {
     if (strlen(o->type) > SHMBUS_TYPE_MAX) return -EINVAL;
     for (i = 0; o->type[i]; i++)

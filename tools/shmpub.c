@@ -484,7 +484,7 @@ static int opt_group(void *ctx, const char *arg) {
 static int opt_mode(void *ctx, const char *arg) {
   struct opts *o = ctx;
   mode_t mode;
-  if (parse_mode(arg, &mode) < 0 || (mode & ~(mode_t)0644) || (mode & 0600) != 0600)
+  if (parse_mode(arg, &mode) < 0 || shmbus_mode_check(mode) < 0)
     return tool_usage_error("--mode must be 0600 (owner only), 0640 (the group may read) or "
                             "0644 (everyone may read), not '%s'; readers never get write "
                             "access", arg);
