@@ -66,6 +66,14 @@ int tool_name_error(const char *name) {
                           "_ . - and does not start with '.'%s", name, SHMBUS_NAME_MAX, hint);
 }
 
+int tool_stdout_failed(void) {
+  if (errno == EPIPE) exit(EXIT_OK);
+  tool_msg("cannot write to stdout: %s", strerror(errno));
+  return EXIT_ERROR;
+}
+
+int tool_flush_stdout(void) { return fflush(stdout) == 0 ? 0 : tool_stdout_failed(); }
+
 /* The option getopt_long just rejected, as the user typed it. For an unknown short option
  * (optopt set) inside a cluster like "-xv", optind has not moved past the cluster, so
  * argv[optind - 1] is the previous argument: only optopt names it. */

@@ -42,13 +42,6 @@ static const char usage[] =
     "  shmbus record -o run1.mcap 'imu*' temp\n"
     "\n" TOOLS_EXIT_CODES;
 
-/* The output went out, or its reader left (shmbus ls | head -1). */
-static int flushed(void) {
-  if (fflush(stdout) == 0 || errno == EPIPE) return EXIT_OK;
-  tool_msg("cannot write to stdout: %s", strerror(errno));
-  return EXIT_ERROR;
-}
-
 struct row {
   char name[SHMBUS_NAME_MAX + 1];
   struct shmbus_bus_info bi;
@@ -212,7 +205,7 @@ static int cmd_ls(int json) {
            cap, r->bi.slots, readers, rate, user, (unsigned)r->bi.mode);
   }
   free(rs.v);
-  return flushed();
+  return tool_flush_stdout(); /* or its reader left: shmbus ls | head -1 */
 }
 
 static const char *mode_name(int mode) {
@@ -307,7 +300,7 @@ static int cmd_schema(const char *name) {
   if (sc.text_len) fwrite(sc.text, 1, sc.text_len, stdout);
   if (sc.text_len && ((const char *)sc.text)[sc.text_len - 1] != '\n' && isatty(1)) putchar('\n');
   shmbus_sub_close(s);
-  return flushed();
+  return tool_flush_stdout();
 }
 
 static int cmd_stat(const char *name, int json) {
@@ -347,7 +340,7 @@ static int cmd_stat(const char *name, int json) {
     printf(",\"mode\":\"%04o\"", (unsigned)bi.mode);
     print_schema_json(&bi);
     fputs("}\n", stdout);
-    return flushed();
+    return tool_flush_stdout();
   }
   fmt_bytes(bi.capacity, cap, sizeof cap);
   fmt_bytes(bi.total_size + (bi.layout_version >= 2 ? 65536 : 4096), tot, sizeof tot);
@@ -380,7 +373,7 @@ static int cmd_stat(const char *name, int json) {
   print_readers(rv, nr < 0 ? -1 : nr, 0);
   if (bi.replaced) printf("replaced:       yes (a newer bus took the name; readers reopen)\n");
   printf("owner:          %s, group %s, mode %04o\n", user, group, (unsigned)bi.mode);
-  return flushed();
+  return tool_flush_stdout();
 }
 
 static int cmd_rm(int argc, char **argv) {

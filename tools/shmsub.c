@@ -194,14 +194,6 @@ static int reopen(const struct opts *o, struct reader *r) {
   return open_bus(o, r, 1, 1);
 }
 
-/* flush_stdout() - Return: 0, or an exit code (a closed stdout ends shmsub quietly). */
-static int flush_stdout(void) {
-  if (fflush(stdout) == 0) return 0;
-  if (errno == EPIPE) exit(EXIT_OK); /* shmsub B | head -1 */
-  tool_msg("cannot write to stdout: %s", strerror(errno));
-  return EXIT_ERROR;
-}
-
 /* One record read: print it or add it to the statistics. Return: 0 or an exit code. */
 static int handle(const struct opts *o, struct reader *r, size_t len,
                   struct shmbus_record_info *info) {
@@ -243,11 +235,7 @@ static int handle(const struct opts *o, struct reader *r, size_t len,
     tool_msg("record %llu of bus '%s' (%zu bytes) does not decode as %s %s; such records are "
              "shown as bytes", (unsigned long long)info->version, o->name, len, r->typed.name,
              o->field ? "or has no such field" : "records");
-  if (prc < 0) {
-    if (errno == EPIPE) exit(EXIT_OK);
-    tool_msg("cannot write to stdout: %s", strerror(errno));
-    return EXIT_ERROR;
-  }
+  if (prc < 0) return tool_stdout_failed();
   return 0;
 }
 
@@ -300,12 +288,12 @@ static int run(const struct opts *o, struct reader *r) {
     if (tool_stop || (o->count && r->done >= o->count)) return 0;
     if (now >= dl) return timed_out(o, 1);
     if (o->stats && now >= r->next_print) {
-      if (stats_print(&r->st, o->stats, stdout) < 0) return EXIT_OK; /* stdout closed */
+      if (stats_print(&r->st, o->stats, stdout) < 0) return tool_stdout_failed();
       r->next_print = now + (int64_t)(o->interval * 1e9);
     }
     if (dl < until) until = dl;
     if (o->stats && r->next_print < until) until = r->next_print;
-    if ((rc = flush_stdout()) != 0) return rc; /* all we printed, before we wait */
+    if ((rc = tool_flush_stdout()) != 0) return rc; /* all we printed, before we wait */
     rc = shmbus_sub_wait(r->s, until - now, o->mode | (r->dead ? SHMBUS_WAIT_THROUGH_DEATH : 0));
     if (rc == -ETIMEDOUT) continue;
     if (rc == -EOWNERDEAD && (rc = writer_gone(o, r)) == 0) continue;
@@ -317,7 +305,7 @@ static int run(const struct opts *o, struct reader *r) {
     if (rc < 0) return tool_fail("wait on", o->name, rc, 0);
     if (rc > 0) return rc;
     if (o->interval > 0 && !o->stats && r->done && !(o->count && r->done >= o->count)) {
-      if ((rc = flush_stdout()) != 0) return rc;
+      if ((rc = tool_flush_stdout()) != 0) return rc;
       tool_sleep_until(now_monotonic_ns() + (int64_t)(o->interval * 1e9));
       shmbus_sub_seek(r->s, SHMBUS_SEEK_NEW);
       r->last_record = now_monotonic_ns(); /* -W counts from the end of the pause */
@@ -627,7 +615,7 @@ int main(int argc, char **argv) {
     tool_msg("nothing has been published on bus '%s' yet; waiting for the first record", o.name);
   if (rc == 0 && r.s) rc = run(&o, &r);
   if (o.stats && rc == 0) stats_print(&r.st, o.stats, stdout); /* the final window */
-  if (rc == 0) rc = flush_stdout();
+  if (rc == 0) rc = tool_flush_stdout();
   shmbus_sub_close(r.s);
   typed_close(&r.typed);
   free(r.buf);
