@@ -89,5 +89,5 @@ int shmbus__lock_check(int fd, const char *path) {
   struct stat a, b;
   if (fstat(fd, &a) < 0) return -errno;
   if (lstat(path, &b) < 0) return errno == ENOENT ? -ESTALE : -errno; /* not through a link */
-  return a.st_dev == b.st_dev && a.st_ino == b.st_ino ? 0 : -ESTALE;
+  return shmbus__same_file(&a, b.st_dev, b.st_ino) ? 0 : -ESTALE;
 }

@@ -60,7 +60,7 @@ static int reason_pending(shmbus_sub *s) {
   struct shmbus__pollfd *pf = s->pfd;
   uint64_t dead = atomic_load(&pf->dead_life);
   if (atomic_load_explicit(&s->h->latest, memory_order_seq_cst) >= s->cursor) return 1;
-  if (atomic_load_explicit(&s->h->flags, memory_order_seq_cst) & SHMBUS__FLAG_REPLACED) return 1;
+  if (shmbus__replaced(s->h, memory_order_seq_cst)) return 1;
   if (atomic_load(&pf->stale)) return 1;
   return dead != 0 && dead != atomic_load(&pf->death_consumed);
 }

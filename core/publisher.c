@@ -90,7 +90,7 @@ static int fits(const shmbus_pub *p, const struct shmbus_pub_opts *o,
          (o->type == NULL || strncmp(o->type, p->h->type, sizeof p->h->type) == 0) &&
          (o->schema == NULL || (want ? want->pub.hash : 0) == (have ? have->pub.hash : 0)) &&
          p->g.layout == SHMBUS__LAYOUT_VERSION &&
-         !(atomic_load(&p->h->flags) & SHMBUS__FLAG_REPLACED);
+         !shmbus__replaced(p->h, memory_order_seq_cst);
 }
 
 /* Open the records object read-write: adopt it if it fits @o, else create or replace it.
@@ -271,7 +271,7 @@ static struct shmbus__slot *begin(shmbus_pub *p, uint64_t v) {
 /* A forced-out writer (shmbus rm --force, or a replacement) learns it here: one relaxed load
  * of the header's first cache line, which no reader writes (so it stays in our cache). */
 static int forced_out(const shmbus_pub *p) {
-  return (atomic_load_explicit(&p->h->flags, memory_order_relaxed) & SHMBUS__FLAG_REPLACED) != 0;
+  return shmbus__replaced(p->h, memory_order_relaxed);
 }
 
 int shmbus_pub_publish(shmbus_pub *p, const void *data, size_t len) {

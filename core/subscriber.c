@@ -125,10 +125,6 @@ static int try_read(shmbus_sub *s, uint64_t v, void *buf, size_t cap, uint64_t *
   return READ_OK;
 }
 
-static int replaced(const shmbus_sub *s) {
-  return (atomic_load_explicit(&s->h->flags, memory_order_acquire) & SHMBUS__FLAG_REPLACED) != 0;
-}
-
 static void fill(struct shmbus_record_info *info, uint64_t v, uint64_t len, uint64_t ts,
                  uint64_t lost) {
   if (info == NULL) return;
@@ -143,7 +139,7 @@ static ssize_t read_latest(shmbus_sub *s, void *buf, size_t cap,
   uint64_t v, prev = 0, len = 0, ts = 0;
   unsigned stuck = 0;
   int rc;
-  if (replaced(s)) return -ESTALE;
+  if (shmbus__replaced(s->h, memory_order_acquire)) return -ESTALE;
   for (;;) {
     v = atomic_load_explicit(&s->h->latest, memory_order_acquire);
     /* A writer only ever moves `latest` forward, and loads of one atomic object never go
@@ -188,7 +184,7 @@ static ssize_t next(shmbus_sub *s, void *buf, size_t cap, struct shmbus_record_i
                     struct shmbus__borrowed *bw) {
   uint64_t latest, len = 0, ts = 0, lost = 0, c;
   int rc;
-  if (replaced(s)) return -ESTALE;
+  if (shmbus__replaced(s->h, memory_order_acquire)) return -ESTALE;
   for (;;) {
     c = s->cursor;
     latest = atomic_load_explicit(&s->h->latest, memory_order_acquire);
