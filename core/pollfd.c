@@ -38,9 +38,13 @@ struct shmbus__pollfd {
   _Atomic uint64_t death_consumed; /* life id of the writer whose death the owner was told */
 };
 
-/* One writer's life: its pid and start time (pid reuse gives another start time). */
+/* Linux's PID_MAX_LIMIT (2^22): no pid_max may exceed it, so a pid fits below this factor. */
+#define PID_LIMIT 4194304u
+
+/* One writer's life: its pid and start time (pid reuse gives another start time). The start
+ * time is shifted above every possible pid, so the two do not overlap. */
 static uint64_t life_id(const struct shmbus__header *h) {
-  return atomic_load_explicit(&h->writer_start, memory_order_relaxed) * 4194304u ^
+  return atomic_load_explicit(&h->writer_start, memory_order_relaxed) * PID_LIMIT ^
          atomic_load_explicit(&h->writer_pid, memory_order_relaxed);
 }
 
