@@ -234,7 +234,7 @@ fail:
 }
 
 /* Everything after the payload: complete the slot, move latest, wake sleepers if any. */
-static void finish(shmbus_pub *p, struct shmbus__slot *s, uint64_t v, uint64_t len) {
+static void publish_complete(shmbus_pub *p, struct shmbus__slot *s, uint64_t v, uint64_t len) {
   uint64_t now = (uint64_t)shmbus__now(CLOCK_REALTIME);
   atomic_store_explicit(&s->length, len, memory_order_relaxed);
   atomic_store_explicit(&s->timestamp_ns, now, memory_order_relaxed);
@@ -254,7 +254,7 @@ static void finish(shmbus_pub *p, struct shmbus__slot *s, uint64_t v, uint64_t l
 }
 
 /* Mark slot of @v as being written. */
-static struct shmbus__slot *begin(shmbus_pub *p, uint64_t v) {
+static struct shmbus__slot *slot_write_begin(shmbus_pub *p, uint64_t v) {
   struct shmbus__slot *s = shmbus__slot_at(p->h, &p->g, v);
   if (shmbus__broken()) {
     /* Negative control: publish first, write after. Readers must catch the tearing. */
@@ -282,12 +282,12 @@ int shmbus_pub_publish(shmbus_pub *p, const void *data, size_t len) {
   if (forced_out(p)) return -ESTALE;
   p->rslot = NULL;
   v = p->version + 1;
-  s = begin(p, v);
+  s = slot_write_begin(p, v);
   half = (len / 16) * 8; /* two halves, so a test can kill the writer between them */
   shmbus__copy_in(s->payload, data, half);
   shmbus__step(2);
   shmbus__copy_in(s->payload + half / 8, (const char *)data + half, len - half);
-  finish(p, s, v, len);
+  publish_complete(p, s, v, len);
   return 0;
 }
 
@@ -295,7 +295,7 @@ int shmbus_pub_reserve(shmbus_pub *p, size_t len, void **data) {
   if (p == NULL || data == NULL) return -EINVAL;
   if (len > p->g.capacity) return -EMSGSIZE;
   if (forced_out(p)) return -ESTALE;
-  p->rslot = begin(p, p->version + 1);
+  p->rslot = slot_write_begin(p, p->version + 1);
   p->rlen = len;
   *data = (void *)p->rslot->payload;
   return 0;
@@ -303,7 +303,7 @@ int shmbus_pub_reserve(shmbus_pub *p, size_t len, void **data) {
 
 int shmbus_pub_commit(shmbus_pub *p, size_t len) {
   if (p == NULL || p->rslot == NULL || len > p->rlen) return -EINVAL;
-  finish(p, p->rslot, p->version + 1, len);
+  publish_complete(p, p->rslot, p->version + 1, len);
   p->rslot = NULL;
   return 0;
 }

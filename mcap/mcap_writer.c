@@ -424,7 +424,7 @@ static void put_tail(mcap_writer *w, uint64_t summary_start, const struct mcap__
   mcap__put(&w->out, MCAP_MAGIC, MCAP_MAGIC_LEN);
 }
 
-static int finish(mcap_writer *w) {
+static int write_file_end(mcap_writer *w) {
   struct mcap__buf offs = {0};
   uint64_t summary_start = 0;
   size_t at;
@@ -458,7 +458,7 @@ static void free_writer(mcap_writer *w) {
 int mcap_writer_close(mcap_writer *w) {
   int rc;
   if (w == NULL) return 0;
-  rc = finish(w);
+  rc = write_file_end(w);
   if (close(w->fd) < 0 && rc == 0) rc = -errno;
   free_writer(w);
   return rc;

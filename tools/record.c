@@ -259,18 +259,18 @@ static void wait_for_work(struct recorder *r, int watch, int busy) {
     if (r->b[i].sub) shmbus_sub_wait(r->b[i].sub, 0, 0); /* quiets each pollable descriptor */
 }
 
-static int done(const struct recorder *r) {
+static int recording_done(const struct recorder *r) {
   if (tool_stop || (r->count && r->records >= r->count)) return 1;
   return r->max_duration > 0 && (double)(now_monotonic_ns() - r->started) / 1e9 >= r->max_duration;
 }
 
-static int run(struct recorder *r) {
+static int record_buses(struct recorder *r) {
   int watch = shm_watch_open(), rc = 0, busy = 0;
   size_t i;
   if ((rc = shmbus_list(add_bus, r)) < 0) goto out;
   r->last_flush = now_monotonic_ns(); /* from now on, new buses are read from their oldest */
   if (!r->quiet) tool_msg("recording %zu bus%s into %s", r->n, r->n == 1 ? "" : "es", r->path);
-  while (!done(r)) {
+  while (!recording_done(r)) {
     wait_for_work(r, watch, busy);
     if ((rc = shmbus_list(add_bus, r)) < 0) goto out;
     for (i = 0, busy = 0; i < r->n; i++)
@@ -293,7 +293,7 @@ out:
 }
 
 /* The end of a file: the lost counts so far as metadata, the summary. */
-static int finish(struct recorder *r) {
+static int end_file(struct recorder *r) {
   struct mcap_kv *md = calloc(r->n + 1, sizeof *md);
   char(*vals)[24] = calloc(r->n + 1, sizeof *vals);
   size_t i, k = 0;
@@ -397,7 +397,7 @@ static int start_file(struct recorder *r, char *name, size_t n) {
 static int split(struct recorder *r) {
   size_t i;
   int rc;
-  if ((rc = finish(r)) < 0) return rc;
+  if ((rc = end_file(r)) < 0) return rc;
   r->part++;
   r->lost_channel = -1;
   if ((rc = start_file(r, NULL, 0)) < 0) return rc;
@@ -427,10 +427,10 @@ int cmd_record(int argc, char **argv) {
   if (start_file(&r, name, sizeof name) < 0) return EXIT_ERROR;
   tool_install_signals(0); /* interruptible: a blocked wait or sleep ends on SIGINT/SIGTERM */
   r.started = now_monotonic_ns();
-  if ((rc = grow(&r, 65536)) == 0) rc = run(&r);
+  if ((rc = grow(&r, 65536)) == 0) rc = record_buses(&r);
   if (rc < 0) tool_msg("recording stopped: %s", rc == -ENOMEM ? "out of memory" : mcap_strerror(rc));
   status(&r, 1);
-  if (r.w && finish(&r) < 0 && rc == 0) rc = -EIO, tool_msg("cannot finish %s", r.path);
+  if (r.w && end_file(&r) < 0 && rc == 0) rc = -EIO, tool_msg("cannot finish %s", r.path);
   report(&r);
   for (size_t i = 0; i < r.n; i++) shmbus_sub_close(r.b[i].sub);
   free(r.b);

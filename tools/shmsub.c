@@ -195,7 +195,7 @@ static int reopen(const struct opts *o, struct reader *r) {
 }
 
 /* One record read: print it or add it to the statistics. Return: 0 or an exit code. */
-static int handle(const struct opts *o, struct reader *r, size_t len,
+static int consume_record(const struct opts *o, struct reader *r, size_t len,
                   struct shmbus_record_info *info) {
   int64_t now = now_realtime_ns();
   r->last_record = now_monotonic_ns();
@@ -275,12 +275,12 @@ static int read_some(const struct opts *o, struct reader *r) {
       continue;
     }
     if (n < 0) return tool_fail("read from", o->name, (int)n, 0);
-    if ((rc = handle(o, r, (size_t)n, &info)) != 0) return rc;
+    if ((rc = consume_record(o, r, (size_t)n, &info)) != 0) return rc;
     if (!(o->all || o->stats)) return 0;
   }
 }
 
-static int run(const struct opts *o, struct reader *r) {
+static int follow_bus(const struct opts *o, struct reader *r) {
   const int64_t slice = 100000000LL; /* wait in slices, to notice signals and print stats */
   int rc;
   for (;;) {
@@ -613,7 +613,7 @@ int main(int argc, char **argv) {
   rc = open_bus(&o, &r, o.wait_for_bus, 0);
   if (rc == 0 && r.s && o.verbose && shmbus_sub_latest(r.s) == 0)
     tool_msg("nothing has been published on bus '%s' yet; waiting for the first record", o.name);
-  if (rc == 0 && r.s) rc = run(&o, &r);
+  if (rc == 0 && r.s) rc = follow_bus(&o, &r);
   if (o.stats && rc == 0) stats_print(&r.st, o.stats, stdout); /* the final window */
   if (rc == 0) rc = tool_flush_stdout();
   shmbus_sub_close(r.s);
