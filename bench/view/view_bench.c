@@ -23,7 +23,7 @@
 
 #include "core/clock.h"
 #include "core/shmbus.h"
-#include "core/shmbus_view.h"
+#include "view/shmbus_view.h"
 
 enum mode { VIEW, SCAN, SUB, NMODES };
 static const char *const mode_name[NMODES] = {"view", "scan", "sub"};

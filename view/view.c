@@ -34,7 +34,7 @@
 #include <urcu/urcu-memb.h>
 
 #include "core/clock.h"
-#include "core/shmbus_view.h"
+#include "view/shmbus_view.h"
 
 #define TICK_NS 10000000LL /* the follower's wait slice and retry delay (10 ms) */
 #define SNAP_HDR 128       /* snapshot header; data starts 64-byte aligned after it */

@@ -9,7 +9,7 @@
 #include <unistd.h>
 
 #include "core/clock.h"
-#include "tools/bridge/bridge_util.h"
+#include "bridge/bridge_util.h"
 
 /* DDS topic names allow only [A-Za-z0-9_/]; bus names also have '.' and '-'. The mapping is
  * one-to-one: '.' -> '/', '-' -> "_d", '_' -> "__". So bus "robot.imu-0" is the topic
