@@ -80,14 +80,24 @@ enum bridge_verdict {
   BRIDGE_OWN,        /* exported by this very host */
   BRIDGE_FOREIGN,    /* a second origin while the pinned one is still there */
   BRIDGE_DUP,        /* not newer than the last record republished */
-  BRIDGE_IMPLAUSIBLE /* a version jump (up or far down) no real bus could have made */
+  BRIDGE_IMPLAUSIBLE, /* a version jump (up or far down) no real bus could have made */
+  BRIDGE_BAD_SCHEMA   /* a schema field out of bounds or not printable, or its hash wrong */
 };
 
-/* Samples' header fields that the rules look at. */
+/* Samples' header fields that the rules look at. Each name points at a buffer of at least its
+ * bound + 1 bytes (the sample's own arrays) or at a shorter NUL-terminated string: the rules
+ * look for the NUL within the bound, never beyond. NULL names are "", as for an untyped bus. */
 struct bridge_sample {
   uint64_t origin, bus_id, version, capacity;
   uint32_t slots, length;
   const char *type_tag;
+  /* The source bus's schema (bus_record.idl): all empty, 0 and NULL for an untyped bus. */
+  const char *schema_name;      /* 1..SHMBUS_TYPE_NAME_MAX printable chars when typed */
+  const char *schema_encoding;  /* 0..SHMBUS_ENCODING_MAX printable chars */
+  const char *message_encoding; /* 1..SHMBUS_ENCODING_MAX printable chars when typed */
+  const void *schema;           /* the text, @schema_len bytes */
+  uint64_t schema_len;          /* 0..SHMBUS_SCHEMA_MAX */
+  uint64_t schema_hash;         /* must be shmbus_schema_hash() of the four */
 };
 
 #define BRIDGE_JUMP_SLACK (1ull << 20) /* always-plausible jump, in versions */
@@ -108,6 +118,8 @@ enum bridge_verdict bridge_check_sample(struct bridge_source *src, const struct 
 void bridge_source_accept(struct bridge_source *src, const struct bridge_sample *s,
                           uint64_t now_ns);
 const char *bridge_verdict_name(enum bridge_verdict v);
+uint64_t bridge_schema_bytes(const struct bridge_sample *s);
+int bridge_sample_schema(const struct bridge_sample *s, struct shmbus_schema *out);
 
 #ifdef __cplusplus
 }

@@ -11,9 +11,15 @@
  * pattern. A bus that is refused is listed in the status (and logged once); it is looked at
  * again at every scan, so a chmod takes effect. A following thread stops when its bus stops
  * being exportable (replaced by a private one).
+ *
+ * Schema: every sample carries the bus's schema (shmbus_sub_schema(); empty for an untyped
+ * bus), pointing into the subscriber's private copy: nothing is copied before dds_write()
+ * serialises it. A replaced bus is reopened, so a new schema goes out with its first record.
  */
 #include <errno.h>
 #include <pthread.h>
+#include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -95,6 +101,7 @@ static int export_drain(struct export_bus *e, dds_entity_t w, shmbus_sub *s,
                         const struct shmbus_bus_info *info, void *buf) {
   shmbus_dds_BusRecord r;
   struct shmbus_record_info ri;
+  struct shmbus_schema sc;
   ssize_t n;
   memset(&r, 0, sizeof r);
   r.origin = e->b->origin;
@@ -102,6 +109,15 @@ static int export_drain(struct export_bus *e, dds_entity_t w, shmbus_sub *s,
   r.capacity = info->capacity;
   r.slots = info->slots;
   memcpy(r.type_tag, info->type, sizeof r.type_tag);
+  if (shmbus_sub_schema(s, &sc) == 0) { /* bounded by the reader: the copies fit */
+    snprintf(r.schema_name, sizeof r.schema_name, "%s", sc.type_name);
+    snprintf(r.schema_encoding, sizeof r.schema_encoding, "%s", sc.schema_encoding);
+    snprintf(r.message_encoding, sizeof r.message_encoding, "%s", sc.message_encoding);
+    r.schema_hash = sc.hash;
+    r.schema._buffer = (uint8_t *)(uintptr_t)sc.text;
+    r.schema._length = r.schema._maximum = (uint32_t)sc.text_len;
+    r.schema._release = false;
+  }
   while ((n = shmbus_sub_next(s, buf, info->capacity, &ri)) >= 0) {
     r.version = ri.version;
     r.timestamp_ns = ri.timestamp_ns;
@@ -146,7 +162,9 @@ static void *export_run(void *arg) {
     goto out;
   }
   if (export_open(e, &s, &info, &buf) != 0) goto out;
-  if (b->cfg.verbose) bridge_log("export %s -> %s (type \"%s\")", e->name, e->topic, info.type);
+  if (b->cfg.verbose)
+    bridge_log("export %s -> %s (type \"%s\", schema \"%s\")", e->name, e->topic, info.type,
+               info.type_name);
   while (!atomic_load_explicit(&b->stop, memory_order_relaxed)) {
     int rc = shmbus_sub_wait(s, WAIT_NS, b->cfg.wait_mode | SHMBUS_WAIT_THROUGH_DEATH);
     if (rc == 0) rc = export_drain(e, w, s, &info, buf);

@@ -19,6 +19,13 @@
  * record. It only writes a bus that does not exist or that its marker proves it made
  * (bridge_bus_is_ours()): a local bus of the name is never adopted nor replaced.
  *
+ * Schema: every sample carries its source bus's schema (empty for an untyped bus), checked by
+ * accept.c (bounds, printable names, the hash recomputed). The schema hash is part of the
+ * geometry: a sample whose schema differs from the bus's (the source bus was replaced by one
+ * with another schema) makes the importer thread replace the bus, with the sample's schema.
+ * Only then is the text copied (pending record); a sample for the bus as it is is published
+ * straight from the DDS sample.
+ *
  * Locking: im->lock guards the list (the importer thread adds; the status printer walks);
  * t->lock guards a topic's state between its listener and the importer thread. While
  * t->opening is set, the importer thread alone uses t->pub, t->marker_fd and t->last.
@@ -44,6 +51,17 @@ struct geometry {
   char type[SHMBUS_TYPE_MAX + 1];
   uint32_t slots;
   uint64_t capacity;
+  uint64_t schema_hash; /* 0: untyped */
+};
+
+/* A schema of the importer's own (the pending record's, or the one a bus is made with). */
+struct schema_buf {
+  char name[SHMBUS_TYPE_NAME_MAX + 1];
+  char schema_encoding[SHMBUS_ENCODING_MAX + 1];
+  char message_encoding[SHMBUS_ENCODING_MAX + 1];
+  void *text;
+  size_t len, cap;
+  uint64_t hash;
 };
 
 struct import_topic {
@@ -65,11 +83,13 @@ struct import_topic {
     int have;
     struct bridge_sample s;
     char type[SHMBUS_TYPE_MAX + 1];
+    struct schema_buf schema;
     uint64_t gap;
     dds_instance_handle_t handle;
     void *buf;
     size_t cap;
   } pend;
+  struct schema_buf open_schema; /* the importer thread's copy of the pending schema */
   uint64_t retry_ns;    /* after a failed open: not again before this (monotonic) */
   unsigned logged;      /* verdicts already logged for this topic, one bit each (listener) */
   unsigned logged_open; /* the same for the importer thread's messages */
@@ -258,9 +278,9 @@ static void import_rejected(struct import_topic *t, enum bridge_verdict v,
   if (v == BRIDGE_TOO_BIG)
     bridge_log("import %s: sample refused: its bus would take %" PRIu64
                " bytes (%u slots x "
-               "%" PRIu64 "), more than --max-bus-bytes %" PRIu64,
-               t->topic, bridge_bus_bytes(s->slots, s->capacity), (unsigned)s->slots, s->capacity,
-               c->max_bus_bytes);
+               "%" PRIu64 ", schema %" PRIu64 "), more than --max-bus-bytes %" PRIu64,
+               t->topic, bridge_bus_bytes(s->slots, s->capacity) + bridge_schema_bytes(s),
+               (unsigned)s->slots, s->capacity, bridge_schema_bytes(s), c->max_bus_bytes);
   else if (v == BRIDGE_FOREIGN)
     bridge_log("import %s: sample from a second origin, host %016" PRIx64
                ", refused: the "
@@ -268,6 +288,11 @@ static void import_rejected(struct import_topic *t, enum bridge_verdict v,
                ", still present (two exporters of one "
                "bus name, or a forgery)",
                t->topic, s->origin, t->src.origin);
+  else if (v == BRIDGE_BAD_SCHEMA)
+    bridge_log("import %s: sample refused: its schema (type name, encodings, %" PRIu64
+               " bytes of text) is out of bounds, not printable, or does not match its hash "
+               "%016" PRIx64,
+               t->topic, s->schema_len, s->schema_hash);
   else if (v == BRIDGE_IMPLAUSIBLE)
     bridge_log("import %s: sample refused: implausible version %" PRIu64 " of source bus %" PRIu64
                " after version %" PRIu64 " of bus %" PRIu64,
@@ -277,6 +302,25 @@ static void import_rejected(struct import_topic *t, enum bridge_verdict v,
                ", %u bytes); "
                "dropped",
                t->topic, (unsigned)s->slots, s->capacity, (unsigned)s->length);
+}
+
+/* Copy the schema of sample @s (checked: names bounded) into @d. Return: 0; -ENOMEM. */
+static int schema_copy(struct schema_buf *d, const struct bridge_sample *s) {
+  struct shmbus_schema sc;
+  bridge_sample_schema(s, &sc);
+  if (d->cap < sc.text_len) {
+    void *nb = realloc(d->text, sc.text_len);
+    if (nb == NULL) return -ENOMEM;
+    d->text = nb;
+    d->cap = sc.text_len;
+  }
+  snprintf(d->name, sizeof d->name, "%s", sc.type_name);
+  snprintf(d->schema_encoding, sizeof d->schema_encoding, "%s", sc.schema_encoding);
+  snprintf(d->message_encoding, sizeof d->message_encoding, "%s", sc.message_encoding);
+  if (sc.text_len) memcpy(d->text, sc.text, sc.text_len);
+  d->len = sc.text_len;
+  d->hash = sc.hash;
+  return 0;
 }
 
 /* Keep accepted sample @r as the pending record and wake the importer thread to make its bus. */
@@ -291,10 +335,18 @@ static void import_stash(struct import_topic *t, const shmbus_dds_BusRecord *r,
     t->pend.buf = nb;
     t->pend.cap = r->payload._length;
   }
+  if (schema_copy(&t->pend.schema, s) < 0) {
+    count(&t->st.errors, 1);
+    return;
+  }
   if (r->payload._length) memcpy(t->pend.buf, r->payload._buffer, r->payload._length);
   snprintf(t->pend.type, sizeof t->pend.type, "%s", r->type_tag);
   t->pend.s = *s;
   t->pend.s.type_tag = t->pend.type;
+  t->pend.s.schema_name = t->pend.schema.name;
+  t->pend.s.schema_encoding = t->pend.schema.schema_encoding;
+  t->pend.s.message_encoding = t->pend.schema.message_encoding;
+  t->pend.s.schema = t->pend.schema.text;
   t->pend.gap = gap; /* against the unchanged source state: a replaced one counts as lost */
   t->pend.handle = h;
   t->pend.have = 1;
@@ -306,15 +358,18 @@ static void import_stash(struct import_topic *t, const shmbus_dds_BusRecord *r,
 
 static int geometry_is(const struct import_topic *t, const struct bridge_sample *s) {
   return t->pub && t->geo.slots == s->slots && t->geo.capacity == s->capacity &&
-         strcmp(t->geo.type, s->type_tag) == 0;
+         strcmp(t->geo.type, s->type_tag) == 0 && t->geo.schema_hash == s->schema_hash;
 }
 
 /* One sample of topic @t. Context: the listener, with t->lock held. */
 static void import_record(struct import_topic *t, const shmbus_dds_BusRecord *r,
                           dds_instance_handle_t handle) {
   struct bridge *b = t->im->b;
-  struct bridge_sample s = {r->origin, r->bus_id,          r->version, r->capacity,
-                            r->slots,  r->payload._length, r->type_tag};
+  struct bridge_sample s = {r->origin,          r->bus_id,          r->version,
+                            r->capacity,        r->slots,           r->payload._length,
+                            r->type_tag,        r->schema_name,     r->schema_encoding,
+                            r->message_encoding, r->schema._buffer, r->schema._length,
+                            r->schema_hash};
   uint64_t gap;
   int alive = t->src.have && r->origin != t->src.origin ? pinned_alive(t, handle) : 1;
   enum bridge_verdict v = bridge_check_sample(&t->src, &s, b->cfg.allow_same_host ? 0 : b->origin,
@@ -379,8 +434,11 @@ static int import_mark(struct import_topic *t, const struct shmbus_bus_info *inf
 /* Become the writer of bus @t->bus with geometry @g, if it is ours to write: absent, or made
  * by this user's importer (its marker says so). Context: the importer thread, t->opening set.
  * Return: 0; -EEXIST (the bus is not ours: refused); another negative errno. */
-static int import_open(struct import_topic *t, const struct geometry *g) {
+static int import_open(struct import_topic *t, const struct geometry *g,
+                       const struct schema_buf *sb) {
   struct shmbus_pub_opts o;
+  struct shmbus_schema sc = {sb->name, sb->schema_encoding, sb->message_encoding,
+                             sb->text, sb->len, sb->hash};
   struct shmbus_bus_info info;
   struct bridge_marker m, prev;
   int rc = shmbus_stat(t->bus, &info), had_prev, bus_existed = rc == 0;
@@ -399,6 +457,7 @@ static int import_open(struct import_topic *t, const struct geometry *g) {
   o.slots = g->slots;
   o.capacity = g->capacity;
   o.type = g->type;
+  o.schema = &sc; /* an empty one for an untyped source: never adopt a previous schema */
   o.mode = t->im->b->cfg.mode;
   /* A bus that was absent must still be absent: a local program that creates the name between
    * our look and this open keeps its bus (-EEXIST: refused below). */
@@ -447,13 +506,19 @@ static void import_make_bus(struct import_topic *t) {
   snprintf(g.type, sizeof g.type, "%s", t->pend.type);
   g.slots = t->pend.s.slots;
   g.capacity = t->pend.s.capacity;
+  g.schema_hash = t->pend.s.schema_hash;
+  if (schema_copy(&t->open_schema, &t->pend.s) < 0) { /* the listener may change pend */
+    t->retry_ns = bridge_now_ns() + RETRY_NS;
+    pthread_mutex_unlock(&t->lock);
+    return;
+  }
   t->opening = 1;
   old = t->pub;
   t->pub = NULL;
   pthread_mutex_unlock(&t->lock);
 
   shmbus_pub_close(old); /* a new geometry: the bus is replaced below (readers get -ESTALE) */
-  rc = import_open(t, &g);
+  rc = import_open(t, &g, &t->open_schema);
 
   pthread_mutex_lock(&t->lock);
   t->opening = 0;
@@ -558,6 +623,8 @@ void importer_stop(struct bridge *b) {
     shmbus_pub_close(t->pub);
     if (t->marker_fd >= 0) close(t->marker_fd);
     free(t->pend.buf);
+    free(t->pend.schema.text);
+    free(t->open_schema.text);
     pthread_mutex_destroy(&t->lock);
     free(t);
   }

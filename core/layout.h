@@ -103,7 +103,8 @@ enum {
 /* The wake page of layout 2: a System V segment of SHMBUS__WAKE_SIZE bytes (core/wakepage.c).
  * Readers may write all of it. */
 struct shmbus__wake {
-  /* 0: the eventcount (core/wake.h): bit 0 = "a sleeper may be queued", bits 1-31 = epoch.
+  /* 0: the eventcount (core/wake.h): bit 0 = "a sleeper may be queued", bit 1 = T (the
+   * writer's tree-mode hint), bits 2-31 = epoch.
    * Sleepers FUTEX_WAIT on this very word. */
   _Atomic uint32_t word;
   unsigned char pad0[60];

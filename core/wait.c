@@ -12,6 +12,7 @@
 long shmbus__futex_woken; /* FUTEX_WAITs ended by a wake, not a timeout: tests only */
 long shmbus__futex_waits; /* FUTEX_WAITs made by wait(): tests only */
 int shmbus__fanout_writer = SHMBUS__FANOUT_WRITER;
+int shmbus__fanout_direct = SHMBUS__FANOUT_DIRECT;
 int64_t shmbus__tick_ns = SHMBUS__TICK_NS;
 long shmbus__spin_rounds;
 void (*shmbus__woken_hook)(void);

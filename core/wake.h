@@ -5,18 +5,27 @@
  *
  * The word (struct shmbus__wake.word, on the reader-writable wake page):
  *   bit 0      W: "a sleeper may be queued on this word"
- *   bits 1-31  epoch: changes whenever a publish or a state change had to wake somebody
+ *   bit 1      T: tree mode, the writer's hint to itself (readers compare whole words)
+ *   bits 2-31  epoch: changes whenever a publish or a state change had to wake somebody
  *
  * Invariant: a sleeper queues in FUTEX_WAIT only with the value it saw after setting W, and
- * whoever changes the word away from a value with W set also issues a FUTEX_WAKE. So a sleeper
- * that has not yet queued when the word changes gets EAGAIN (the kernel compares), and one
- * that has queued is woken, by the waker directly or by the cascade (below).
+ * nobody clears W without a FUTEX_WAKE after it. So a sleeper that has not yet queued when a
+ * publish changes the word gets EAGAIN (the kernel compares), and one that has queued is
+ * woken, by the waker directly or by the cascade (below).
  *
  * Cascade: a FUTEX_WAKE(INT_MAX) costs the caller time in proportion to the sleepers. Instead
  * the writer wakes SHMBUS__FANOUT_WRITER sleepers, and every reader that finds the word moved
  * from the value it slept on wakes SHMBUS__FANOUT_READER more before it reads: the wake spreads
  * as a tree, the writer's cost is constant, and a reader killed before passing the wake on is
  * covered by its siblings (and, should all of them die, by the tick).
+ *
+ * Direct mode: with few sleepers the first woken reader's pass-on wakes its siblings before it
+ * reads (on its own core, often), which made it later than the broadcast (issue 20: 1.2-1.4x
+ * at 4 sleepers). So while T is clear the writer wakes SHMBUS__FANOUT_DIRECT at once, every
+ * sleeper when there are at most SHMBUS__FANOUT_DIRECT - 1; a direct wake that comes back full
+ * sets T (more sleep: tree mode), and in tree mode every SHMBUS__PROBE_EVERY-th epoch is a
+ * direct wake again, which clears T when it comes back short. T changes only by fetch_or /
+ * fetch_and of bit 1 (never clearing W), and whatever T says the cost stays constant.
  */
 #ifndef SHMBUS_WAKE_H
 #define SHMBUS_WAKE_H
@@ -26,8 +35,13 @@
 
 #include "core/internal.h"
 
-#define SHMBUS__FANOUT_WRITER 2
+#define SHMBUS__FANOUT_WRITER 2 /* tree mode */
 #define SHMBUS__FANOUT_READER 2
+#define SHMBUS__FANOUT_DIRECT 5 /* direct mode and probes: wakes all of up to 4 sleepers */
+#define SHMBUS__PROBE_EVERY 16  /* tree mode: every 16th epoch is a direct wake (a probe) */
+#define SHMBUS__WAKE_W 1u
+#define SHMBUS__WAKE_T 2u
+#define SHMBUS__WAKE_EPOCH 4u /* one epoch: bits 2-31 */
 /* A hostile reader can change the word with no publish behind it, over and over: every
  * sleeper's FUTEX_WAIT then returns EAGAIN at once, and a sleeper would loop on it. After this
  * many EAGAINs in a row with nothing new, a sleeper sleeps one tick on the header's counter
@@ -38,13 +52,16 @@
 /* Test hooks, no-ops in the library proper (//core:shmbus_testing defines SHMBUS_TESTING). */
 #ifdef SHMBUS_TESTING
 extern int shmbus__fanout_writer; /* default SHMBUS__FANOUT_WRITER; the negative control sets 1 */
+extern int shmbus__fanout_direct; /* default SHMBUS__FANOUT_DIRECT; the negative control sets 1 */
 extern void (*shmbus__woken_hook)(void); /* a reader was woken, before it passes the wake on */
 #define SHMBUS__WRITER_FANOUT() shmbus__fanout_writer
+#define SHMBUS__DIRECT_FANOUT() shmbus__fanout_direct
 static inline void shmbus__woken_step(void) {
   if (shmbus__woken_hook) shmbus__woken_hook();
 }
 #else
 #define SHMBUS__WRITER_FANOUT() SHMBUS__FANOUT_WRITER
+#define SHMBUS__DIRECT_FANOUT() SHMBUS__FANOUT_DIRECT
 static inline void shmbus__woken_step(void) {}
 #endif
 
@@ -64,31 +81,56 @@ static inline int shmbus__futex_wake(_Atomic uint32_t *word, int n) {
 
 /* ---------------------------------------------------------------- the writer's half */
 
+/* shmbus__wake_fanout() - how many the writer wakes for the epoch @e it starts, the word
+ * having been @v: SHMBUS__FANOUT_DIRECT in direct mode (T clear) and on tree mode's probes,
+ * else SHMBUS__FANOUT_WRITER. Sets *@direct to 1 for a direct wake (then the mode may
+ * change). A tree fan-out at least as wide as the direct one has no modes (the test hooks'
+ * INT_MAX: the old broadcast, which leaves T alone). */
+static inline int shmbus__wake_fanout(uint32_t v, uint32_t e, int *direct) {
+  int tree = SHMBUS__WRITER_FANOUT(), wide = SHMBUS__DIRECT_FANOUT();
+  *direct = wide > tree &&
+            (!(v & SHMBUS__WAKE_T) || (e / SHMBUS__WAKE_EPOCH) % SHMBUS__PROBE_EVERY == 0);
+  return *direct ? wide : tree;
+}
+
 /* shmbus__wake_publish() - after a publish: wake sleepers, if any announced themselves.
  * Context: the writer, right after its seq_cst store of `latest` (publisher.c). Nobody
- * asleep: one load, no system call. Sleepers: one exchange and one FUTEX_WAKE of
- * SHMBUS__FANOUT_WRITER, whatever their number.
+ * asleep: one load, no system call. Sleepers: one exchange and one FUTEX_WAKE of at most
+ * SHMBUS__FANOUT_DIRECT, whatever their number (SHMBUS__FANOUT_WRITER in tree mode, 15
+ * epochs out of 16), and one more atomic on the word when the mode changes.
  * Return: 1 if it issued a FUTEX_WAKE, else 0. */
 static inline int shmbus__wake_publish(struct shmbus__wake *w) {
   /* seq_cst: pairs with the sleeper's seq_cst fetch_or in shmbus__wake_prepare(). In the
    * single total order S, either this load follows the sleeper's fetch_or (we see W), or it
    * precedes it, and then so does our seq_cst store of `latest`, which the sleeper's seq_cst
    * load of `latest` therefore sees: it does not sleep. */
-  uint32_t v = atomic_load_explicit(&w->word, memory_order_seq_cst);
-  if (!(v & 1u)) return 0;
-  /* Next epoch, W clear. An exchange, not a CAS: wait-free whatever a hostile reader does to
-   * the word. Release: a sleeper that reads this value (acquire) also sees `latest`. */
-  atomic_exchange_explicit(&w->word, v + 1u, memory_order_release);
-  shmbus__futex_wake(&w->word, SHMBUS__WRITER_FANOUT());
+  uint32_t v = atomic_load_explicit(&w->word, memory_order_seq_cst), e;
+  int direct, n, woken;
+  if (!(v & SHMBUS__WAKE_W)) return 0;
+  e = (v & ~(SHMBUS__WAKE_W | SHMBUS__WAKE_T)) + SHMBUS__WAKE_EPOCH;
+  n = shmbus__wake_fanout(v, e, &direct);
+  /* Next epoch, W clear, T kept. An exchange, not a CAS: wait-free whatever a hostile reader
+   * does to the word. Release: a sleeper that reads this value (acquire) also sees `latest`. */
+  atomic_exchange_explicit(&w->word, e | (v & SHMBUS__WAKE_T), memory_order_release);
+  woken = shmbus__futex_wake(&w->word, n);
+  /* The mode, on what a direct wake found: full, more may sleep (tree mode); short, every
+   * sleeper was woken (direct mode). Bit 1 alone, by a read-modify-write: a W that a sleeper
+   * set since the exchange stays (a plain store here loses wakeups: the model's FLIP_STORE
+   * control). Relaxed: a hint; nothing else is ordered by it. */
+  if (direct && woken >= n && !(v & SHMBUS__WAKE_T))
+    atomic_fetch_or_explicit(&w->word, SHMBUS__WAKE_T, memory_order_relaxed);
+  else if (direct && woken < n && (v & SHMBUS__WAKE_T))
+    atomic_fetch_and_explicit(&w->word, ~SHMBUS__WAKE_T, memory_order_relaxed);
   return 1;
 }
 
 /* shmbus__wake_all() - a state change (writer opened, closed, replaced the bus; shmbus rm):
  * move the epoch and wake every sleeper at once. Rare, so the broadcast's cost is fine. */
 static inline void shmbus__wake_all(struct shmbus__wake *w) {
-  /* +2: next epoch, W kept as it is (a bystander's announcement stays valid). seq_cst: the
-   * state change (a release store sequenced before) is seen by every sleeper that reads it. */
-  atomic_fetch_add_explicit(&w->word, 2u, memory_order_seq_cst);
+  /* Next epoch, W and T kept as they are (a bystander's announcement stays valid). seq_cst:
+   * the state change (a release store sequenced before) is seen by every sleeper that reads
+   * it. */
+  atomic_fetch_add_explicit(&w->word, SHMBUS__WAKE_EPOCH, memory_order_seq_cst);
   shmbus__futex_wake(&w->word, INT_MAX);
 }
 
@@ -100,7 +142,8 @@ static inline void shmbus__wake_all(struct shmbus__wake *w) {
  * seq_cst: pairs with the writer's seq_cst store of `latest` + seq_cst load of the word in
  * shmbus__wake_publish() (the Dekker pair above). */
 static inline uint32_t shmbus__wake_prepare(struct shmbus__wake *w) {
-  return atomic_fetch_or_explicit(&w->word, 1u, memory_order_seq_cst) | 1u;
+  return atomic_fetch_or_explicit(&w->word, SHMBUS__WAKE_W, memory_order_seq_cst) |
+         SHMBUS__WAKE_W;
 }
 
 /* shmbus__wake_sleep() - FUTEX_WAIT on the word with the value @seen from

@@ -80,7 +80,7 @@ extern "C" long syscall(long nr, ...) {
     if (g_no_timeout.load()) a[3] = 0;  // no tick: only a wake ends this wait
     if (InSysvMapping((uintptr_t)a[0])) {
       // A hostile reader's move, just before the kernel compares: a new epoch, no publish.
-      reinterpret_cast<std::atomic<uint32_t>*>(a[0])->fetch_add(2);
+      reinterpret_cast<std::atomic<uint32_t>*>(a[0])->fetch_add(4);
       g_wake_word_waits++;
     } else if (g_sysv_n.load()) {
       g_other_waits++;

@@ -254,6 +254,7 @@ TEST(Wake, CloseWakesSleepersWithOwnerDead) {
 
 extern "C" int64_t shmbus__tick_ns;
 extern "C" int shmbus__fanout_writer;
+extern "C" int shmbus__fanout_direct;
 extern "C" void (*shmbus__woken_hook)(void);
 extern "C" long shmbus__spin_rounds;
 
@@ -275,11 +276,11 @@ pid_t TicklessSleeper(const char* name, Shared* sh, bool victim) {
 }
 
 // Starts the sleepers one after the other, each queued before the next starts (the kernel
-// wakes equal-priority waiters in FIFO order), the victim (if any) first.
-std::vector<pid_t> QueueSleepers(const char* name, Shared* sh, int n, bool victim_first) {
+// wakes equal-priority waiters in FIFO order), the first @victims of them victims.
+std::vector<pid_t> QueueSleepers(const char* name, Shared* sh, int n, int victims) {
   std::vector<pid_t> pids;
   for (int i = 0; i < n; i++) {
-    pids.push_back(TicklessSleeper(name, sh, victim_first && i == 0));
+    pids.push_back(TicklessSleeper(name, sh, i < victims));
     pid_t pid = pids.back();
     EXPECT_TRUE(shmbus_test::Eventually([&] { return shmbus_test::InFutexWait(pid); })) << "sleeper " << i;
   }
@@ -292,7 +293,7 @@ TEST(Cascade, SixteenSleepersAreAllWokenWithoutTheTick) {
   TempBus bus("cascade");
   shmbus_pub* p = Create(bus.c_str());
   Shared* sh = shmbus_test::SharedNew<Shared>();
-  std::vector<pid_t> pids = QueueSleepers(bus.c_str(), sh, 16, false);
+  std::vector<pid_t> pids = QueueSleepers(bus.c_str(), sh, 16, 0);
   ASSERT_TRUE(shmbus_test::Eventually([&] { return SleepersAnnounced(bus.c_str(), 16); }));
   ASSERT_EQ(0, shmbus_pub_publish(p, "x", 1));  // wakes 2; they wake 2 each; ...
   for (pid_t pid : pids) EXPECT_EQ(0, shmbus_test::Reap(pid, 60));
@@ -301,15 +302,39 @@ TEST(Cascade, SixteenSleepersAreAllWokenWithoutTheTick) {
   shmbus_test::SharedDelete(sh);
 }
 
+// The wake word of @bus, attached read-write as any reader (a hostile one too) may.
+static std::atomic<uint32_t>* WakeWord(const TempBus& bus) {
+  void* w = shmat(shmbus_test::WakeShmid(bus), nullptr, 0);
+  return w == (void*)-1 ? nullptr : reinterpret_cast<std::atomic<uint32_t>*>(w);
+}
+
+constexpr uint32_t kTree = 2;  // bit 1 of the word, T (core/wake.h)
+
+// The next publish in tree mode: T set, and its epoch no probe (every 16th is).
+static void SetTreeMode(std::atomic<uint32_t>* w) {
+  w->fetch_or(kTree);
+  if (((w->load() >> 2) + 1) % 16 == 0) w->fetch_add(4);
+}
+
+// The next publish a probe: T set, and its epoch a multiple of 16.
+static void SetProbeNext(std::atomic<uint32_t>* w) {
+  w->fetch_or(kTree);
+  while (((w->load() >> 2) + 1) % 16 != 0) w->fetch_add(4);
+}
+
 TEST(Cascade, AReaderKilledBeforePassingTheWakeOnStopsNobody) {
   TempBus bus("victim");
   shmbus_pub* p = Create(bus.c_str());
   Shared* sh = shmbus_test::SharedNew<Shared>();
-  std::vector<pid_t> pids = QueueSleepers(bus.c_str(), sh, 4, true);
+  std::atomic<uint32_t>* word = WakeWord(bus);
+  ASSERT_NE(nullptr, word);
+  SetTreeMode(word);  // the writer wakes 2: the victim's sibling must pass the wake on
+  std::vector<pid_t> pids = QueueSleepers(bus.c_str(), sh, 4, 1);
   ASSERT_EQ(0, shmbus_pub_publish(p, "x", 1));
   EXPECT_EQ(42, shmbus_test::Reap(pids[0], 60)) << "the victim was woken first and died";
   for (size_t i = 1; i < pids.size(); i++) EXPECT_EQ(0, shmbus_test::Reap(pids[i], 60));
   EXPECT_EQ(3, sh->got.load());
+  shmdt(word);
   shmbus_pub_close(p);
   shmbus_test::SharedDelete(sh);
 }
@@ -320,10 +345,11 @@ TEST(Cascade, NegativeControlAWriterFanOutOfOneLosesTheWakeWithItsVictim) {
   TempBus bus("fan1");
   shmbus_pub* p = Create(bus.c_str());
   Shared* sh = shmbus_test::SharedNew<Shared>();
-  std::vector<pid_t> pids = QueueSleepers(bus.c_str(), sh, 3, true);
-  shmbus__fanout_writer = 1;
+  std::vector<pid_t> pids = QueueSleepers(bus.c_str(), sh, 3, 1);
+  shmbus__fanout_writer = shmbus__fanout_direct = 1;
   ASSERT_EQ(0, shmbus_pub_publish(p, "x", 1));
   shmbus__fanout_writer = 2;
+  shmbus__fanout_direct = 5;
   EXPECT_EQ(42, shmbus_test::Reap(pids[0], 60));
   // Nothing can wake the others: no wake is pending and their tick is an hour.
   usleep(500000);
@@ -331,6 +357,80 @@ TEST(Cascade, NegativeControlAWriterFanOutOfOneLosesTheWakeWithItsVictim) {
   for (size_t i = 1; i < pids.size(); i++) EXPECT_TRUE(shmbus_test::InFutexWait(pids[i]));
   for (size_t i = 1; i < pids.size(); i++) kill(pids[i], SIGKILL);
   for (size_t i = 1; i < pids.size(); i++) shmbus_test::Reap(pids[i], 60);
+  shmbus_pub_close(p);
+  shmbus_test::SharedDelete(sh);
+}
+
+// ---------------------------------------------------------------- direct mode (issue 20)
+// Every sleeper below is a victim: it dies as soon as it is woken, before it could pass the
+// wake on, and its tick is an hour. So a sleeper that dies was woken by the writer's own call.
+
+// Reaps @pids; returns how many died as victims (42), killing and reaping the others after
+// half a second (they are still asleep: nothing will wake them).
+static int VictimsWoken(const std::vector<pid_t>& pids, int expect) {
+  int woken = 0;
+  for (int i = 0; i < expect; i++) woken += shmbus_test::Reap(pids[i], 60) == 42;
+  usleep(500000);
+  for (size_t i = expect; i < pids.size(); i++) {
+    EXPECT_TRUE(InFutexWait(pids[i])) << "sleeper " << i << " should still be asleep";
+    kill(pids[i], SIGKILL);
+    shmbus_test::Reap(pids[i], 60);
+  }
+  return woken;
+}
+
+TEST(Direct, UpToFourSleepersAreAllWokenByTheWritersOwnCall) {
+  TempBus bus("direct4");
+  shmbus_pub* p = Create(bus.c_str());
+  Shared* sh = shmbus_test::SharedNew<Shared>();
+  std::atomic<uint32_t>* word = WakeWord(bus);
+  ASSERT_NE(nullptr, word);
+  std::vector<pid_t> pids = QueueSleepers(bus.c_str(), sh, 4, 4);
+  ASSERT_EQ(0, word->load() & kTree) << "a fresh bus starts in direct mode";
+  ASSERT_EQ(0, shmbus_pub_publish(p, "x", 1));
+  EXPECT_EQ(0, word->load() & kTree) << "the direct wake came back short: still direct";
+  EXPECT_EQ(4, VictimsWoken(pids, 4));
+  shmdt(word);
+  shmbus_pub_close(p);
+  shmbus_test::SharedDelete(sh);
+}
+
+// Negative control for the test above: in tree mode (T set, as a reader may leave it) the
+// writer wakes 2 of the 4, so that test can fail.
+TEST(Direct, NegativeControlInTreeModeTheWriterWakesTwoOfFour) {
+  TempBus bus("tree4");
+  shmbus_pub* p = Create(bus.c_str());
+  Shared* sh = shmbus_test::SharedNew<Shared>();
+  std::atomic<uint32_t>* word = WakeWord(bus);
+  ASSERT_NE(nullptr, word);
+  SetTreeMode(word);
+  std::vector<pid_t> pids = QueueSleepers(bus.c_str(), sh, 4, 4);
+  ASSERT_EQ(0, shmbus_pub_publish(p, "x", 1));
+  EXPECT_EQ(2, VictimsWoken(pids, 2));
+  EXPECT_EQ(kTree, word->load() & kTree) << "no probe: the mode stays";
+  shmdt(word);
+  shmbus_pub_close(p);
+  shmbus_test::SharedDelete(sh);
+}
+
+// Five sleepers fill the direct wake: the writer switches to the tree. A probe (every 16th
+// epoch in tree mode) that finds two switches back.
+TEST(Direct, AFullDirectWakeSwitchesToTheTreeAndAShortProbeBack) {
+  TempBus bus("mode");
+  shmbus_pub* p = Create(bus.c_str());
+  Shared* sh = shmbus_test::SharedNew<Shared>();
+  std::atomic<uint32_t>* word = WakeWord(bus);
+  ASSERT_NE(nullptr, word);
+  std::vector<pid_t> pids = QueueSleepers(bus.c_str(), sh, 5, 5);
+  ASSERT_EQ(0, shmbus_pub_publish(p, "x", 1));
+  EXPECT_EQ(kTree, word->load() & kTree) << "5 of 5 woken: more may sleep, tree mode";
+  EXPECT_EQ(5, VictimsWoken(pids, 5));
+  SetProbeNext(word);
+  pids = QueueSleepers(bus.c_str(), sh, 2, 2);
+  ASSERT_EQ(0, shmbus_pub_publish(p, "y", 1));
+  EXPECT_EQ(0, word->load() & kTree) << "the probe woke 2 of 5: direct mode again";
+  EXPECT_EQ(2, VictimsWoken(pids, 2));
+  shmdt(word);
   shmbus_pub_close(p);
   shmbus_test::SharedDelete(sh);
 }

@@ -11,6 +11,7 @@
 #include "tools/common.h"
 #include "tools/format.h"
 #include "tools/record.h"
+#include "serve/serve.h"
 
 static const char usage[] =
     "Usage: shmbus COMMAND [options]\n"
@@ -30,6 +31,8 @@ static const char usage[] =
     "  record [BUS|GLOB...]     record buses into an MCAP file, -o FILE ('record --help')\n"
     "  play FILE.mcap           publish a recording on buses at its pace ('play --help')\n"
     "  info FILE.mcap           what a recording holds: channels, counts, duration\n"
+    "  serve [BUS|GLOB...]      live view: a Foxglove WebSocket server and a page of its\n"
+    "                           own on 127.0.0.1:8765 ('serve --help')\n"
     "  version                  the version of the tools and the library\n"
     "  help                     this help\n"
     "Options: -h, --help   this help;  -V, --version   the version\n"
@@ -40,6 +43,7 @@ static const char usage[] =
     "  shmbus ls --json | jq -s 'map(.name)'\n"
     "  shmbus rm old-bus another\n"
     "  shmbus record -o run1.mcap 'imu*' temp\n"
+    "  shmbus serve 'imu*'                    then open http://127.0.0.1:8765/\n"
     "\n" TOOLS_EXIT_CODES;
 
 struct row {
@@ -446,6 +450,7 @@ int main(int argc, char **argv) {
   if (!strcmp(cmd, "record")) return cmd_record(argc - 1, argv + 1);
   if (!strcmp(cmd, "play")) return cmd_play(argc - 1, argv + 1);
   if (!strcmp(cmd, "info")) return cmd_info(argc - 1, argv + 1);
+  if (!strcmp(cmd, "serve")) return cmd_serve(argc - 1, argv + 1);
   if (!strcmp(cmd, "schema")) {
     if (argc != 3 || argv[2][0] == '-')
       return tool_usage_error("schema: give one bus NAME (shmbus schema NAME)");
@@ -454,7 +459,7 @@ int main(int argc, char **argv) {
   }
   if (strcmp(cmd, "ls") && strcmp(cmd, "list") && strcmp(cmd, "stat"))
     return tool_usage_error("unknown command '%s' (ls, stat, schema, rm, record, play, info, "
-                            "version)", cmd);
+                            "serve, version)", cmd);
   if ((names = calloc((size_t)argc, sizeof *names)) == NULL) return EXIT_ERROR;
   if ((n = cmd_args(argc - 1, argv + 1, &json, names)) < 0) rc = -n;
   else if (strcmp(cmd, "stat") != 0 && n > 0)

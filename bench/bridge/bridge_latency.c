@@ -1,8 +1,12 @@
 /* bridge_latency.c - one-way latency of records through a bus (local, or bridged to another
  * network namespace of the same kernel, which shares CLOCK_MONOTONIC with this one).
  *
- *   bridge_latency pub NAME COUNT RATE_HZ SIZE     publish COUNT records stamped with
- *                                                  CLOCK_MONOTONIC, RATE_HZ a second
+ *   bridge_latency pub NAME COUNT RATE_HZ SIZE [SCHEMA_BYTES]
+ *                                                  publish COUNT records stamped with
+ *                                                  CLOCK_MONOTONIC, RATE_HZ a second; with
+ *                                                  SCHEMA_BYTES > 0 the bus carries a schema
+ *                                                  text of that many bytes (what the bridge
+ *                                                  then sends with every record)
  *   bridge_latency sub NAME COUNT TIMEOUT_S [spin|sleep|hybrid]
  *                                                  follow NAME, print latency percentiles
  *
@@ -26,8 +30,10 @@ struct stamp {
   uint64_t seq, sent_ns;
 };
 
-static int pub(const char *name, long count, double rate, size_t size) {
+static int pub(const char *name, long count, double rate, size_t size, size_t schema_bytes) {
   struct shmbus_pub_opts o;
+  struct shmbus_schema sc = {"bench::Stamp", "", "x-bench-stamp", NULL, schema_bytes, 0};
+  char *text = NULL;
   shmbus_pub *p;
   unsigned char *buf = calloc(1, size < sizeof(struct stamp) ? sizeof(struct stamp) : size);
   uint64_t period = (uint64_t)(1e9 / rate), next = mono_ns();
@@ -36,6 +42,13 @@ static int pub(const char *name, long count, double rate, size_t size) {
   shmbus_pub_opts_init(&o);
   o.type = "bench/latency";
   o.capacity = size;
+  if (schema_bytes > 0) { /* a comment of that many bytes: any text travels the same way */
+    text = malloc(schema_bytes);
+    if (text == NULL) return 1;
+    memset(text, '/', schema_bytes);
+    sc.text = text;
+    o.schema = &sc;
+  }
   if (buf == NULL || (rc = shmbus_pub_open(name, &o, &p)) < 0) {
     fprintf(stderr, "bridge_latency: cannot open %s\n", name);
     return 1;
@@ -53,6 +66,7 @@ static int pub(const char *name, long count, double rate, size_t size) {
   }
   shmbus_pub_close(p);
   free(buf);
+  free(text);
   return 0;
 }
 
@@ -99,15 +113,16 @@ static int sub(const char *name, long count, double timeout, int mode) {
 }
 
 int main(int argc, char **argv) {
-  if (argc == 6 && strcmp(argv[1], "pub") == 0)
-    return pub(argv[2], atol(argv[3]), atof(argv[4]), (size_t)atol(argv[5]));
+  if ((argc == 6 || argc == 7) && strcmp(argv[1], "pub") == 0)
+    return pub(argv[2], atol(argv[3]), atof(argv[4]), (size_t)atol(argv[5]),
+               argc == 7 ? (size_t)atol(argv[6]) : 0);
   if ((argc == 5 || argc == 6) && strcmp(argv[1], "sub") == 0) {
     int mode = SHMBUS_WAIT_HYBRID;
     if (argc == 6 && strcmp(argv[5], "spin") == 0) mode = SHMBUS_WAIT_SPIN;
     if (argc == 6 && strcmp(argv[5], "sleep") == 0) mode = SHMBUS_WAIT_SLEEP;
     return sub(argv[2], atol(argv[3]), atof(argv[4]), mode);
   }
-  fprintf(stderr, "usage: bridge_latency pub NAME COUNT RATE_HZ SIZE\n"
+  fprintf(stderr, "usage: bridge_latency pub NAME COUNT RATE_HZ SIZE [SCHEMA_BYTES]\n"
                   "       bridge_latency sub NAME COUNT TIMEOUT_S [spin|sleep|hybrid]\n");
   return 2;
 }

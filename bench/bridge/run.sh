@@ -7,6 +7,7 @@
 #   4. ddsperf ping/pong over loopback inside one namespace (Cyclone DDS on one host)
 # Usage (root): bazel run --config=opt //bench/bridge:run [-- COUNT RATE_HZ SIZE]
 # Defaults: 2000 records at 1000 Hz of 64 bytes. Traffic stays inside the namespaces.
+# Knobs (environment): BRIDGE_OPTS, SUB_MODE, DEBUG_LOGS, WRAP_A, SCHEMA_BYTES (README.md).
 set -u
 BRIDGE=$(realpath "$1") LAT=$(realpath "$2")
 COUNT=${3:-2000} RATE=${4:-1000} SIZE=${5:-64}
@@ -52,7 +53,7 @@ on() { # on A|B|L CMD...  (L: host A, Cyclone DDS on its loopback)
 }
 wait_ready() { for _ in $(seq 200); do grep -q ready "$1" && return; sleep 0.05; done; }
 
-echo "# $COUNT records of $SIZE bytes at $RATE Hz; one-way latency in us; $(uname -r), $(nproc) cores"
+echo "# $COUNT records of $SIZE bytes at $RATE Hz (schema ${SCHEMA_BYTES:-0} bytes); one-way latency in us; $(uname -r), $(nproc) cores"
 echo "## 1. local shmbus (hybrid wait)"
 on A "$LAT" sub local-lat "$COUNT" $((SECS + 10)) >"$T/local" & p=$!
 sleep 0.2
@@ -63,10 +64,11 @@ echo "## 2. shmbus A -> shmbridge -> veth -> shmbridge -> shmbus B (hybrid wait)
 # -P: the bench buses are 0600 (owner-only), which shmbridge exports only when told to.
 on A ${WRAP_A:-} "$BRIDGE" -d $DOM -e "lat-*" -P "lat-*" ${BRIDGE_OPTS:-} >"$T/bridgeA.log" 2>&1 & PIDS="$PIDS $!"
 on B "$BRIDGE" -d $DOM -i "lat-*" ${BRIDGE_OPTS:-} >"$T/bridgeB.log" 2>&1 & PIDS="$PIDS $!"
-(on A "$LAT" pub lat-bridge 1 1000 "$SIZE") # creates the bus on B through the bridge
+# SCHEMA_BYTES=N: the bus carries an N-byte schema, which travels with every sample.
+(on A "$LAT" pub lat-bridge 1 1000 "$SIZE" ${SCHEMA_BYTES:-0}) # creates the bus on B
 on B "$LAT" sub lat-bridge "$COUNT" $((SECS + 20)) ${SUB_MODE:-hybrid} >"$T/bridge" & p=$!
 wait_ready "$T/bridge"
-(on A "$LAT" pub lat-bridge "$COUNT" "$RATE" "$SIZE")
+(on A "$LAT" pub lat-bridge "$COUNT" "$RATE" "$SIZE" ${SCHEMA_BYTES:-0})
 wait $p; grep received "$T/bridge"
 
 echo "## 3. ddsperf ping/pong over the veth (round trip)"

@@ -4,6 +4,7 @@
 
 #include <cstring>
 #include <random>
+#include <string>
 #include <vector>
 
 extern "C" {
@@ -13,10 +14,35 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 namespace {
 
+constexpr size_t kChunk = 40;  // fuzz_accept.c's bytes per sample
 constexpr uint64_t kSelf = 0x5e1f, kReal = 0xa11ce, kNow = 1000000000000ull;
 
 bridge_sample Sample(uint64_t version, uint64_t origin = kReal, uint64_t bus_id = 7) {
-  return bridge_sample{origin, bus_id, version, 256, 8, 10, "test/imu"};
+  bridge_sample s{};
+  s.origin = origin;
+  s.bus_id = bus_id;
+  s.version = version;
+  s.capacity = 256;
+  s.slots = 8;
+  s.length = 10;
+  s.type_tag = "test/imu";
+  return s;  // untyped: no schema, hash 0
+}
+
+const char kIdl[] = "module m { struct T { long x; }; };";
+
+// A sample of a typed source bus, with the hash its exporter sends.
+bridge_sample Typed(uint64_t version, const char *text = kIdl) {
+  bridge_sample s = Sample(version);
+  s.schema_name = "m::T";
+  s.schema_encoding = "omgidl";
+  s.message_encoding = SHMBUS_MSG_CSTRUCT;
+  s.schema = text;
+  s.schema_len = strlen(text);
+  shmbus_schema sc;
+  bridge_sample_schema(&s, &sc);
+  s.schema_hash = shmbus_schema_hash(&sc);
+  return s;
 }
 
 class Accept : public ::testing::Test {
@@ -116,17 +142,100 @@ TEST_F(Accept, AReplacedSourceBusRestartsVersions) {
   EXPECT_EQ(BRIDGE_IMPLAUSIBLE, Offer(Sample(501, kReal, 7)));  // back to the old bus
 }
 
+// Issue 13: the schema is network input like the rest.
+TEST_F(Accept, TakesATypedSampleWhoseHashMatches) {
+  bridge_sample s = Typed(1);
+  shmbus_schema sc;
+  EXPECT_EQ(1, bridge_sample_schema(&s, &sc));
+  EXPECT_STREQ("m::T", sc.type_name);
+  EXPECT_EQ(strlen(kIdl), sc.text_len);
+  EXPECT_EQ(BRIDGE_ACCEPT, Offer(s));
+  EXPECT_EQ(0, bridge_sample_schema(&(s = Sample(2)), &sc));  // untyped
+  EXPECT_EQ(0u, bridge_schema_bytes(&s));
+  EXPECT_EQ(BRIDGE_ACCEPT, Offer(s));
+  // The schema block: 32 bytes, four names and the text with their NULs, a page.
+  EXPECT_EQ(4096u, bridge_schema_bytes(&(s = Typed(3))));
+}
+
+TEST_F(Accept, RefusesASchemaWhoseHashDoesNotMatch) {
+  bridge_sample s = Typed(1);
+  s.schema_hash ^= 1;
+  EXPECT_EQ(BRIDGE_BAD_SCHEMA, Offer(s));
+  s = Typed(1);
+  s.schema_len--;  // the text cut short on the way
+  EXPECT_EQ(BRIDGE_BAD_SCHEMA, Offer(s));
+  s = Typed(1);
+  s.message_encoding = "json";  // another schema under the old hash
+  EXPECT_EQ(BRIDGE_BAD_SCHEMA, Offer(s));
+  s = Sample(1);
+  s.schema_hash = 42;  // untyped, yet a hash
+  EXPECT_EQ(BRIDGE_BAD_SCHEMA, Offer(s));
+  EXPECT_FALSE(src_.have);  // nothing believed
+  EXPECT_STREQ("bad schema", bridge_verdict_name(BRIDGE_BAD_SCHEMA));
+}
+
+TEST_F(Accept, RefusesUnterminatedOversizedOrUnprintableSchemaNames) {
+  char name[SHMBUS_TYPE_NAME_MAX + 1], enc[SHMBUS_ENCODING_MAX + 1];
+  memset(name, 'n', sizeof name);  // 256 bytes, no NUL: the rules stop at the bound
+  memset(enc, 'e', sizeof enc);
+  bridge_sample s = Typed(1);
+  s.schema_name = name;
+  EXPECT_EQ(BRIDGE_BAD_SCHEMA, Offer(s));
+  name[SHMBUS_TYPE_NAME_MAX] = '\0';  // 255 characters: the longest name
+  s = Typed(1);
+  s.schema_name = name;
+  shmbus_schema sc;
+  bridge_sample_schema(&s, &sc);
+  s.schema_hash = shmbus_schema_hash(&sc);
+  EXPECT_EQ(BRIDGE_ACCEPT, Offer(s));
+  for (const char **field : {&s.schema_encoding, &s.message_encoding}) {
+    s = Typed(2);
+    *field = enc;
+    EXPECT_EQ(BRIDGE_BAD_SCHEMA, Offer(s));
+  }
+  for (const char *bad : {"tab\there", "del\x7f", "\xc3\xa9t\xc3\xa9", ""}) {
+    s = Typed(2);
+    s.schema_name = bad;
+    bridge_sample_schema(&s, &sc);
+    s.schema_hash = shmbus_schema_hash(&sc);  // even with its own right hash
+    EXPECT_EQ(BRIDGE_BAD_SCHEMA, Offer(s)) << bad;
+  }
+  s = Typed(2);
+  s.message_encoding = "";  // typed records need a message encoding
+  bridge_sample_schema(&s, &sc);
+  s.schema_hash = shmbus_schema_hash(&sc);
+  EXPECT_EQ(BRIDGE_BAD_SCHEMA, Offer(s));
+  s = Typed(2);
+  s.schema_len = SHMBUS_SCHEMA_MAX + 1ull;  // refused before the text is read
+  EXPECT_EQ(BRIDGE_BAD_SCHEMA, Offer(s));
+  EXPECT_EQ(1u, src_.version);
+}
+
+// The schema block counts in --max-bus-bytes.
+TEST_F(Accept, CountsTheSchemaInTheBusSize) {
+  std::string big(SHMBUS_SCHEMA_MAX, 'x');
+  bridge_sample s = Typed(1, big.c_str());
+  uint64_t bytes = bridge_bus_bytes(s.slots, s.capacity) + bridge_schema_bytes(&s);
+  EXPECT_EQ(((32u + 5 + 7 + 17 + SHMBUS_SCHEMA_MAX + 1 + 4095u) & ~4095ull),
+            bridge_schema_bytes(&s));
+  EXPECT_EQ(BRIDGE_TOO_BIG,
+            bridge_check_sample(&src_, &s, kSelf, bytes - 1, 1, kNow, &gap_));
+  EXPECT_EQ(BRIDGE_ACCEPT, bridge_check_sample(&src_, &s, kSelf, bytes, 1, kNow, &gap_));
+}
+
 TEST(AcceptFuzz, ReplaysRandomSequences) {
   std::mt19937_64 rng(2112);
   std::vector<uint8_t> in;
   for (int i = 0; i < 20000; i++) {
-    in.resize(32 * (1 + rng() % 24));
+    in.resize(kChunk * (1 + rng() % 24));
     for (auto &b : in) b = (uint8_t)rng();
     // Versions that walk forward in small steps, so that long accepted runs happen too.
-    for (size_t o = 0; o + 32 <= in.size(); o += 32)
+    for (size_t o = 0; o + kChunk <= in.size(); o += kChunk)
       if (rng() % 2) {
+        in[o + 32] = rng() % 2;  // untyped or a good schema
+        in[o + 33] = 0;
         in[o] |= 2;
-        in[o + 3] = (uint8_t)(o / 32 + 1);
+        in[o + 3] = (uint8_t)(o / kChunk + 1);
         in[o + 4] = 0;
         in[o + 1] = 0;
         in[o + 2] = 0;

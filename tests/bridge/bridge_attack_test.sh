@@ -14,7 +14,9 @@
 #   5. a bus that not every user can read is not exported, unless --export-private;
 #   6. a marker planted by another user does not stop a bus from being exported; a stale
 #      marker of the bridge's user (its bus is gone) does not block a new import;
-#   7. a reader of the bridge's log that goes away (SIGPIPE) does not kill it.
+#   7. a reader of the bridge's log that goes away (SIGPIPE) does not kill it;
+#   8. a schema that does not match its hash, a schema name that is not printable, or one that
+#      is not terminated within its bound never becomes an imported bus's schema (issue 13).
 set -u
 BRIDGE=$(realpath "$1")
 PROBE=$(realpath "$2")
@@ -23,6 +25,7 @@ export TSAN_OPTIONS="${TSAN_OPTIONS:-} suppressions=$(realpath "$4")"
 # shellcheck source=netns_lib.sh
 . "$(realpath "$5")"
 SNIFF=$(realpath "$6")
+SHMBUS=$(realpath "$7")
 
 echo "namespaces $NA $NB, DDS domain $DOM"
 run A "$PROBE" pub "sens-$S" test/imu 1 1 0 || fail "publish sens on A"
@@ -57,6 +60,48 @@ echo "6a: a stale marker of the bridge's user (its bus is gone) does not block a
 run A "$FORGE" $DOM pub "stale-$S" bus_id=1 version=5 type=test/st slots=2 capacity=64 \
   payload=seq=5 || fail "forger"
 run B "$PROBE" latest "stale-$S" test/st 5 30 || fail "a stale marker blocked a new import"
+
+echo "8: schemas: a hash that does not match, unprintable and unterminated names are refused"
+IDL='module m { struct T { long x; }; };'
+typed="schema_name=m::T schema_encoding=omgidl message_encoding=x-shmbus-cstruct"
+schema_of() { # schema_of BUS: the "schema" object of B's shmbus stat --json, or "none"
+  run B "$SHMBUS" stat --json "$1" 2>/dev/null | grep -o '"schema":{[^}]*}' || echo none
+}
+# shellcheck disable=SC2086
+run A "$FORGE" $DOM pub "sch-$S" type=t/s slots=2 capacity=64 $typed schema="$IDL" \
+  schema_hash=1234 payload=seq=1 || fail "forger"
+wait_for 60 "B refusing a schema whose hash does not match" \
+  logged bridgeB.log "import shmbus/sch_d$S: sample refused: its schema"
+run B test ! -e "/dev/shm/shmbus.sch-$S" || fail "a bus was made for a schema with a wrong hash"
+# shellcheck disable=SC2086
+run A "$FORGE" $DOM pub "sch-$S" type=t/s slots=2 capacity=64 $typed schema="$IDL" \
+  version=2 payload=seq=2 || fail "forger"
+run B "$PROBE" latest "sch-$S" t/s 2 30 64 || fail "the same schema with its right hash was not imported"
+schema_of "sch-$S" | grep -q '"type_name":"m::T",.*"length":35,' ||
+  fail "B's bus sch-$S does not carry the forged schema: $(schema_of "sch-$S")"
+# shellcheck disable=SC2086
+run A "$FORGE" $DOM pub "np-$S" type=t/s slots=2 capacity=64 $typed schema_name="$(printf 'm::\tT')" \
+  schema="$IDL" payload=seq=1 || fail "forger"
+wait_for 60 "B refusing an unprintable schema name" \
+  logged bridgeB.log "import shmbus/np_d$S: sample refused: its schema"
+# An unterminated 256-byte name (the bound is 255 and a NUL): Cyclone DDS refuses a string
+# longer than its bound when it deserialises, the importer again if one got through. Either way
+# no bus; a correct sample after it, from the same kind of writer, is imported.
+# shellcheck disable=SC2086
+run A "$FORGE" $DOM pub "nf-$S" type=t/s slots=2 capacity=64 $typed name_fill=N schema_hash=1 \
+  schema="$IDL" payload=seq=1 || fail "forger"
+run B test ! -e "/dev/shm/shmbus.nf-$S" || fail "a bus was made for an unterminated schema name"
+# shellcheck disable=SC2086
+run A "$FORGE" $DOM pub "nf-$S" type=t/s slots=2 capacity=64 $typed schema="$IDL" version=2 \
+  payload=seq=2 || fail "forger"
+run B "$PROBE" latest "nf-$S" t/s 2 30 64 || fail "a correct sample after the unterminated one"
+schema_of "nf-$S" | grep -q '"type_name":"m::T",' || fail "nf-$S: $(schema_of "nf-$S")"
+if logged bridgeB.log "import shmbus/nf_d$S: sample refused: its schema"; then
+  echo "  the unterminated name was refused by the importer"
+else
+  echo "  the unterminated name was dropped by Cyclone DDS (longer than its bound), unseen"
+fi
+run B test ! -e "/dev/shm/shmbus.np-$S" || fail "a bus was made for an unprintable schema name"
 
 echo "2: the bus a sample asks for is bounded, and so is the number of topics"
 run A "$FORGE" $DOM pub "big-$S" slots=2 capacity=1048576 || fail "forger"

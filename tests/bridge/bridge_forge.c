@@ -6,7 +6,11 @@
  *       wait (up to 60 s) until a reader (an importer) matches the topic of BUS, write the
  *       sample(s), wait until they are acknowledged, exit 0. Fields: origin=HEX bus_id=N
  *       version=N slots=N capacity=N type=STR payload=STR count=N (versions version,
- *       version+1, ...). Exit 3 when no reader matched within 60 s.
+ *       version+1, ...); the schema: schema_name=STR schema_encoding=STR
+ *       message_encoding=STR schema=STR (its text) schema_file=PATH schema_hash=HEX (default:
+ *       the right one, shmbus_schema_hash()), and name_fill=C: schema_name filled to its last
+ *       byte with C, no NUL (an unterminated, oversized name on the wire).
+ *       Exit 3 when no reader matched within 60 s.
  *   bridge_forge DOMAIN siege BUS STOPFILE
  *       until STOPFILE exists: read the topic and write a forged sample every 10 ms. Prints
  *       "discovered N" once it has seen N >= 2 other participants (the readiness signal:
@@ -34,6 +38,9 @@ static int die(const char *what, dds_return_t rc) {
   return 2;
 }
 
+static int hash_given;
+static char *schema_text;
+
 static int set_field(shmbus_dds_BusRecord *r, uint32_t *n, const char *kv) {
   const char *v = strchr(kv, '=');
   if (v == NULL) return -1;
@@ -50,7 +57,32 @@ static int set_field(shmbus_dds_BusRecord *r, uint32_t *n, const char *kv) {
     r->capacity = strtoull(v, NULL, 10);
   else if (strncmp(kv, "type=", 5) == 0)
     snprintf(r->type_tag, sizeof r->type_tag, "%s", v);
-  else if (strncmp(kv, "count=", 6) == 0)
+  else if (strncmp(kv, "schema_name=", 12) == 0)
+    snprintf(r->schema_name, sizeof r->schema_name, "%s", v);
+  else if (strncmp(kv, "schema_encoding=", 16) == 0)
+    snprintf(r->schema_encoding, sizeof r->schema_encoding, "%s", v);
+  else if (strncmp(kv, "message_encoding=", 17) == 0)
+    snprintf(r->message_encoding, sizeof r->message_encoding, "%s", v);
+  else if (strncmp(kv, "schema_hash=", 12) == 0) {
+    r->schema_hash = strtoull(v, NULL, 16);
+    hash_given = 1;
+  } else if (strncmp(kv, "name_fill=", 10) == 0)
+    memset(r->schema_name, v[0], sizeof r->schema_name);
+  else if (strncmp(kv, "schema=", 7) == 0 || strncmp(kv, "schema_file=", 12) == 0) {
+    size_t len = strlen(v);
+    if (kv[6] != '=') { /* schema_file= */
+      FILE *f = fopen(v, "rb");
+      if (f == NULL) return -1;
+      free(schema_text);
+      schema_text = malloc(SHMBUS_SCHEMA_MAX + 1);
+      len = schema_text ? fread(schema_text, 1, SHMBUS_SCHEMA_MAX + 1, f) : 0;
+      fclose(f);
+      if (schema_text == NULL) return -1;
+      v = schema_text;
+    }
+    r->schema._buffer = (uint8_t *)v;
+    r->schema._length = r->schema._maximum = (uint32_t)len;
+  } else if (strncmp(kv, "count=", 6) == 0)
     *n = (uint32_t)strtoul(v, NULL, 10);
   else if (strncmp(kv, "payload=", 8) == 0) {
     r->payload._buffer = (uint8_t *)v;
@@ -89,6 +121,11 @@ static int pub(const char *bus, int argc, char **argv) {
       fprintf(stderr, "bridge_forge: unknown field %s\n", argv[i]);
       return 2;
     }
+  if (!hash_given && r.schema_name[0]) { /* the right hash, as a real exporter sends */
+    struct shmbus_schema sc = {r.schema_name,  r.schema_encoding,  r.message_encoding,
+                               r.schema._buffer, r.schema._length, 0};
+    if (memchr(r.schema_name, '\0', sizeof r.schema_name)) r.schema_hash = shmbus_schema_hash(&sc);
+  }
   dds_entity_t topic = make_topic(bus);
   if (topic < 0) return die("topic", topic);
   dds_qos_t *q = qos(0);

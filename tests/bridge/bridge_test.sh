@@ -10,6 +10,9 @@
 #     exported back; a host never imports its own exports, unless --allow-same-host (then under
 #     a prefix, also best-effort against a reliable writer);
 #   - a replaced source bus (new type, capacity, versions) replaces the imported one;
+#   - a typed source bus arrives with its schema (same `shmbus schema` text and stat hash, same
+#     JSON from `shmsub -F json`); a new schema of the same size replaces the imported bus; an
+#     untyped bus stays untyped;
 #   - SIGTERM stops both bridges cleanly (exit status 0), and stops a bridge whose network
 #     interface has disappeared (Cyclone DDS cannot stop its receive threads then).
 # Needs root, `ip netns` (iproute2) and nsenter/unshare (util-linux). Without them it FAILS,
@@ -19,6 +22,7 @@ BRIDGE=$(realpath "$1")
 PROBE=$(realpath "$2")
 # Under --config=tsan: races inside the uninstrumented Cyclone DDS library are not ours.
 export TSAN_OPTIONS="${TSAN_OPTIONS:-} suppressions=$(realpath "$3")"
+SHMPUB=$(realpath "$4") SHMSUB=$(realpath "$5") SHMBUS=$(realpath "$6")
 
 fail() { echo "FAIL: $*" >&2; dump; exit 1; }
 cannot() {
@@ -182,6 +186,41 @@ run A sh -c "test ! -e /dev/shm/shmbus.nope.$BUS" || fail "imported this host's 
 echo "source bus replaced (new type tag and capacity, versions from 1): B follows"
 run A "$PROBE" pub "$BUS" test/imu2 1 5 2000 4096 || fail "replace the bus on A"
 run B "$PROBE" latest "$BUS" test/imu2 5 30 4096 || fail "B's bus did not follow the replacement"
+
+echo "typed bus: B's copy carries A's schema, follows a new one, and untyped stays untyped"
+TYP=sens-typ-$S
+echo 'module demo { struct Pose { double x; long n; char name[8]; }; };' >"$T/v1.idl"
+# The same C layout (24 bytes) under another schema: only the hash tells them apart.
+echo 'module demo { struct Pose { double x; long count; char name[8]; }; };' >"$T/v2.idl"
+schema_of() { # schema_of A|B BUS: the "schema" object of shmbus stat --json, or "none"
+  run "$1" "$SHMBUS" stat --json "$2" 2>/dev/null | grep -o '"schema":{[^}]*}' || echo none
+}
+same_schema() { # same_schema BUS: B's copy has A's schema, and it is not none
+  local a
+  a=$(schema_of A "$1")
+  [ "$a" != none ] && [ "$(schema_of B "$1")" = "$a" ]
+}
+json_is() { # json_is HOST BUS TEXT: shmsub -F json prints TEXT for the latest record
+  [ "$(run "$1" "$SHMSUB" "$2" -1 -F json -W 30 2>/dev/null)" = "$3" ]
+}
+run A "$SHMPUB" "$TYP" --schema "$T/v1.idl" --type demo::Pose -F json --mode 0644 \
+  -m '{"x":1.5,"n":7,"name":"one"}' || fail "typed publish on A"
+wait_for 30 "B's bus $TYP with A's schema" same_schema "$TYP"
+h1=$(schema_of B "$TYP")
+echo "  B: $h1"
+run A "$SHMBUS" schema "$TYP" >"$T/schemaA" && run B "$SHMBUS" schema "$TYP" >"$T/schemaB" ||
+  fail "shmbus schema $TYP"
+cmp "$T/v1.idl" "$T/schemaB" && cmp "$T/schemaA" "$T/schemaB" || fail "B's schema text differs"
+json_is A "$TYP" '{"x":1.5,"n":7,"name":"one"}' || fail "shmsub -F json on A"
+json_is B "$TYP" '{"x":1.5,"n":7,"name":"one"}' || fail "shmsub -F json on B: $(run B "$SHMSUB" "$TYP" -1 -F json -W 5 2>&1)"
+run A "$SHMPUB" "$TYP" --schema "$T/v2.idl" --type demo::Pose -F json --mode 0644 \
+  -m '{"x":2.5,"count":8,"name":"two"}' || fail "typed publish of the new schema on A"
+v2_arrived() { same_schema "$TYP" && [ "$(schema_of B "$TYP")" != "$h1" ]; }
+wait_for 30 "B's bus $TYP replaced with A's new schema" v2_arrived
+echo "  B: $(schema_of B "$TYP")"
+json_is B "$TYP" '{"x":2.5,"count":8,"name":"two"}' || fail "shmsub -F json on B after the change"
+[ "$(schema_of B "$BUS")" = none ] || fail "the untyped bus $BUS has a schema on B: $(schema_of B "$BUS")"
+run B "$SHMBUS" schema "$BUS" >/dev/null 2>&1 && fail "shmbus schema $BUS succeeds on B"
 
 echo "clean shutdown on SIGTERM"
 kill -TERM $BA $BB $BA2 $BA3

@@ -7,6 +7,7 @@
 #   tests/fuzz/run_fuzz.sh mcap 5        # target 4: the MCAP reader over arbitrary files
 #   tests/fuzz/run_fuzz.sh types_idl 5   # target 5: IDL schemas (types/, Cyclone's parser)
 #   tests/fuzz/run_fuzz.sh types_json 5  # target 6: JSON into a rich typed record (types/)
+#   tests/fuzz/run_fuzz.sh serve 5       # target 7: shmbus serve's client messages
 #
 # Builds outside Bazel (Bazel's toolchain here is gcc; libFuzzer needs clang): the core's C
 # sources plus tests/fuzz/fuzz_TARGET.c, with clang -fsanitize=fuzzer,address,undefined. Starts
@@ -17,7 +18,7 @@
 # Needs clang and libclang-rt-14-dev (the libFuzzer runtime).
 set -euo pipefail
 if [ $# -lt 2 ]; then
-  echo "usage: $0 segment|records|tools|mcap|types_idl|types_json MINUTES [libFuzzer flags...]" >&2
+  echo "usage: $0 segment|records|tools|mcap|types_idl|types_json|serve MINUTES [libFuzzer flags...]" >&2
   exit 2
 fi
 target=$1 minutes=$2
@@ -25,7 +26,7 @@ shift 2
 root=$(cd "$(dirname "$0")/../.." && pwd)
 src="$root/tests/fuzz/fuzz_$target.c"
 if [ ! -f "$src" ]; then
-  echo "run_fuzz.sh: no target '$target' (there are segment, records, tools, mcap, types_idl and types_json)" >&2
+  echo "run_fuzz.sh: no target '$target' (there are segment, records, tools, mcap, types_idl, types_json and serve)" >&2
   exit 2
 fi
 CC=${CC:-$(command -v clang || command -v clang-14 || true)}
@@ -59,6 +60,10 @@ if [ "$target" = types_idl ] || [ "$target" = types_json ]; then
   # The typed-records library, Cyclone's IDL parser (cyclonedds-dev) and jansson.
   extra=($(sed -n '/^SRCS = \[/,/^\]/p' "$root/types/BUILD" | grep -o '"[A-Za-z0-9_]*\.c"' |
            tr -d '"' | sed "s|^|$root/types/|") -lcycloneddsidl -ljansson -lm)
+fi
+if [ "$target" = serve ]; then
+  # The protocol state of `shmbus serve` and Debian's jansson (libjansson-dev).
+  extra=("$root/serve/hub.c" -ljansson)
 fi
 if [ "$target" = mcap ]; then
   # The MCAP library and its compressors (Debian zlib1g-dev, libzstd-dev, liblz4-dev).

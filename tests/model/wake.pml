@@ -11,11 +11,19 @@
  * having consumed the last version.
  *
  * Variants (spin -D...):
- *   (none)     layout 2: eventcount word, writer wakes FW, woken readers pass on FR.
+ *   (none)     layout 2: eventcount word. The writer wakes FD directly when T (bit 1) is
+ *              clear, FW (tree mode) or FD (a probe: any publish may be one) when it is set,
+ *              and after a direct wake flips T on what FUTEX_WAKE returned (fetch_or or
+ *              fetch_and of bit 1): full, set T; short while T is set, clear it. T starts
+ *              either way (a hostile reader's leftover). Woken readers pass on FR.
  *   V1         layout 1 (the negative control): flag cleared by the writer's exchange, readers
  *              wait on the header's counter. Must fail: the lost wakeup of issue 12.
+ *   T0=0, T0=2 the word starts with T clear (a fresh word) or set, not either (state space).
+ *   NOPROBE    tree mode never probes (the old all-tree writer, when T0=2).
  *   KILL       reader 0 may die right after being woken, before passing the wake on.
  *   FW=1       with KILL: the writer wakes one; must fail (a killed reader stops the cascade).
+ *   FLIP_STORE the mode flip as a plain store of the word (the negative control): it can
+ *              clear a W set after the writer's exchange; must fail (a lost wakeup).
  *   POLLFD     the pollable descriptor's drain against the notifier's signal (fixed order).
  *   POLLFD_V1  the old drain order (the negative control): must fail.
  */
@@ -28,10 +36,13 @@
 #ifndef FW
 #define FW 2
 #endif
+#ifndef FD
+#define FD NR      /* the direct wake (5 in C): NR here, so that it can come back full */
+#endif
 #define FR 2
 
 byte latest = 0;
-byte word = 0;     /* layout 2: bit 0 = W, the rest the epoch (mod 256 is plenty here) */
+byte word = 0;     /* layout 2: bit 0 = W, bit 1 = T, bits 2-7 the epoch (mod 64 is plenty) */
 byte flag = 0;     /* layout 1 */
 byte fut = 0;      /* layout 1: the header's event counter */
 byte tq[NR];       /* FIFO ticket of a queued sleeper; 0 = not queued */
@@ -43,8 +54,8 @@ inline futex_wait(i, cur, val) {
   (tq[i] == 0)   /* queued until somebody dequeues us */
 }
 
-/* FUTEX_WAKE(n): dequeue the n oldest. */
-inline futex_wake(n) {
+/* FUTEX_WAKE(n): dequeue the n oldest; how many in k until the caller resets it. */
+inline futex_wake_k(n) {
   atomic {
     k = 0;
     do
@@ -57,8 +68,12 @@ inline futex_wake(n) {
        if :: sel < NR -> tq[sel] = 0; k++ :: else -> break fi
     :: else -> break
     od;
-    k = 0; j = 0; sel = 0; best = 0
+    j = 0; sel = 0; best = 0
   }
+}
+
+inline futex_wake(n) {
+  atomic { futex_wake_k(n); k = 0 }
 }
 
 #if defined(POLLFD) || defined(POLLFD_V1)
@@ -119,8 +134,26 @@ proctype writer() {
      latest = v;                          /* store(latest, v, seq_cst) */
      w = word;                            /* load(word, seq_cst) */
      if
-     :: (w & 1) -> word = w + 1;          /* exchange(word, w + 1): next epoch, W clear */
-        futex_wake(FW)
+     :: (w & 1) ->
+        word = ((w & 252) + 4) | (w & 2);  /* exchange: next epoch, W clear, T kept */
+        if
+        :: (w & 2) -> futex_wake(FW)       /* tree mode */
+        :: else -> goto direct
+#ifndef NOPROBE
+        :: (w & 2) ->                      /* tree mode's probe (every 16th epoch in C) */
+#endif
+direct:  futex_wake_k(FD);                 /* direct: wake every sleeper (up to FD); */
+           if                              /* k: what it returned; the mode flip on it */
+#ifdef FLIP_STORE
+           :: k == FD && !(w & 2) -> word = ((w & 252) + 4) | 2  /* a store: clears new Ws */
+#else
+           :: k == FD && !(w & 2) -> word = word | 2             /* fetch_or(word, T) */
+#endif
+           :: k < FD && (w & 2) -> word = word & 253             /* fetch_and(word, ~T) */
+           :: else -> skip
+           fi;
+           k = 0
+        fi
      :: else -> skip
      fi;
 #endif
@@ -167,6 +200,11 @@ dead: skip
 init {
   byte i = 0;
   atomic {
+#ifdef T0
+    word = T0;                       /* 0: a fresh word; 2: T set */
+#else
+    if :: word = 0 :: word = 2 fi;   /* T as a hostile reader may have left it */
+#endif
     run writer();
     do :: i < NR -> run reader(i); i++ :: else -> break od
   }

@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
-# Spin checks tests/model/wake.pml exhaustively: layout 2's eventcount with the wake cascade
-# (also with a reader killed mid-cascade) and the pollable descriptor's drain must have no
+# Spin checks tests/model/wake.pml exhaustively: layout 2's eventcount with the wake cascade and
+# the writer's direct/tree modes (also with a reader killed mid-cascade) and the pollable descriptor's drain must have no
 # invalid end state and no assertion violation; layout 1's protocol, a cascade whose writer
-# wakes one, and the old drain order must each be caught. Prints "N passed, M failed".
+# wakes one, a mode flip done as a plain store, and the old drain order must each be caught. Prints "N passed, M failed".
 set -uo pipefail
 model="${TEST_SRCDIR}/${TEST_WORKSPACE:-shmbus}/tests/model/wake.pml"
 command -v spin >/dev/null || { echo "spin is not installed (Debian package spin)"; echo "0 passed, 1 failed"; exit 1; }
@@ -33,12 +33,13 @@ check() {
   fi
 }
 
-check ok  "layout 2: writer, 3 sleepers, 2 publishes"
-check ok  "layout 2: a reader killed after its wake, before passing it on" -DKILL
-check ok  "layout 2: 2 sleepers, 3 publishes" -DNR=2 -DP=3
+check ok  "layout 2: writer, 3 sleepers, 2 publishes, from a fresh word (direct, then tree mode)" -DT0=0
+check ok  "layout 2: tree mode, a reader killed after its wake, before passing it on" -DKILL -DT0=2 -DNOPROBE
+check ok  "layout 2: 2 sleepers, 3 publishes, any T, probes, mode flips" -DNR=2 -DP=3
 check ok  "pollable descriptor: drain against a notifier's signal" -DPOLLFD
 check bug "negative control: layout 1 loses a wakeup" -DV1
-check bug "negative control: a cascade whose writer wakes one, its reader killed" -DKILL -DFW=1
+check bug "negative control: a cascade whose writer wakes one, its reader killed" -DKILL -DFW=1 -DFD=1
+check bug "negative control: a mode flip stored, not fetch_or'ed, clears a sleeper's W" -DFLIP_STORE
 check bug "negative control: the old drain order leaves the descriptor silent" -DPOLLFD_V1
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]
