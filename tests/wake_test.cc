@@ -372,7 +372,7 @@ static int VictimsWoken(const std::vector<pid_t>& pids, int expect) {
   for (int i = 0; i < expect; i++) woken += shmbus_test::Reap(pids[i], 60) == 42;
   usleep(500000);
   for (size_t i = expect; i < pids.size(); i++) {
-    EXPECT_TRUE(InFutexWait(pids[i])) << "sleeper " << i << " should still be asleep";
+    EXPECT_TRUE(shmbus_test::InFutexWait(pids[i])) << "sleeper " << i << " should still be asleep";
     kill(pids[i], SIGKILL);
     shmbus_test::Reap(pids[i], 60);
   }
