@@ -347,7 +347,9 @@ int shmbus_pub_store(shmbus_pub *p, size_t offset, const void *data, size_t len)
     word = atomic_load_explicit(w, memory_order_relaxed);
     memcpy((unsigned char *)&word + head, from, n);
     atomic_store_explicit(w, word, memory_order_relaxed);
-    w++, from += n, len -= n;
+    w++;
+    from += n;
+    len -= n;
   }
   shmbus__copy_in(w, from, len - len % 8);
   if (len % 8 != 0) { /* the last word, up to byte len % 8 */

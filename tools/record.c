@@ -128,7 +128,10 @@ static int add_channel(struct recorder *r, struct rbus *b) {
 static int open_bus(struct recorder *r, struct rbus *b, int from_oldest) {
   struct shmbus_bus_info old = b->bi;
   int rc = shmbus_sub_open(b->name, 0, &b->sub);
-  if (rc < 0) return b->sub = NULL, rc;
+  if (rc < 0) {
+    b->sub = NULL;
+    return rc;
+  }
   shmbus_sub_info(b->sub, &b->bi);
   shmbus_sub_seek(b->sub, from_oldest ? SHMBUS_SEEK_OLDEST : SHMBUS_SEEK_NEW);
   if (b->channel < 0 || !same_incarnation_shape(&old, &b->bi)) return add_channel(r, b);
@@ -349,8 +352,12 @@ static int parse_args(struct recorder *r, int argc, char **argv) {
     else if (c == 'C' && (parse_u64(optarg, &r->count) < 0 || r->count == 0))
       return tool_usage_error("--count wants a number > 0, not '%s'", optarg);
     else if (c == 'q') r->quiet = 1;
-    else if (c == 'h') return fputs(usage, stdout), -1;
-    else if (c == ':' || c == '?') return tool_bad_option(c, argv);
+    else if (c == 'h') {
+      fputs(usage, stdout);
+      return -1;
+    } else if (c == ':' || c == '?') {
+      return tool_bad_option(c, argv);
+    }
   }
   r->patterns = argv + optind;
   r->npatterns = argc - optind;
@@ -430,7 +437,10 @@ int cmd_record(int argc, char **argv) {
   if ((rc = grow(&r, 65536)) == 0) rc = record_buses(&r);
   if (rc < 0) tool_msg("recording stopped: %s", rc == -ENOMEM ? "out of memory" : mcap_strerror(rc));
   status(&r, 1);
-  if (r.w && end_file(&r) < 0 && rc == 0) rc = -EIO, tool_msg("cannot finish %s", r.path);
+  if (r.w && end_file(&r) < 0 && rc == 0) {
+    rc = -EIO;
+    tool_msg("cannot finish %s", r.path);
+  }
   report(&r);
   for (size_t i = 0; i < r.n; i++) shmbus_sub_close(r.b[i].sub);
   free(r.b);

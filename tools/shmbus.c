@@ -102,8 +102,11 @@ static int collect(const char *name, void *arg) {
   } else { /* no read access: stat(2) still tells owner and mode */
     char path[256];
     struct stat st;
-    if (shmbus_path(name, path, sizeof path) == 0 && stat(path, &st) == 0)
-      r->bi.uid = st.st_uid, r->bi.gid = st.st_gid, r->bi.mode = st.st_mode & 07777;
+    if (shmbus_path(name, path, sizeof path) == 0 && stat(path, &st) == 0) {
+      r->bi.uid = st.st_uid;
+      r->bi.gid = st.st_gid;
+      r->bi.mode = st.st_mode & 07777;
+    }
   }
   return 0;
 }
@@ -388,8 +391,12 @@ static int cmd_rm(int argc, char **argv) {
   opterr = 0;
   while ((c = getopt_long(argc, argv, ":fh", longs, NULL)) != -1) {
     if (c == 'f') force = 1;
-    else if (c == 'h') return fputs(usage, stdout), EXIT_OK;
-    else return tool_bad_option(c, argv);
+    else if (c == 'h') {
+      fputs(usage, stdout);
+      return EXIT_OK;
+    } else {
+      return tool_bad_option(c, argv);
+    }
   }
   if (optind >= argc) return tool_usage_error("rm: which bus? give its NAME (see 'shmbus ls')");
   for (i = optind; i < argc; i++) {
@@ -442,8 +449,10 @@ int main(int argc, char **argv) {
   tool_install_signals(1); /* SIGTERM: finish the write under way, stop, exit 0 */
   if (argc < 2) return tool_usage_error("missing a COMMAND (ls, stat, rm, version)");
   cmd = argv[1];
-  if (!strcmp(cmd, "-h") || !strcmp(cmd, "--help") || !strcmp(cmd, "help"))
-    return fputs(usage, stdout), EXIT_OK;
+  if (!strcmp(cmd, "-h") || !strcmp(cmd, "--help") || !strcmp(cmd, "help")) {
+    fputs(usage, stdout);
+    return EXIT_OK;
+  }
   if (!strcmp(cmd, "-V") || !strcmp(cmd, "--version") || !strcmp(cmd, "version"))
     return tool_version();
   if (!strcmp(cmd, "rm")) return cmd_rm(argc - 1, argv + 1);
