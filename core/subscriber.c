@@ -125,12 +125,8 @@ static int try_read(shmbus_sub *s, uint64_t v, void *buf, size_t cap, uint64_t *
   return READ_OK;
 }
 
-static int replaced(const shmbus_sub *s) {
-  return (atomic_load_explicit(&s->h->flags, memory_order_acquire) & SHMBUS__FLAG_REPLACED) != 0;
-}
-
-static void fill(struct shmbus_record_info *info, uint64_t v, uint64_t len, uint64_t ts,
-                 uint64_t lost) {
+static void set_record_info(struct shmbus_record_info *info, uint64_t v, uint64_t len,
+                            uint64_t ts, uint64_t lost) {
   if (info == NULL) return;
   info->version = v;
   info->length = len;
@@ -143,7 +139,7 @@ static ssize_t read_latest(shmbus_sub *s, void *buf, size_t cap,
   uint64_t v, prev = 0, len = 0, ts = 0;
   unsigned stuck = 0;
   int rc;
-  if (replaced(s)) return -ESTALE;
+  if (shmbus__replaced(s->h, memory_order_acquire)) return -ESTALE;
   for (;;) {
     v = atomic_load_explicit(&s->h->latest, memory_order_acquire);
     /* A writer only ever moves `latest` forward, and loads of one atomic object never go
@@ -156,7 +152,7 @@ static ssize_t read_latest(shmbus_sub *s, void *buf, size_t cap,
     rc = try_read(s, v, buf, cap, &len, &ts, bw);
     if (rc == READ_OK) break;
     if (rc == -ENOBUFS) {
-      fill(info, v, len, ts, 0);
+      set_record_info(info, v, len, ts, 0);
       return rc;
     }
     if (rc < 0) return rc;
@@ -173,22 +169,22 @@ static ssize_t read_latest(shmbus_sub *s, void *buf, size_t cap,
     shmbus__step(110); /* test hook: about to load `latest` again */
   }
   if (v >= s->cursor) {
-    /* Everything between the cursor and v is skipped, plus what next() skipped before. */
-    fill(info, v, len, ts, v - s->cursor + s->lost_pending);
+    /* Everything between the cursor and v is skipped, plus what read_next() skipped before. */
+    set_record_info(info, v, len, ts, v - s->cursor + s->lost_pending);
     s->lost_total += v - s->cursor + s->lost_pending;
     s->lost_pending = 0;
     s->cursor = v + 1;
   } else {
-    fill(info, v, len, ts, 0);
+    set_record_info(info, v, len, ts, 0);
   }
   return (ssize_t)len;
 }
 
-static ssize_t next(shmbus_sub *s, void *buf, size_t cap, struct shmbus_record_info *info,
+static ssize_t read_next(shmbus_sub *s, void *buf, size_t cap, struct shmbus_record_info *info,
                     struct shmbus__borrowed *bw) {
   uint64_t latest, len = 0, ts = 0, lost = 0, c;
   int rc;
-  if (replaced(s)) return -ESTALE;
+  if (shmbus__replaced(s->h, memory_order_acquire)) return -ESTALE;
   for (;;) {
     c = s->cursor;
     latest = atomic_load_explicit(&s->h->latest, memory_order_acquire);
@@ -212,13 +208,13 @@ static ssize_t next(shmbus_sub *s, void *buf, size_t cap, struct shmbus_record_i
        * report them with the next record, and preview the count on -ENOBUFS, whose retry
        * with a bigger buffer returns this very record. */
       s->lost_pending += lost;
-      if (rc == -ENOBUFS) fill(info, c, len, ts, s->lost_pending);
+      if (rc == -ENOBUFS) set_record_info(info, c, len, ts, s->lost_pending);
       return rc == READ_MISSING ? -EBADMSG : rc; /* MISSING: latest >= c, slot never held c */
     }
     lost += 1; /* lapped while we looked: skip it */
     s->cursor = c + 1;
   }
-  fill(info, c, len, ts, lost + s->lost_pending);
+  set_record_info(info, c, len, ts, lost + s->lost_pending);
   s->lost_total += lost + s->lost_pending;
   s->lost_pending = 0;
   s->cursor = c + 1;
@@ -255,7 +251,7 @@ ssize_t shmbus_sub_read_latest(shmbus_sub *s, void *buf, size_t cap,
 ssize_t shmbus_sub_next(shmbus_sub *s, void *buf, size_t cap, struct shmbus_record_info *info) {
   ssize_t rc;
   if (s == NULL || (buf == NULL && cap > 0)) return -EINVAL;
-  rc = next(s, buf, cap, info, NULL);
+  rc = read_next(s, buf, cap, info, NULL);
   if (s->pfd) shmbus__pollfd_sync(s);
   return rc;
 }
@@ -268,11 +264,11 @@ int shmbus_sub_seek(shmbus_sub *s, int whence) {
   return rc;
 }
 
-/* shmbus__sub_borrow() - next() (@latest 0) or read_latest() (@latest 1) without the copy:
+/* shmbus__sub_borrow() - read_next() (@latest 0) or read_latest() (@latest 1) without the copy:
  * the same cursor moves and lost counts, then the pollable descriptor's sync. */
 ssize_t shmbus__sub_borrow(shmbus_sub *s, int latest, struct shmbus_record_info *info,
                            struct shmbus__borrowed *bw) {
-  ssize_t rc = latest ? read_latest(s, NULL, 0, info, bw) : next(s, NULL, 0, info, bw);
+  ssize_t rc = latest ? read_latest(s, NULL, 0, info, bw) : read_next(s, NULL, 0, info, bw);
   if (s->pfd) shmbus__pollfd_sync(s);
   return rc;
 }

@@ -41,11 +41,11 @@ static int have_new_sc(const shmbus_sub *s) {
 int shmbus__stale(shmbus_sub *s, int64_t now, int64_t *last) {
   char path[SHMBUS__PATH_MAX];
   struct stat st;
-  if (atomic_load_explicit(&s->h->flags, memory_order_acquire) & SHMBUS__FLAG_REPLACED) return 1;
+  if (shmbus__replaced(s->h, memory_order_acquire)) return 1;
   if (now - *last < SHMBUS__LIVENESS_NS) return 0;
   *last = now;
   return shmbus__path(path, SHMBUS__PREFIX_BUS, s->name) == 0 &&
-         (stat(path, &st) < 0 || st.st_ino != s->ino || st.st_dev != s->dev);
+         (stat(path, &st) < 0 || !shmbus__same_file(&st, s->dev, s->ino));
 }
 
 /* The checks every path runs: replaced or removed (-ESTALE), writer closed or dead
@@ -186,7 +186,7 @@ static int wait_impl(shmbus_sub *s, int64_t timeout_ns, int mode) {
   if (s == NULL || (mode & ~(SHMBUS_WAIT_MODE_MASK | SHMBUS_WAIT_THROUGH_DEATH)) ||
       how == SHMBUS_WAIT_MODE_MASK)
     return -EINVAL;
-  if (atomic_load_explicit(&s->h->flags, memory_order_acquire) & SHMBUS__FLAG_REPLACED)
+  if (shmbus__replaced(s->h, memory_order_acquire))
     return -ESTALE; /* before have_new(): records of a replaced bus are not handed out */
   if (have_new(s)) return 0;
   start = now = shmbus__now(CLOCK_MONOTONIC);

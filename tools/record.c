@@ -165,7 +165,10 @@ static int add_channel(struct recorder *r, struct rbus *b) {
 static int open_bus(struct recorder *r, struct rbus *b, int from_oldest) {
   struct shmbus_bus_info old = b->bi;
   int rc = shmbus_sub_open(b->name, 0, &b->sub);
-  if (rc < 0) return b->sub = NULL, rc;
+  if (rc < 0) {
+    b->sub = NULL;
+    return rc;
+  }
   shmbus_sub_info(b->sub, &b->bi);
   shmbus_sub_seek(b->sub, from_oldest ? SHMBUS_SEEK_OLDEST : SHMBUS_SEEK_NEW);
   if ((rc = bus_encoding(r, b)) < 0) return rc;
@@ -317,19 +320,19 @@ static int wait_for_work(struct recorder *r, int watch, int busy) {
   return changed;
 }
 
-static int done(const struct recorder *r) {
+static int recording_done(const struct recorder *r) {
   if (tool_stop || (r->count && r->records >= r->count)) return 1;
   return r->max_duration > 0 && (double)(now_monotonic_ns() - r->started) / 1e9 >= r->max_duration;
 }
 
-static int run(struct recorder *r) {
+static int record_buses(struct recorder *r) {
   int watch = shm_watch_open(), rc = 0, busy = 0;
   int64_t scanned;
   size_t i;
   if ((rc = shmbus_list(add_bus, r)) < 0) goto out;
   r->last_flush = scanned = now_monotonic_ns(); /* from now on, new buses: from their oldest */
   if (!r->quiet) tool_msg("recording %zu bus%s into %s", r->n, r->n == 1 ? "" : "es", r->path);
-  while (!done(r)) {
+  while (!recording_done(r)) {
     /* Discovery (a scan of /dev/shm, a match of every name) when /dev/shm changed, and once
      * a second anyway (a bus that came back after a failed open): not at every wakeup, which
      * at 10 kHz of records cost the recorder more than the records (bench/record_bench). */
@@ -357,7 +360,7 @@ out:
 }
 
 /* The end of a file: the lost counts so far as metadata, the summary. */
-static int finish(struct recorder *r) {
+static int end_file(struct recorder *r) {
   struct mcap_kv *md = calloc(r->n + 1, sizeof *md);
   char(*vals)[24] = calloc(r->n + 1, sizeof *vals);
   size_t i, k = 0;
@@ -418,8 +421,12 @@ static int parse_args(struct recorder *r, int argc, char **argv) {
     else if (c == 'C' && (parse_u64(optarg, &r->count) < 0 || r->count == 0))
       return tool_usage_error("--count wants a number > 0, not '%s'", optarg);
     else if (c == 'q') r->quiet = 1;
-    else if (c == 'h') return fputs(usage, stdout), -1;
-    else if (c == ':' || c == '?') return tool_bad_option(c, argv);
+    else if (c == 'h') {
+      fputs(usage, stdout);
+      return -1;
+    } else if (c == ':' || c == '?') {
+      return tool_bad_option(c, argv);
+    }
   }
   r->patterns = argv + optind;
   r->npatterns = argc - optind;
@@ -466,7 +473,7 @@ static int start_file(struct recorder *r, char *name, size_t n) {
 static int split(struct recorder *r) {
   size_t i;
   int rc;
-  if ((rc = finish(r)) < 0) return rc;
+  if ((rc = end_file(r)) < 0) return rc;
   r->part++;
   r->lost_channel = -1;
   if ((rc = start_file(r, NULL, 0)) < 0) return rc;
@@ -496,10 +503,13 @@ int cmd_record(int argc, char **argv) {
   if (start_file(&r, name, sizeof name) < 0) return EXIT_ERROR;
   tool_install_signals(0); /* interruptible: a blocked wait or sleep ends on SIGINT/SIGTERM */
   r.started = now_monotonic_ns();
-  if ((rc = grow(&r, 65536)) == 0) rc = run(&r);
+  if ((rc = grow(&r, 65536)) == 0) rc = record_buses(&r);
   if (rc < 0) tool_msg("recording stopped: %s", rc == -ENOMEM ? "out of memory" : mcap_strerror(rc));
   status(&r, 1);
-  if (r.w && finish(&r) < 0 && rc == 0) rc = -EIO, tool_msg("cannot finish %s", r.path);
+  if (r.w && end_file(&r) < 0 && rc == 0) {
+    rc = -EIO;
+    tool_msg("cannot finish %s", r.path);
+  }
   report(&r);
   for (size_t i = 0; i < r.n; i++) shmbus_sub_close(r.b[i].sub), rec_encoding_free(&r.b[i].enc);
   free(r.b);

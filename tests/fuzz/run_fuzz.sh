@@ -48,9 +48,12 @@ fi
 extra=() flags=()
 if [ "$target" = tools ]; then
   # The tools' helpers, and their two argument parsers compiled from the tools' own sources.
+  # The tools' typed-bus code (tools/typed.c) brings the typed-records library in.
   extra=("$root/tools/common.c" "$root/tools/format.c" "$root/tools/stats.c"
-         "$root/tools/options.c"
-         "$root/tests/fuzz/fuzz_tools_args.c" "$root/tests/fuzz/fuzz_tools_args_pub.c" -lm)
+         "$root/tools/options.c" "$root/tools/typed.c"
+         "$root/tests/fuzz/fuzz_tools_args.c" "$root/tests/fuzz/fuzz_tools_args_pub.c"
+         $(sed -n '/^SRCS = \[/,/^\]/p' "$root/types/BUILD" | grep -o '"[A-Za-z0-9_]*\.c"' |
+           tr -d '"' | sed "s|^|$root/types/|") -lcycloneddsidl -ljansson -lm)
   extra+=(-DFUZZ_TOOLS_FROM_TREE)
   flags=(-close_fd_mask=3)  # the parsers' usage messages would drown libFuzzer's output
 fi
