@@ -243,20 +243,25 @@ static void status(struct recorder *r, int final) {
           (unsigned long long)r->records, mb, (unsigned long long)r->lost, final ? "\n" : "");
 }
 
-/* Poll the open buses' descriptors and /dev/shm for up to 200 ms (0 when work is pending). */
-static void wait_for_work(struct recorder *r, int watch, int busy) {
+/* Poll the open buses' descriptors and /dev/shm for up to 200 ms (0 when work is pending).
+ * Return: 1 when /dev/shm changed (or cannot be watched): time to look for new buses. */
+static int wait_for_work(struct recorder *r, int watch, int busy) {
   struct pollfd p[257];
   size_t i, k = 0;
+  int changed = watch < 0;
   if (watch >= 0) p[k++] = (struct pollfd){watch, POLLIN, 0};
   for (i = 0; i < r->n && k < 257; i++)
     if (r->b[i].sub) {
       int fd = shmbus_sub_fd(r->b[i].sub);
       if (fd >= 0) p[k++] = (struct pollfd){fd, POLLIN, 0};
     }
-  if (poll(p, k, busy ? 0 : 200) > 0 && watch >= 0 && (p[0].revents & POLLIN))
-    shm_watch_wait(watch, 0); /* drains the events; discovery below runs anyway */
+  if (poll(p, k, busy ? 0 : 200) > 0 && watch >= 0 && (p[0].revents & POLLIN)) {
+    shm_watch_wait(watch, 0); /* drains the events */
+    changed = 1;
+  }
   for (i = 0; i < r->n; i++)
     if (r->b[i].sub) shmbus_sub_wait(r->b[i].sub, 0, 0); /* quiets each pollable descriptor */
+  return changed;
 }
 
 static int done(const struct recorder *r) {
@@ -266,13 +271,19 @@ static int done(const struct recorder *r) {
 
 static int run(struct recorder *r) {
   int watch = shm_watch_open(), rc = 0, busy = 0;
+  int64_t scanned;
   size_t i;
   if ((rc = shmbus_list(add_bus, r)) < 0) goto out;
-  r->last_flush = now_monotonic_ns(); /* from now on, new buses are read from their oldest */
+  r->last_flush = scanned = now_monotonic_ns(); /* from now on, new buses: from their oldest */
   if (!r->quiet) tool_msg("recording %zu bus%s into %s", r->n, r->n == 1 ? "" : "es", r->path);
   while (!done(r)) {
-    wait_for_work(r, watch, busy);
-    if ((rc = shmbus_list(add_bus, r)) < 0) goto out;
+    /* Discovery (a scan of /dev/shm, a match of every name) when /dev/shm changed, and once
+     * a second anyway (a bus that came back after a failed open): not at every wakeup, which
+     * at 10 kHz of records cost the recorder more than the records (bench/record_bench). */
+    if ((wait_for_work(r, watch, busy) || now_monotonic_ns() - scanned > 1000000000LL)) {
+      if ((rc = shmbus_list(add_bus, r)) < 0) goto out;
+      scanned = now_monotonic_ns();
+    }
     for (i = 0, busy = 0; i < r->n; i++)
       if (r->b[i].sub && (rc = drain(r, &r->b[i])) != 0) {
         if (rc < 0) goto out;
