@@ -217,6 +217,15 @@ int shmbus_pub_open(const char *name, const struct shmbus_pub_opts *opts, shmbus
   rc = shmbus__proc_start_time(getpid(), &start);
   if (rc < 0) goto fail;
   p->version = atomic_load_explicit(&p->h->latest, memory_order_acquire);
+  /* A writer killed between its seq = 2v and its store of latest = v left record v complete,
+   * and seq = 2v is what commits a record (readers of the next record may already hold it:
+   * docs/PROTOCOL.md, Read side). Adopt it: latest catches up, versions go on after it. */
+  if (p->version + 1 < SHMBUS__VERSION_MAX &&
+      shmbus__seq_read_begin(shmbus__slot_at(p->h, &p->g, p->version + 1)) ==
+          2 * (p->version + 1)) {
+    p->version++;
+    atomic_store_explicit(&p->h->latest, p->version, memory_order_seq_cst);
+  }
   atomic_store_explicit(&p->h->writer_pid, (uint32_t)getpid(), memory_order_relaxed);
   atomic_store_explicit(&p->h->writer_start, start, memory_order_relaxed);
   atomic_store_explicit(&p->h->writer_state, SHMBUS__WRITER_RUNNING, memory_order_release);

@@ -6,6 +6,7 @@
 #include <sys/stat.h>
 
 #include "core/internal.h"
+#include "core/seqslot.h"
 #include "core/wake.h"
 
 #ifdef SHMBUS_TESTING
@@ -27,6 +28,16 @@ static void count_woken(int rc) { (void)rc; }
 /* The spin phase's check: acquire pairs with the writer's store of `latest`. */
 static int have_new(const shmbus_sub *s) {
   return atomic_load_explicit(&s->h->latest, memory_order_acquire) >= s->cursor;
+}
+
+/* The spin phase's check: the slot the cursor's record goes to has reached it (seq >= 2c: 2c
+ * holds it, more means lapped). One cache line, the one the record's header and first payload
+ * bytes live in, instead of `latest` and then that line (bench/README.md, "Small-record fast
+ * path"). Acquire pairs with shmbus__seq_write_end(); next() reads the slot without `latest`. */
+static int slot_reached(const shmbus_sub *s) {
+  uint64_t c = s->cursor;
+  if (c >= SHMBUS__VERSION_MAX) return 1; /* corrupt: let the read report it */
+  return shmbus__seq_read_begin(shmbus__slot_at(s->h, &s->g, c)) >= 2 * c;
 }
 
 /* The sleep phase's re-check, after shmbus__wake_prepare(): seq_cst, the reader's half of the
@@ -93,9 +104,10 @@ static int spin_phase(shmbus_sub *s, int through, int64_t until, int64_t *now) {
   while (*now < until) {
     shmbus__spun();
     for (i = 0; i < 64; i++) {
-      if (have_new(s)) return 0;
+      if (slot_reached(s)) return 0;
       shmbus__cpu_relax();
     }
+    if (have_new(s)) return 0; /* `latest` too, once in 64 rounds: whatever the slots say */
     *now = shmbus__now(CLOCK_MONOTONIC);
     rc = check_state(s, through, *now, 0);
     if (rc < 0) return rc;
