@@ -18,7 +18,8 @@ using shmbus_test::TempBus;
 
 const char kIdl[] = "struct X { long a; };";
 
-shmbus_schema Schema(const char* name, const std::string& text,
+// @text is a reference to an lvalue: the schema points into it (a temporary would dangle).
+shmbus_schema Schema(const char* name, std::string& text,
                      const char* menc = SHMBUS_MSG_CSTRUCT) {
   shmbus_schema s = {name, "omgidl", menc, text.data(), text.size(), 0};
   return s;
@@ -246,7 +247,8 @@ TEST(Schema, ReadersRefuseEveryBrokenBlock) {
   };
   for (const Poke& k : pokes) {
     TempBus bus("schema");
-    shmbus_schema sc = Schema("sensors::X", kIdl);
+    std::string idl = kIdl;
+    shmbus_schema sc = Schema("sensors::X", idl);
     shmbus_pub* p = Open(bus, &sc, 8);
     ASSERT_NE(p, nullptr);
     shmbus_pub_close(p);

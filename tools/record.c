@@ -1,10 +1,12 @@
 /* record.c - `shmbus record`: every record of the matching buses, in order, into an MCAP file.
  *
- * One MCAP channel per bus (topic = bus name; a replaced bus of another type or geometry gets
- * a new channel), log_time = publish_time = the record's publish time, sequence = the low 32
- * bits of its version. Records the ring overwrote before the recorder read them are counted
- * per bus and written as JSON messages on the channel REC_LOST_TOPIC as they happen (so a
- * killed recorder's file still has them), and as a Metadata record "shmbus.lost" at the end.
+ * One MCAP channel per bus (topic = bus name; a replaced bus of another type, schema or
+ * geometry gets a new channel), log_time = publish_time = the record's publish time, sequence =
+ * the low 32 bits of its version. A typed bus's schema goes with its channel; a C-struct bus's
+ * records are written as CDR (tools/recmap.h: bus_encoding(), convert_record()). Records the
+ * ring overwrote before the recorder read them are counted per bus and written as JSON
+ * messages on the channel REC_LOST_TOPIC as they happen (so a killed recorder's file still has
+ * them), and as a Metadata record "shmbus.lost" at the end.
  * The recorder only reads: it never slows a writer. */
 #include <errno.h>
 #include <fcntl.h>
@@ -42,6 +44,8 @@ static const char usage[] =
     "  -h, --help              this help\n"
     "\n"
     "Untyped buses are recorded as raw bytes: no schema, message encoding 'x-shmbus-raw'.\n"
+    "C-struct buses as their omgidl schema and CDR messages (Foxglove decodes them); other\n"
+    "typed buses with their schema and encoding, as they are.\n"
     "Lost records (overwritten before the recorder read them) go to the channel\n"
     "'/shmbus/lost' (JSON) as they happen, and to the metadata 'shmbus.lost' at the end.\n"
     "\n"
@@ -54,8 +58,9 @@ struct rbus {
   char name[SHMBUS_NAME_MAX + 1];
   shmbus_sub *sub; /* NULL: gone (removed), reopened when it comes back */
   struct shmbus_bus_info bi;
+  struct rec_encoding enc; /* from the open subscription's schema */
   int channel; /* -1: none yet */
-  uint64_t records, lost;
+  uint64_t records, lost, bad; /* bad: records not converted (not a whole C struct) */
 };
 
 struct recorder {
@@ -72,8 +77,8 @@ struct recorder {
   mcap_writer *w;
   struct rbus *b;
   size_t n, cap;
-  uint8_t *buf;
-  size_t bufcap;
+  uint8_t *buf, *msg; /* a record; its converted message */
+  size_t bufcap, msgcap;
   int lost_channel;
   uint64_t records, lost, unflushed;
   int64_t started, last_flush, last_status;
@@ -97,28 +102,60 @@ static struct rbus *find(struct recorder *r, const char *name) {
 
 static int same_incarnation_shape(const struct shmbus_bus_info *a,
                                   const struct shmbus_bus_info *b) {
-  return !strcmp(a->type, b->type) && a->slots == b->slots && a->capacity == b->capacity;
+  return !strcmp(a->type, b->type) && a->slots == b->slots && a->capacity == b->capacity &&
+         a->schema_hash == b->schema_hash;
 }
 
-/* The bus's channel (and schema), from rec_bus_encoding(). */
+/* @b's MCAP encodings, from the schema of its (new) subscription (tools/recmap.h). */
+static int bus_encoding(struct recorder *r, struct rbus *b) {
+  struct shmbus_schema sc;
+  char err[256];
+  int rc;
+  rec_encoding_free(&b->enc);
+  rc = rec_bus_encoding(shmbus_sub_schema(b->sub, &sc) == 0 ? &sc : NULL, &b->enc, err,
+                        sizeof err);
+  if (rc == -EINVAL)
+    tool_msg("bus %s: its schema does not parse (%s); recording its records as they are",
+             b->name, err);
+  else if (rc < 0)
+    return rc;
+  if (rec_message_cap(&b->enc, b->bi.capacity) > r->msgcap && b->enc.type) {
+    size_t need = rec_message_cap(&b->enc, b->bi.capacity);
+    uint8_t *nm = realloc(r->msg, need);
+    if (nm == NULL) return -ENOMEM;
+    r->msg = nm, r->msgcap = need;
+  }
+  return 0;
+}
+
+/* The bus's channel (and schema), from bus_encoding(). Its metadata lets `shmbus play` (and
+ * anyone) rebuild the bus: docs/TOOLS.md lists the keys. */
 static int add_channel(struct recorder *r, struct rbus *b) {
-  struct rec_encoding e;
-  char slots[16], cap[24], created[24];
-  struct mcap_kv md[4] = {{"shmbus.type", b->bi.type},
+  const struct rec_encoding *e = &b->enc;
+  char slots[16], cap[24], created[24], latest[24], hash[24];
+  struct mcap_kv md[8] = {{"shmbus.type", b->bi.type},
                           {"shmbus.slots", slots},
                           {"shmbus.capacity", cap},
-                          {"shmbus.created_ns", created}};
+                          {"shmbus.created_ns", created},
+                          {"shmbus.latest_version", latest}};
+  size_t nmd = 5;
   int schema = 0, rc;
   snprintf(slots, sizeof slots, "%u", b->bi.slots);
   snprintf(cap, sizeof cap, "%llu", (unsigned long long)b->bi.capacity);
   snprintf(created, sizeof created, "%llu", (unsigned long long)b->bi.created_ns);
-  rec_bus_encoding(b->name, &b->bi, &e);
-  if (e.schema_encoding &&
-      (schema = mcap_writer_add_schema(r->w, e.schema_name, e.schema_encoding, e.schema,
-                                       e.schema_len)) < 0)
+  snprintf(latest, sizeof latest, "%llu", (unsigned long long)b->bi.latest);
+  if (e->bus_encoding) { /* a typed bus: what it carried, when the channel says otherwise */
+    snprintf(hash, sizeof hash, "%016llx", (unsigned long long)b->bi.schema_hash);
+    md[nmd++] = (struct mcap_kv){"shmbus.type_name", b->bi.type_name};
+    md[nmd++] = (struct mcap_kv){"shmbus.message_encoding", e->bus_encoding};
+    md[nmd++] = (struct mcap_kv){"shmbus.schema_hash", hash};
+  }
+  if (e->schema_encoding &&
+      (schema = mcap_writer_add_schema(r->w, e->schema_name, e->schema_encoding, e->schema,
+                                       e->schema_len)) < 0)
     return schema;
-  if ((rc = mcap_writer_add_channel(r->w, (uint16_t)schema, b->name, e.message_encoding, md,
-                                    4)) < 0)
+  if ((rc = mcap_writer_add_channel(r->w, (uint16_t)schema, b->name, e->message_encoding, md,
+                                    nmd)) < 0)
     return rc;
   b->channel = rc;
   return 0;
@@ -134,6 +171,7 @@ static int open_bus(struct recorder *r, struct rbus *b, int from_oldest) {
   }
   shmbus_sub_info(b->sub, &b->bi);
   shmbus_sub_seek(b->sub, from_oldest ? SHMBUS_SEEK_OLDEST : SHMBUS_SEEK_NEW);
+  if ((rc = bus_encoding(r, b)) < 0) return rc;
   if (b->channel < 0 || !same_incarnation_shape(&old, &b->bi)) return add_channel(r, b);
   return 0;
 }
@@ -187,17 +225,32 @@ static int grow(struct recorder *r, uint64_t need) {
   return 0;
 }
 
+/* One record of @b as its channel's message (a C struct as CDR): 1 and *@msg, *@mlen; 0: the
+ * record does not convert (counted in b->bad, said once). */
+static int convert_record(struct recorder *r, struct rbus *b, size_t len, const void **msg,
+                          size_t *mlen) {
+  ssize_t n = rec_convert(&b->enc, r->buf, len, r->msg, r->msgcap, msg);
+  if (n >= 0) return *mlen = (size_t)n, 1;
+  if (b->bad++ == 0)
+    tool_msg("bus %s: a record of %zu bytes is no %s of %zu; such records are not recorded",
+             b->name, len, b->bi.type_name, shmbus_type_size(b->enc.type));
+  return 0;
+}
+
 /* One record of @b into the file. */
 static int put_record(struct recorder *r, struct rbus *b, size_t len,
                       const struct shmbus_record_info *info) {
+  const void *msg;
+  size_t mlen;
   int rc;
   if (info->lost) {
     b->lost += info->lost;
     r->lost += info->lost;
     if ((rc = write_lost(r, b, info->lost, info->version, info->timestamp_ns)) < 0) return rc;
   }
+  if (!convert_record(r, b, len, &msg, &mlen)) return 0;
   rc = mcap_writer_message(r->w, (uint16_t)b->channel, (uint32_t)info->version,
-                           info->timestamp_ns, info->timestamp_ns, r->buf, len);
+                           info->timestamp_ns, info->timestamp_ns, msg, mlen);
   if (rc < 0) return rc;
   b->records++;
   r->records++;
@@ -246,20 +299,25 @@ static void status(struct recorder *r, int final) {
           (unsigned long long)r->records, mb, (unsigned long long)r->lost, final ? "\n" : "");
 }
 
-/* Poll the open buses' descriptors and /dev/shm for up to 200 ms (0 when work is pending). */
-static void wait_for_work(struct recorder *r, int watch, int busy) {
+/* Poll the open buses' descriptors and /dev/shm for up to 200 ms (0 when work is pending).
+ * Return: 1 when /dev/shm changed (or cannot be watched): time to look for new buses. */
+static int wait_for_work(struct recorder *r, int watch, int busy) {
   struct pollfd p[257];
   size_t i, k = 0;
+  int changed = watch < 0;
   if (watch >= 0) p[k++] = (struct pollfd){watch, POLLIN, 0};
   for (i = 0; i < r->n && k < 257; i++)
     if (r->b[i].sub) {
       int fd = shmbus_sub_fd(r->b[i].sub);
       if (fd >= 0) p[k++] = (struct pollfd){fd, POLLIN, 0};
     }
-  if (poll(p, k, busy ? 0 : 200) > 0 && watch >= 0 && (p[0].revents & POLLIN))
-    shm_watch_wait(watch, 0); /* drains the events; discovery below runs anyway */
+  if (poll(p, k, busy ? 0 : 200) > 0 && watch >= 0 && (p[0].revents & POLLIN)) {
+    shm_watch_wait(watch, 0); /* drains the events */
+    changed = 1;
+  }
   for (i = 0; i < r->n; i++)
     if (r->b[i].sub) shmbus_sub_wait(r->b[i].sub, 0, 0); /* quiets each pollable descriptor */
+  return changed;
 }
 
 static int recording_done(const struct recorder *r) {
@@ -269,13 +327,19 @@ static int recording_done(const struct recorder *r) {
 
 static int record_buses(struct recorder *r) {
   int watch = shm_watch_open(), rc = 0, busy = 0;
+  int64_t scanned;
   size_t i;
   if ((rc = shmbus_list(add_bus, r)) < 0) goto out;
-  r->last_flush = now_monotonic_ns(); /* from now on, new buses are read from their oldest */
+  r->last_flush = scanned = now_monotonic_ns(); /* from now on, new buses: from their oldest */
   if (!r->quiet) tool_msg("recording %zu bus%s into %s", r->n, r->n == 1 ? "" : "es", r->path);
   while (!recording_done(r)) {
-    wait_for_work(r, watch, busy);
-    if ((rc = shmbus_list(add_bus, r)) < 0) goto out;
+    /* Discovery (a scan of /dev/shm, a match of every name) when /dev/shm changed, and once
+     * a second anyway (a bus that came back after a failed open): not at every wakeup, which
+     * at 10 kHz of records cost the recorder more than the records (bench/record_bench). */
+    if ((wait_for_work(r, watch, busy) || now_monotonic_ns() - scanned > 1000000000LL)) {
+      if ((rc = shmbus_list(add_bus, r)) < 0) goto out;
+      scanned = now_monotonic_ns();
+    }
     for (i = 0, busy = 0; i < r->n; i++)
       if (r->b[i].sub && (rc = drain(r, &r->b[i])) != 0) {
         if (rc < 0) goto out;
@@ -320,8 +384,13 @@ static int end_file(struct recorder *r) {
 /* The status line's last state and the per-bus counts, on stderr. */
 static void report(struct recorder *r) {
   size_t i;
-  if (!r->quiet)
-    for (i = 0; i < r->n; i++)
+  if (r->quiet) return;
+  for (i = 0; i < r->n; i++)
+    if (r->b[i].bad)
+      tool_msg("%s: %llu records, %llu lost; %llu not a whole C struct (not recorded)",
+               r->b[i].name, (unsigned long long)r->b[i].records,
+               (unsigned long long)r->b[i].lost, (unsigned long long)r->b[i].bad);
+    else
       tool_msg("%s: %llu records, %llu lost", r->b[i].name, (unsigned long long)r->b[i].records,
                (unsigned long long)r->b[i].lost);
 }
@@ -442,8 +511,9 @@ int cmd_record(int argc, char **argv) {
     tool_msg("cannot finish %s", r.path);
   }
   report(&r);
-  for (size_t i = 0; i < r.n; i++) shmbus_sub_close(r.b[i].sub);
+  for (size_t i = 0; i < r.n; i++) shmbus_sub_close(r.b[i].sub), rec_encoding_free(&r.b[i].enc);
   free(r.b);
   free(r.buf);
+  free(r.msg);
   return rc < 0 ? EXIT_ERROR : EXIT_OK;
 }

@@ -23,9 +23,9 @@ a Publisher from one thread (calls hold the GIL, so several threads are serialis
 crashed); one Subscriber per thread (a second thread calling into a Subscriber that is waiting
 gets RuntimeError); any number of Subscribers in any threads and processes.
 
-Typed buses (schemas carried by the bus, records as numpy structured scalars and dicts,
-next_many()) wait for the typed-buses issue; until then a caller's own numpy dtype reads raw
-records: numpy.frombuffer(rec, dtype).
+Typed buses (schemas carried by the bus, records as numpy structured scalars and dicts) wait
+for the typed-buses issue; until then a caller's own numpy dtype reads raw records:
+numpy.frombuffer(rec, dtype), or many at once: sub.next_many(n, dtype).
 """
 
 import asyncio as _asyncio
@@ -48,7 +48,7 @@ strerror = _shmbus.strerror
 
 __all__ = _errors.__all__[:-1] + [
     "Publisher", "Subscriber", "Record", "Loan", "BusInfo", "ReaderInfo",
-    "ls", "stat", "rm", "readers", "strerror",
+    "ls", "stat", "rm", "readers", "strerror", "record_dtype",
 ]
 
 
@@ -155,6 +155,42 @@ class Publisher(_shmbus.Publisher):
         return BusInfo(**super().info())
 
 
+_RECORD_INFO = ("version", "timestamp_ns", "lost", "length")
+
+
+def record_dtype(capacity, payload=None):
+    """record_dtype(capacity, payload=None) -> numpy.dtype: the rows of next_many().
+
+    A structured dtype with the C layout (align=True): version, timestamp_ns, lost (uint64),
+    length (uint32, the record's bytes) and data: `capacity` bytes (a uint8 sub-array), or
+    the given payload dtype (for instance a typed bus's record dtype). Needs numpy."""
+    import numpy as np
+    data = ("u1", (int(capacity),)) if payload is None else np.dtype(payload)
+    return np.dtype([("version", "u8"), ("timestamp_ns", "u8"), ("lost", "u8"),
+                     ("length", "u4"), ("data", data)], align=True)
+
+
+def _many_layout(dtype):
+    """The arguments of _next_many_fill for rows of `dtype`: (data offset, data size, then
+    the offsets of version, timestamp_ns, lost, length; -1: not in the dtype)."""
+    import numpy as np
+    fields = dtype.fields or {}
+    if "data" not in fields or not any(k in fields for k in _RECORD_INFO):
+        return (0, dtype.itemsize, -1, -1, -1, -1)  # a row is one record's bytes
+    offs = []
+    for k, want in zip(_RECORD_INFO, ("u8", "u8", "u8", "u4")):
+        if k not in fields:
+            offs.append(-1)
+            continue
+        ft, off = fields[k][0], fields[k][1]
+        if ft != np.dtype(want):  # native byte order, as the C loop stores them
+            raise TypeError(f"next_many: field {k!r} must be {np.dtype(want)} "
+                            f"(native byte order), not {ft}")
+        offs.append(off)
+    dt, doff = fields["data"][0], fields["data"][1]
+    return (doff, dt.itemsize, *offs)
+
+
 class Subscriber(_shmbus.Subscriber):
     """Subscriber(name, *, wait_for_bus=False, timeout=None, owner=None) - read bus `name`.
 
@@ -179,6 +215,7 @@ class Subscriber(_shmbus.Subscriber):
 
     def __init__(self, name, *, wait_for_bus=False, timeout=None, owner=None):
         super().__init__(name, wait_for_bus=wait_for_bus, timeout=timeout, owner=owner)
+        self._many_cache = {}  # next_many(): dtype -> (numpy dtype, layout)
 
     def __enter__(self):
         return self
@@ -193,6 +230,48 @@ class Subscriber(_shmbus.Subscriber):
     def info(self):
         """info() -> BusInfo: geometry and state of the bus this reader maps."""
         return BusInfo(**super().info())
+
+    def next_many(self, n, dtype=None):
+        """next_many(n, dtype=None) -> numpy.ndarray: up to n records, in order, in one C loop.
+
+        Never blocks: the array has as many rows as records were there (0 to n; a view of
+        the first rows of an n-row array). dtype None: record_dtype(self.capacity), rows
+        with version, timestamp_ns, lost, length and data (the record's bytes, zero-filled
+        after length). A dtype with a "data" field and any of version/timestamp_ns/lost/
+        length (e.g. record_dtype(cap, payload=my_dtype)): those fields get the record info
+        and data the record. Any other dtype: each row is one record's bytes (a record
+        shorter than a row is zero-filled), for buses of fixed-size records (a C struct as a
+        structured dtype with align=True). A record longer than the data field ends the
+        batch before it (raised as Error(ENOBUFS) with .needed when it is the first).
+        Per record: the library's copy and a few stores, no Python object (see next() for
+        one record at a time; next_many_into() for an array you reuse). Needs numpy."""
+        import numpy as np
+        n = int(n)
+        if n < 0:
+            raise ValueError("next_many: n must be >= 0")
+        cache = self._many_cache
+        if dtype is None:
+            cap = self.capacity
+            key = ("record", cap)
+            hit = cache.get(key)
+            if hit is None:
+                dt = record_dtype(cap)
+                hit = cache[key] = (dt, _many_layout(dt))
+        else:
+            try:
+                hit = cache.get(dtype)
+                hashable = True
+            except TypeError:  # an unhashable dtype spec (a list of fields): not cached
+                hit, hashable = None, False
+            if hit is None:
+                dt = np.dtype(dtype)
+                hit = (dt, _many_layout(dt))
+                if hashable:
+                    cache[dtype] = hit
+        dt, layout = hit
+        out = np.empty(n, dt)
+        k = self._next_many_fill(out, *layout)
+        return out if k == n else out[:k]
 
     def receive(self, timeout=None, *, mode="hybrid", through_death=False):
         """receive(timeout=None, *, mode="hybrid", through_death=False) -> Record

@@ -768,6 +768,71 @@ static PyObject *sub_next_many_into(SubscriberObject *self, PyObject *buf) {
   return PyLong_FromSsize_t(i); /* an error after some rows: the next call raises it */
 }
 
+/* sub_next_many_fill() - the C loop of Subscriber.next_many(): next() into the rows of @out
+ * (a C-contiguous writable buffer; rows: its first dimension), each record's bytes at
+ * @data_off (at most @data_size bytes, the rest of that field zeroed) and its version,
+ * timestamp_ns, lost (uint64) and length (uint32) at their offsets in the row (-1: not
+ * stored), until the rows are full or nothing newer is left. One C loop and no object per
+ * record: the per-record cost is the library's copy plus a few stores. Return: the rows
+ * filled. A record longer than @data_size stops the batch with nothing consumed (raised
+ * when it is the first, with .needed); another error after some rows: the next call raises. */
+static PyObject *sub_next_many_fill(SubscriberObject *self, PyObject *args) {
+  PyObject *buf;
+  Py_ssize_t data_off, data_size, off_version, off_ts, off_lost, off_len;
+  if (!PyArg_ParseTuple(args, "Onnnnnn:_next_many_fill", &buf, &data_off, &data_size,
+                        &off_version, &off_ts, &off_lost, &off_len))
+    return NULL;
+  if (sub_check(self, "Subscriber.next_many") < 0) return NULL;
+  Py_buffer b;
+  if (PyObject_GetBuffer(buf, &b, PyBUF_WRITABLE | PyBUF_C_CONTIGUOUS) < 0) return NULL;
+  Py_ssize_t rows = b.ndim >= 1 ? b.shape[0] : 1;
+  if (rows == 0) {
+    PyBuffer_Release(&b);
+    return PyLong_FromLong(0);
+  }
+  Py_ssize_t rowsize = b.len / rows;
+  /* Every field inside the row: the Python half computes them from the dtype, but a wrong
+   * call must raise, never write past a row. */
+  if (data_off < 0 || data_size < 0 || data_off + data_size > rowsize ||
+      off_version < -1 || off_version + 8 > rowsize || off_ts < -1 || off_ts + 8 > rowsize ||
+      off_lost < -1 || off_lost + 8 > rowsize || off_len < -1 || off_len + 4 > rowsize) {
+    PyBuffer_Release(&b);
+    PyErr_SetString(PyExc_ValueError, "_next_many_fill: a field lies outside the row");
+    return NULL;
+  }
+  Py_ssize_t i = 0;
+  ssize_t n = 0;
+  struct shmbus_record_info in;
+  for (; i < rows; i++) {
+    char *row = (char *)b.buf + i * rowsize;
+    n = shmbus_sub_next(self->s, row + data_off, (size_t)data_size, &in);
+    if (n < 0) break;
+    if (n < data_size) memset(row + data_off + n, 0, (size_t)(data_size - n));
+    if (off_version >= 0) memcpy(row + off_version, &in.version, 8);
+    if (off_ts >= 0) memcpy(row + off_ts, &in.timestamp_ns, 8);
+    if (off_lost >= 0) memcpy(row + off_lost, &in.lost, 8);
+    if (off_len >= 0) {
+      uint32_t len = (uint32_t)n;
+      memcpy(row + off_len, &len, 4);
+    }
+  }
+  PyBuffer_Release(&b);
+  if (i == 0 && n == -ENOBUFS) {
+    raise_rc(n, "shmbus_sub_next", self->name);
+    PyObject *t, *e, *tb;
+    PyErr_Fetch(&t, &e, &tb);
+    PyErr_NormalizeException(&t, &e, &tb);
+    PyObject *need = PyLong_FromUnsignedLongLong(in.length);
+    if (e != NULL && need != NULL && PyObject_SetAttrString(e, "needed", need) < 0)
+      PyErr_Clear();
+    Py_XDECREF(need);
+    PyErr_Restore(t, e, tb);
+    return NULL;
+  }
+  if (i == 0 && n < 0 && n != -EAGAIN) return raise_rc(n, "shmbus_sub_next", self->name);
+  return PyLong_FromSsize_t(i);
+}
+
 /* sub_wait() - True (something new), False (timeout); WriterDied, BusReplaced. */
 static PyObject *sub_wait(SubscriberObject *self, PyObject *args, PyObject *kw) {
   static char *kwlist[] = {"timeout", "mode", "through_death", NULL};
@@ -926,6 +991,10 @@ static PyMethodDef sub_methods[] = {
      "was; a longer one ends the batch with nothing consumed (raised as Error(ENOBUFS) when "
      "it is the first). Records' versions and lost counts are not reported: put a sequence "
      "number in the record."},
+    {"_next_many_fill", (PyCFunction)sub_next_many_fill, METH_VARARGS,
+     "_next_many_fill(out, data_off, data_size, version_off, timestamp_off, lost_off, "
+     "length_off) -> int\n\nThe C loop of next_many() (use that): records into the rows of "
+     "out, the record info at the given offsets (-1: not stored)."},
     {"wait", (PyCFunction)(void (*)(void))sub_wait, METH_VARARGS | METH_KEYWORDS,
      "wait(timeout=None, *, mode=\"hybrid\", through_death=False) -> bool\n\nWait until a "
      "record newer than the last one read exists: True; False on timeout (seconds; None: "
