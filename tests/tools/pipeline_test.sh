@@ -29,8 +29,9 @@ if cmp -s "$TMP/want" "$TMP/out"; then pass; else fail "--oldest: not 1..1000 in
 expect_rc 0 "$SHMSUB" "$A" --all -C 1; out_is 1000
 
 # 3. A paced publisher with the default ring (8 slots): shmsub keeps up unless the scheduler
-# (-W 8: its clock runs from its start, and a loaded machine can take seconds to start shmpub)
 # stalls it for more than 6 records; whatever happens, printed + lost = all, in order.
+# (-W 8: shmsub's clock runs from its own start, and a loaded machine can take seconds to
+# start shmpub.)
 newbus P
 "$SHMSUB" "$P" --all --wait-for-bus -W 8 >"$TMP/got" 2>"$TMP/suberr" &
 sub=$!
