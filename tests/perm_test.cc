@@ -341,7 +341,7 @@ TEST(Permissions, WakePageCreatedByAnotherUserIsNeverAdopted) {
   int32_t key = 0;
   int fd = open(bus.path().c_str(), O_RDONLY);
   ASSERT_GE(fd, 0);
-  ASSERT_EQ(4, pread(fd, &key, 4, 220));  // docs/PROTOCOL.md: wake_key at 220
+  ASSERT_EQ(4, pread(fd, &key, 4, shmbus_test_header.wake_key));
   close(fd);
   // Gone: the next writer makes a new one, at the same derived key first.
   ASSERT_EQ(0, shmctl(shmbus_test::WakeShmid(bus), IPC_RMID, nullptr));

@@ -218,7 +218,7 @@ TEST(Layout1, ABusOfAnOlderWriterIsReadableAndReplacedByANewWriter) {
   int fd = open(bus.path().c_str(), O_RDWR);
   ASSERT_GE(fd, 0);
   uint32_t one = 1;
-  ASSERT_EQ(4, pwrite(fd, &one, 4, 8));  // layout_version
+  ASSERT_EQ(4, pwrite(fd, &one, 4, shmbus_test_header.layout_version));
   close(fd);
   shmbus_sub* s = nullptr;
   ASSERT_EQ(0, shmbus_sub_open(bus.c_str(), 0, &s));
