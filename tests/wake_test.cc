@@ -220,7 +220,8 @@ TEST(Wake, ReaderWithoutWakePageStillReceives) {
   ASSERT_EQ(4, pwrite(fd, &other, 4, shmbus_test_header.wake_shmid));
   shmbus_sub* s = nullptr;
   ASSERT_EQ(0, shmbus_sub_open(bus.c_str(), 0, &s));
-  ASSERT_EQ(4, pwrite(fd, &id, 4, shmbus_test_header.wake_shmid));  // put it back, so the bus's removal finds it
+  // Put it back, so the bus's removal finds it.
+  ASSERT_EQ(4, pwrite(fd, &id, 4, shmbus_test_header.wake_shmid));
   close(fd);
   shmctl(other, IPC_RMID, nullptr);
   shmbus_sub_seek(s, SHMBUS_SEEK_NEW);
