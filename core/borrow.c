@@ -70,7 +70,9 @@ int shmbus_borrow_copy(const struct shmbus_borrow *b, size_t offset, void *dst, 
     n = len < 8 - head ? len : 8 - head;
     word = atomic_load_explicit(w, memory_order_relaxed);
     memcpy(d, (unsigned char *)&word + head, n);
-    w++, d += n, len -= n;
+    w++;
+    d += n;
+    len -= n;
   }
   /* Whole words, then a last partial word loaded whole: the slot is padded to 64 bytes, so
    * the word holding the record's last byte is inside it (core/copy.h). */

@@ -23,7 +23,10 @@ struct cur {
 
 static uint64_t get(struct cur *c, int bytes) {
   uint64_t v;
-  if (c->bad || c->n < (uint64_t)bytes) return c->bad = 1, 0;
+  if (c->bad || c->n < (uint64_t)bytes) {
+    c->bad = 1;
+    return 0;
+  }
   v = mcap__get_le(c->p, bytes);
   c->p += bytes;
   c->n -= (uint64_t)bytes;
@@ -32,7 +35,10 @@ static uint64_t get(struct cur *c, int bytes) {
 
 static const uint8_t *take(struct cur *c, uint64_t n) {
   const uint8_t *p = c->p;
-  if (c->bad || c->n < n) return c->bad = 1, NULL;
+  if (c->bad || c->n < n) {
+    c->bad = 1;
+    return NULL;
+  }
   c->p += n;
   c->n -= n;
   return p;
@@ -42,7 +48,10 @@ static struct mcap_str get_str(struct cur *c) {
   struct mcap_str s;
   s.n = (uint32_t)get(c, 4);
   s.p = (const char *)take(c, s.n);
-  if (s.p == NULL) s.n = 0, s.p = "";
+  if (s.p == NULL) {
+    s.n = 0;
+    s.p = "";
+  }
   return s;
 }
 
@@ -232,7 +241,9 @@ static int unlz4(const struct mcap_chunk *c, uint8_t *dst, size_t n) {
     size_t in = in_left, out = n - out_done;
     rc = LZ4F_decompress(d, dst + out_done, &out, src, &in, NULL);
     if (LZ4F_isError(rc)) break;
-    src += in, in_left -= in, out_done += out;
+    src += in;
+    in_left -= in;
+    out_done += out;
     if (in == 0 && out == 0) break; /* no progress: truncated or wants more room */
   }
   LZ4F_freeDecompressionContext(d);
@@ -294,7 +305,10 @@ int mcap_decompress_chunk(const struct mcap_chunk *c, uint64_t max_bytes, uint8_
   if (rc == 0 && c->uncompressed_crc &&
       c->uncompressed_crc != (uint32_t)crc32_z(0, p, (size_t)c->uncompressed_size))
     rc = -EBADMSG;
-  if (rc < 0) return free(p), rc;
+  if (rc < 0) {
+    free(p);
+    return rc;
+  }
   *out = p;
   return 0;
 }
@@ -345,7 +359,10 @@ int mcap_reader_open_file(const char *path, const struct mcap_reader_opts *opts,
     close(fd);
     return rc;
   }
-  if (st.st_size < MCAP_MAGIC_LEN) return close(fd), -ENODATA;
+  if (st.st_size < MCAP_MAGIC_LEN) {
+    close(fd);
+    return -ENODATA;
+  }
   p = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
   rc = -errno;
   close(fd);

@@ -53,7 +53,8 @@ static void count_field(struct cdr *c, const struct st_field *f) {
         if (e >= f->count) break;
         r = c->pos % 8;
       }
-      seen_at[r] = e, seen_pos[r] = c->pos;
+      seen_at[r] = e;
+      seen_pos[r] = c->pos;
       c->pos += f->st->cdr_delta[r];
     }
   }
@@ -115,7 +116,10 @@ ssize_t shmbus_type_to_cdr(const shmbus_type *t, const void *rec, size_t len, vo
                            size_t cap) {
   if (len != t->root->size || cap < t->cdr_size) return -EMSGSIZE;
   unsigned char *o = out;
-  o[0] = 0x00, o[1] = 0x01, o[2] = 0x00, o[3] = 0x00;
+  o[0] = 0x00;
+  o[1] = 0x01;
+  o[2] = 0x00;
+  o[3] = 0x00;
   struct cdr c = {.out = o + 4};
   cdr_struct(&c, t->root, rec);
   return (ssize_t)(c.pos + 4);

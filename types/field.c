@@ -48,7 +48,9 @@ static int resolve(const shmbus_type *ty, const unsigned char *rec, const char *
       if (strlen(s->fields[i].name) == n && strncmp(s->fields[i].name, p, n) == 0)
         t->f = &s->fields[i];
     if (t->f == NULL) return no_field(path, "no such field", err, errlen);
-    t->base = rec + t->f->offset, t->dim = 0, t->first = 0;
+    t->base = rec + t->f->offset;
+    t->dim = 0;
+    t->first = 0;
     p += n;
     while (*p == '[') {
       int rc = take_index(&p, t, path, err, errlen);

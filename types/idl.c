@@ -93,7 +93,10 @@ static int conv_struct(struct conv *c, const idl_struct_t *is, int depth,
 
 static int conv_enum(struct conv *c, const idl_enum_t *ie, const struct st_enum **out) {
   for (size_t i = 0; i < c->t->nenums; i++)
-    if (c->enodes[i] == ie) return *out = c->t->enums[i], 0;
+    if (c->enodes[i] == ie) {
+      *out = c->t->enums[i];
+      return 0;
+    }
   size_t n = 0;
   for (const idl_enumerator_t *e = ie->enumerators; e != NULL; e = idl_next(e)) n++;
   struct st_enum *en = calloc(1, sizeof *en);
@@ -101,7 +104,10 @@ static int conv_enum(struct conv *c, const idl_enum_t *ie, const struct st_enum 
   void *grow2 = grow ? realloc(c->enodes, (c->t->nenums + 1) * sizeof *c->enodes) : NULL;
   if (grow) c->t->enums = grow;
   if (grow2) c->enodes = grow2;
-  if (en == NULL || grow == NULL || grow2 == NULL) return free(en), -ENOMEM;
+  if (en == NULL || grow == NULL || grow2 == NULL) {
+    free(en);
+    return -ENOMEM;
+  }
   c->t->enums[c->t->nenums] = en;
   c->enodes[c->t->nenums++] = ie;
   en->name = scoped_name(ie);
@@ -217,13 +223,19 @@ static int conv_struct_fields(struct conv *c, const idl_struct_t *is, struct st_
 static int conv_struct(struct conv *c, const idl_struct_t *is, int depth,
                        const struct st_struct **out) {
   for (size_t i = 0; i < c->t->nstructs; i++)
-    if (c->snodes[i] == is) return *out = c->t->structs[i], 0;
+    if (c->snodes[i] == is) {
+      *out = c->t->structs[i];
+      return 0;
+    }
   struct st_struct *s = calloc(1, sizeof *s);
   void *grow = realloc(c->t->structs, (c->t->nstructs + 1) * sizeof *c->t->structs);
   void *grow2 = grow ? realloc(c->snodes, (c->t->nstructs + 1) * sizeof *c->snodes) : NULL;
   if (grow) c->t->structs = grow;
   if (grow2) c->snodes = grow2;
-  if (s == NULL || grow == NULL || grow2 == NULL) return free(s), -ENOMEM;
+  if (s == NULL || grow == NULL || grow2 == NULL) {
+    free(s);
+    return -ENOMEM;
+  }
   c->t->structs[c->t->nstructs] = s;
   c->snodes[c->t->nstructs++] = NULL; /* registered once complete: no use before layout */
   if ((s->name = scoped_name(is)) == NULL) return -ENOMEM;
@@ -265,7 +277,10 @@ static int cyclone_parse(const char *text, idl_pstate_t **out, char *err, size_t
   st_idl_log_begin(&log);
   idl_retcode_t rc = idl_parse_string(ps, text);
   st_idl_log_end();
-  if (rc == IDL_RETCODE_NO_MEMORY) return idl_delete_pstate(ps), -ENOMEM;
+  if (rc == IDL_RETCODE_NO_MEMORY) {
+    idl_delete_pstate(ps);
+    return -ENOMEM;
+  }
   if (rc != IDL_RETCODE_OK) {
     if (log.msg[0] == '\0')
       snprintf(log.msg, sizeof log.msg, "line %u, column %u: error %d",
@@ -370,7 +385,10 @@ int shmbus_type_parse(const char *idl, size_t len, const char *type_name, shmbus
   char *text = NULL;
   int rc = idl_text(idl, len, &text, err, errlen);
   if (rc < 0) return rc;
-  if ((rc = check_annotations(text, err, errlen)) < 0) return free(text), rc;
+  if ((rc = check_annotations(text, err, errlen)) < 0) {
+    free(text);
+    return rc;
+  }
   idl_pstate_t *ps = NULL;
   rc = cyclone_parse(text, &ps, err, errlen);
   struct shmbus_type *t = rc == 0 ? calloc(1, sizeof *t) : NULL;

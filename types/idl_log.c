@@ -30,7 +30,8 @@ static void log_message(bool error, const idl_location_t *loc, const char *fmt, 
     return;
   }
   if (!error || current->msg[0] != '\0') return;
-  current->line = line, current->column = col;
+  current->line = line;
+  current->column = col;
   int n = snprintf(current->msg, sizeof current->msg, "line %u, column %u: ", line, col);
   if (n > 0 && (size_t)n < sizeof current->msg)
     vsnprintf(current->msg + n, sizeof current->msg - (size_t)n, fmt, ap);

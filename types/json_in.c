@@ -64,8 +64,10 @@ static int mark_big_ints(struct jin *j, const char *s, size_t len, struct st_buf
     }
     size_t k = i + 1;
     bool integer = true;
-    while (k < len && strchr("0123456789+-.eE", s[k]) != NULL && s[k] != '\0')
-      integer &= s[k] >= '0' && s[k] <= '9', k++;
+    while (k < len && strchr("0123456789+-.eE", s[k]) != NULL && s[k] != '\0') {
+      integer &= s[k] >= '0' && s[k] <= '9';
+      k++;
+    }
     if (integer && !fits_int64(s + i, k - i)) {
       char **grow = realloc(j->big, (j->nbig + 1) * sizeof *grow);
       if (grow == NULL) return -ENOMEM;
@@ -208,7 +210,10 @@ static int dec_float(struct jin *j, enum st_kind k, const json_t *v, unsigned ch
     return fail(j, "expected a number (or \"NaN\", \"Infinity\", \"-Infinity\"), got %s%s%s%s",
                 jtype(v), json_is_string(v) ? " \"" : "",
                 json_is_string(v) ? json_string_value(v) : "", json_is_string(v) ? "\"" : "");
-  if (k == ST_FLOAT64) return memcpy(p, &d, 8), 0;
+  if (k == ST_FLOAT64) {
+    memcpy(p, &d, 8);
+    return 0;
+  }
   float f;
   if (isfinite(d) && fabs(d) >= 0x1.ffffffp127) { /* rounds to infinity as a float */
     char text[40];
@@ -232,8 +237,10 @@ static int dec_latin1(struct jin *j, const json_t *v, unsigned char *p, size_t c
     if (c >= 0xC4 || (c >= 0x80 && c < 0xC2))
       return fail(j, "character %zu is not in ISO 8859-1 (Latin-1), the character set of IDL "
                   "char", n + 1);
-    if (c >= 0x80) c = ((c & 0x1F) << 6) | (s[i + 1] & 0x3F), i += 2;
-    else i++;
+    if (c >= 0x80) {
+      c = ((c & 0x1F) << 6) | (s[i + 1] & 0x3F);
+      i += 2;
+    } else i++;
     if (n >= cap)
       return fail(j, "the string is longer than the %zu character%s the field holds", cap,
                   cap == 1 ? "" : "s");
@@ -245,7 +252,10 @@ static int dec_latin1(struct jin *j, const json_t *v, unsigned char *p, size_t c
 static int dec_enum(struct jin *j, const struct st_enum *e, const json_t *v, unsigned char *p) {
   if (!json_is_string(v) || marker(j, v) != NULL) return dec_int(j, ST_ENUM, v, p);
   for (size_t i = 0; i < e->n; i++)
-    if (strcmp(e->v[i].name, json_string_value(v)) == 0) return memcpy(p, &e->v[i].value, 4), 0;
+    if (strcmp(e->v[i].name, json_string_value(v)) == 0) {
+      memcpy(p, &e->v[i].value, 4);
+      return 0;
+    }
   return fail(j, "\"%s\" is not an enumerator of %s", json_string_value(v), e->name);
 }
 

@@ -49,13 +49,15 @@ void st_put_latin1(struct st_buf *b, const unsigned char *s, size_t n) {
     unsigned char c = s[i];
     char u[8];
     if (c == '"' || c == '\\') {
-      u[0] = '\\', u[1] = (char)c;
+      u[0] = '\\';
+      u[1] = (char)c;
       st_buf_put(b, u, 2);
     } else if (c < 0x20) {
       snprintf(u, sizeof u, "\\u%04x", c);
       st_buf_put(b, u, 6);
     } else if (c >= 0x80) {
-      u[0] = (char)(0xC0 | (c >> 6)), u[1] = (char)(0x80 | (c & 0x3F));
+      u[0] = (char)(0xC0 | (c >> 6));
+      u[1] = (char)(0x80 | (c & 0x3F));
       st_buf_put(b, u, 2);
     } else {
       st_buf_put(b, (const char *)&c, 1);

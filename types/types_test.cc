@@ -575,7 +575,10 @@ TEST(TypesField, NumbersOfNumericBooleanAndEnumScalars) {
 std::string Hex(const unsigned char* p, size_t n) {
   std::string s;
   char b[3];
-  for (size_t i = 0; i < n; i++) snprintf(b, sizeof b, "%02x", p[i]), s += b;
+  for (size_t i = 0; i < n; i++) {
+    snprintf(b, sizeof b, "%02x", p[i]);
+    s += b;
+  }
   return s;
 }
 
@@ -743,7 +746,9 @@ TEST(TypesFromCdr, TruncatedOversizedAndForeignInputIsRefusedAndLeavesTheRecordA
   EXPECT_NE(std::string::npos, error.find("XCDR2")) << error;
   other[1] = 0x03;  // PL_CDR
   EXPECT_EQ(-ENOTSUP, FromCdr(t, other, &rec, &error));
-  other[0] = 0x01, other[1] = 0x00;  // not an encapsulation header
+  // Not an encapsulation header.
+  other[0] = 0x01;
+  other[1] = 0x00;
   EXPECT_EQ(-EBADMSG, FromCdr(t, other, &rec, &error));
   EXPECT_NE(std::string::npos, error.find("not CDR")) << error;
   EXPECT_EQ(untouched, rec);
