@@ -120,7 +120,10 @@ static void close_sub(struct buses *b, struct sbus *s) {
 /* Open bus @s->name, watch it, advertise it. */
 static int open_bus(struct buses *b, struct sbus *s) {
   int rc = shmbus_sub_open(s->name, 0, &s->sub);
-  if (rc < 0) return s->sub = NULL, rc;
+  if (rc < 0) {
+    s->sub = NULL;
+    return rc;
+  }
   shmbus_sub_info(s->sub, &s->bi);
   shmbus_sub_seek(s->sub, SHMBUS_SEEK_NEW); /* nobody subscribed yet: nothing to read */
   s->rate_latest = s->bi.latest;
@@ -422,7 +425,10 @@ static int cb_pub_open(void *ctx, const char *topic, const char *encoding,
   if ((ph = calloc(1, sizeof *ph)) == NULL) return -ENOMEM;
   ph->json = !strcmp(encoding, "json");
   if ((p = find_pub(b, topic)) == NULL) {
-    if ((p = calloc(1, sizeof *p)) == NULL) return free(ph), -ENOMEM;
+    if ((p = calloc(1, sizeof *p)) == NULL) {
+      free(ph);
+      return -ENOMEM;
+    }
     snprintf(p->name, sizeof p->name, "%s", topic);
     if ((rc = shmbus_pub_open(topic, NULL, &p->pub)) < 0) {
       pid_t holder = rc == -EBUSY ? shmbus_lock_holder(topic) : 0;
@@ -513,7 +519,10 @@ struct buses *buses_new(char **patterns, int n, char **allow, int nallow,
   b->loop = loop;
   b->lctx = lctx;
   b->inotify = -1;
-  if (grow_buf(b, 65536) < 0) return free(b), NULL;
+  if (grow_buf(b, 65536) < 0) {
+    free(b);
+    return NULL;
+  }
   return b;
 }
 

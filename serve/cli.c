@@ -63,25 +63,38 @@ int cmd_serve(int argc, char **argv) {
   opterr = 0;
   while ((c = getopt_long(argc, argv, ":b:p:vqh", longs, NULL)) != -1) {
     if (c == 'b') o.bind = optarg;
-    else if (c == 'p' && (parse_u64(optarg, &v) < 0 || v > 65535))
-      return free(o.allow), tool_usage_error("--port wants 0..65535, not '%s'", optarg);
-    else if (c == 'p') o.port = (int)v;
+    else if (c == 'p' && (parse_u64(optarg, &v) < 0 || v > 65535)) {
+      free(o.allow);
+      return tool_usage_error("--port wants 0..65535, not '%s'", optarg);
+    } else if (c == 'p') o.port = (int)v;
     else if (c == 'A') o.allow[o.nallow++] = optarg;
-    else if (c == 'M' && (parse_u64(optarg, &v) < 0 || v == 0 || v > 10000))
-      return free(o.allow), tool_usage_error("--max-clients wants 1..10000, not '%s'", optarg);
-    else if (c == 'M') o.max_clients = (unsigned)v;
+    else if (c == 'M' && (parse_u64(optarg, &v) < 0 || v == 0 || v > 10000)) {
+      free(o.allow);
+      return tool_usage_error("--max-clients wants 1..10000, not '%s'", optarg);
+    } else if (c == 'M') o.max_clients = (unsigned)v;
     else if (c == 'F') o.port_file = optarg;
     else if (c == 'v') o.verbose = 1;
     else if (c == 'q') o.quiet = 1;
-    else if (c == 'h') return free(o.allow), fputs(usage, stdout), EXIT_OK;
-    else if (c == ':' || c == '?') return free(o.allow), tool_bad_option(c, argv);
+    else if (c == 'h') {
+      free(o.allow);
+      fputs(usage, stdout);
+      return EXIT_OK;
+    } else if (c == ':' || c == '?') {
+      free(o.allow);
+      return tool_bad_option(c, argv);
+    }
   }
   o.patterns = argv + optind;
   o.npatterns = argc - optind;
   for (i = 0; i < o.nallow; i++) /* a plain name must be valid; a glob may be anything */
-    if (!strpbrk(o.allow[i], "*?[") && shmbus_name_check(o.allow[i]) < 0)
-      return free(o.allow), tool_name_error(o.allow[i]);
-  if (o.bind[0] == 0) return free(o.allow), tool_usage_error("--bind wants an address");
+    if (!strpbrk(o.allow[i], "*?[") && shmbus_name_check(o.allow[i]) < 0) {
+      free(o.allow);
+      return tool_name_error(o.allow[i]);
+    }
+  if (o.bind[0] == 0) {
+    free(o.allow);
+    return tool_usage_error("--bind wants an address");
+  }
   if (!local_only(o.bind)) {
     struct passwd *pw = getpwuid(geteuid());
     tool_msg("warning: listening on %s: anyone who can reach it can read every bus user %s "

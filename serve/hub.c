@@ -101,12 +101,20 @@ static char *utf8_clean(const char *s, size_t n) {
     size_t k = 0, j;
     uint32_t cp = 0;
     if (c >= 0x01 && c < 0x80) {
-      *o++ = (char)c, i++;
+      *o++ = (char)c;
+      i++;
       continue;
     }
-    if (c >= 0xc2 && c <= 0xdf) k = 1, cp = c & 0x1f;
-    else if (c >= 0xe0 && c <= 0xef) k = 2, cp = c & 0x0f;
-    else if (c >= 0xf0 && c <= 0xf4) k = 3, cp = c & 0x07;
+    if (c >= 0xc2 && c <= 0xdf) {
+      k = 1;
+      cp = c & 0x1f;
+    } else if (c >= 0xe0 && c <= 0xef) {
+      k = 2;
+      cp = c & 0x0f;
+    } else if (c >= 0xf0 && c <= 0xf4) {
+      k = 3;
+      cp = c & 0x07;
+    }
     for (j = 1; k && j <= k; j++) {
       if (i + j >= n || (u[i + j] & 0xc0) != 0x80) {
         k = 0;
@@ -118,10 +126,14 @@ static char *utf8_clean(const char *s, size_t n) {
               (cp >= 0xd800 && cp <= 0xdfff)))
       k = 0;
     if (k == 0) {
-      memcpy(o, "\xef\xbf\xbd", 3), o += 3, i++;
+      memcpy(o, "\xef\xbf\xbd", 3);
+      o += 3;
+      i++;
       continue;
     }
-    memcpy(o, u + i, k + 1), o += k + 1, i += k + 1;
+    memcpy(o, u + i, k + 1);
+    o += k + 1;
+    i += k + 1;
   }
   *o = 0;
   return out;
@@ -132,7 +144,11 @@ static void quote(const char *s, char *buf, size_t n) {
   size_t i, k = 0;
   for (i = 0; s && s[i] && k + 4 < n && i < 64; i++)
     buf[k++] = (s[i] >= 0x20 && s[i] < 0x7f) ? s[i] : '?';
-  if (s && s[i] && k + 4 < n) buf[k++] = '.', buf[k++] = '.', buf[k++] = '.';
+  if (s && s[i] && k + 4 < n) {
+    buf[k++] = '.';
+    buf[k++] = '.';
+    buf[k++] = '.';
+  }
   buf[k] = 0;
 }
 
@@ -200,7 +216,10 @@ struct hub *hub_new(const struct hub_ops *ops, void *ctx, const char *name, int 
   h->info = json_pack("{s:s, s:s, s:o, s:o, s:{s:s}}", "op", "serverInfo", "name", name,
                       "capabilities", caps, "supportedEncodings", enc, "metadata",
                       "shmbus.version", SHMBUS_VERSION_STRING);
-  if (h->info == NULL) return free(h), NULL;
+  if (h->info == NULL) {
+    free(h);
+    return NULL;
+  }
   return h;
 }
 
@@ -353,7 +372,10 @@ void hub_client_free(struct hub *h, struct hub_client *c) {
     sub_free(c->subs[i]);
   }
   for (i = 0; i < c->ncch; i++) h->ops->pub_close(h->ctx, c->cch[i].h);
-  while ((m = c->head) != NULL) c->head = m->next, free(m);
+  while ((m = c->head) != NULL) {
+    c->head = m->next;
+    free(m);
+  }
   for (pp = &h->clients; *pp; pp = &(*pp)->next)
     if (*pp == c) {
       *pp = c->next;

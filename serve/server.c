@@ -234,7 +234,9 @@ static int raw_cb(struct lws *wsi, enum lws_callback_reasons reason, void *user,
                   size_t len) {
   struct server *s = server_of(wsi);
   void *tag;
-  (void)user, (void)in, (void)len;
+  (void)user;
+  (void)in;
+  (void)len;
   if (reason == LWS_CALLBACK_RAW_RX_FILE && (tag = lws_get_opaque_user_data(wsi)) != NULL &&
       s->buses)
     buses_ready(s->buses, tag);
@@ -331,7 +333,10 @@ int serve_run(const struct serve_opts *o) {
            buses_count(s.buses) == 1 ? "" : "es", o->bind, s.port, o->bind, s.port);
   if (o->port_file) {
     FILE *f = fopen(o->port_file, "w");
-    if (f) fprintf(f, "%d\n", s.port), fclose(f);
+    if (f) {
+      fprintf(f, "%d\n", s.port);
+      fclose(f);
+    }
   }
   lws_sul_schedule(s.ctx, 0, &s.sul, tick, 100 * LWS_US_PER_MS);
   while (!tool_stop)
