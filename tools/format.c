@@ -21,10 +21,19 @@ int parse_format(const char *s, enum out_format *out) {
 static size_t utf8_seq(const unsigned char *p, size_t n) {
   unsigned c = p[0], need, min, cp, k;
   if (c < 0x80) return 1;
-  if (c >= 0xc2 && c <= 0xdf) need = 1, min = 0x80, cp = c & 0x1f;
-  else if (c >= 0xe0 && c <= 0xef) need = 2, min = 0x800, cp = c & 0x0f;
-  else if (c >= 0xf0 && c <= 0xf4) need = 3, min = 0x10000, cp = c & 0x07;
-  else return 0;
+  if (c >= 0xc2 && c <= 0xdf) {
+    need = 1;
+    min = 0x80;
+    cp = c & 0x1f;
+  } else if (c >= 0xe0 && c <= 0xef) {
+    need = 2;
+    min = 0x800;
+    cp = c & 0x0f;
+  } else if (c >= 0xf0 && c <= 0xf4) {
+    need = 3;
+    min = 0x10000;
+    cp = c & 0x07;
+  } else return 0;
   if (n <= need) return 0;
   for (k = 1; k <= need; k++) {
     if ((p[k] & 0xc0) != 0x80) return 0;
@@ -74,15 +83,21 @@ void base64(FILE *f, const unsigned char *p, size_t n) {
   size_t i;
   for (i = 0; i + 2 < n; i += 3) {
     uint32_t v = (uint32_t)p[i] << 16 | (uint32_t)p[i + 1] << 8 | p[i + 2];
-    fputc(tab[v >> 18], f), fputc(tab[(v >> 12) & 63], f);
-    fputc(tab[(v >> 6) & 63], f), fputc(tab[v & 63], f);
+    fputc(tab[v >> 18], f);
+    fputc(tab[(v >> 12) & 63], f);
+    fputc(tab[(v >> 6) & 63], f);
+    fputc(tab[v & 63], f);
   }
   if (n - i == 1) {
     uint32_t v = (uint32_t)p[i] << 16;
-    fputc(tab[v >> 18], f), fputc(tab[(v >> 12) & 63], f), fputs("==", f);
+    fputc(tab[v >> 18], f);
+    fputc(tab[(v >> 12) & 63], f);
+    fputs("==", f);
   } else if (n - i == 2) {
     uint32_t v = (uint32_t)p[i] << 16 | (uint32_t)p[i + 1] << 8;
-    fputc(tab[v >> 18], f), fputc(tab[(v >> 12) & 63], f), fputc(tab[(v >> 6) & 63], f);
+    fputc(tab[v >> 18], f);
+    fputc(tab[(v >> 12) & 63], f);
+    fputc(tab[(v >> 6) & 63], f);
     fputc('=', f);
   }
 }
@@ -90,7 +105,10 @@ void base64(FILE *f, const unsigned char *p, size_t n) {
 static void hex(FILE *f, const unsigned char *p, size_t n) {
   static const char digits[] = "0123456789abcdef";
   size_t i;
-  for (i = 0; i < n; i++) fputc(digits[p[i] >> 4], f), fputc(digits[p[i] & 15], f);
+  for (i = 0; i < n; i++) {
+    fputc(digits[p[i] >> 4], f);
+    fputc(digits[p[i] & 15], f);
+  }
 }
 
 /* "v=12 t=2026-11-26T17:10:00.123456Z latency=12.3us len=5 [skipped=3] " */

@@ -74,7 +74,10 @@ struct scan {
 
 static char *dup_str(struct mcap_str s) {
   char *p = malloc((size_t)s.n + 1);
-  if (p) memcpy(p, s.p, s.n), p[s.n] = 0;
+  if (p) {
+    memcpy(p, s.p, s.n);
+    p[s.n] = 0;
+  }
   return p;
 }
 
@@ -89,12 +92,14 @@ static void channel_metadata(struct pchan *c, const struct mcap_map *m) {
   uint64_t x;
   while (mcap_map_next(m, &pos, &k, &v) == 1) {
     snprintf(num, sizeof num, "%.*s", (int)(v.n < 23 ? v.n : 23), v.p);
-    if (str_is(k, "shmbus.type") && v.n <= SHMBUS_TYPE_MAX)
-      memcpy(c->type, v.p, v.n), c->type[v.n] = 0;
-    else if (str_is(k, "shmbus.type_name") && v.n <= SHMBUS_TYPE_NAME_MAX)
-      memcpy(c->type_name, v.p, v.n), c->type_name[v.n] = 0;
-    else if (str_is(k, "shmbus.slots") && parse_u64(num, &x) == 0 && x >= 2 &&
-             x <= SHMBUS_MAX_SLOTS)
+    if (str_is(k, "shmbus.type") && v.n <= SHMBUS_TYPE_MAX) {
+      memcpy(c->type, v.p, v.n);
+      c->type[v.n] = 0;
+    } else if (str_is(k, "shmbus.type_name") && v.n <= SHMBUS_TYPE_NAME_MAX) {
+      memcpy(c->type_name, v.p, v.n);
+      c->type_name[v.n] = 0;
+    } else if (str_is(k, "shmbus.slots") && parse_u64(num, &x) == 0 && x >= 2 &&
+               x <= SHMBUS_MAX_SLOTS)
       c->slots = (uint32_t)x;
     else if (str_is(k, "shmbus.capacity") && parse_u64(num, &x) == 0 &&
              x <= SHMBUS_MAX_CAPACITY)
@@ -162,12 +167,17 @@ static void scan_free(struct scan *s) {
     if (s->ch[i]) {
       shmbus_pub_close(s->ch[i]->pub);
       rec_channel_free(&s->ch[i]->map);
-      free(s->ch[i]->topic), free(s->ch[i]->encoding), free(s->ch[i]);
+      free(s->ch[i]->topic);
+      free(s->ch[i]->encoding);
+      free(s->ch[i]);
     }
   for (i = 0; s->schemas && i < 65536; i++)
-    if (s->schemas[i])
-      free(s->schemas[i]->name), free(s->schemas[i]->encoding), free(s->schemas[i]->data),
-          free(s->schemas[i]);
+    if (s->schemas[i]) {
+      free(s->schemas[i]->name);
+      free(s->schemas[i]->encoding);
+      free(s->schemas[i]->data);
+      free(s->schemas[i]);
+    }
   free(s->ch);
   free(s->schemas);
   free(s->rec);
@@ -237,8 +247,10 @@ int cmd_info(int argc, char **argv) {
   mcap_reader *r;
   uint64_t size = 0;
   int rc;
-  if (argc == 2 && (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help")))
-    return fputs(info_usage, stdout), EXIT_OK;
+  if (argc == 2 && (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help"))) {
+    fputs(info_usage, stdout);
+    return EXIT_OK;
+  }
   if (argc != 2) return tool_usage_error("info: give one FILE.mcap");
   if (mcap_reader_open_file(argv[1], NULL, &r) == 0) size = mcap_reader_size(r);
   mcap_reader_close(r);
@@ -302,7 +314,8 @@ static int channel_bus(const struct play_opts *o, struct scan *s, struct pchan *
   if (c->map.type && shmbus_type_size(c->map.type) > s->reccap) {
     uint8_t *nb = realloc(s->rec, shmbus_type_size(c->map.type));
     if (nb == NULL) return -ENOMEM;
-    s->rec = nb, s->reccap = shmbus_type_size(c->map.type);
+    s->rec = nb;
+    s->reccap = shmbus_type_size(c->map.type);
   }
   return 0;
 }
@@ -323,7 +336,10 @@ static struct pchan *bus_writer(const struct scan *s, const struct pchan *c) {
 static int open_pub(const struct play_opts *o, struct scan *s, struct pchan *c) {
   struct shmbus_pub_opts po;
   struct pchan *other = bus_writer(s, c);
-  if (other) shmbus_pub_close(other->pub), other->pub = NULL;
+  if (other) {
+    shmbus_pub_close(other->pub);
+    other->pub = NULL;
+  }
   shmbus_pub_opts_init(&po);
   po.slots = c->slots ? c->slots : SHMBUS_DEFAULT_SLOTS;
   if (po.slots < o->slots) po.slots = (uint32_t)o->slots;
@@ -374,14 +390,20 @@ static int play_pass(const char *path, const struct play_opts *o, struct scan *s
   char err[256];
   ssize_t n;
   int rc;
-  if ((rc = mcap_reader_open_file(path, NULL, &r)) < 0) return tool_msg("cannot read %s: %s", path, mcap_strerror(rc)), EXIT_ERROR;
+  if ((rc = mcap_reader_open_file(path, NULL, &r)) < 0) {
+    tool_msg("cannot read %s: %s", path, mcap_strerror(rc));
+    return EXIT_ERROR;
+  }
   while (!tool_stop && mcap_reader_next(r, &rec) == 1) {
     const struct mcap_message *m = &rec.u.message;
     struct pchan *c;
     if (rec.op != MCAP_OP_MESSAGE || (c = s->ch[m->channel_id]) == NULL || !c->play ||
         m->log_time < skip_before)
       continue;
-    if (base == 0) base = now_monotonic_ns(), first = m->log_time;
+    if (base == 0) {
+      base = now_monotonic_ns();
+      first = m->log_time;
+    }
     if (o->rate > 0 && m->log_time > first)
       tool_sleep_until(base + (int64_t)((double)(m->log_time - first) / o->rate));
     if (tool_stop) break;
@@ -435,8 +457,10 @@ static int parse_play(struct play_opts *o, int argc, char **argv) {
         return tool_usage_error("--remap wants TOPIC:=BUS (at most 64), not '%s'", optarg);
       o->remap[o->nremap++] = optarg;
     } else if (c == 'q') o->quiet = 1;
-    else if (c == 'h') return fputs(play_usage, stdout), -1;
-    else return tool_bad_option(c, argv);
+    else if (c == 'h') {
+      fputs(play_usage, stdout);
+      return -1;
+    } else return tool_bad_option(c, argv);
   }
   if (optind != argc - 1) return tool_usage_error("play: give one FILE.mcap");
   return 0;

@@ -24,8 +24,10 @@ int rec_bus_encoding(const struct shmbus_schema *sc, struct rec_encoding *e, cha
     e->schema_len = sc->text_len;
   }
   if (!is_cstruct(sc->schema_encoding, sc->message_encoding)) return 0;
-  if ((rc = shmbus_type_parse(sc->text, sc->text_len, sc->type_name, &e->type, err, errlen)) < 0)
-    return e->type = NULL, rc;
+  if ((rc = shmbus_type_parse(sc->text, sc->text_len, sc->type_name, &e->type, err, errlen)) < 0) {
+    e->type = NULL;
+    return rc;
+  }
   e->message_encoding = "cdr";
   return 0;
 }
@@ -41,7 +43,10 @@ size_t rec_message_cap(const struct rec_encoding *e, uint64_t capacity) {
 
 ssize_t rec_convert(const struct rec_encoding *e, const void *rec, size_t len, void *out,
                     size_t cap, const void **msg) {
-  if (e->type == NULL) return *msg = rec, (ssize_t)len;
+  if (e->type == NULL) {
+    *msg = rec;
+    return (ssize_t)len;
+  }
   *msg = out;
   return shmbus_type_to_cdr(e->type, rec, len, out, cap);
 }
@@ -93,7 +98,10 @@ void rec_channel_free(struct rec_channel *c) {
 
 ssize_t rec_unconvert(const struct rec_channel *c, const void *msg, size_t len, void *out,
                       size_t cap, const void **rec, char *err, size_t errlen) {
-  if (c->type == NULL) return *rec = msg, (ssize_t)len;
+  if (c->type == NULL) {
+    *rec = msg;
+    return (ssize_t)len;
+  }
   *rec = out;
   return shmbus_type_from_cdr(c->type, msg, len, out, cap, err, errlen);
 }

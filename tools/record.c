@@ -123,7 +123,8 @@ static int bus_encoding(struct recorder *r, struct rbus *b) {
     size_t need = rec_message_cap(&b->enc, b->bi.capacity);
     uint8_t *nm = realloc(r->msg, need);
     if (nm == NULL) return -ENOMEM;
-    r->msg = nm, r->msgcap = need;
+    r->msg = nm;
+    r->msgcap = need;
   }
   return 0;
 }
@@ -230,7 +231,10 @@ static int grow(struct recorder *r, uint64_t need) {
 static int convert_record(struct recorder *r, struct rbus *b, size_t len, const void **msg,
                           size_t *mlen) {
   ssize_t n = rec_convert(&b->enc, r->buf, len, r->msg, r->msgcap, msg);
-  if (n >= 0) return *mlen = (size_t)n, 1;
+  if (n >= 0) {
+    *mlen = (size_t)n;
+    return 1;
+  }
   if (b->bad++ == 0)
     tool_msg("bus %s: a record of %zu bytes is no %s of %zu; such records are not recorded",
              b->name, len, b->bi.type_name, shmbus_type_size(b->enc.type));
@@ -511,7 +515,10 @@ int cmd_record(int argc, char **argv) {
     tool_msg("cannot finish %s", r.path);
   }
   report(&r);
-  for (size_t i = 0; i < r.n; i++) shmbus_sub_close(r.b[i].sub), rec_encoding_free(&r.b[i].enc);
+  for (size_t i = 0; i < r.n; i++) {
+    shmbus_sub_close(r.b[i].sub);
+    rec_encoding_free(&r.b[i].enc);
+  }
   free(r.b);
   free(r.buf);
   free(r.msg);

@@ -45,7 +45,8 @@ static int cmp_i64(const void *a, const void *b) {
 double stats_rate(const struct stats *s) {
   const struct stats_sample *a, *b;
   if (s->count < 2) return 0;
-  a = at(s, 0), b = at(s, s->count - 1);
+  a = at(s, 0);
+  b = at(s, s->count - 1);
   if (b->receive_ns <= a->receive_ns) return 0;
   return (double)(b->version - a->version) * 1e9 / (double)(b->receive_ns - a->receive_ns);
 }
@@ -69,7 +70,9 @@ static void print_hz(const struct stats *s, FILE *f) {
     }
     mn = d < mn ? d : mn;
     mx = d > mx ? d : mx;
-    sum += d, sq += d * d, n++;
+    sum += d;
+    sq += d * d;
+    n++;
   }
   if (s->count < 2) {
     fprintf(f, "rate: waiting for a second record (window: %zu)\n", s->count);
@@ -89,7 +92,9 @@ static void print_bw(const struct stats *s, FILE *f) {
   size_t i;
   for (i = 0; i < s->count; i++) {
     uint64_t l = at(s, i)->length;
-    mn = l < mn ? l : mn, mx = l > mx ? l : mx, sum += l;
+    mn = l < mn ? l : mn;
+    mx = l > mx ? l : mx;
+    sum += l;
   }
   /* Mean size times publish rate: records this reader skipped still count. */
   fmt_bytes((uint64_t)((double)sum / (double)s->count * stats_rate(s)), sbw, sizeof sbw);
@@ -106,7 +111,10 @@ static void print_delay(const struct stats *s, FILE *f) {
   char b[6][32];
   size_t i;
   if (v == NULL) return;
-  for (i = 0; i < s->count; i++) v[i] = at(s, i)->latency_ns, mean += (double)v[i];
+  for (i = 0; i < s->count; i++) {
+    v[i] = at(s, i)->latency_ns;
+    mean += (double)v[i];
+  }
   qsort(v, s->count, sizeof *v, cmp_i64);
   mean /= (double)s->count;
   fmt_duration(mean / 1e9, b[0], sizeof b[0]);
