@@ -234,7 +234,10 @@ static void writer_cost(struct shm *m, int k, int reader, int batches, int64_t *
           for (j = 0; j < SIZE / 8; j++)
             out[j] = atomic_load_explicit(&s[V[k].hdr / 8 + j], memory_order_relaxed);
           atomic_thread_fence(memory_order_acquire);
-          if (atomic_load_explicit(&s[0], memory_order_relaxed) == s1) c++, got++;
+          if (atomic_load_explicit(&s[0], memory_order_relaxed) == s1) {
+            c++;
+            got++;
+          }
         } else if (s1 > 2 * c) {
           c++;
         }

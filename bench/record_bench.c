@@ -119,8 +119,13 @@ static int parse_size(const char *s, size_t *out) {
   char *end;
   double v = strtod(s, &end);
   if (end == s || v <= 0) return -1;
-  if (*end == 'K' || *end == 'k') v *= 1024, end++;
-  else if (*end == 'M' || *end == 'm') v *= 1048576, end++;
+  if (*end == 'K' || *end == 'k') {
+    v *= 1024;
+    end++;
+  } else if (*end == 'M' || *end == 'm') {
+    v *= 1048576;
+    end++;
+  }
   if (*end) return -1;
   *out = (size_t)v;
   return 0;

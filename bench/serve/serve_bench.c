@@ -68,7 +68,10 @@ static int start_server(const char *shmbus, const char *pattern) {
 }
 
 static void stop_server(void) {
-  if (server_pid > 0) kill(server_pid, SIGTERM), waitpid(server_pid, NULL, 0);
+  if (server_pid > 0) {
+    kill(server_pid, SIGTERM);
+    waitpid(server_pid, NULL, 0);
+  }
   server_pid = 0;
 }
 
@@ -104,7 +107,8 @@ static int send_all(int fd, const void *p, size_t n) {
   while (n) {
     ssize_t k = send(fd, c, n, MSG_NOSIGNAL);
     if (k <= 0) return -1;
-    c += k, n -= (size_t)k;
+    c += k;
+    n -= (size_t)k;
   }
   return 0;
 }
@@ -114,7 +118,8 @@ static int recv_all(int fd, void *p, size_t n) {
   while (n) {
     ssize_t k = recv(fd, c, n, 0);
     if (k <= 0) return -1;
-    c += k, n -= (size_t)k;
+    c += k;
+    n -= (size_t)k;
   }
   return 0;
 }
@@ -126,8 +131,13 @@ static int ws_send_text(int fd, const char *s) { /* client frames are masked (RF
   int rc;
   hdr[h++] = 0x81;
   if (n < 126) hdr[h++] = (unsigned char)(0x80 | n);
-  else hdr[h++] = 0x80 | 126, hdr[h++] = (unsigned char)(n >> 8), hdr[h++] = (unsigned char)n;
-  memcpy(hdr + h, mask, 4), h += 4;
+  else {
+    hdr[h++] = 0x80 | 126;
+    hdr[h++] = (unsigned char)(n >> 8);
+    hdr[h++] = (unsigned char)n;
+  }
+  memcpy(hdr + h, mask, 4);
+  h += 4;
   for (size_t i = 0; i < n; i++) m[i] = (unsigned char)s[i] ^ mask[i % 4];
   rc = send_all(fd, hdr, h) || send_all(fd, m, n) ? -1 : 0;
   free(m);
@@ -260,7 +270,8 @@ static void reset_lat(void) { hist_reset(&lat_client->h); lat_client->received =
 
 static void wait_subscribed(const char *name, int readers) {
   /* the server reads a bus only once subscribed; give the clients 2 s to subscribe */
-  (void)name, (void)readers;
+  (void)name;
+  (void)readers;
   usleep(2000000);
 }
 
@@ -278,9 +289,18 @@ static int run_latency(const char *shmbus, int count) {
     shmbus_pub_opts_init(&o);
     o.capacity = sizes[s] < 4096 ? 4096 : sizes[s];
     o.slots = 64;
-    if (shmbus_pub_open(name, &o, &p) < 0) return fprintf(stderr, "cannot create %s\n", name), 1;
-    if ((port = start_server(shmbus, name)) <= 0) return fprintf(stderr, "no server\n"), 1;
-    if (client_start(&c, port, prefix) < 0) return fprintf(stderr, "cannot connect\n"), 1;
+    if (shmbus_pub_open(name, &o, &p) < 0) {
+      fprintf(stderr, "cannot create %s\n", name);
+      return 1;
+    }
+    if ((port = start_server(shmbus, name)) <= 0) {
+      fprintf(stderr, "no server\n");
+      return 1;
+    }
+    if (client_start(&c, port, prefix) < 0) {
+      fprintf(stderr, "cannot connect\n");
+      return 1;
+    }
     wait_subscribed(name, 1);
     lat_client = &c;
     publish_paced(&p, 1, sizes[s], count + 200, 1000, NULL, 200, reset_lat);
@@ -314,23 +334,36 @@ static int run_cpu(const char *shmbus, double seconds) {
     o.capacity = 4096;
     o.slots = 64;
     snprintf(name, sizeof name, "%s%d", prefix, i);
-    if (shmbus_pub_open(name, &o, &p[i]) < 0) return fprintf(stderr, "cannot create %s\n", name), 1;
+    if (shmbus_pub_open(name, &o, &p[i]) < 0) {
+      fprintf(stderr, "cannot create %s\n", name);
+      return 1;
+    }
   }
-  if ((port = start_server(shmbus, pattern)) <= 0) return fprintf(stderr, "no server\n"), 1;
+  if ((port = start_server(shmbus, pattern)) <= 0) {
+    fprintf(stderr, "no server\n");
+    return 1;
+  }
   /* Idle: the buses publishing, no client (nothing is read or converted). */
   usleep(500000);
-  idle0 = server_cpu_s(), t0 = mono_ns();
+  idle0 = server_cpu_s();
+  t0 = mono_ns();
   publish_paced(p, NBUS, 64, (int)(seconds * 1000 / 2), 1000, NULL, -1, NULL);
-  idle1 = server_cpu_s(), t1 = mono_ns();
+  idle1 = server_cpu_s();
+  t1 = mono_ns();
   printf("| 10 buses x 1 kHz x 64 B, no client | %.1f %% of one core |\n",
          100 * (idle1 - idle0) / ((double)(t1 - t0) / 1e9));
   for (i = 0; i < NCLI; i++)
-    if (client_start(&c[i], port, prefix) < 0) return fprintf(stderr, "cannot connect\n"), 1;
+    if (client_start(&c[i], port, prefix) < 0) {
+      fprintf(stderr, "cannot connect\n");
+      return 1;
+    }
   wait_subscribed(prefix, NCLI);
   for (i = 0; i < NCLI; i++) c[i].received = 0;
-  cpu0 = server_cpu_s(), t0 = mono_ns();
+  cpu0 = server_cpu_s();
+  t0 = mono_ns();
   publish_paced(p, NBUS, 64, (int)(seconds * 1000), 1000, NULL, -1, NULL);
-  cpu1 = server_cpu_s(), t1 = mono_ns();
+  cpu1 = server_cpu_s();
+  t1 = mono_ns();
   usleep(300000);
   for (i = 0; i < NCLI; i++) recv += c[i].received;
   printf("| 10 buses x 1 kHz x 64 B, 5 clients on every bus | %.1f %% of one core "
