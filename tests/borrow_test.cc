@@ -345,7 +345,10 @@ int Reader(const char* name, size_t size, Mode mode, Style style, Stats* st) {
     }
     if (released != 0) {  // counted as lost with the next record (rule 4)
       if (mode == kNext) lost_since += lost;
-      if (valid) good++, st->good++;
+      if (valid) {
+        good++;
+        st->good++;
+      }
       continue;
     }
     b.version = v;

@@ -17,12 +17,20 @@
 #include "serve/hub.h"
 #include "tests/fuzz/fuzz_common.h"
 
-static void want_write(void *ctx, void *user) { (void)ctx, (void)user; }
+static void want_write(void *ctx, void *user) {
+  (void)ctx;
+  (void)user;
+}
 
 static struct serve_payload *latest(void *ctx, struct hub_channel *ch) {
   struct serve_payload *p = serve_payload_new(3);
-  (void)ctx, (void)ch;
-  if (p) memcpy(p->data, "abc", 3), p->version = 1, p->timestamp_ns = 42;
+  (void)ctx;
+  (void)ch;
+  if (p) {
+    memcpy(p->data, "abc", 3);
+    p->version = 1;
+    p->timestamp_ns = 42;
+  }
   return p;
 }
 
@@ -30,7 +38,9 @@ static int pubs_open;
 
 static int pub_open(void *ctx, const char *topic, const char *enc, const char *sn, void **h,
                     char *err, size_t errlen) {
-  (void)ctx, (void)enc, (void)sn;
+  (void)ctx;
+  (void)enc;
+  (void)sn;
   if (strncmp(topic, "ok", 2) != 0) {
     snprintf(err, errlen, "not allowed");
     return -EPERM;
@@ -41,7 +51,11 @@ static int pub_open(void *ctx, const char *topic, const char *enc, const char *s
 }
 
 static int pub_write(void *ctx, void *h, const void *d, size_t n, char *err, size_t errlen) {
-  (void)ctx, (void)h, (void)d, (void)err, (void)errlen;
+  (void)ctx;
+  (void)h;
+  (void)d;
+  (void)err;
+  (void)errlen;
   return n > 100 ? -EMSGSIZE : 0;
 }
 

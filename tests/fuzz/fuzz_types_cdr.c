@@ -53,7 +53,8 @@ static shmbus_type *type(void) {
   bools[0] = strtoul(strchr(b + 9, ':') + 1, NULL, 10);
   bools[1] = strtoul(strchr(fl + 9, ':') + 1, NULL, 10);
   bools[2] = strtoul(strchr(fs + 9, ':') + 1, NULL, 10);
-  bools[3] = bools[2] + 1, bools[4] = bools[2] + 2;
+  bools[3] = bools[2] + 1;
+  bools[4] = bools[2] + 2;
   free(out);
   return t;
 }
@@ -94,7 +95,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   /* 2. Fitted: the header made CDR_LE or CDR_BE (by the input's second byte), the length the
    *    type's. */
   memcpy(fitted, data, size < csize ? size : csize);
-  fitted[0] = 0, fitted[1] = size > 1 ? data[1] & 1 : 1;
+  fitted[0] = 0;
+  fitted[1] = size > 1 ? data[1] & 1 : 1;
   n = shmbus_type_from_cdr(t, fitted, csize, rec, rsize, err, sizeof err);
   if (n != (ssize_t)rsize) fuzz_fail("a fitted message was refused: %zd %s", n, err);
   check_accepted(t, rec, rsize);

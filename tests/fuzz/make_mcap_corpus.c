@@ -16,7 +16,10 @@ static int write_one(const char *dir, const char *name, enum mcap_compression c,
   mcap_writer *w;
   int fd, i;
   snprintf(path, sizeof path, "%s/%s", dir, name);
-  if ((fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644)) < 0) return perror(path), 1;
+  if ((fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644)) < 0) {
+    perror(path);
+    return 1;
+  }
   mcap_writer_opts_init(&o);
   o.compression = c;
   o.chunk_size = 300;
@@ -34,13 +37,19 @@ static int write_one(const char *dir, const char *name, enum mcap_compression c,
   mcap_writer_metadata(w, "shmbus", md, 1);
   mcap_writer_attachment(w, 1, 2, "a.txt", "text/plain", "hi", 2);
   if (mcap_writer_close(w) < 0) return 1;
-  if (cut && truncate(path, cut) < 0) return perror(path), 1;
+  if (cut && truncate(path, cut) < 0) {
+    perror(path);
+    return 1;
+  }
   return 0;
 }
 
 int main(int argc, char **argv) {
   int bad = 0;
-  if (argc != 2) return fprintf(stderr, "usage: make_mcap_corpus DIR\n"), 2;
+  if (argc != 2) {
+    fprintf(stderr, "usage: make_mcap_corpus DIR\n");
+    return 2;
+  }
   bad |= write_one(argv[1], "zstd.mcap", MCAP_COMPRESS_ZSTD, 0, 0);
   bad |= write_one(argv[1], "lz4.mcap", MCAP_COMPRESS_LZ4, 0, 0);
   bad |= write_one(argv[1], "none.mcap", MCAP_COMPRESS_NONE, 0, 0);

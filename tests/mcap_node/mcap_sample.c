@@ -31,7 +31,10 @@ static int write_file(const char *dir, const char *name, enum mcap_compression c
   mcap_writer *w;
   int fd, i;
   snprintf(path, sizeof path, "%s/%s", dir, name);
-  if ((fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644)) < 0) return perror(path), 1;
+  if ((fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644)) < 0) {
+    perror(path);
+    return 1;
+  }
   mcap_writer_opts_init(&o);
   o.compression = c;
   o.chunk_size = (flags & 4) ? 1 << 20 : 4096; /* killed: only the explicit flush closes one */
@@ -46,7 +49,10 @@ static int write_file(const char *dir, const char *name, enum mcap_compression c
       return 1;
     if ((flags & 4) && i == FLUSHED - 1) mcap_writer_flush(w);
   }
-  if (flags & 4) return mcap_writer_abandon(w), 0;
+  if (flags & 4) {
+    mcap_writer_abandon(w);
+    return 0;
+  }
   mcap_writer_metadata(w, "shmbus.lost", (struct mcap_kv[]){{"a", "0"}}, 1);
   return mcap_writer_close(w) < 0;
 }
@@ -57,7 +63,10 @@ static int read_file(const char *path) {
   mcap_reader *r;
   uint64_t k;
   int rc = mcap_reader_open_file(path, NULL, &r);
-  if (rc < 0) return fprintf(stderr, "%s: %s\n", path, mcap_strerror(rc)), 1;
+  if (rc < 0) {
+    fprintf(stderr, "%s: %s\n", path, mcap_strerror(rc));
+    return 1;
+  }
   while ((rc = mcap_reader_next(r, &rec)) == 1) {
     if (rec.op == MCAP_OP_CHANNEL && !topics[rec.u.channel.id])
       topics[rec.u.channel.id] = strndup(rec.u.channel.topic.p, rec.u.channel.topic.n);
@@ -78,7 +87,10 @@ static int read_file(const char *path) {
 int main(int argc, char **argv) {
   int bad = 0;
   if (argc == 3 && !strcmp(argv[1], "read")) return read_file(argv[2]);
-  if (argc != 3 || strcmp(argv[1], "write")) return fprintf(stderr, "usage: see source\n"), 2;
+  if (argc != 3 || strcmp(argv[1], "write")) {
+    fprintf(stderr, "usage: see source\n");
+    return 2;
+  }
   bad |= write_file(argv[2], "zstd.mcap", MCAP_COMPRESS_ZSTD, 0);
   bad |= write_file(argv[2], "lz4.mcap", MCAP_COMPRESS_LZ4, 0);
   bad |= write_file(argv[2], "none.mcap", MCAP_COMPRESS_NONE, 0);

@@ -110,8 +110,14 @@ TEST(Chaos, KillAndRestartWritersAndReadersAtRandom) {
            resumes = 0;
   for (int i = 0; i < readers; i++) {
     const rel::ReaderStats& r = sh->r[i];
-    records += r.records, lost += r.lost, bad += r.bad, back += r.backwards;
-    overruns += r.overruns, errors += r.errors, opens += r.opens, lives += r.lives;
+    records += r.records;
+    lost += r.lost;
+    bad += r.bad;
+    back += r.backwards;
+    overruns += r.overruns;
+    errors += r.errors;
+    opens += r.opens;
+    lives += r.lives;
     resumes += r.writer_lives_seen;
   }
   printf(

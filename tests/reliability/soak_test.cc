@@ -65,11 +65,16 @@ TEST(Soak, FullRateWriterManyReaders) {
   long rss0_sum = 0, rss1_sum = 0, worst_growth = 0;
   for (int i = 0; i < readers; i++) {
     const rel::ReaderStats& r = sh->r[i];
-    records += r.records, lost += r.lost, bad += r.bad, back += r.backwards;
-    overruns += r.overruns, errors += r.errors;
+    records += r.records;
+    lost += r.lost;
+    bad += r.bad;
+    back += r.backwards;
+    overruns += r.overruns;
+    errors += r.errors;
   }
   for (size_t i = 0; i < pids.size(); i++) {
-    rss0_sum += rss0[i], rss1_sum += rss1[i];
+    rss0_sum += rss0[i];
+    rss1_sum += rss1[i];
     worst_growth = std::max(worst_growth, rss1[i] - rss0[i]);
   }
   printf(

@@ -54,7 +54,10 @@ int main(int argc, char **argv) {
   double hz;
   struct timespec next;
   int rc;
-  if (argc != 4) return fprintf(stderr, "usage: typed_pub BUS COUNT HZ\n"), 2;
+  if (argc != 4) {
+    fprintf(stderr, "usage: typed_pub BUS COUNT HZ\n");
+    return 2;
+  }
   count = strtoull(argv[2], NULL, 10);
   hz = atof(argv[3]);
   signal(SIGTERM, on_term);
@@ -62,8 +65,10 @@ int main(int argc, char **argv) {
   shmbus_pub_opts_init(&o);
   o.schema = &sc;
   o.capacity = 4096;
-  if ((rc = shmbus_pub_open(argv[1], &o, &p)) < 0)
-    return fprintf(stderr, "typed_pub: %s\n", shmbus_strerror(rc)), 1;
+  if ((rc = shmbus_pub_open(argv[1], &o, &p)) < 0) {
+    fprintf(stderr, "typed_pub: %s\n", shmbus_strerror(rc));
+    return 1;
+  }
   clock_gettime(CLOCK_MONOTONIC, &next);
   for (seq = 1; !stop && (count == 0 || seq <= count); seq++) {
     struct sample s;
@@ -73,13 +78,18 @@ int main(int argc, char **argv) {
     s.f = (float)seq * 0.5f;
     s.d = (double)seq * 0.25;
     s.v = (struct vec3){(double)seq, -(double)seq, (double)seq / 4};
-    s.arr[0] = (int16_t)(seq % 100), s.arr[1] = (int16_t)-(int16_t)(seq % 100), s.arr[2] = 7;
+    s.arr[0] = (int16_t)(seq % 100);
+    s.arr[1] = (int16_t)(-(int16_t)(seq % 100));
+    s.arr[2] = 7;
     s.ok = seq & 1;
     s.mode = (int32_t)(seq % 3);
     s.b = (uint8_t)seq;
     shmbus_pub_publish(p, &s, sizeof s);
     next.tv_nsec += (long)(1e9 / hz);
-    while (next.tv_nsec >= 1000000000) next.tv_nsec -= 1000000000, next.tv_sec++;
+    while (next.tv_nsec >= 1000000000) {
+      next.tv_nsec -= 1000000000;
+      next.tv_sec++;
+    }
     clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &next, NULL);
   }
   shmbus_pub_close(p);
