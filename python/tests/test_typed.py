@@ -354,3 +354,27 @@ def test_c_writer_python_reader(bus):
                 assert same(d[k], expected(r)[k]), k
         full = shmbus._typed._Typed(sub.schema).decode(a["data"][1].tobytes())
         assert full["u64"] == 2**64 - 1 and a["data"][1]["u64"] == 2**64 - 1
+
+
+def test_typed_reads_and_writes_do_not_leak(bus):
+    """10^5 typed round trips (dict in, value and dict out, errors) keep the RSS flat."""
+    def rss():
+        with open("/proc/self/statm") as f:
+            return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+    r = records()[1]
+    with shmbus.Publisher(bus, schema=all_idl(), type="sensors::All") as pub, \
+            shmbus.Subscriber(bus) as sub:
+        def round_trip(n):
+            for _ in range(n):
+                pub.publish(r)
+                rec = sub.next()
+                rec.value
+                rec.as_dict()
+                try:
+                    pub.publish({"acc": {"x": "fast"}})
+                except ValueError:
+                    pass
+        round_trip(10_000)
+        before = rss()
+        round_trip(100_000)
+        assert rss() - before < 4 << 20
