@@ -168,11 +168,12 @@ class _Typed:
 
     def _value(self, rec):
         import numpy as np
-        self._check_len(len(rec))
-        return np.frombuffer(rec, self.dtype, count=1)[0]
+        data = rec.data
+        self._check_len(len(data))
+        return np.frombuffer(data, self.dtype, count=1)[0]
 
     def _as_dict(self, rec):
-        return self.decode(rec.data if hasattr(rec, "data") else rec)
+        return self.decode(rec.data)
 
     def decode(self, data):
         """Record bytes -> dict (shmbus_type_to_json(), then json.loads, floats restored)."""

@@ -357,7 +357,9 @@ def test_c_writer_python_reader(bus):
 
 
 def test_typed_reads_and_writes_do_not_leak(bus):
-    """10^5 typed round trips (dict in, value and dict out, errors) keep the RSS flat."""
+    """10^4 typed round trips (dict in, value and dict out, errors) keep the RSS flat
+    (a leaked record of 328 bytes per trip would be 3.6 MB; a leaked dict or JSON text far
+    more)."""
     def rss():
         with open("/proc/self/statm") as f:
             return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
@@ -374,7 +376,7 @@ def test_typed_reads_and_writes_do_not_leak(bus):
                     pub.publish({"acc": {"x": "fast"}})
                 except ValueError:
                     pass
-        round_trip(10_000)
+        round_trip(1_000)
         before = rss()
-        round_trip(100_000)
-        assert rss() - before < 4 << 20
+        round_trip(10_000)
+        assert rss() - before < 2 << 20
