@@ -107,11 +107,32 @@ def test_dtype_has_the_c_layout_of_all_idl():
     assert check_layout(dt, desc) and dt.isalignedstruct
     assert dt.itemsize == t.size == 328 and t.align == 8 and t.name == "sensors::All"
     # spot checks against the C compiler's numbers (types/layout_test.cc checks them all)
-    assert dt.fields["tails"][0] == np.dtype(([("d", "<f8"), ("c", "S1")], (2,)), align=True) \
-        or dt.fields["tails"][0].base.itemsize == 16
+    tail = dt.fields["tails"][0]
+    assert tail.shape == (2,) and tail.base.itemsize == 16           # 7 bytes of padding
+    assert tail.base == np.dtype([("d", "<f8"), ("c", "S1")], align=True)
+    assert dt.fields["tails"][1] == 128 and dt.fields["last"][1] == 327
     assert dt.fields["m"][0].shape == (2, 3) and dt.fields["grid"][0].shape == (2, 3, 2)
     assert dt.fields["names"][0] == np.dtype(("S4", (2,)))
     assert dt.fields["b"][0] == np.dtype("?") and dt.fields["mode"][0] == np.dtype("<u4")
+
+
+def test_the_layout_check_can_fail():
+    """A negative control: check_layout() catches a field one byte off, a wrong itemsize,
+    a packed (numpy's own, align=False) layout."""
+    t = shmbus.Type(all_idl(), "sensors::All")
+    desc = json.loads(t.describe())
+    dt = shmbus.dtype_from_describe(desc)
+    off = json.loads(t.describe())
+    off["fields"][5]["offset"] += 1
+    with pytest.raises(AssertionError):
+        check_layout(dt, off)
+    big = json.loads(t.describe())
+    big["size"] += 8
+    with pytest.raises(AssertionError):
+        check_layout(dt, big)
+    packed = np.dtype([(k, dt.fields[k][0]) for k in dt.names])
+    with pytest.raises(AssertionError):
+        check_layout(packed, desc)
 
 
 def test_dtype_of_the_imu_example_equals_the_hand_written_one(bus):
