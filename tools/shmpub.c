@@ -791,7 +791,11 @@ int main(int argc, char **argv) {
   tool_name = "shmpub";
   memset(&o, 0, sizeof o);
   memset(&w, 0, sizeof w);
-  if ((rc = parse_args(argc, argv, &o)) != 0) return rc;
+  if ((rc = parse_args(argc, argv, &o)) != 0) {
+    typed_close(&o.typed);
+    free(o.schema_text);
+    return rc;
+  }
   tool_install_signals(0); /* a blocked read of stdin returns EINTR */
   if (o.src == SRC_MESSAGE || o.src == SRC_FILE || o.src == SRC_STDIN) {
     if ((rc = read_record(&o, &record, &len)) != 0 || record == NULL) return rc;
