@@ -381,6 +381,11 @@ def test_typed_reads_and_writes_do_not_leak(bus):
     """10^4 typed round trips (dict in, value and dict out, errors) keep the RSS flat
     (a leaked record of 328 bytes per trip would be 3.6 MB; a leaked dict or JSON text far
     more)."""
+    if "libasan" in os.environ.get("LD_PRELOAD", ""):
+        # The C side's freed blocks (jansson's, the JSON text) sit in ASan's quarantine
+        # (256 MB): RSS says nothing there. The default config runs this test.
+        pytest.skip("RSS is not flat under ASan (its quarantine keeps freed memory)")
+
     def rss():
         with open("/proc/self/statm") as f:
             return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
