@@ -22,6 +22,7 @@
 #include <time.h>
 
 #include "bench/hist.h"
+#include "core/clock.h"
 
 #define BENCH_MAX_READERS 64
 
@@ -79,11 +80,7 @@ int bench_free_cores(void); /* CPUs left for readers once the writer has one */
 void bench_pin_writer(void);
 void bench_pin_reader(int idx);
 
-static inline int64_t bench_now(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (int64_t)ts.tv_sec * 1000000000LL + ts.tv_nsec;
-}
+static inline int64_t bench_now(void) { return shmbus__now(CLOCK_MONOTONIC); }
 
 static inline void bench_relax(void) {
 #if defined(__x86_64__) || defined(__i386__)

@@ -23,8 +23,10 @@
 #include "bench/shmbus_lat.h"
 #include "bench/zerocopy.h"
 
-static size_t sizes[] = {8, 64, 4096, 65536, 1048576};
-static size_t NSIZES = sizeof sizes / sizeof sizes[0];
+/* The record sizes measured: these, or the one of --size. */
+static const size_t all_sizes[] = {8, 64, 4096, 65536, 1048576};
+static const size_t *sizes = all_sizes;
+static size_t nsizes = sizeof all_sizes / sizeof all_sizes[0];
 
 struct opts {
   int full;
@@ -436,9 +438,74 @@ static int write_outputs(void) {
   return rc;
 }
 
+/* The latency configurations, in the report's order. */
+static void add_latency_jobs(void) {
+  size_t i;
+  int n;
+  if (want("floors")) {
+    if (bench_free_cores() >= 1) add_job(&floor_spin, BENCH_SPIN, 8, 1);
+    add_job(&floor_futex, BENCH_SLEEP, 8, 1);
+  }
+  if (want("shmbus"))
+    for (i = 0; i < nsizes; i++) {
+      /* Spinning readers only up to the free cores: more would only measure time slicing. */
+      for (n = 1; n <= bench_free_cores() && n <= 64; n *= 4)
+        add_job(&shmbus_transport, BENCH_SPIN, sizes[i], n);
+      for (n = 1; n <= 64; n *= 4) add_job(&shmbus_transport, BENCH_SLEEP, sizes[i], n);
+      for (n = 1; n <= 64; n *= 4) add_job(&shmbus_transport, BENCH_HYBRID, sizes[i], n);
+      if (bench_free_cores() >= 1) add_job(&shmbus_zc_transport, BENCH_SPIN, sizes[i], 1);
+      add_job(&shmbus_zc_transport, BENCH_SLEEP, sizes[i], 1); /* zero-copy: bench/zerocopy.h */
+    }
+  if (want("peers"))
+    for (i = 0; i < nsizes; i++) {
+      add_job(&peer_pipe, BENCH_SLEEP, sizes[i], 1);
+      add_job(&peer_unix, BENCH_SLEEP, sizes[i], 1);
+      add_job(&peer_mq, BENCH_SLEEP, sizes[i], 1);
+      add_job(&peer_zmq, BENCH_SLEEP, sizes[i], 1);
+    }
+}
+
+/* Full mode: 10 passes. The host moves the two vCPUs around (a cache-line transfer costs
+ * 0.06 or 0.25 us depending on where they land, for seconds at a time), so each pass runs
+ * the configurations that are compared with each other next to each other (order[]).
+ * Return: 0; -ENOMEM. */
+static int run_latency_jobs(void) {
+  int n, r, *order;
+  rounds = o.full ? 10 : 1;
+  if (njobs) fprintf(stderr, "latency (%d configurations, %d pass%s):\n", njobs, rounds,
+                     rounds > 1 ? "es" : "");
+  order = calloc((size_t)(njobs > 0 ? njobs : 1), sizeof *order);
+  if (order == NULL) return -ENOMEM;
+  for (n = 0; n < njobs; n++) order[n] = n;
+  qsort(order, (size_t)njobs, sizeof *order, by_comparison_group);
+  for (r = 0; r < rounds; r++)
+    for (n = 0; n < njobs; n++) run_job(&jobs[order[n]], r);
+  free(order);
+  for (n = 0; n < njobs; n++) job_rows(&jobs[n]);
+  return 0;
+}
+
+/* Writer throughput: publishes of 64 B with 0..16 readers, each size alone, and the system
+ * calls of a million publishes; each run lasts @dur_ns. */
+static void publish_group(int64_t dur_ns) {
+  long long n1, n0;
+  size_t i;
+  int n;
+  fprintf(stderr, "writer throughput:\n");
+  publish(64, 0, BENCH_SPIN, dur_ns);
+  for (n = 1; n <= 16; n *= 4) publish(64, n, BENCH_SPIN, dur_ns);
+  for (n = 1; n <= 16; n *= 4) publish(64, n, BENCH_SLEEP, dur_ns);
+  for (i = 0; i < nsizes; i++)
+    if (sizes[i] != 64 || o.size_set) publish(sizes[i], 0, BENCH_SPIN, dur_ns);
+  n1 = count_publish_syscalls(64, 1000000);
+  n0 = count_publish_syscalls(64, 0);
+  rep.syscalls_n = 1000000;
+  rep.syscalls = n1 < 0 || n0 < 0 ? -1 : n1 - n0;
+  fprintf(stderr, "  syscalls during 1e6 publishes (64 B, no reader): %lld\n", rep.syscalls);
+}
+
 int main(int argc, char **argv) {
   size_t i;
-  int n, r, dur_ms, *order;
   if (parse(argc, argv) < 0) return 2;
   srand((unsigned)getpid() ^ (unsigned)time(NULL));
   bench_cpus_init(o.pin);
@@ -449,65 +516,18 @@ int main(int argc, char **argv) {
     return rc < 0 ? 1 : 0;
   }
   if (o.size_set) { /* one size only */
-    sizes[0] = o.size;
-    NSIZES = 1;
+    sizes = &o.size;
+    nsizes = 1;
   }
   hardware_line();
   fprintf(stderr, "shmbus_bench: %s\n", rep.hardware);
-  dur_ms = o.full ? 1000 : 150;
-  if (want("floors")) {
-    if (bench_free_cores() >= 1) add_job(&floor_spin, BENCH_SPIN, 8, 1);
-    add_job(&floor_futex, BENCH_SLEEP, 8, 1);
-  }
-  if (want("shmbus"))
-    for (i = 0; i < NSIZES; i++) {
-      /* Spinning readers only up to the free cores: more would only measure time slicing. */
-      for (n = 1; n <= bench_free_cores() && n <= 64; n *= 4)
-        add_job(&shmbus_transport, BENCH_SPIN, sizes[i], n);
-      for (n = 1; n <= 64; n *= 4) add_job(&shmbus_transport, BENCH_SLEEP, sizes[i], n);
-      for (n = 1; n <= 64; n *= 4) add_job(&shmbus_transport, BENCH_HYBRID, sizes[i], n);
-      if (bench_free_cores() >= 1) add_job(&shmbus_zc_transport, BENCH_SPIN, sizes[i], 1);
-      add_job(&shmbus_zc_transport, BENCH_SLEEP, sizes[i], 1); /* zero-copy: bench/zerocopy.h */
-    }
-  if (want("peers"))
-    for (i = 0; i < NSIZES; i++) {
-      add_job(&peer_pipe, BENCH_SLEEP, sizes[i], 1);
-      add_job(&peer_unix, BENCH_SLEEP, sizes[i], 1);
-      add_job(&peer_mq, BENCH_SLEEP, sizes[i], 1);
-      add_job(&peer_zmq, BENCH_SLEEP, sizes[i], 1);
-    }
-  /* Full mode: 10 passes. The host moves the two vCPUs around (a cache-line transfer costs
-   * 0.06 or 0.25 us depending on where they land, for seconds at a time), so each pass runs
-   * the configurations that are compared with each other next to each other (order[]). */
-  rounds = o.full ? 10 : 1;
-  if (njobs) fprintf(stderr, "latency (%d configurations, %d pass%s):\n", njobs, rounds,
-                     rounds > 1 ? "es" : "");
-  order = calloc((size_t)(njobs > 0 ? njobs : 1), sizeof *order);
-  if (order == NULL) return 1;
-  for (n = 0; n < njobs; n++) order[n] = n;
-  qsort(order, (size_t)njobs, sizeof *order, by_comparison_group);
-  for (r = 0; r < rounds; r++)
-    for (n = 0; n < njobs; n++) run_job(&jobs[order[n]], r);
-  free(order);
-  for (n = 0; n < njobs; n++) job_rows(&jobs[n]);
-  if (want("publish")) {
-    fprintf(stderr, "writer throughput:\n");
-    publish(64, 0, BENCH_SPIN, dur_ms * 1000000LL);
-    for (n = 1; n <= 16; n *= 4) publish(64, n, BENCH_SPIN, dur_ms * 1000000LL);
-    for (n = 1; n <= 16; n *= 4) publish(64, n, BENCH_SLEEP, dur_ms * 1000000LL);
-    for (i = 0; i < NSIZES; i++)
-      if (sizes[i] != 64 || o.size_set) publish(sizes[i], 0, BENCH_SPIN, dur_ms * 1000000LL);
-    {
-      long long n1 = count_publish_syscalls(64, 1000000), n0 = count_publish_syscalls(64, 0);
-      rep.syscalls_n = 1000000;
-      rep.syscalls = n1 < 0 || n0 < 0 ? -1 : n1 - n0;
-      fprintf(stderr, "  syscalls during 1e6 publishes (64 B, no reader): %lld\n", rep.syscalls);
-    }
-  }
+  add_latency_jobs();
+  if (run_latency_jobs() < 0) return 1;
+  if (want("publish")) publish_group((o.full ? 1000 : 150) * 1000000LL);
   if (want("fanout")) fanout_group();
   if (want("copy")) {
     fprintf(stderr, "copy cost:\n");
-    for (i = 0; i < NSIZES; i++) copies(sizes[i]);
+    for (i = 0; i < nsizes; i++) copies(sizes[i]);
   }
   report_markdown(&rep, stdout);
   zc_targets(&rep, stdout);

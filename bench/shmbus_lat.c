@@ -135,15 +135,79 @@ tput_reader(struct sb_state *s, struct bench_ctl *ctl, int idx, int mode, size_t
   _exit(0);
 }
 
+/* Fork @readers throughput readers and wait until every one has opened the bus; *@started
+ * counts those forked. Return: 0; a negative errno with a sentence in @err. */
+static int start_tput_readers(struct sb_state *s, struct bench_ctl *ctl, int readers, int mode,
+                              size_t size, pid_t *pids, int *started, char *err, size_t errlen) {
+  int64_t deadline;
+  int r;
+  fflush(NULL);
+  for (r = 0; r < readers; r++) {
+    pids[r] = fork();
+    if (pids[r] == 0) tput_reader(s, ctl, r, mode, size);
+    if (pids[r] < 0) {
+      int e = errno;
+      snprintf(err, errlen, "throughput: fork failed: %s", strerror(e));
+      return -e;
+    }
+    (*started)++;
+  }
+  bench_pin_writer();
+  deadline = bench_now() + 10000000000LL;
+  while ((int)atomic_load(&ctl->ready) < readers && bench_now() < deadline) usleep(200);
+  if ((int)atomic_load(&ctl->ready) < readers) {
+    snprintf(err, errlen, "throughput: readers did not start: %s", ctl->err);
+    return -ETIMEDOUT;
+  }
+  return 0;
+}
+
+/* Publish @size-byte records from @buf back to back for @duration_ns after a warm-up, timing
+ * batches of 32 into @cost; *@n counts the timed publishes. Return: publishes per second. */
+static double time_publishes(shmbus_pub *pub, unsigned char *buf, size_t size,
+                             int64_t duration_ns, struct hist *cost, long *n) {
+  int64_t t0, t1, start;
+  long i;
+  for (i = 0; i < 1000; i++) shmbus_pub_publish(pub, buf, size); /* warm-up */
+  hist_reset(cost);
+  start = bench_now();
+  do {
+    t0 = bench_now();
+    for (i = 0; i < 32; i++) {
+      memcpy(buf, n, sizeof *n);
+      shmbus_pub_publish(pub, buf, size);
+      (*n)++;
+    }
+    t1 = bench_now();
+    hist_add(cost, (uint64_t)(t1 - t0) / 32);
+  } while (t1 - start < duration_ns);
+  return (double)*n * 1e9 / (double)(t1 - start);
+}
+
+/* Wait for the @started readers (killed first when @rc < 0: only those forked here).
+ * Return: @rc, or -ECHILD with a sentence in @err when a reader failed after a success. */
+static int reap_tput_readers(const pid_t *pids, int started, int rc, struct bench_ctl *ctl,
+                             char *err, size_t errlen) {
+  int r, status;
+  for (r = 0; r < started; r++) {
+    if (rc < 0) kill(pids[r], SIGKILL);
+    if (waitpid(pids[r], &status, 0) == pids[r] && (!WIFEXITED(status) || WEXITSTATUS(status)) &&
+        rc == 0) {
+      rc = -ECHILD;
+      snprintf(err, errlen, "throughput: %s", ctl->err[0] ? ctl->err : "a reader died");
+    }
+  }
+  return rc;
+}
+
 int run_throughput(size_t size, int readers, int mode, int64_t duration_ns, struct hist *cost,
                    double *per_s, double *seen, char *err, size_t errlen) {
   struct bench_ctl *ctl = bench_ctl_new(readers > 0 ? readers : 1);
   struct sb_state s;
   pid_t pids[BENCH_MAX_READERS];
   unsigned char *buf = calloc(1, size);
-  int64_t t0, t1, start, deadline;
-  long i, n = 0;
-  int r, rc, status, started = 0;
+  long n = 0;
+  int r, rc, started = 0;
   uint64_t got = 0;
 
   err[0] = 0;
@@ -154,55 +218,16 @@ int run_throughput(size_t size, int readers, int mode, int64_t duration_ns, stru
     return -ENOMEM;
   }
   rc = open_bus(&s, size);
-  if (rc < 0) {
+  if (rc < 0)
     snprintf(err, errlen, "throughput: cannot create a bus: %s", shmbus_strerror(rc));
-    goto out;
+  else
+    rc = start_tput_readers(&s, ctl, readers, mode, size, pids, &started, err, errlen);
+  if (rc == 0) {
+    *per_s = time_publishes(s.pub, buf, size, duration_ns, cost, &n);
+    atomic_store(&ctl->stop, 1);
+    shmbus_pub_publish(s.pub, buf, size); /* wakes any sleeper so it sees stop */
   }
-  fflush(NULL);
-  for (r = 0; r < readers; r++) {
-    pids[r] = fork();
-    if (pids[r] == 0) tput_reader(&s, ctl, r, mode, size);
-    if (pids[r] < 0) {
-      rc = -errno;
-      snprintf(err, errlen, "throughput: fork failed: %s", strerror(errno));
-      goto out;
-    }
-    started++;
-  }
-  bench_pin_writer();
-  deadline = bench_now() + 10000000000LL;
-  while ((int)atomic_load(&ctl->ready) < readers && bench_now() < deadline) usleep(200);
-  if ((int)atomic_load(&ctl->ready) < readers) {
-    rc = -ETIMEDOUT;
-    snprintf(err, errlen, "throughput: readers did not start: %s", ctl->err);
-    goto out;
-  }
-  for (i = 0; i < 1000; i++) shmbus_pub_publish(s.pub, buf, size); /* warm-up */
-  hist_reset(cost);
-  start = bench_now();
-  do {
-    t0 = bench_now();
-    for (i = 0; i < 32; i++) {
-      memcpy(buf, &n, sizeof n);
-      shmbus_pub_publish(s.pub, buf, size);
-      n++;
-    }
-    t1 = bench_now();
-    hist_add(cost, (uint64_t)(t1 - t0) / 32);
-  } while (t1 - start < duration_ns);
-  *per_s = (double)n * 1e9 / (double)(t1 - start);
-  atomic_store(&ctl->stop, 1);
-  shmbus_pub_publish(s.pub, buf, size); /* wakes any sleeper so it sees stop */
-  rc = 0;
-out:
-  for (r = 0; r < started; r++) {
-    if (rc < 0) kill(pids[r], SIGKILL); /* only the readers forked here */
-    if (waitpid(pids[r], &status, 0) == pids[r] && (!WIFEXITED(status) || WEXITSTATUS(status)) &&
-        rc == 0) {
-      rc = -ECHILD;
-      snprintf(err, errlen, "throughput: %s", ctl->err[0] ? ctl->err : "a reader died");
-    }
-  }
+  rc = reap_tput_readers(pids, started, rc, ctl, err, errlen);
   for (r = 0; r < readers; r++) got += atomic_load(&ctl->received[r]);
   *seen = readers > 0 && n > 0 ? (double)got / ((double)n * readers) : 0;
   if (s.pub) close_bus(&s);

@@ -4,14 +4,18 @@
 
 #include "core/shmbus.h"
 
+/* A macro's value as a string literal: messages state limits from the macros that set them. */
+#define STRINGIFY(x) #x
+#define VALUE_OF(macro) STRINGIFY(macro)
+
 const char *shmbus_strerror(int err) {
   if (err < 0) err = -err;
   switch (err) {
     case 0: return "success";
-    case ENOENT: return "no such bus (list buses with 'shmbus ls', or wait for it to appear)";
+    case ENOENT: return "no such bus (check its name, or wait for its writer to create it)";
     case EACCES: return "permission denied: the bus's owner has not granted you access";
-    case EINVAL: return "invalid argument (bus names are 1-200 characters of A-Z a-z 0-9 _ . -, not starting with '.')";
-    case ENAMETOOLONG: return "bus name too long (at most 200 characters)";
+    case EINVAL: return "invalid argument (bus names are 1-" VALUE_OF(SHMBUS_NAME_MAX) " characters of A-Z a-z 0-9 _ . -, not starting with '.')";
+    case ENAMETOOLONG: return "bus name too long (at most " VALUE_OF(SHMBUS_NAME_MAX) " characters)";
     case EPROTO: return "not a shmbus bus, or its header is corrupt or truncated";
     case EPROTONOSUPPORT: return "the bus was made by an incompatible shmbus version (other layout version)";
     case EMSGSIZE: return "record larger than the bus's capacity; nothing was published";

@@ -10,6 +10,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "core/clock.h"
 #include "core/layout.h"
 #include "core/shmbus.h"
 
@@ -105,6 +106,18 @@ static inline void shmbus__step(int n) { (void)n; }
 static inline int shmbus__broken(void) { return 0; }
 #endif
 
+/* shmbus__replaced() - has a newer bus taken this one's name (SHMBUS__FLAG_REPLACED in @h)?
+ * @order: the load's memory order; each caller says what it pairs with. */
+static inline int shmbus__replaced(const struct shmbus__header *h, memory_order order) {
+  return (atomic_load_explicit(&h->flags, order) & SHMBUS__FLAG_REPLACED) != 0;
+}
+
+/* shmbus__same_file() - is @st the file of device @dev and inode @ino? A bus name that leads
+ * to another file than the one opened was removed or renamed over. */
+static inline int shmbus__same_file(const struct stat *st, dev_t dev, ino_t ino) {
+  return st->st_dev == dev && st->st_ino == ino;
+}
+
 /* names.c */
 int shmbus__path(char *buf, const char *prefix, const char *name);
 int shmbus__open_owned(const char *path, int flags, mode_t mode);
@@ -170,12 +183,6 @@ int shmbus__remove_temporaries(const char *name);
 /* liveness.c */
 int shmbus__proc_start_time(pid_t pid, uint64_t *start);
 int shmbus__writer_alive(const struct shmbus__header *h);
-
-static inline int64_t shmbus__now(clockid_t clk) {
-  struct timespec ts;
-  clock_gettime(clk, &ts);
-  return (int64_t)ts.tv_sec * 1000000000LL + ts.tv_nsec;
-}
 
 static inline void shmbus__cpu_relax(void) {
 #if defined(__x86_64__) || defined(__i386__)

@@ -1,4 +1,5 @@
-/* names.c - bus names, the paths of a bus's three objects, and opening them safely. */
+/* names.c - bus names, the modes a bus may have, the paths of a bus's three objects, and
+ * opening them safely. */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -19,6 +20,11 @@ int shmbus_name_check(const char *name) {
              c == '_' || c == '-' || c == '.';
     if (!ok) return -EINVAL;
   }
+  return 0;
+}
+
+int shmbus_mode_check(mode_t mode) {
+  if ((mode & ~(mode_t)0644) != 0 || (mode & 0600) != 0600) return -EINVAL;
   return 0;
 }
 
@@ -83,5 +89,5 @@ int shmbus__lock_check(int fd, const char *path) {
   struct stat a, b;
   if (fstat(fd, &a) < 0) return -errno;
   if (lstat(path, &b) < 0) return errno == ENOENT ? -ESTALE : -errno; /* not through a link */
-  return a.st_dev == b.st_dev && a.st_ino == b.st_ino ? 0 : -ESTALE;
+  return shmbus__same_file(&a, b.st_dev, b.st_ino) ? 0 : -ESTALE;
 }

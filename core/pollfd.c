@@ -38,9 +38,13 @@ struct shmbus__pollfd {
   _Atomic uint64_t death_consumed; /* life id of the writer whose death the owner was told */
 };
 
-/* One writer's life: its pid and start time (pid reuse gives another start time). */
+/* Linux's PID_MAX_LIMIT (2^22): no pid_max may exceed it, so a pid fits below this factor. */
+#define PID_LIMIT 4194304u
+
+/* One writer's life: its pid and start time (pid reuse gives another start time). The start
+ * time is shifted above every possible pid, so the two do not overlap. */
 static uint64_t life_id(const struct shmbus__header *h) {
-  return atomic_load_explicit(&h->writer_start, memory_order_relaxed) * 4194304u ^
+  return atomic_load_explicit(&h->writer_start, memory_order_relaxed) * PID_LIMIT ^
          atomic_load_explicit(&h->writer_pid, memory_order_relaxed);
 }
 
@@ -60,7 +64,7 @@ static int reason_pending(shmbus_sub *s) {
   struct shmbus__pollfd *pf = s->pfd;
   uint64_t dead = atomic_load(&pf->dead_life);
   if (atomic_load_explicit(&s->h->latest, memory_order_seq_cst) >= s->cursor) return 1;
-  if (atomic_load_explicit(&s->h->flags, memory_order_seq_cst) & SHMBUS__FLAG_REPLACED) return 1;
+  if (shmbus__replaced(s->h, memory_order_seq_cst)) return 1;
   if (atomic_load(&pf->stale)) return 1;
   return dead != 0 && dead != atomic_load(&pf->death_consumed);
 }

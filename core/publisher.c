@@ -29,9 +29,7 @@ static int check_opts(const struct shmbus_pub_opts *o) {
   if (o->flags & ~(uint32_t)SHMBUS_PUB_CREATE) return -EINVAL;
   if (o->slots != 0 && (o->slots < 2 || o->slots > SHMBUS_MAX_SLOTS)) return -EINVAL;
   if (o->capacity > SHMBUS_MAX_CAPACITY) return -EINVAL;
-  /* Owner read+write always; group and others may only get read. */
-  if (o->mode != 0 && ((o->mode & ~(mode_t)0644) != 0 || (o->mode & 0600) != 0600))
-    return -EINVAL;
+  if (o->mode != 0 && shmbus_mode_check(o->mode) < 0) return -EINVAL;
   if (o->type) {
     if (strlen(o->type) > SHMBUS_TYPE_MAX) return -EINVAL;
     for (i = 0; o->type[i]; i++)
@@ -92,7 +90,7 @@ static int fits(const shmbus_pub *p, const struct shmbus_pub_opts *o,
          (o->type == NULL || strncmp(o->type, p->h->type, sizeof p->h->type) == 0) &&
          (o->schema == NULL || (want ? want->pub.hash : 0) == (have ? have->pub.hash : 0)) &&
          p->g.layout == SHMBUS__LAYOUT_VERSION &&
-         !(atomic_load(&p->h->flags) & SHMBUS__FLAG_REPLACED);
+         !shmbus__replaced(p->h, memory_order_seq_cst);
 }
 
 /* Open the records object read-write: adopt it if it fits @o, else create or replace it.
@@ -219,6 +217,15 @@ int shmbus_pub_open(const char *name, const struct shmbus_pub_opts *opts, shmbus
   rc = shmbus__proc_start_time(getpid(), &start);
   if (rc < 0) goto fail;
   p->version = atomic_load_explicit(&p->h->latest, memory_order_acquire);
+  /* A writer killed between its seq = 2v and its store of latest = v left record v complete,
+   * and seq = 2v is what commits a record (readers of the next record may already hold it:
+   * docs/PROTOCOL.md, Read side). Adopt it: latest catches up, versions go on after it. */
+  if (p->version + 1 < SHMBUS__VERSION_MAX &&
+      shmbus__seq_read_begin(shmbus__slot_at(p->h, &p->g, p->version + 1)) ==
+          2 * (p->version + 1)) {
+    p->version++;
+    atomic_store_explicit(&p->h->latest, p->version, memory_order_seq_cst);
+  }
   atomic_store_explicit(&p->h->writer_pid, (uint32_t)getpid(), memory_order_relaxed);
   atomic_store_explicit(&p->h->writer_start, start, memory_order_relaxed);
   atomic_store_explicit(&p->h->writer_state, SHMBUS__WRITER_RUNNING, memory_order_release);
@@ -236,7 +243,7 @@ fail:
 }
 
 /* Everything after the payload: complete the slot, move latest, wake sleepers if any. */
-static void finish(shmbus_pub *p, struct shmbus__slot *s, uint64_t v, uint64_t len) {
+static void publish_complete(shmbus_pub *p, struct shmbus__slot *s, uint64_t v, uint64_t len) {
   uint64_t now = (uint64_t)shmbus__now(CLOCK_REALTIME);
   atomic_store_explicit(&s->length, len, memory_order_relaxed);
   atomic_store_explicit(&s->timestamp_ns, now, memory_order_relaxed);
@@ -256,7 +263,7 @@ static void finish(shmbus_pub *p, struct shmbus__slot *s, uint64_t v, uint64_t l
 }
 
 /* Mark slot of @v as being written. */
-static struct shmbus__slot *begin(shmbus_pub *p, uint64_t v) {
+static struct shmbus__slot *slot_write_begin(shmbus_pub *p, uint64_t v) {
   struct shmbus__slot *s = shmbus__slot_at(p->h, &p->g, v);
   if (shmbus__broken()) {
     /* Negative control: publish first, write after. Readers must catch the tearing. */
@@ -273,7 +280,7 @@ static struct shmbus__slot *begin(shmbus_pub *p, uint64_t v) {
 /* A forced-out writer (shmbus rm --force, or a replacement) learns it here: one relaxed load
  * of the header's first cache line, which no reader writes (so it stays in our cache). */
 static int forced_out(const shmbus_pub *p) {
-  return (atomic_load_explicit(&p->h->flags, memory_order_relaxed) & SHMBUS__FLAG_REPLACED) != 0;
+  return shmbus__replaced(p->h, memory_order_relaxed);
 }
 
 int shmbus_pub_publish(shmbus_pub *p, const void *data, size_t len) {
@@ -284,12 +291,12 @@ int shmbus_pub_publish(shmbus_pub *p, const void *data, size_t len) {
   if (forced_out(p)) return -ESTALE;
   p->rslot = NULL;
   v = p->version + 1;
-  s = begin(p, v);
+  s = slot_write_begin(p, v);
   half = (len / 16) * 8; /* two halves, so a test can kill the writer between them */
   shmbus__copy_in(s->payload, data, half);
   shmbus__step(2);
   shmbus__copy_in(s->payload + half / 8, (const char *)data + half, len - half);
-  finish(p, s, v, len);
+  publish_complete(p, s, v, len);
   return 0;
 }
 
@@ -297,7 +304,7 @@ int shmbus_pub_reserve(shmbus_pub *p, size_t len, void **data) {
   if (p == NULL || data == NULL) return -EINVAL;
   if (len > p->g.capacity) return -EMSGSIZE;
   if (forced_out(p)) return -ESTALE;
-  p->rslot = begin(p, p->version + 1);
+  p->rslot = slot_write_begin(p, p->version + 1);
   p->rlen = len;
   *data = (void *)p->rslot->payload;
   return 0;
@@ -305,7 +312,7 @@ int shmbus_pub_reserve(shmbus_pub *p, size_t len, void **data) {
 
 int shmbus_pub_commit(shmbus_pub *p, size_t len) {
   if (p == NULL || p->rslot == NULL || len > p->rlen) return -EINVAL;
-  finish(p, p->rslot, p->version + 1, len);
+  publish_complete(p, p->rslot, p->version + 1, len);
   p->rslot = NULL;
   return 0;
 }
@@ -349,7 +356,9 @@ int shmbus_pub_store(shmbus_pub *p, size_t offset, const void *data, size_t len)
     word = atomic_load_explicit(w, memory_order_relaxed);
     memcpy((unsigned char *)&word + head, from, n);
     atomic_store_explicit(w, word, memory_order_relaxed);
-    w++, from += n, len -= n;
+    w++;
+    from += n;
+    len -= n;
   }
   shmbus__copy_in(w, from, len - len % 8);
   if (len % 8 != 0) { /* the last word, up to byte len % 8 */

@@ -195,8 +195,7 @@ void shmbus__fill_info(const struct shmbus__header *h, const struct shmbus__geom
   info->writer_alive = shmbus__writer_alive(h);
   info->writer_closed =
       atomic_load_explicit(&h->writer_state, memory_order_relaxed) == SHMBUS__WRITER_CLOSED;
-  info->replaced =
-      (atomic_load_explicit(&h->flags, memory_order_acquire) & SHMBUS__FLAG_REPLACED) != 0;
+  info->replaced = shmbus__replaced(h, memory_order_acquire);
   info->layout_version = h->layout_version;
   info->readers = -1;
   if (wake && h->layout_version >= 2) shmbus__registry_counts(wake, &info->readers, &info->sleepers);

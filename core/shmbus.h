@@ -345,6 +345,11 @@ int shmbus_path(const char *name, char *buf, size_t n);
 /* shmbus_name_check() - 0 if @name is a valid bus name, else -EINVAL or -ENAMETOOLONG. */
 int shmbus_name_check(const char *name);
 
+/* shmbus_mode_check() - 0 if @mode is a valid shmbus_pub_opts.mode other than 0: the owner may
+ * read and write, the group and others may at most read (0600, 0640, 0604, 0644), so no
+ * reader can write a bus. Else -EINVAL. */
+int shmbus_mode_check(mode_t mode);
+
 /* shmbus_version() - this library's version, "MAJOR.MINOR.PATCH" (SHMBUS_VERSION_STRING of the
  * build that made it; the soname is libshmbus.so.MAJOR). Never NULL. */
 const char *shmbus_version(void);

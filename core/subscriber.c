@@ -125,12 +125,8 @@ static int try_read(shmbus_sub *s, uint64_t v, void *buf, size_t cap, uint64_t *
   return READ_OK;
 }
 
-static int replaced(const shmbus_sub *s) {
-  return (atomic_load_explicit(&s->h->flags, memory_order_acquire) & SHMBUS__FLAG_REPLACED) != 0;
-}
-
-static void fill(struct shmbus_record_info *info, uint64_t v, uint64_t len, uint64_t ts,
-                 uint64_t lost) {
+static void set_record_info(struct shmbus_record_info *info, uint64_t v, uint64_t len,
+                            uint64_t ts, uint64_t lost) {
   if (info == NULL) return;
   info->version = v;
   info->length = len;
@@ -140,23 +136,40 @@ static void fill(struct shmbus_record_info *info, uint64_t v, uint64_t len, uint
 
 static ssize_t read_latest(shmbus_sub *s, void *buf, size_t cap,
                            struct shmbus_record_info *info, struct shmbus__borrowed *bw) {
-  uint64_t v, prev = 0, len = 0, ts = 0;
+  uint64_t l, v, prev = 0, prev_l = 0, len = 0, ts = 0;
   unsigned stuck = 0;
   int rc;
-  if (replaced(s)) return -ESTALE;
+  if (shmbus__replaced(s->h, memory_order_acquire)) return -ESTALE;
   for (;;) {
-    v = atomic_load_explicit(&s->h->latest, memory_order_acquire);
+    l = atomic_load_explicit(&s->h->latest, memory_order_acquire);
     /* A writer only ever moves `latest` forward, and loads of one atomic object never go
      * back in its modification order: a smaller value than our previous round's is
      * corruption. Without this check a `latest` toggling between two values whose slots
      * disagree would reset `stuck` on every round and keep us here forever. */
-    if (v < prev) return -EBADMSG;
+    if (l < prev_l) return -EBADMSG;
+    prev_l = l;
+    v = l;
+    if (v < s->cursor && s->cursor < SHMBUS__VERSION_MAX) {
+      /* The cursor's slot may already hold its record complete while `latest` lags (the
+       * writer's next store, or a writer killed between the two): seq = 2v commits a record
+       * (docs/PROTOCOL.md, Read side), so it is newer than v and ours. */
+      rc = try_read(s, s->cursor, buf, cap, &len, &ts, bw);
+      if (rc == READ_OK) {
+        v = s->cursor;
+        break;
+      }
+      if (rc == -ENOBUFS) set_record_info(info, s->cursor, len, ts, 0);
+      if (rc < 0) return rc;
+      /* Never older than a record already handed out from its slot before `latest` moved
+       * (cursor - 1 was committed: every cursor move is to at most one past one). */
+      if (v + 1 < s->cursor) v = s->cursor - 1;
+    }
     if (v == 0) return -ENODATA;
     if (v >= SHMBUS__VERSION_MAX) return -EBADMSG;
     rc = try_read(s, v, buf, cap, &len, &ts, bw);
     if (rc == READ_OK) break;
     if (rc == -ENOBUFS) {
-      fill(info, v, len, ts, 0);
+      set_record_info(info, v, len, ts, 0);
       return rc;
     }
     if (rc < 0) return rc;
@@ -173,22 +186,32 @@ static ssize_t read_latest(shmbus_sub *s, void *buf, size_t cap,
     shmbus__step(110); /* test hook: about to load `latest` again */
   }
   if (v >= s->cursor) {
-    /* Everything between the cursor and v is skipped, plus what next() skipped before. */
-    fill(info, v, len, ts, v - s->cursor + s->lost_pending);
+    /* Everything between the cursor and v is skipped, plus what read_next() skipped before. */
+    set_record_info(info, v, len, ts, v - s->cursor + s->lost_pending);
     s->lost_total += v - s->cursor + s->lost_pending;
     s->lost_pending = 0;
     s->cursor = v + 1;
   } else {
-    fill(info, v, len, ts, 0);
+    set_record_info(info, v, len, ts, 0);
   }
   return (ssize_t)len;
 }
 
-static ssize_t next(shmbus_sub *s, void *buf, size_t cap, struct shmbus_record_info *info,
+static ssize_t read_next(shmbus_sub *s, void *buf, size_t cap, struct shmbus_record_info *info,
                     struct shmbus__borrowed *bw) {
   uint64_t latest, len = 0, ts = 0, lost = 0, c;
   int rc;
-  if (replaced(s)) return -ESTALE;
+  if (shmbus__replaced(s->h, memory_order_acquire)) return -ESTALE;
+  /* The fast path: the cursor's slot holds its record complete, so `latest` need not be
+   * loaded (one cache line fewer for a reader that spun on that slot, core/wait.c). Anything
+   * else (not written yet, lapped) takes the path below, which starts from `latest`. */
+  c = s->cursor;
+  if (c < SHMBUS__VERSION_MAX) {
+    rc = try_read(s, c, buf, cap, &len, &ts, bw);
+    if (rc == READ_OK) goto done;
+    if (rc == -ENOBUFS) set_record_info(info, c, len, ts, s->lost_pending);
+    if (rc < 0) return rc;
+  }
   for (;;) {
     c = s->cursor;
     latest = atomic_load_explicit(&s->h->latest, memory_order_acquire);
@@ -212,13 +235,14 @@ static ssize_t next(shmbus_sub *s, void *buf, size_t cap, struct shmbus_record_i
        * report them with the next record, and preview the count on -ENOBUFS, whose retry
        * with a bigger buffer returns this very record. */
       s->lost_pending += lost;
-      if (rc == -ENOBUFS) fill(info, c, len, ts, s->lost_pending);
+      if (rc == -ENOBUFS) set_record_info(info, c, len, ts, s->lost_pending);
       return rc == READ_MISSING ? -EBADMSG : rc; /* MISSING: latest >= c, slot never held c */
     }
     lost += 1; /* lapped while we looked: skip it */
     s->cursor = c + 1;
   }
-  fill(info, c, len, ts, lost + s->lost_pending);
+done:
+  set_record_info(info, c, len, ts, lost + s->lost_pending);
   s->lost_total += lost + s->lost_pending;
   s->lost_pending = 0;
   s->cursor = c + 1;
@@ -255,7 +279,7 @@ ssize_t shmbus_sub_read_latest(shmbus_sub *s, void *buf, size_t cap,
 ssize_t shmbus_sub_next(shmbus_sub *s, void *buf, size_t cap, struct shmbus_record_info *info) {
   ssize_t rc;
   if (s == NULL || (buf == NULL && cap > 0)) return -EINVAL;
-  rc = next(s, buf, cap, info, NULL);
+  rc = read_next(s, buf, cap, info, NULL);
   if (s->pfd) shmbus__pollfd_sync(s);
   return rc;
 }
@@ -268,11 +292,11 @@ int shmbus_sub_seek(shmbus_sub *s, int whence) {
   return rc;
 }
 
-/* shmbus__sub_borrow() - next() (@latest 0) or read_latest() (@latest 1) without the copy:
+/* shmbus__sub_borrow() - read_next() (@latest 0) or read_latest() (@latest 1) without the copy:
  * the same cursor moves and lost counts, then the pollable descriptor's sync. */
 ssize_t shmbus__sub_borrow(shmbus_sub *s, int latest, struct shmbus_record_info *info,
                            struct shmbus__borrowed *bw) {
-  ssize_t rc = latest ? read_latest(s, NULL, 0, info, bw) : next(s, NULL, 0, info, bw);
+  ssize_t rc = latest ? read_latest(s, NULL, 0, info, bw) : read_next(s, NULL, 0, info, bw);
   if (s->pfd) shmbus__pollfd_sync(s);
   return rc;
 }

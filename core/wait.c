@@ -6,6 +6,7 @@
 #include <sys/stat.h>
 
 #include "core/internal.h"
+#include "core/seqslot.h"
 #include "core/wake.h"
 
 #ifdef SHMBUS_TESTING
@@ -29,6 +30,16 @@ static int have_new(const shmbus_sub *s) {
   return atomic_load_explicit(&s->h->latest, memory_order_acquire) >= s->cursor;
 }
 
+/* The spin phase's check: the slot the cursor's record goes to has reached it (seq >= 2c: 2c
+ * holds it, more means lapped). One cache line, the one the record's header and first payload
+ * bytes live in, instead of `latest` and then that line (bench/README.md, "Small-record fast
+ * path"). Acquire pairs with shmbus__seq_write_end(); next() reads the slot without `latest`. */
+static int slot_reached(const shmbus_sub *s) {
+  uint64_t c = s->cursor;
+  if (c >= SHMBUS__VERSION_MAX) return 1; /* corrupt: let the read report it */
+  return shmbus__seq_read_begin(shmbus__slot_at(s->h, &s->g, c)) >= 2 * c;
+}
+
 /* The sleep phase's re-check, after shmbus__wake_prepare(): seq_cst, the reader's half of the
  * Dekker pair with the writer's seq_cst store of `latest` and load of the wake word. */
 static int have_new_sc(const shmbus_sub *s) {
@@ -41,11 +52,11 @@ static int have_new_sc(const shmbus_sub *s) {
 int shmbus__stale(shmbus_sub *s, int64_t now, int64_t *last) {
   char path[SHMBUS__PATH_MAX];
   struct stat st;
-  if (atomic_load_explicit(&s->h->flags, memory_order_acquire) & SHMBUS__FLAG_REPLACED) return 1;
+  if (shmbus__replaced(s->h, memory_order_acquire)) return 1;
   if (now - *last < SHMBUS__LIVENESS_NS) return 0;
   *last = now;
   return shmbus__path(path, SHMBUS__PREFIX_BUS, s->name) == 0 &&
-         (stat(path, &st) < 0 || st.st_ino != s->ino || st.st_dev != s->dev);
+         (stat(path, &st) < 0 || !shmbus__same_file(&st, s->dev, s->ino));
 }
 
 /* The checks every path runs: replaced or removed (-ESTALE), writer closed or dead
@@ -93,9 +104,10 @@ static int spin_phase(shmbus_sub *s, int through, int64_t until, int64_t *now) {
   while (*now < until) {
     shmbus__spun();
     for (i = 0; i < 64; i++) {
-      if (have_new(s)) return 0;
+      if (slot_reached(s)) return 0;
       shmbus__cpu_relax();
     }
+    if (have_new(s)) return 0; /* `latest` too, once in 64 rounds: whatever the slots say */
     *now = shmbus__now(CLOCK_MONOTONIC);
     rc = check_state(s, through, *now, 0);
     if (rc < 0) return rc;
@@ -186,7 +198,7 @@ static int wait_impl(shmbus_sub *s, int64_t timeout_ns, int mode) {
   if (s == NULL || (mode & ~(SHMBUS_WAIT_MODE_MASK | SHMBUS_WAIT_THROUGH_DEATH)) ||
       how == SHMBUS_WAIT_MODE_MASK)
     return -EINVAL;
-  if (atomic_load_explicit(&s->h->flags, memory_order_acquire) & SHMBUS__FLAG_REPLACED)
+  if (shmbus__replaced(s->h, memory_order_acquire))
     return -ESTALE; /* before have_new(): records of a replaced bus are not handed out */
   if (have_new(s)) return 0;
   start = now = shmbus__now(CLOCK_MONOTONIC);

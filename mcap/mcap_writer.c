@@ -77,7 +77,10 @@ int mcap_writer_open(int fd, const struct mcap_writer_opts *opts, mcap_writer **
   if ((w = calloc(1, sizeof *w)) == NULL) return -ENOMEM;
   if (opts) w->o = *opts;
   else mcap_writer_opts_init(&w->o);
-  if (w->o.compression > MCAP_COMPRESS_LZ4) return free(w), -EINVAL;
+  if (w->o.compression > MCAP_COMPRESS_LZ4) {
+    free(w);
+    return -EINVAL;
+  }
   if (w->o.chunk_size == 0) w->o.chunk_size = 1 << 20;
   w->fd = fd;
   mcap__put(&w->out, MCAP_MAGIC, MCAP_MAGIC_LEN);
@@ -154,10 +157,17 @@ int mcap_writer_add_channel(mcap_writer *w, uint16_t schema_id, const char *topi
   mcap__str(&c->rec, message_encoding);
   put_map(&c->rec, md, n);
   mcap__end(&c->rec, at);
-  if (c->rec.err) return free(c->rec.p), -ENOMEM;
+  if (c->rec.err) {
+    free(c->rec.p);
+    return -ENOMEM;
+  }
   b = data_buf(w);
   mcap__put(b, c->rec.p, c->rec.n);
-  if (b->err) return free(c->rec.p), w->err = b->err;
+  if (b->err) {
+    free(c->rec.p);
+    w->err = b->err;
+    return w->err;
+  }
   return (int)w->nch++;
 }
 
@@ -424,7 +434,7 @@ static void put_tail(mcap_writer *w, uint64_t summary_start, const struct mcap__
   mcap__put(&w->out, MCAP_MAGIC, MCAP_MAGIC_LEN);
 }
 
-static int finish(mcap_writer *w) {
+static int write_file_end(mcap_writer *w) {
   struct mcap__buf offs = {0};
   uint64_t summary_start = 0;
   size_t at;
@@ -444,7 +454,10 @@ static int finish(mcap_writer *w) {
 
 static void free_writer(mcap_writer *w) {
   size_t i;
-  for (i = 0; i < w->nch; i++) free(w->ch[i].rec.p), free(w->ch[i].idx.p);
+  for (i = 0; i < w->nch; i++) {
+    free(w->ch[i].rec.p);
+    free(w->ch[i].idx.p);
+  }
   free(w->ch);
   free(w->out.p);
   free(w->chunk.p);
@@ -458,7 +471,7 @@ static void free_writer(mcap_writer *w) {
 int mcap_writer_close(mcap_writer *w) {
   int rc;
   if (w == NULL) return 0;
-  rc = finish(w);
+  rc = write_file_end(w);
   if (close(w->fd) < 0 && rc == 0) rc = -errno;
   free_writer(w);
   return rc;

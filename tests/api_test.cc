@@ -57,6 +57,19 @@ TEST(Names, ValidAndInvalid) {
   EXPECT_EQ(-ENAMETOOLONG, shmbus_name_check(std::string(SHMBUS_NAME_MAX + 1, 'x').c_str()));
 }
 
+TEST(Names, ModesLetNoReaderWrite) {
+  EXPECT_EQ(0, shmbus_mode_check(0600));
+  EXPECT_EQ(0, shmbus_mode_check(0640));
+  EXPECT_EQ(0, shmbus_mode_check(0604));
+  EXPECT_EQ(0, shmbus_mode_check(0644));
+  EXPECT_EQ(-EINVAL, shmbus_mode_check(0));
+  EXPECT_EQ(-EINVAL, shmbus_mode_check(0400));
+  EXPECT_EQ(-EINVAL, shmbus_mode_check(0660));
+  EXPECT_EQ(-EINVAL, shmbus_mode_check(0646));
+  EXPECT_EQ(-EINVAL, shmbus_mode_check(0700));
+  EXPECT_EQ(-EINVAL, shmbus_mode_check(01644));
+}
+
 TEST(Names, EveryCallRejectsBadNames) {
   shmbus_pub* p = nullptr;
   shmbus_sub* s = nullptr;

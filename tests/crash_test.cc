@@ -161,13 +161,16 @@ TEST_P(CrashAt, ReadersKeepLastCompleteRecordAndResume) {
   ASSERT_TRUE(shmbus_test::Eventually([&] { return sh->restart.load() == 1; }, 30))
       << "the reader never learned that the writer died";
 
-  // Steps 5 and 6 come after latest moved: the fatal record is complete and visible.
-  uint64_t want = (step == 5 || step == 6) ? kBefore + 1 : kBefore;
+  // Steps 5 and 6 come after latest moved: the fatal record is complete and visible. Step 4
+  // comes after its seq = 2v, which commits it (docs/PROTOCOL.md, Read side): complete, read
+  // by a reader whose cursor is at it, but `latest` still says v - 1 until a new writer
+  // adopts it.
+  uint64_t want = (step == 4 || step == 5 || step == 6) ? kBefore + 1 : kBefore;
   EXPECT_EQ(want, sh->last_before.load());
   shmbus_bus_info info;
   ASSERT_EQ(0, shmbus_stat(bus.c_str(), &info));
   EXPECT_EQ(0, info.writer_alive);
-  EXPECT_EQ(want, info.latest);
+  EXPECT_EQ(step == 4 ? kBefore : want, info.latest);
 
   // A new writer: no lock left behind, versions resume after the last complete record.
   shmbus_pub* p = nullptr;
@@ -182,6 +185,67 @@ TEST_P(CrashAt, ReadersKeepLastCompleteRecordAndResume) {
   shmbus_pub_close(p);
   shmbus_test::SharedDelete(sh);
 }
+
+// The commit point is the slot's seq = 2v, not `latest` (docs/PROTOCOL.md, Read side): in
+// the window between the two stores (step 4), a spinning wait for v returns, next() and
+// read_latest() hand out v while `latest` still says v - 1, and a later read_latest() never
+// goes back to v - 1. Negative control: at step 3 (seq still odd) none of that happens.
+shmbus_sub* g_win_sub = nullptr;
+int g_win_step = 0;
+int g_win_bad = 0;
+int g_win_seen = 0;
+
+void WindowHook(int step) {
+  if (step != g_win_step || g_win_sub == nullptr) return;
+  shmbus_sub* s = g_win_sub;
+  g_win_sub = nullptr;  // once
+  g_win_seen = 1;
+  unsigned char buf[kSize];
+  shmbus_record_info in;
+  int waited = shmbus_sub_wait(s, 10 * 1000000LL, SHMBUS_WAIT_SPIN);  // spins at least once
+  ssize_t n = shmbus_sub_next(s, buf, sizeof buf, &in);
+  if (shmbus_sub_latest(s) != 1) g_win_bad |= 1;
+  if (step == 4) {
+    if (waited != 0) g_win_bad |= 2;
+    if (n != ssize_t(kSize) || in.version != 2 || !shmbus_test::Check(2, buf, kSize))
+      g_win_bad |= 4;
+    n = shmbus_sub_read_latest(s, buf, sizeof buf, &in);  // not back to 1
+    if (n != ssize_t(kSize) || in.version != 2 || in.lost != 0) g_win_bad |= 8;
+  } else {
+    if (waited != -ETIMEDOUT) g_win_bad |= 2;
+    if (n != -EAGAIN) g_win_bad |= 4;
+  }
+}
+
+class CommitPoint : public ::testing::TestWithParam<int> {};
+
+TEST_P(CommitPoint, SeqCommitsBeforeLatestMoves) {
+  TempBus bus("commit");
+  shmbus_pub* p = nullptr;
+  ASSERT_EQ(0, shmbus_pub_open(bus.c_str(), nullptr, &p));
+  unsigned char buf[kSize];
+  shmbus_test::Fill(1, buf, kSize);
+  ASSERT_EQ(0, shmbus_pub_publish(p, buf, kSize));
+  shmbus_sub* s = nullptr;
+  ASSERT_EQ(0, shmbus_sub_open(bus.c_str(), 0, &s));
+  ASSERT_EQ(0, shmbus_sub_seek(s, SHMBUS_SEEK_NEW));  // cursor 2
+  g_win_sub = s;
+  g_win_step = GetParam();
+  g_win_bad = g_win_seen = 0;
+  shmbus__step_hook = WindowHook;
+  shmbus_test::Fill(2, buf, kSize);
+  ASSERT_EQ(0, shmbus_pub_publish(p, buf, kSize));
+  shmbus__step_hook = nullptr;
+  EXPECT_EQ(1, g_win_seen);
+  EXPECT_EQ(0, g_win_bad);
+  shmbus_sub_close(s);
+  shmbus_pub_close(p);
+}
+
+INSTANTIATE_TEST_SUITE_P(Steps, CommitPoint, ::testing::Values(3, 4),
+                         [](const ::testing::TestParamInfo<int>& i) {
+                           return "step" + std::to_string(i.param);
+                         });
 
 std::string Name(const ::testing::TestParamInfo<CrashAt::ParamType>& info) {
   auto [step, kill, borrow] = info.param;

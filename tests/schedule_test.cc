@@ -103,17 +103,6 @@ extern "C" ssize_t read(int fd, void* buf, size_t n) {
 
 namespace {
 
-// True while @pid is blocked in the futex system call (/proc/PID/syscall names it).
-bool InFutexWait(pid_t pid) {
-  char path[64], line[128] = {0};
-  snprintf(path, sizeof path, "/proc/%d/syscall", (int)pid);
-  FILE* f = fopen(path, "re");
-  if (f == nullptr) return false;
-  bool in = fgets(line, sizeof line, f) != nullptr && atol(line) == SYS_futex;
-  fclose(f);
-  return in;
-}
-
 void StopWriter(int step) {
   if (step != SCHED_WRITER_STEP || g_gate->writer_stopped.load()) return;
   g_gate->writer_stopped = 1;
@@ -144,7 +133,7 @@ TEST(Schedule, AWakeBetweenAnnouncementAndSleepIsNotLost) {
   shmbus__step_hook = nullptr;
   g_gate->writer_woke = 1;  // the publish, its wake included, is over: let the reader sleep
   // The reader now sleeps (or got EAGAIN and sleeps again): publish when it is queued.
-  ASSERT_TRUE(shmbus_test::Eventually([&] { return InFutexWait(reader); }));
+  ASSERT_TRUE(shmbus_test::Eventually([&] { return shmbus_test::InFutexWait(reader); }));
   ASSERT_EQ(0, shmbus_pub_publish(p, "b", 1));
   EXPECT_EQ(0, shmbus_test::Reap(reader, 30)) << "the reader missed the wake for 'b'";
   EXPECT_EQ(1, g_gate->got.load());

@@ -8,6 +8,7 @@
 #include <signal.h>
 #include <sys/mman.h>
 #include <sys/shm.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -15,12 +16,14 @@
 #include <atomic>
 #include <cstdint>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <functional>
 #include <random>
 #include <string>
 
 #include "core/shmbus.h"
+#include "tests/header_offsets.h"
 
 namespace shmbus_test {
 
@@ -43,12 +46,25 @@ class TempBus {
   std::string name_;
 };
 
-// The System V id of a bus's wake page (header offset 216, docs/PROTOCOL.md), -1 if none.
+// The System V id of a bus's wake page (the header's wake_shmid, docs/PROTOCOL.md), -1 if none.
 inline int WakeShmid(const TempBus& bus) {
   int id = -1, fd = open(bus.path().c_str(), O_RDONLY);
-  if (fd >= 0 && pread(fd, &id, sizeof id, 216) != sizeof id) id = -1;
+  if (fd >= 0 && pread(fd, &id, sizeof id, (off_t)shmbus_test_header.wake_shmid) != sizeof id)
+    id = -1;
   if (fd >= 0) close(fd);
   return id;
+}
+
+// True while @pid is blocked in the futex system call (/proc/PID/syscall names it): a sleeper
+// queued on the wake word, so a publish's wake (not an EAGAIN) ends its wait.
+inline bool InFutexWait(pid_t pid) {
+  char path[64], line[128] = {0};
+  snprintf(path, sizeof path, "/proc/%d/syscall", (int)pid);
+  FILE* f = fopen(path, "re");
+  if (f == nullptr) return false;
+  bool in = fgets(line, sizeof line, f) != nullptr && atol(line) == SYS_futex;
+  fclose(f);
+  return in;
 }
 
 // Whether the reader registry of @bus lists process @pid asleep in a wait for version @cursor

@@ -62,17 +62,9 @@ TEST(Wake, EverySleeperIsWokenByTheWritersFutexWake) {
   for (int i = 0; i < n; i++) pids.push_back(shmbus_test::Spawn([&] { return Sleeper(bus.c_str(), sh); }));
   ASSERT_TRUE(shmbus_test::Eventually([&] { return sh->ready.load() == n; }));
   ASSERT_TRUE(shmbus_test::Eventually([&] { return SleepersAnnounced(bus.c_str(), n); }));
-  // Every sleeper blocked in FUTEX_WAIT (/proc/PID/syscall names it), so the publish's wake,
-  // not an EAGAIN, ends their waits.
-  auto blocked = [](pid_t pid) {
-    char path[64], line[128] = {0};
-    snprintf(path, sizeof path, "/proc/%d/syscall", (int)pid);
-    FILE* f = fopen(path, "re");
-    bool in = f && fgets(line, sizeof line, f) != nullptr && atol(line) == SYS_futex;
-    if (f) fclose(f);
-    return in;
-  };
-  for (pid_t pid : pids) ASSERT_TRUE(shmbus_test::Eventually([&] { return blocked(pid); }));
+  // Every sleeper blocked in FUTEX_WAIT, so the publish's wake, not an EAGAIN, ends their waits.
+  for (pid_t pid : pids)
+    ASSERT_TRUE(shmbus_test::Eventually([&] { return shmbus_test::InFutexWait(pid); }));
   ASSERT_EQ(0, shmbus_pub_publish(p, "x", 1));
   for (pid_t pid : pids) EXPECT_EQ(0, shmbus_test::Reap(pid, 30));
   EXPECT_EQ(n, sh->got.load());
@@ -268,17 +260,6 @@ extern "C" long shmbus__spin_rounds;
 
 namespace {
 
-// True while @pid is blocked in the futex system call: queued on the wake word.
-bool InFutexWait(pid_t pid) {
-  char path[64], line[128] = {0};
-  snprintf(path, sizeof path, "/proc/%d/syscall", (int)pid);
-  FILE* f = fopen(path, "re");
-  if (f == nullptr) return false;
-  bool in = fgets(line, sizeof line, f) != nullptr && atol(line) == SYS_futex;
-  fclose(f);
-  return in;
-}
-
 // A sleeper without the tick: only a FUTEX_WAKE (the writer's or the cascade's) wakes it.
 // With @victim it dies right after being woken, before it passes the wake on.
 pid_t TicklessSleeper(const char* name, Shared* sh, bool victim) {
@@ -301,7 +282,7 @@ std::vector<pid_t> QueueSleepers(const char* name, Shared* sh, int n, int victim
   for (int i = 0; i < n; i++) {
     pids.push_back(TicklessSleeper(name, sh, i < victims));
     pid_t pid = pids.back();
-    EXPECT_TRUE(shmbus_test::Eventually([&] { return InFutexWait(pid); })) << "sleeper " << i;
+    EXPECT_TRUE(shmbus_test::Eventually([&] { return shmbus_test::InFutexWait(pid); })) << "sleeper " << i;
   }
   return pids;
 }
@@ -373,7 +354,7 @@ TEST(Cascade, NegativeControlAWriterFanOutOfOneLosesTheWakeWithItsVictim) {
   // Nothing can wake the others: no wake is pending and their tick is an hour.
   usleep(500000);
   EXPECT_EQ(0, sh->got.load());
-  for (size_t i = 1; i < pids.size(); i++) EXPECT_TRUE(InFutexWait(pids[i]));
+  for (size_t i = 1; i < pids.size(); i++) EXPECT_TRUE(shmbus_test::InFutexWait(pids[i]));
   for (size_t i = 1; i < pids.size(); i++) kill(pids[i], SIGKILL);
   for (size_t i = 1; i < pids.size(); i++) shmbus_test::Reap(pids[i], 60);
   shmbus_pub_close(p);
@@ -391,7 +372,7 @@ static int VictimsWoken(const std::vector<pid_t>& pids, int expect) {
   for (int i = 0; i < expect; i++) woken += shmbus_test::Reap(pids[i], 60) == 42;
   usleep(500000);
   for (size_t i = expect; i < pids.size(); i++) {
-    EXPECT_TRUE(InFutexWait(pids[i])) << "sleeper " << i << " should still be asleep";
+    EXPECT_TRUE(shmbus_test::InFutexWait(pids[i])) << "sleeper " << i << " should still be asleep";
     kill(pids[i], SIGKILL);
     shmbus_test::Reap(pids[i], 60);
   }

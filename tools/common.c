@@ -16,6 +16,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "core/clock.h"
 #include "core/shmbus.h"
 
 const char *tool_name = "shmbus";
@@ -64,6 +65,14 @@ int tool_name_error(const char *name) {
   return tool_usage_error("invalid bus name '%s': a name is 1-%d characters of A-Z a-z 0-9 "
                           "_ . - and does not start with '.'%s", name, SHMBUS_NAME_MAX, hint);
 }
+
+int tool_stdout_failed(void) {
+  if (errno == EPIPE) exit(EXIT_OK);
+  tool_msg("cannot write to stdout: %s", strerror(errno));
+  return EXIT_ERROR;
+}
+
+int tool_flush_stdout(void) { return fflush(stdout) == 0 ? 0 : tool_stdout_failed(); }
 
 /* The option getopt_long just rejected, as the user typed it. For an unknown short option
  * (optopt set) inside a cluster like "-xv", optind has not moved past the cluster, so
@@ -157,8 +166,52 @@ static void describe_owner(const char *bus, char *buf, size_t n) {
            (unsigned)st.st_uid, group, (unsigned)(st.st_mode & 07777));
 }
 
-int tool_fail(const char *what, const char *bus, int err, int hints) {
+/* Permission refused (@err -EACCES or -EPERM) to @what bus @b. */
+static void explain_permission(const char *what, const char *b, int err, int hints) {
   char owner[512], me[64];
+  describe_owner(b, owner, sizeof owner);
+  fmt_user(geteuid(), me, sizeof me);
+  if (hints & HINT_REMOVE)
+    tool_msg("cannot remove bus '%s': permission denied for %s; %s. Only its owner (or "
+             "root) can remove it.", b, me, owner);
+  else if (err == -EACCES && !(hints & HINT_WRITER)) /* a reader: the writer can grant it */
+    tool_msg("cannot %s bus '%s': permission denied for %s; %s. Its writer can grant read "
+             "access with 'shmpub --mode 0644' (everyone) or '--mode 0640 --group GROUP'.",
+             what, b, me, owner);
+  else /* EPERM, or a writer refused: a writer needs to own the bus */
+    tool_msg("cannot %s bus '%s': it belongs to another user (%s; you are %s). Only its owner "
+             "can publish on it: pick another name, or have its owner remove it with "
+             "'shmbus rm %s'.",
+             what, b, owner, me, b);
+}
+
+/* Another live writer holds bus @bus (EBUSY). */
+static void explain_busy(const char *what, const char *bus, int hints) {
+  const char *b = bus ? bus : "";
+  pid_t pid = bus ? shmbus_lock_holder(bus) : 0;
+  char who[64] = "another live writer holds it";
+  if (pid > 0) snprintf(who, sizeof who, "its writer (pid %d) is still running", (int)pid);
+  if (hints & HINT_REMOVE)
+    tool_msg("cannot remove bus '%s': %s. Stop the writer first, or use --force (the writer "
+             "and the readers then see the bus vanish).", b, who);
+  else
+    tool_msg("cannot %s bus '%s': %s, and a bus has one writer at a time. Stop that process "
+             "first, or publish on another bus.", what, b, who);
+}
+
+/* Bus @bus has a layout this library does not read (EPROTONOSUPPORT). */
+static void explain_layout(const char *what, const char *bus) {
+  const char *b = bus ? bus : "";
+  int v = bus ? shmbus_bus_layout(bus) : -ENOENT;
+  char has[48] = "another layout version";
+  if (v > 0) snprintf(has, sizeof has, "layout version %d", v);
+  tool_msg("cannot %s bus '%s': it was made by an incompatible shmbus version (%s; this "
+           "shmbus %s reads layout versions %d to %d). Use the tools of that version, or "
+           "remove it with 'shmbus rm %s'.",
+           what, b, has, shmbus_version(), SHMBUS_LAYOUT_VERSION_MIN, SHMBUS_LAYOUT_VERSION, b);
+}
+
+int tool_fail(const char *what, const char *bus, int err, int hints) {
   const char *b = bus ? bus : "";
   switch (-err) {
     case ENOENT:
@@ -167,62 +220,25 @@ int tool_fail(const char *what, const char *bus, int err, int hints) {
                                            : "");
       break;
     case EACCES:
-      if (hints & HINT_REMOVE) {
-        describe_owner(b, owner, sizeof owner);
-        fmt_user(geteuid(), me, sizeof me);
-        tool_msg("cannot remove bus '%s': permission denied for %s; %s. Only its owner (or "
-                 "root) can remove it.", b, me, owner);
-        break;
-      }
-      if (hints & HINT_WRITER) goto not_owner; /* a writer needs to own the bus */
-      describe_owner(b, owner, sizeof owner);
-      fmt_user(geteuid(), me, sizeof me);
-      tool_msg("cannot %s bus '%s': permission denied for %s; %s. Its writer can grant read "
-               "access with 'shmpub --mode 0644' (everyone) or '--mode 0640 --group GROUP'.",
-               what, b, me, owner);
-      break;
     case EPERM:
-      if (hints & HINT_REMOVE) return tool_fail(what, bus, -EACCES, hints);
-    not_owner:
-      describe_owner(b, owner, sizeof owner);
-      fmt_user(geteuid(), me, sizeof me);
-      tool_msg("cannot %s bus '%s': it belongs to another user (%s; you are %s). Only its owner "
-               "can publish on it: pick another name, or have its owner remove it with "
-               "'shmbus rm %s'.",
-               what, b, owner, me, b);
+      explain_permission(what, b, err, hints);
       break;
     case EINVAL:
     case ENAMETOOLONG:
       if (bus && shmbus_name_check(bus) < 0) return tool_name_error(bus);
       tool_msg("cannot %s bus '%s': %s.", what, b, shmbus_strerror(err));
       break;
-    case EBUSY: {
-      pid_t pid = bus ? shmbus_lock_holder(bus) : 0;
-      char who[64] = "another live writer holds it";
-      if (pid > 0) snprintf(who, sizeof who, "its writer (pid %d) is still running", (int)pid);
-      if (hints & HINT_REMOVE)
-        tool_msg("cannot remove bus '%s': %s. Stop the writer first, or use --force (the writer "
-                 "and the readers then see the bus vanish).", b, who);
-      else
-        tool_msg("cannot %s bus '%s': %s, and a bus has one writer at a time. Stop that process "
-                 "first, or publish on another bus.", what, b, who);
+    case EBUSY:
+      explain_busy(what, bus, hints);
       break;
-    }
     case EPROTO:
       tool_msg("cannot %s bus '%s': /dev/shm/shmbus.%s is not a shmbus bus, or it is corrupt. "
                "Remove it with 'shmbus rm --force %s' if nothing uses it.",
                what, b, b, b);
       break;
-    case EPROTONOSUPPORT: {
-      int v = bus ? shmbus_bus_layout(bus) : -ENOENT;
-      char has[48] = "another layout version";
-      if (v > 0) snprintf(has, sizeof has, "layout version %d", v);
-      tool_msg("cannot %s bus '%s': it was made by an incompatible shmbus version (%s; this "
-               "shmbus %s reads layout versions %d to %d). Use the tools of that version, or "
-               "remove it with 'shmbus rm %s'.",
-               what, b, has, shmbus_version(), SHMBUS_LAYOUT_VERSION_MIN, SHMBUS_LAYOUT_VERSION, b);
+    case EPROTONOSUPPORT:
+      explain_layout(what, bus);
       break;
-    }
     case ENOSPC:
       tool_msg("cannot %s bus '%s': /dev/shm is full. Remove unused buses ('shmbus ls', "
                "'shmbus rm NAME'), choose a smaller --capacity or --slots, or enlarge /dev/shm.",
@@ -309,13 +325,8 @@ int parse_group(const char *s, gid_t *out) {
   return -EINVAL;
 }
 
-static int64_t now_ns(clockid_t clk) {
-  struct timespec ts;
-  clock_gettime(clk, &ts);
-  return (int64_t)ts.tv_sec * 1000000000LL + ts.tv_nsec;
-}
-int64_t now_realtime_ns(void) { return now_ns(CLOCK_REALTIME); }
-int64_t now_monotonic_ns(void) { return now_ns(CLOCK_MONOTONIC); }
+int64_t now_realtime_ns(void) { return shmbus__now(CLOCK_REALTIME); }
+int64_t now_monotonic_ns(void) { return shmbus__now(CLOCK_MONOTONIC); }
 
 void fmt_time_iso(int64_t ns, char *buf, size_t n) {
   time_t sec = (time_t)(ns / 1000000000LL);

@@ -116,6 +116,15 @@ void tool_sleep_until(int64_t deadline_ns);
 int shm_watch_open(void);                        /* a descriptor, or -1 (then just sleep) */
 void shm_watch_wait(int fd, int64_t max_ns);     /* until something appears, max_ns, tool_stop */
 
+/* tool_stdout_failed() - the one policy for a write or flush of stdout that failed (errno):
+ * a reader that left (EPIPE: `shmsub B | head -1`) means the output is over, and the tool
+ * ends at once with EXIT_OK; any other error is reported. Return: EXIT_ERROR. */
+int tool_stdout_failed(void);
+
+/* tool_flush_stdout() - fflush(stdout), a failure handled by tool_stdout_failed().
+ * Return: 0, or EXIT_ERROR. */
+int tool_flush_stdout(void);
+
 /* tool_version() - print "NAME (shmbus) VERSION" to stdout. Return: EXIT_OK. */
 int tool_version(void);
 

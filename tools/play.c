@@ -18,9 +18,10 @@ static const char play_usage[] =
     "Usage: shmbus play FILE.mcap [options]\n"
     "Publish the messages of an MCAP file on buses (topic = bus name; a leading '/' is\n"
     "dropped, other '/' become '.'), at the recorded pace. Each bus is created with the\n"
-    "geometry and type recorded (capacity at least the largest message). Channels of files\n"
-    "written by other tools are played as bytes; topics that are no valid bus name are\n"
-    "skipped with a note.\n"
+    "geometry, type and schema recorded (capacity at least the largest message). An omgidl\n"
+    "channel of CDR messages whose type shmbus reads (any recorded C-struct bus) becomes a\n"
+    "C-struct bus again; other schemas are carried as they are, schemaless channels as bytes;\n"
+    "topics that are no valid bus name are skipped with a note.\n"
     "\n"
     "      --rate X          speed factor (default 1; 0: as fast as possible)\n"
     "      --loop            play again from the start until interrupted\n"
@@ -41,9 +42,19 @@ static const char info_usage[] =
     "channel its message count, rate, schema and encoding (like `mcap info`).\n"
     "\n" TOOLS_EXIT_CODES;
 
+struct pschema {
+  char *name, *encoding;
+  void *data;
+  size_t len;
+};
+
 struct pchan {
-  char *topic, *encoding, *schema;
+  char *topic, *encoding;
+  const struct pschema *schema; /* NULL: none */
   char type[SHMBUS_TYPE_MAX + 1];
+  char type_name[SHMBUS_TYPE_NAME_MAX + 1]; /* shmbus.type_name (a typed bus without schema) */
+  struct rec_channel map;                   /* the bus's schema, the CDR conversion */
+  uint64_t bad;                             /* messages that did not convert */
   uint32_t slots;
   uint64_t capacity, count, bytes, max_len, first, last;
   char bus[SHMBUS_NAME_MAX + 1];
@@ -52,8 +63,10 @@ struct pchan {
 };
 
 struct scan {
-  struct pchan **ch; /* by channel id */
-  char **schemas;    /* names by schema id */
+  struct pchan **ch;        /* by channel id */
+  struct pschema **schemas; /* by schema id */
+  uint8_t *rec;             /* a converted record (play) */
+  size_t reccap;
   uint64_t messages, first, last, chunks;
   char compression[16];
   int summary, end; /* end: what the reader returned last (0, -ENODATA, ...) */
@@ -78,6 +91,8 @@ static void channel_metadata(struct pchan *c, const struct mcap_map *m) {
     snprintf(num, sizeof num, "%.*s", (int)(v.n < 23 ? v.n : 23), v.p);
     if (str_is(k, "shmbus.type") && v.n <= SHMBUS_TYPE_MAX)
       memcpy(c->type, v.p, v.n), c->type[v.n] = 0;
+    else if (str_is(k, "shmbus.type_name") && v.n <= SHMBUS_TYPE_NAME_MAX)
+      memcpy(c->type_name, v.p, v.n), c->type_name[v.n] = 0;
     else if (str_is(k, "shmbus.slots") && parse_u64(num, &x) == 0 && x >= 2 &&
              x <= SHMBUS_MAX_SLOTS)
       c->slots = (uint32_t)x;
@@ -94,9 +109,8 @@ static int on_channel(struct scan *s, const struct mcap_channel *ch) {
   s->ch[ch->id] = c;
   c->topic = dup_str(ch->topic);
   c->encoding = dup_str(ch->message_encoding);
-  c->schema = ch->schema_id && s->schemas[ch->schema_id] ? strdup(s->schemas[ch->schema_id])
-                                                        : strdup("");
-  if (!c->topic || !c->encoding || !c->schema) return -ENOMEM;
+  c->schema = ch->schema_id ? s->schemas[ch->schema_id] : NULL;
+  if (!c->topic || !c->encoding) return -ENOMEM;
   channel_metadata(c, &ch->metadata);
   return 0;
 }
@@ -116,10 +130,19 @@ static void on_message(struct scan *s, const struct mcap_message *m) {
 
 static int on_record(struct scan *s, const struct mcap_record *rec) {
   switch (rec->op) {
-  case MCAP_OP_SCHEMA:
-    if (rec->u.schema.id && !s->schemas[rec->u.schema.id])
-      if ((s->schemas[rec->u.schema.id] = dup_str(rec->u.schema.name)) == NULL) return -ENOMEM;
+  case MCAP_OP_SCHEMA: {
+    const struct mcap_schema *sc = &rec->u.schema;
+    struct pschema *p;
+    if (sc->id == 0 || s->schemas[sc->id]) return 0; /* a duplicate */
+    if ((p = s->schemas[sc->id] = calloc(1, sizeof *p)) == NULL) return -ENOMEM;
+    p->name = dup_str(sc->name);
+    p->encoding = dup_str(sc->encoding);
+    p->len = sc->data.n;
+    if (!p->name || !p->encoding || (p->data = malloc(p->len ? p->len : 1)) == NULL)
+      return -ENOMEM;
+    memcpy(p->data, sc->data.p, p->len);
     return 0;
+  }
   case MCAP_OP_CHANNEL: return on_channel(s, &rec->u.channel);
   case MCAP_OP_MESSAGE: on_message(s, &rec->u.message); return 0;
   case MCAP_OP_CHUNK:
@@ -138,11 +161,16 @@ static void scan_free(struct scan *s) {
   for (i = 0; s->ch && i < 65536; i++)
     if (s->ch[i]) {
       shmbus_pub_close(s->ch[i]->pub);
-      free(s->ch[i]->topic), free(s->ch[i]->encoding), free(s->ch[i]->schema), free(s->ch[i]);
+      rec_channel_free(&s->ch[i]->map);
+      free(s->ch[i]->topic), free(s->ch[i]->encoding), free(s->ch[i]);
     }
-  for (i = 0; s->schemas && i < 65536; i++) free(s->schemas[i]);
+  for (i = 0; s->schemas && i < 65536; i++)
+    if (s->schemas[i])
+      free(s->schemas[i]->name), free(s->schemas[i]->encoding), free(s->schemas[i]->data),
+          free(s->schemas[i]);
   free(s->ch);
   free(s->schemas);
+  free(s->rec);
 }
 
 /* Stream the whole file once. Return: 0 (s->end tells how it ended); an error to report. */
@@ -195,9 +223,12 @@ static void print_info(const char *path, const struct scan *s, uint64_t size) {
   for (i = 0; i < 65536; i++) {
     const struct pchan *c = s->ch[i];
     if (c == NULL) continue;
-    printf("  (%zu) %-24s %8llu msgs %10.2f Hz  encoding %s  schema %s\n", i, c->topic,
-           (unsigned long long)c->count, dur > 0 ? (double)c->count / dur : 0.0, c->encoding,
-           c->schema[0] ? c->schema : "(none)");
+    printf("  (%zu) %-24s %8llu msgs %10.2f Hz  encoding %s  schema ", i, c->topic,
+           (unsigned long long)c->count, dur > 0 ? (double)c->count / dur : 0.0, c->encoding);
+    if (c->schema)
+      printf("%s (%s)\n", c->schema->name, c->schema->encoding);
+    else
+      printf("(none)\n");
   }
 }
 
@@ -259,9 +290,54 @@ static int bus_for(const struct play_opts *o, struct pchan *c) {
   return rec_topic_to_bus(c->topic, c->bus, sizeof c->bus);
 }
 
+/* @c's bus schema and conversion (tools/recmap.h), with a note when its schema cannot be
+ * used as such; the scratch record for conversions made large enough. Return: 0; -ENOMEM. */
+static int channel_bus(const struct play_opts *o, struct scan *s, struct pchan *c) {
+  const struct pschema *p = c->schema;
+  char note[512];
+  int rc = rec_channel_bus(c->encoding, p ? p->name : c->type_name, p ? p->encoding : NULL,
+                           p ? p->data : NULL, p ? p->len : 0, &c->map, note, sizeof note);
+  if (rc < 0) return rc;
+  if (note[0] && !o->quiet) tool_msg("topic '%s': %s", c->topic, note);
+  if (c->map.type && shmbus_type_size(c->map.type) > s->reccap) {
+    uint8_t *nb = realloc(s->rec, shmbus_type_size(c->map.type));
+    if (nb == NULL) return -ENOMEM;
+    s->rec = nb, s->reccap = shmbus_type_size(c->map.type);
+  }
+  return 0;
+}
+
+/* The channel other than @c that holds a writer of @c's bus, or NULL. */
+static struct pchan *bus_writer(const struct scan *s, const struct pchan *c) {
+  size_t i;
+  for (i = 0; i < 65536; i++)
+    if (s->ch[i] && s->ch[i] != c && s->ch[i]->pub && !strcmp(s->ch[i]->bus, c->bus))
+      return s->ch[i];
+  return NULL;
+}
+
+/* Open @c's bus for writing with its recorded geometry, type and schema. Several channels may
+ * play onto one bus (a recording of a replaced bus has a channel per incarnation): the one
+ * whose message comes takes the bus over from the other (closed), replacing the bus when its
+ * schema or geometry differs, as the recorded writer did. Return: 0; a negative errno. */
+static int open_pub(const struct play_opts *o, struct scan *s, struct pchan *c) {
+  struct shmbus_pub_opts po;
+  struct pchan *other = bus_writer(s, c);
+  if (other) shmbus_pub_close(other->pub), other->pub = NULL;
+  shmbus_pub_opts_init(&po);
+  po.slots = c->slots ? c->slots : SHMBUS_DEFAULT_SLOTS;
+  if (po.slots < o->slots) po.slots = (uint32_t)o->slots;
+  po.capacity = c->capacity > c->max_len ? c->capacity : (c->max_len ? c->max_len : 1);
+  if (c->map.type) /* C structs from CDR: the struct's size */
+    po.capacity = c->capacity > shmbus_type_size(c->map.type) ? c->capacity
+                                                               : shmbus_type_size(c->map.type);
+  po.type = c->type;
+  po.schema = c->map.has_schema ? &c->map.schema : NULL;
+  return shmbus_pub_open(c->bus, &po, &c->pub);
+}
+
 /* Decide which channels play and create their buses. Return: the number; < 0: exit code. */
 static int open_buses(const struct play_opts *o, struct scan *s) {
-  struct shmbus_pub_opts po;
   int i, n = 0, rc;
   for (i = 0; i < 65536; i++) {
     struct pchan *c = s->ch[i];
@@ -271,12 +347,8 @@ static int open_buses(const struct play_opts *o, struct scan *s) {
       if (!o->quiet) tool_msg("skipping topic '%s': not a valid bus name (use --remap)", c->topic);
       continue;
     }
-    shmbus_pub_opts_init(&po);
-    po.slots = c->slots ? c->slots : SHMBUS_DEFAULT_SLOTS;
-    if (po.slots < o->slots) po.slots = (uint32_t)o->slots;
-    po.capacity = c->capacity > c->max_len ? c->capacity : (c->max_len ? c->max_len : 1);
-    po.type = c->type;
-    if ((rc = shmbus_pub_open(c->bus, &po, &c->pub)) < 0)
+    if ((rc = channel_bus(o, s, c)) < 0) return -tool_fail("read the schema of", c->bus, rc, 0);
+    if (bus_writer(s, c) == NULL && (rc = open_pub(o, s, c)) < 0) /* fail before playing */
       return -tool_fail("create", c->bus, rc, HINT_WRITER);
     c->play = 1;
     n++;
@@ -298,6 +370,9 @@ static int play_pass(const char *path, const struct play_opts *o, struct scan *s
   int64_t base = 0, last = 0;
   struct mcap_record rec;
   mcap_reader *r;
+  const void *data;
+  char err[256];
+  ssize_t n;
   int rc;
   if ((rc = mcap_reader_open_file(path, NULL, &r)) < 0) return tool_msg("cannot read %s: %s", path, mcap_strerror(rc)), EXIT_ERROR;
   while (!tool_stop && mcap_reader_next(r, &rec) == 1) {
@@ -310,7 +385,18 @@ static int play_pass(const char *path, const struct play_opts *o, struct scan *s
     if (o->rate > 0 && m->log_time > first)
       tool_sleep_until(base + (int64_t)((double)(m->log_time - first) / o->rate));
     if (tool_stop) break;
-    if ((rc = shmbus_pub_publish(c->pub, m->data, m->len)) < 0) {
+    if (c->pub == NULL && (rc = open_pub(o, s, c)) < 0) { /* its turn on a shared bus */
+      mcap_reader_close(r);
+      return tool_fail("create", c->bus, rc, HINT_WRITER);
+    }
+    if ((n = rec_unconvert(&c->map, m->data, m->len, s->rec, s->reccap, &data, err,
+                           sizeof err)) < 0) { /* not a message of the type: skipped */
+      if (c->bad++ == 0 && !o->quiet)
+        tool_msg("topic '%s': a message is not a %s (%s); such messages are skipped", c->topic,
+                 shmbus_type_name(c->map.type), err);
+      continue;
+    }
+    if ((rc = shmbus_pub_publish(c->pub, data, (size_t)n)) < 0) {
       mcap_reader_close(r);
       return tool_fail("publish on", c->bus, rc, 0);
     }

@@ -1,10 +1,12 @@
 /* record.c - `shmbus record`: every record of the matching buses, in order, into an MCAP file.
  *
- * One MCAP channel per bus (topic = bus name; a replaced bus of another type or geometry gets
- * a new channel), log_time = publish_time = the record's publish time, sequence = the low 32
- * bits of its version. Records the ring overwrote before the recorder read them are counted
- * per bus and written as JSON messages on the channel REC_LOST_TOPIC as they happen (so a
- * killed recorder's file still has them), and as a Metadata record "shmbus.lost" at the end.
+ * One MCAP channel per bus (topic = bus name; a replaced bus of another type, schema or
+ * geometry gets a new channel), log_time = publish_time = the record's publish time, sequence =
+ * the low 32 bits of its version. A typed bus's schema goes with its channel; a C-struct bus's
+ * records are written as CDR (tools/recmap.h: bus_encoding(), convert_record()). Records the
+ * ring overwrote before the recorder read them are counted per bus and written as JSON
+ * messages on the channel REC_LOST_TOPIC as they happen (so a killed recorder's file still has
+ * them), and as a Metadata record "shmbus.lost" at the end.
  * The recorder only reads: it never slows a writer. */
 #include <errno.h>
 #include <fcntl.h>
@@ -42,6 +44,8 @@ static const char usage[] =
     "  -h, --help              this help\n"
     "\n"
     "Untyped buses are recorded as raw bytes: no schema, message encoding 'x-shmbus-raw'.\n"
+    "C-struct buses as their omgidl schema and CDR messages (Foxglove decodes them); other\n"
+    "typed buses with their schema and encoding, as they are.\n"
     "Lost records (overwritten before the recorder read them) go to the channel\n"
     "'/shmbus/lost' (JSON) as they happen, and to the metadata 'shmbus.lost' at the end.\n"
     "\n"
@@ -54,8 +58,9 @@ struct rbus {
   char name[SHMBUS_NAME_MAX + 1];
   shmbus_sub *sub; /* NULL: gone (removed), reopened when it comes back */
   struct shmbus_bus_info bi;
+  struct rec_encoding enc; /* from the open subscription's schema */
   int channel; /* -1: none yet */
-  uint64_t records, lost;
+  uint64_t records, lost, bad; /* bad: records not converted (not a whole C struct) */
 };
 
 struct recorder {
@@ -72,8 +77,8 @@ struct recorder {
   mcap_writer *w;
   struct rbus *b;
   size_t n, cap;
-  uint8_t *buf;
-  size_t bufcap;
+  uint8_t *buf, *msg; /* a record; its converted message */
+  size_t bufcap, msgcap;
   int lost_channel;
   uint64_t records, lost, unflushed;
   int64_t started, last_flush, last_status;
@@ -97,28 +102,60 @@ static struct rbus *find(struct recorder *r, const char *name) {
 
 static int same_incarnation_shape(const struct shmbus_bus_info *a,
                                   const struct shmbus_bus_info *b) {
-  return !strcmp(a->type, b->type) && a->slots == b->slots && a->capacity == b->capacity;
+  return !strcmp(a->type, b->type) && a->slots == b->slots && a->capacity == b->capacity &&
+         a->schema_hash == b->schema_hash;
 }
 
-/* The bus's channel (and schema), from rec_bus_encoding(). */
+/* @b's MCAP encodings, from the schema of its (new) subscription (tools/recmap.h). */
+static int bus_encoding(struct recorder *r, struct rbus *b) {
+  struct shmbus_schema sc;
+  char err[256];
+  int rc;
+  rec_encoding_free(&b->enc);
+  rc = rec_bus_encoding(shmbus_sub_schema(b->sub, &sc) == 0 ? &sc : NULL, &b->enc, err,
+                        sizeof err);
+  if (rc == -EINVAL)
+    tool_msg("bus %s: its schema does not parse (%s); recording its records as they are",
+             b->name, err);
+  else if (rc < 0)
+    return rc;
+  if (rec_message_cap(&b->enc, b->bi.capacity) > r->msgcap && b->enc.type) {
+    size_t need = rec_message_cap(&b->enc, b->bi.capacity);
+    uint8_t *nm = realloc(r->msg, need);
+    if (nm == NULL) return -ENOMEM;
+    r->msg = nm, r->msgcap = need;
+  }
+  return 0;
+}
+
+/* The bus's channel (and schema), from bus_encoding(). Its metadata lets `shmbus play` (and
+ * anyone) rebuild the bus: docs/TOOLS.md lists the keys. */
 static int add_channel(struct recorder *r, struct rbus *b) {
-  struct rec_encoding e;
-  char slots[16], cap[24], created[24];
-  struct mcap_kv md[4] = {{"shmbus.type", b->bi.type},
+  const struct rec_encoding *e = &b->enc;
+  char slots[16], cap[24], created[24], latest[24], hash[24];
+  struct mcap_kv md[8] = {{"shmbus.type", b->bi.type},
                           {"shmbus.slots", slots},
                           {"shmbus.capacity", cap},
-                          {"shmbus.created_ns", created}};
+                          {"shmbus.created_ns", created},
+                          {"shmbus.latest_version", latest}};
+  size_t nmd = 5;
   int schema = 0, rc;
   snprintf(slots, sizeof slots, "%u", b->bi.slots);
   snprintf(cap, sizeof cap, "%llu", (unsigned long long)b->bi.capacity);
   snprintf(created, sizeof created, "%llu", (unsigned long long)b->bi.created_ns);
-  rec_bus_encoding(b->name, &b->bi, &e);
-  if (e.schema_encoding &&
-      (schema = mcap_writer_add_schema(r->w, e.schema_name, e.schema_encoding, e.schema,
-                                       e.schema_len)) < 0)
+  snprintf(latest, sizeof latest, "%llu", (unsigned long long)b->bi.latest);
+  if (e->bus_encoding) { /* a typed bus: what it carried, when the channel says otherwise */
+    snprintf(hash, sizeof hash, "%016llx", (unsigned long long)b->bi.schema_hash);
+    md[nmd++] = (struct mcap_kv){"shmbus.type_name", b->bi.type_name};
+    md[nmd++] = (struct mcap_kv){"shmbus.message_encoding", e->bus_encoding};
+    md[nmd++] = (struct mcap_kv){"shmbus.schema_hash", hash};
+  }
+  if (e->schema_encoding &&
+      (schema = mcap_writer_add_schema(r->w, e->schema_name, e->schema_encoding, e->schema,
+                                       e->schema_len)) < 0)
     return schema;
-  if ((rc = mcap_writer_add_channel(r->w, (uint16_t)schema, b->name, e.message_encoding, md,
-                                    4)) < 0)
+  if ((rc = mcap_writer_add_channel(r->w, (uint16_t)schema, b->name, e->message_encoding, md,
+                                    nmd)) < 0)
     return rc;
   b->channel = rc;
   return 0;
@@ -128,9 +165,13 @@ static int add_channel(struct recorder *r, struct rbus *b) {
 static int open_bus(struct recorder *r, struct rbus *b, int from_oldest) {
   struct shmbus_bus_info old = b->bi;
   int rc = shmbus_sub_open(b->name, 0, &b->sub);
-  if (rc < 0) return b->sub = NULL, rc;
+  if (rc < 0) {
+    b->sub = NULL;
+    return rc;
+  }
   shmbus_sub_info(b->sub, &b->bi);
   shmbus_sub_seek(b->sub, from_oldest ? SHMBUS_SEEK_OLDEST : SHMBUS_SEEK_NEW);
+  if ((rc = bus_encoding(r, b)) < 0) return rc;
   if (b->channel < 0 || !same_incarnation_shape(&old, &b->bi)) return add_channel(r, b);
   return 0;
 }
@@ -184,17 +225,32 @@ static int grow(struct recorder *r, uint64_t need) {
   return 0;
 }
 
+/* One record of @b as its channel's message (a C struct as CDR): 1 and *@msg, *@mlen; 0: the
+ * record does not convert (counted in b->bad, said once). */
+static int convert_record(struct recorder *r, struct rbus *b, size_t len, const void **msg,
+                          size_t *mlen) {
+  ssize_t n = rec_convert(&b->enc, r->buf, len, r->msg, r->msgcap, msg);
+  if (n >= 0) return *mlen = (size_t)n, 1;
+  if (b->bad++ == 0)
+    tool_msg("bus %s: a record of %zu bytes is no %s of %zu; such records are not recorded",
+             b->name, len, b->bi.type_name, shmbus_type_size(b->enc.type));
+  return 0;
+}
+
 /* One record of @b into the file. */
 static int put_record(struct recorder *r, struct rbus *b, size_t len,
                       const struct shmbus_record_info *info) {
+  const void *msg;
+  size_t mlen;
   int rc;
   if (info->lost) {
     b->lost += info->lost;
     r->lost += info->lost;
     if ((rc = write_lost(r, b, info->lost, info->version, info->timestamp_ns)) < 0) return rc;
   }
+  if (!convert_record(r, b, len, &msg, &mlen)) return 0;
   rc = mcap_writer_message(r->w, (uint16_t)b->channel, (uint32_t)info->version,
-                           info->timestamp_ns, info->timestamp_ns, r->buf, len);
+                           info->timestamp_ns, info->timestamp_ns, msg, mlen);
   if (rc < 0) return rc;
   b->records++;
   r->records++;
@@ -264,19 +320,19 @@ static int wait_for_work(struct recorder *r, int watch, int busy) {
   return changed;
 }
 
-static int done(const struct recorder *r) {
+static int recording_done(const struct recorder *r) {
   if (tool_stop || (r->count && r->records >= r->count)) return 1;
   return r->max_duration > 0 && (double)(now_monotonic_ns() - r->started) / 1e9 >= r->max_duration;
 }
 
-static int run(struct recorder *r) {
+static int record_buses(struct recorder *r) {
   int watch = shm_watch_open(), rc = 0, busy = 0;
   int64_t scanned;
   size_t i;
   if ((rc = shmbus_list(add_bus, r)) < 0) goto out;
   r->last_flush = scanned = now_monotonic_ns(); /* from now on, new buses: from their oldest */
   if (!r->quiet) tool_msg("recording %zu bus%s into %s", r->n, r->n == 1 ? "" : "es", r->path);
-  while (!done(r)) {
+  while (!recording_done(r)) {
     /* Discovery (a scan of /dev/shm, a match of every name) when /dev/shm changed, and once
      * a second anyway (a bus that came back after a failed open): not at every wakeup, which
      * at 10 kHz of records cost the recorder more than the records (bench/record_bench). */
@@ -304,7 +360,7 @@ out:
 }
 
 /* The end of a file: the lost counts so far as metadata, the summary. */
-static int finish(struct recorder *r) {
+static int end_file(struct recorder *r) {
   struct mcap_kv *md = calloc(r->n + 1, sizeof *md);
   char(*vals)[24] = calloc(r->n + 1, sizeof *vals);
   size_t i, k = 0;
@@ -328,8 +384,13 @@ static int finish(struct recorder *r) {
 /* The status line's last state and the per-bus counts, on stderr. */
 static void report(struct recorder *r) {
   size_t i;
-  if (!r->quiet)
-    for (i = 0; i < r->n; i++)
+  if (r->quiet) return;
+  for (i = 0; i < r->n; i++)
+    if (r->b[i].bad)
+      tool_msg("%s: %llu records, %llu lost; %llu not a whole C struct (not recorded)",
+               r->b[i].name, (unsigned long long)r->b[i].records,
+               (unsigned long long)r->b[i].lost, (unsigned long long)r->b[i].bad);
+    else
       tool_msg("%s: %llu records, %llu lost", r->b[i].name, (unsigned long long)r->b[i].records,
                (unsigned long long)r->b[i].lost);
 }
@@ -360,8 +421,12 @@ static int parse_args(struct recorder *r, int argc, char **argv) {
     else if (c == 'C' && (parse_u64(optarg, &r->count) < 0 || r->count == 0))
       return tool_usage_error("--count wants a number > 0, not '%s'", optarg);
     else if (c == 'q') r->quiet = 1;
-    else if (c == 'h') return fputs(usage, stdout), -1;
-    else if (c == ':' || c == '?') return tool_bad_option(c, argv);
+    else if (c == 'h') {
+      fputs(usage, stdout);
+      return -1;
+    } else if (c == ':' || c == '?') {
+      return tool_bad_option(c, argv);
+    }
   }
   r->patterns = argv + optind;
   r->npatterns = argc - optind;
@@ -408,7 +473,7 @@ static int start_file(struct recorder *r, char *name, size_t n) {
 static int split(struct recorder *r) {
   size_t i;
   int rc;
-  if ((rc = finish(r)) < 0) return rc;
+  if ((rc = end_file(r)) < 0) return rc;
   r->part++;
   r->lost_channel = -1;
   if ((rc = start_file(r, NULL, 0)) < 0) return rc;
@@ -438,13 +503,17 @@ int cmd_record(int argc, char **argv) {
   if (start_file(&r, name, sizeof name) < 0) return EXIT_ERROR;
   tool_install_signals(0); /* interruptible: a blocked wait or sleep ends on SIGINT/SIGTERM */
   r.started = now_monotonic_ns();
-  if ((rc = grow(&r, 65536)) == 0) rc = run(&r);
+  if ((rc = grow(&r, 65536)) == 0) rc = record_buses(&r);
   if (rc < 0) tool_msg("recording stopped: %s", rc == -ENOMEM ? "out of memory" : mcap_strerror(rc));
   status(&r, 1);
-  if (r.w && finish(&r) < 0 && rc == 0) rc = -EIO, tool_msg("cannot finish %s", r.path);
+  if (r.w && end_file(&r) < 0 && rc == 0) {
+    rc = -EIO;
+    tool_msg("cannot finish %s", r.path);
+  }
   report(&r);
-  for (size_t i = 0; i < r.n; i++) shmbus_sub_close(r.b[i].sub);
+  for (size_t i = 0; i < r.n; i++) shmbus_sub_close(r.b[i].sub), rec_encoding_free(&r.b[i].enc);
   free(r.b);
   free(r.buf);
+  free(r.msg);
   return rc < 0 ? EXIT_ERROR : EXIT_OK;
 }

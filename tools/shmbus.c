@@ -46,13 +46,6 @@ static const char usage[] =
     "  shmbus serve 'imu*'                    then open http://127.0.0.1:8765/\n"
     "\n" TOOLS_EXIT_CODES;
 
-/* The output went out, or its reader left (shmbus ls | head -1). */
-static int flushed(void) {
-  if (fflush(stdout) == 0 || errno == EPIPE) return EXIT_OK;
-  tool_msg("cannot write to stdout: %s", strerror(errno));
-  return EXIT_ERROR;
-}
-
 struct row {
   char name[SHMBUS_NAME_MAX + 1];
   struct shmbus_bus_info bi;
@@ -109,8 +102,11 @@ static int collect(const char *name, void *arg) {
   } else { /* no read access: stat(2) still tells owner and mode */
     char path[256];
     struct stat st;
-    if (shmbus_path(name, path, sizeof path) == 0 && stat(path, &st) == 0)
-      r->bi.uid = st.st_uid, r->bi.gid = st.st_gid, r->bi.mode = st.st_mode & 07777;
+    if (shmbus_path(name, path, sizeof path) == 0 && stat(path, &st) == 0) {
+      r->bi.uid = st.st_uid;
+      r->bi.gid = st.st_gid;
+      r->bi.mode = st.st_mode & 07777;
+    }
   }
   return 0;
 }
@@ -216,7 +212,7 @@ static int cmd_ls(int json) {
            cap, r->bi.slots, readers, rate, user, (unsigned)r->bi.mode);
   }
   free(rs.v);
-  return flushed();
+  return tool_flush_stdout(); /* or its reader left: shmbus ls | head -1 */
 }
 
 static const char *mode_name(int mode) {
@@ -311,7 +307,7 @@ static int cmd_schema(const char *name) {
   if (sc.text_len) fwrite(sc.text, 1, sc.text_len, stdout);
   if (sc.text_len && ((const char *)sc.text)[sc.text_len - 1] != '\n' && isatty(1)) putchar('\n');
   shmbus_sub_close(s);
-  return flushed();
+  return tool_flush_stdout();
 }
 
 static int cmd_stat(const char *name, int json) {
@@ -351,7 +347,7 @@ static int cmd_stat(const char *name, int json) {
     printf(",\"mode\":\"%04o\"", (unsigned)bi.mode);
     print_schema_json(&bi);
     fputs("}\n", stdout);
-    return flushed();
+    return tool_flush_stdout();
   }
   fmt_bytes(bi.capacity, cap, sizeof cap);
   fmt_bytes(bi.total_size + (bi.layout_version >= 2 ? 65536 : 4096), tot, sizeof tot);
@@ -384,7 +380,7 @@ static int cmd_stat(const char *name, int json) {
   print_readers(rv, nr < 0 ? -1 : nr, 0);
   if (bi.replaced) printf("replaced:       yes (a newer bus took the name; readers reopen)\n");
   printf("owner:          %s, group %s, mode %04o\n", user, group, (unsigned)bi.mode);
-  return flushed();
+  return tool_flush_stdout();
 }
 
 static int cmd_rm(int argc, char **argv) {
@@ -395,8 +391,12 @@ static int cmd_rm(int argc, char **argv) {
   opterr = 0;
   while ((c = getopt_long(argc, argv, ":fh", longs, NULL)) != -1) {
     if (c == 'f') force = 1;
-    else if (c == 'h') return fputs(usage, stdout), EXIT_OK;
-    else return tool_bad_option(c, argv);
+    else if (c == 'h') {
+      fputs(usage, stdout);
+      return EXIT_OK;
+    } else {
+      return tool_bad_option(c, argv);
+    }
   }
   if (optind >= argc) return tool_usage_error("rm: which bus? give its NAME (see 'shmbus ls')");
   for (i = optind; i < argc; i++) {
@@ -449,8 +449,10 @@ int main(int argc, char **argv) {
   tool_install_signals(1); /* SIGTERM: finish the write under way, stop, exit 0 */
   if (argc < 2) return tool_usage_error("missing a COMMAND (ls, stat, rm, version)");
   cmd = argv[1];
-  if (!strcmp(cmd, "-h") || !strcmp(cmd, "--help") || !strcmp(cmd, "help"))
-    return fputs(usage, stdout), EXIT_OK;
+  if (!strcmp(cmd, "-h") || !strcmp(cmd, "--help") || !strcmp(cmd, "help")) {
+    fputs(usage, stdout);
+    return EXIT_OK;
+  }
   if (!strcmp(cmd, "-V") || !strcmp(cmd, "--version") || !strcmp(cmd, "version"))
     return tool_version();
   if (!strcmp(cmd, "rm")) return cmd_rm(argc - 1, argv + 1);

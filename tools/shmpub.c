@@ -76,18 +76,28 @@ static void pace(struct tool_pacer *p) {
 static int read_all(FILE *f, uint64_t limit, char **buf, size_t *len) {
   size_t cap = 65536, n = 0, got;
   char *b = malloc(cap), *nb;
+  int err = 0;
   if (b == NULL) return -ENOMEM;
-  while (!ferror(f) && !tool_stop && (got = fread(b + n, 1, cap - n, f)) > 0) {
+  while (err == 0 && !ferror(f) && !tool_stop && (got = fread(b + n, 1, cap - n, f)) > 0) {
     n += got; /* a read error after a part stops the loop too (fread would retry) */
-    if (n > limit) return free(b), -EFBIG;
-    if (n == cap) {
-      if ((nb = realloc(b, cap *= 2)) == NULL) return free(b), -ENOMEM;
-      b = nb;
+    if (n > limit) {
+      err = -EFBIG;
+    } else if (n == cap) {
+      cap *= 2;
+      if ((nb = realloc(b, cap)) == NULL)
+        err = -ENOMEM;
+      else
+        b = nb;
     }
   }
-  if (tool_stop) return free(b), -EINTR;
-  if (ferror(f)) return free(b), -(errno ? errno : EIO);
-  *buf = b, *len = n;
+  if (err == 0 && tool_stop) err = -EINTR;
+  if (err == 0 && ferror(f)) err = -(errno ? errno : EIO);
+  if (err < 0) {
+    free(b);
+    return err;
+  }
+  *buf = b;
+  *len = n;
   return 0;
 }
 
@@ -248,7 +258,9 @@ static int run_lines(struct writer *w, const struct opts *o) {
       continue;
     }
     pace(&pc);
-    if (!tool_stop) rc = publish(w, o, line, (size_t)len), i++;
+    if (tool_stop) break;
+    rc = publish(w, o, line, (size_t)len);
+    i++;
   }
   if (rc == 0 && ferror(stdin) && !tool_stop) {
     tool_msg("error reading stdin: %s", strerror(errno));
@@ -472,7 +484,7 @@ static int opt_group(void *ctx, const char *arg) {
 static int opt_mode(void *ctx, const char *arg) {
   struct opts *o = ctx;
   mode_t mode;
-  if (parse_mode(arg, &mode) < 0 || (mode & ~(mode_t)0644) || (mode & 0600) != 0600)
+  if (parse_mode(arg, &mode) < 0 || shmbus_mode_check(mode) < 0)
     return tool_usage_error("--mode must be 0600 (owner only), 0640 (the group may read) or "
                             "0644 (everyone may read), not '%s'; readers never get write "
                             "access", arg);
@@ -637,15 +649,21 @@ static int printable(const char *s, size_t max) {
 static int read_schema(struct opts *o, size_t *len) {
   FILE *f = fopen(o->schema_file, "rb");
   int rc;
-  if (f == NULL)
-    return tool_msg("cannot read schema '%s': %s", o->schema_file, strerror(errno)), EXIT_ERROR;
+  if (f == NULL) {
+    tool_msg("cannot read schema '%s': %s", o->schema_file, strerror(errno));
+    return EXIT_ERROR;
+  }
   rc = read_all(f, SHMBUS_SCHEMA_MAX, &o->schema_text, len);
   fclose(f);
-  if (rc == -EFBIG)
-    return tool_msg("schema '%s' is larger than a bus carries (%u bytes at most)",
-                    o->schema_file, SHMBUS_SCHEMA_MAX), EXIT_USAGE;
-  if (rc < 0)
-    return tool_msg("cannot read schema '%s': %s", o->schema_file, strerror(-rc)), EXIT_ERROR;
+  if (rc == -EFBIG) {
+    tool_msg("schema '%s' is larger than a bus carries (%u bytes at most)", o->schema_file,
+             SHMBUS_SCHEMA_MAX);
+    return EXIT_USAGE;
+  }
+  if (rc < 0) {
+    tool_msg("cannot read schema '%s': %s", o->schema_file, strerror(-rc));
+    return EXIT_ERROR;
+  }
   return 0;
 }
 
@@ -692,9 +710,10 @@ static int check_schema(struct opts *o) {
   o->schema = (struct shmbus_schema){o->type, senc, menc, o->schema_text, len, 0};
   o->pub.schema = &o->schema;
   o->pub.type = strlen(o->type) <= SHMBUS_TYPE_MAX ? o->type : "";
-  if (typed_open(&o->schema, &o->typed, err, sizeof err) < 0)
-    return tool_msg("schema '%s', type %s: %s", o->schema_file ? o->schema_file : "-", o->type,
-                    err), EXIT_USAGE;
+  if (typed_open(&o->schema, &o->typed, err, sizeof err) < 0) {
+    tool_msg("schema '%s', type %s: %s", o->schema_file ? o->schema_file : "-", o->type, err);
+    return EXIT_USAGE;
+  }
   return 0;
 }
 
@@ -742,15 +761,24 @@ static int read_record(const struct opts *o, char **record, size_t *len) {
     return 0;
   }
   f = strcmp(what, "stdin") == 0 ? stdin : fopen(o->file, "rb");
-  if (f == NULL) return tool_msg("cannot read '%s': %s", o->file, strerror(errno)), EXIT_ERROR;
+  if (f == NULL) {
+    tool_msg("cannot read '%s': %s", o->file, strerror(errno));
+    return EXIT_ERROR;
+  }
   if (fstat(fileno(f), &st) == 0 && S_ISREG(st.st_mode) && (uint64_t)st.st_size > limit)
     rc = -EFBIG; /* known without reading it */
   else
     rc = read_all(f, limit, record, len);
   if (f != stdin) fclose(f);
-  if (rc == -EINTR) return *record = NULL, EXIT_OK;
+  if (rc == -EINTR) {
+    *record = NULL;
+    return EXIT_OK;
+  }
   if (rc == -EFBIG) return too_big(o, what, limit);
-  if (rc < 0) return tool_msg("cannot read %s: %s", what, strerror(-rc)), EXIT_ERROR;
+  if (rc < 0) {
+    tool_msg("cannot read %s: %s", what, strerror(-rc));
+    return EXIT_ERROR;
+  }
   return 0;
 }
 

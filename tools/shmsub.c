@@ -163,7 +163,8 @@ static int open_bus(const struct opts *o, struct reader *r, int wait, int reopen
   if (cap > r->cap || r->buf == NULL) {
     if ((nb = realloc(r->buf, cap ? cap : 1)) == NULL)
       return tool_fail("subscribe to", o->name, -ENOMEM, 0);
-    r->buf = nb, r->cap = cap;
+    r->buf = nb;
+    r->cap = cap;
   }
   /* A bus created after shmsub started (it appeared while we waited, came back, or was made
    * between our start and our first look) holds only records published after we started:
@@ -193,16 +194,8 @@ static int reopen(const struct opts *o, struct reader *r) {
   return open_bus(o, r, 1, 1);
 }
 
-/* flush_stdout() - Return: 0, or an exit code (a closed stdout ends shmsub quietly). */
-static int flush_stdout(void) {
-  if (fflush(stdout) == 0) return 0;
-  if (errno == EPIPE) exit(EXIT_OK); /* shmsub B | head -1 */
-  tool_msg("cannot write to stdout: %s", strerror(errno));
-  return EXIT_ERROR;
-}
-
 /* One record read: print it or add it to the statistics. Return: 0 or an exit code. */
-static int handle(const struct opts *o, struct reader *r, size_t len,
+static int consume_record(const struct opts *o, struct reader *r, size_t len,
                   struct shmbus_record_info *info) {
   int64_t now = now_realtime_ns();
   r->last_record = now_monotonic_ns();
@@ -242,11 +235,7 @@ static int handle(const struct opts *o, struct reader *r, size_t len,
     tool_msg("record %llu of bus '%s' (%zu bytes) does not decode as %s %s; such records are "
              "shown as bytes", (unsigned long long)info->version, o->name, len, r->typed.name,
              o->field ? "or has no such field" : "records");
-  if (prc < 0) {
-    if (errno == EPIPE) exit(EXIT_OK);
-    tool_msg("cannot write to stdout: %s", strerror(errno));
-    return EXIT_ERROR;
-  }
+  if (prc < 0) return tool_stdout_failed();
   return 0;
 }
 
@@ -281,16 +270,17 @@ static int read_some(const struct opts *o, struct reader *r) {
     if (n == -ENOBUFS) { /* cannot happen with a buffer of the capacity; stay safe */
       char *nb = realloc(r->buf, info.length);
       if (nb == NULL) return tool_fail("read from", o->name, -ENOMEM, 0);
-      r->buf = nb, r->cap = info.length;
+      r->buf = nb;
+      r->cap = info.length;
       continue;
     }
     if (n < 0) return tool_fail("read from", o->name, (int)n, 0);
-    if ((rc = handle(o, r, (size_t)n, &info)) != 0) return rc;
+    if ((rc = consume_record(o, r, (size_t)n, &info)) != 0) return rc;
     if (!(o->all || o->stats)) return 0;
   }
 }
 
-static int run(const struct opts *o, struct reader *r) {
+static int follow_bus(const struct opts *o, struct reader *r) {
   const int64_t slice = 100000000LL; /* wait in slices, to notice signals and print stats */
   int rc;
   for (;;) {
@@ -298,12 +288,12 @@ static int run(const struct opts *o, struct reader *r) {
     if (tool_stop || (o->count && r->done >= o->count)) return 0;
     if (now >= dl) return timed_out(o, 1);
     if (o->stats && now >= r->next_print) {
-      if (stats_print(&r->st, o->stats, stdout) < 0) return EXIT_OK; /* stdout closed */
+      if (stats_print(&r->st, o->stats, stdout) < 0) return tool_stdout_failed();
       r->next_print = now + (int64_t)(o->interval * 1e9);
     }
     if (dl < until) until = dl;
     if (o->stats && r->next_print < until) until = r->next_print;
-    if ((rc = flush_stdout()) != 0) return rc; /* all we printed, before we wait */
+    if ((rc = tool_flush_stdout()) != 0) return rc; /* all we printed, before we wait */
     rc = shmbus_sub_wait(r->s, until - now, o->mode | (r->dead ? SHMBUS_WAIT_THROUGH_DEATH : 0));
     if (rc == -ETIMEDOUT) continue;
     if (rc == -EOWNERDEAD && (rc = writer_gone(o, r)) == 0) continue;
@@ -315,7 +305,7 @@ static int run(const struct opts *o, struct reader *r) {
     if (rc < 0) return tool_fail("wait on", o->name, rc, 0);
     if (rc > 0) return rc;
     if (o->interval > 0 && !o->stats && r->done && !(o->count && r->done >= o->count)) {
-      if ((rc = flush_stdout()) != 0) return rc;
+      if ((rc = tool_flush_stdout()) != 0) return rc;
       tool_sleep_until(now_monotonic_ns() + (int64_t)(o->interval * 1e9));
       shmbus_sub_seek(r->s, SHMBUS_SEEK_NEW);
       r->last_record = now_monotonic_ns(); /* -W counts from the end of the pause */
@@ -623,9 +613,9 @@ int main(int argc, char **argv) {
   rc = open_bus(&o, &r, o.wait_for_bus, 0);
   if (rc == 0 && r.s && o.verbose && shmbus_sub_latest(r.s) == 0)
     tool_msg("nothing has been published on bus '%s' yet; waiting for the first record", o.name);
-  if (rc == 0 && r.s) rc = run(&o, &r);
+  if (rc == 0 && r.s) rc = follow_bus(&o, &r);
   if (o.stats && rc == 0) stats_print(&r.st, o.stats, stdout); /* the final window */
-  if (rc == 0) rc = flush_stdout();
+  if (rc == 0) rc = tool_flush_stdout();
   shmbus_sub_close(r.s);
   typed_close(&r.typed);
   free(r.buf);

@@ -100,6 +100,20 @@ size_t shmbus_type_cdr_size(const shmbus_type *t);
 ssize_t shmbus_type_to_cdr(const shmbus_type *t, const void *rec, size_t len, void *out,
                            size_t cap);
 
+/* shmbus_type_from_cdr() - XCDR1 (plain CDR) of a message of @t (@len bytes, from anyone: a
+ * recording, another tool) back into a record of shmbus_type_size() bytes at @rec (@cap must
+ * be at least that). The inverse of shmbus_type_to_cdr(), over untrusted input: the
+ * encapsulation header must be CDR_LE {00 01} or CDR_BE {00 00} (big-endian payloads are
+ * byte-swapped; the two option bytes are ignored); @len must be shmbus_type_cdr_size(), or up
+ * to 3 bytes more (the padding to a multiple of 4 that DDS writers add); padding bytes inside
+ * may hold anything; enum values are copied as they are (a value with no name included);
+ * any non-zero boolean byte becomes 1; char arrays are copied byte for byte. The record's own
+ * padding is zero. Nothing is written to @rec unless the whole message converts.
+ * Return: shmbus_type_size(); -EBADMSG (not CDR, truncated, or too long for @t: @err says
+ * which); -ENOTSUP (XCDR2 or parameter-list CDR); -EMSGSIZE (@cap too small). */
+ssize_t shmbus_type_from_cdr(const shmbus_type *t, const void *cdr, size_t len, void *rec,
+                             size_t cap, char *err, size_t errlen);
+
 /* shmbus_type_check() - whether @type_name in @idl is a supported struct (a dry run of
  * shmbus_type_parse()). Return: 0; -EINVAL with a message. */
 int shmbus_type_check(const char *idl, size_t len, const char *type_name, char *err,

@@ -21,13 +21,10 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "core/clock.h"
 #include "core/shmbus.h"
 
-static uint64_t mono_ns(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
+static uint64_t mono_ns(void) { return (uint64_t)shmbus__now(CLOCK_MONOTONIC); }
 
 struct stamp {
   uint64_t seq, sent_ns;

@@ -21,8 +21,9 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "core/clock.h"
 #include "core/shmbus.h"
-#include "core/shmbus_view.h"
+#include "view/shmbus_view.h"
 
 enum mode { VIEW, SCAN, SUB, NMODES };
 static const char *const mode_name[NMODES] = {"view", "scan", "sub"};
@@ -37,11 +38,7 @@ struct run {
   _Atomic uint64_t reads, cpu_ns, errors;
 };
 
-static int64_t clock_ns(clockid_t c) {
-  struct timespec ts;
-  clock_gettime(c, &ts);
-  return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
+static int64_t clock_ns(clockid_t c) { return shmbus__now(c); }
 
 static void *reader(void *arg) {
   struct run *r = arg;

@@ -1,7 +1,7 @@
 /* worker_pool - many threads read the latest robot state through one RCU view.
  *   worker_pool [-b BUS] [-t THREADS] [-s SECONDS] [-k KIB]
  * (defaults: a private bus, 16 threads, 2 s, 64 KiB state)
- * The main thread publishes a state record of KIB KiB at 1 kHz; a view (core/shmbus_view.h)
+ * The main thread publishes a state record of KIB KiB at 1 kHz; a view (view/shmbus_view.h)
  * copies each record once out of shared memory, and THREADS workers read it in place, with no
  * copy, checking every time that the whole record belongs to one version. At the end it prints
  * the reads per thread and the number of inconsistent reads (always 0). */
@@ -15,7 +15,7 @@
 #include <unistd.h>
 
 #include "core/shmbus.h"
-#include "core/shmbus_view.h"
+#include "view/shmbus_view.h"
 
 static shmbus_view *view;
 static atomic_int stop;

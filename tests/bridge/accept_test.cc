@@ -1,4 +1,4 @@
-// accept_test.cc - the importer's rules for remote samples (tools/bridge/accept.c): one test per
+// accept_test.cc - the importer's rules for remote samples (bridge/accept.c): one test per
 // attack of issue 21 that the rules stop, and the fuzz target replayed over random inputs.
 #include <gtest/gtest.h>
 
@@ -8,7 +8,7 @@
 #include <vector>
 
 extern "C" {
-#include "tools/bridge/bridge_util.h"
+#include "bridge/bridge_util.h"
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 }
 

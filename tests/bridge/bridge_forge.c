@@ -28,8 +28,8 @@
 #include <unistd.h>
 
 #include "dds/dds.h"
-#include "tools/bridge/bridge_util.h"
-#include "tools/bridge/bus_record.h"
+#include "bridge/bridge_util.h"
+#include "bridge/bus_record.h"
 
 static dds_entity_t pp;
 

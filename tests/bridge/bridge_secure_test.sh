@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # bridge_secure_test.sh - shmbridge with DDS Security between two network namespaces. The
 # test makes its own CA, identities and signed governance and permissions documents with
-# tools/bridge/make-test-pki.sh (openssl; nothing is committed), then checks:
+# bridge/make-test-pki.sh (openssl; nothing is committed), then checks:
 #   - two secured bridges exchange buses, both ways;
 #   - no record crosses the wire in clear (a capture on A's interface finds none of the
 #     records' text; bridge_attack_test runs the same capture unsecured as the control);

@@ -1,4 +1,4 @@
-/* fuzz_accept.c - fuzz target: the importer's rules for remote samples (tools/bridge/accept.c)
+/* fuzz_accept.c - fuzz target: the importer's rules for remote samples (bridge/accept.c)
  * over arbitrary sequences of samples, with the invariants the importer relies on checked
  * after every verdict (abort() on a violation, which libFuzzer and the replay report).
  *
@@ -8,7 +8,7 @@
  * another: unterminated or unprintable names, a text too long, a hash that does not match).
  * Replayed with random inputs by accept_test; with libFuzzer:
  *   clang -g -O1 -fsanitize=fuzzer,address,undefined -D_GNU_SOURCE -I. \
- *     tests/bridge/fuzz_accept.c tools/bridge/accept.c core/schema.c -o /tmp/fuzz_accept \
+ *     tests/bridge/fuzz_accept.c bridge/accept.c core/schema.c -o /tmp/fuzz_accept \
  *     && /tmp/fuzz_accept
  * (core/schema.c brings shmbus_schema_hash(); link libshmbus instead if it wants more.)
  */
@@ -16,7 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "tools/bridge/bridge_util.h"
+#include "bridge/bridge_util.h"
 
 #define CHECK(c)       \
   do {                 \

@@ -10,7 +10,7 @@
 #include <string>
 
 extern "C" {
-#include "tools/bridge/bridge_util.h"
+#include "bridge/bridge_util.h"
 }
 
 namespace {

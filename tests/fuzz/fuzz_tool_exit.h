@@ -22,11 +22,14 @@ static void fuzz_exit(int code) {
 
 /* The tool's source: Bazel copies it to tests/fuzz/TOOL_src.inc (a genrule), run_fuzz.sh
  * includes tools/TOOL.c directly (-DFUZZ_TOOLS_FROM_TREE). */
+// Paths, not divisions: clang-format would space the slashes (and the stringified path).
+// clang-format off
 #ifdef FUZZ_TOOLS_FROM_TREE
 #define FUZZ_TOOL_SOURCE(tool) FUZZ_STR(tools/tool.c)
 #else
 #define FUZZ_TOOL_SOURCE(tool) FUZZ_STR(tests/fuzz/tool##_src.inc)
 #endif
+// clang-format on
 #define FUZZ_STR(x) #x
 
 /* The most arguments, and the longest spelled one, fuzz_spell_options() handles. */

@@ -8,6 +8,7 @@
 #   tests/fuzz/run_fuzz.sh types_idl 5   # target 5: IDL schemas (types/, Cyclone's parser)
 #   tests/fuzz/run_fuzz.sh types_json 5  # target 6: JSON into a rich typed record (types/)
 #   tests/fuzz/run_fuzz.sh serve 5       # target 7: shmbus serve's client messages
+#   tests/fuzz/run_fuzz.sh types_cdr 5   # target 8: CDR into a rich typed record (types/)
 #
 # Builds outside Bazel (Bazel's toolchain here is gcc; libFuzzer needs clang): the core's C
 # sources plus tests/fuzz/fuzz_TARGET.c, with clang -fsanitize=fuzzer,address,undefined. Starts
@@ -18,7 +19,7 @@
 # Needs clang and libclang-rt-14-dev (the libFuzzer runtime).
 set -euo pipefail
 if [ $# -lt 2 ]; then
-  echo "usage: $0 segment|records|tools|mcap|types_idl|types_json|serve MINUTES [libFuzzer flags...]" >&2
+  echo "usage: $0 segment|records|tools|mcap|types_idl|types_json|serve|types_cdr MINUTES [libFuzzer flags...]" >&2
   exit 2
 fi
 target=$1 minutes=$2
@@ -26,7 +27,7 @@ shift 2
 root=$(cd "$(dirname "$0")/../.." && pwd)
 src="$root/tests/fuzz/fuzz_$target.c"
 if [ ! -f "$src" ]; then
-  echo "run_fuzz.sh: no target '$target' (there are segment, records, tools, mcap, types_idl, types_json and serve)" >&2
+  echo "run_fuzz.sh: no target '$target' (there are segment, records, tools, mcap, types_idl, types_json, serve and types_cdr)" >&2
   exit 2
 fi
 CC=${CC:-$(command -v clang || command -v clang-14 || true)}
@@ -47,13 +48,16 @@ fi
 extra=() flags=()
 if [ "$target" = tools ]; then
   # The tools' helpers, and their two argument parsers compiled from the tools' own sources.
+  # The tools' typed-bus code (tools/typed.c) brings the typed-records library in.
   extra=("$root/tools/common.c" "$root/tools/format.c" "$root/tools/stats.c"
-         "$root/tools/options.c"
-         "$root/tests/fuzz/fuzz_tools_args.c" "$root/tests/fuzz/fuzz_tools_args_pub.c" -lm)
+         "$root/tools/options.c" "$root/tools/typed.c"
+         "$root/tests/fuzz/fuzz_tools_args.c" "$root/tests/fuzz/fuzz_tools_args_pub.c"
+         $(sed -n '/^SRCS = \[/,/^\]/p' "$root/types/BUILD" | grep -o '"[A-Za-z0-9_]*\.c"' |
+           tr -d '"' | sed "s|^|$root/types/|") -lcycloneddsidl -ljansson -lm)
   extra+=(-DFUZZ_TOOLS_FROM_TREE)
   flags=(-close_fd_mask=3)  # the parsers' usage messages would drown libFuzzer's output
 fi
-if [ "$target" = types_idl ] || [ "$target" = types_json ]; then
+if [ "$target" = types_idl ] || [ "$target" = types_json ] || [ "$target" = types_cdr ]; then
   # The typed-records library, Cyclone's IDL parser (cyclonedds-dev) and jansson.
   extra=($(sed -n '/^SRCS = \[/,/^\]/p' "$root/types/BUILD" | grep -o '"[A-Za-z0-9_]*\.c"' |
            tr -d '"' | sed "s|^|$root/types/|") -lcycloneddsidl -ljansson -lm)
@@ -75,7 +79,7 @@ fi
 export SHMBUS_FUZZ_TAG="r$$"
 trap 'rm -f /dev/shm/shmbus.fuzz-$SHMBUS_FUZZ_TAG-* /dev/shm/shmbus-lock.fuzz-$SHMBUS_FUZZ_TAG-*' EXIT
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1}
-if [ "$target" = types_idl ] || [ "$target" = types_json ]; then
+if [ "$target" = types_idl ] || [ "$target" = types_json ] || [ "$target" = types_cdr ]; then
   export LSAN_OPTIONS=${LSAN_OPTIONS:-suppressions=$root/tests/fuzz/lsan_cyclone.supp}
 fi
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}

@@ -22,7 +22,7 @@
 #include <vector>
 
 #include "core/shmbus.h"
-#include "core/shmbus_view.h"
+#include "view/shmbus_view.h"
 
 namespace viewtest {
 

@@ -1,5 +1,5 @@
 // The negative control: the same checker must catch a view that frees retired snapshots
-// without waiting for a grace period. Built against //core:shmbus_view_testing, which poisons
+// without waiting for a grace period. Built against //view:shmbus_view_testing, which poisons
 // every snapshot it frees and has the early-free switch.
 #include <string>
 #include <errno.h>
@@ -48,7 +48,7 @@ constexpr bool kSanitizer = true;
 constexpr bool kSanitizer = false;
 #endif
 
-// A reader that read a freed snapshot's poisoned seq (core/view.c POISON, 0xdbdb...) before
+// A reader that read a freed snapshot's poisoned seq (view/view.c POISON, 0xdbdb...) before
 // its words were poisoned is caught one read later, as a seq that went backwards from it.
 const std::string kPoisonSeen = "checker: went backwards: seq [0-9]+ after 15842497851538791387";
 

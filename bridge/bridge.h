@@ -26,7 +26,7 @@
 #include <sys/types.h>
 
 #include "dds/dds.h"
-#include "tools/bridge/bridge_util.h"
+#include "bridge/bridge_util.h"
 
 /* Counters are written by one thread and read by the status printer: relaxed atomics. */
 struct bridge_export_stats {

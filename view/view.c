@@ -33,7 +33,8 @@
 #include <unistd.h>
 #include <urcu/urcu-memb.h>
 
-#include "core/shmbus_view.h"
+#include "core/clock.h"
+#include "view/shmbus_view.h"
 
 #define TICK_NS 10000000LL /* the follower's wait slice and retry delay (10 ms) */
 #define SNAP_HDR 128       /* snapshot header; data starts 64-byte aligned after it */
@@ -456,20 +457,14 @@ uint64_t shmbus_view_seq(const shmbus_view *v) {
   return v ? atomic_load_explicit(&v->seq, memory_order_acquire) : 0;
 }
 
-static int64_t now_ns(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
-
 int shmbus_view_wait(shmbus_view *v, uint64_t seen, int64_t timeout_ns) {
-  int64_t deadline = timeout_ns > 0 ? now_ns() + timeout_ns : 0, left;
+  int64_t deadline = timeout_ns > 0 ? shmbus__now(CLOCK_MONOTONIC) + timeout_ns : 0, left;
   if (v == NULL) return -EINVAL;
   for (;;) {
     if (atomic_load_explicit(&v->seq, memory_order_acquire) > seen) return 0;
     if (stopping(v)) return -ESHUTDOWN;
     if (timeout_ns == 0) return -ETIMEDOUT;
-    left = timeout_ns < 0 ? -1 : deadline - now_ns();
+    left = timeout_ns < 0 ? -1 : deadline - shmbus__now(CLOCK_MONOTONIC);
     if (timeout_ns > 0 && left <= 0) return -ETIMEDOUT;
     atomic_fetch_add_explicit(&v->waiters, 1, memory_order_relaxed);
     atomic_thread_fence(memory_order_seq_cst); /* Dekker: see wake_waiters() */

@@ -26,7 +26,7 @@
 #include <unistd.h>
 
 #include "core/shmbus.h"
-#include "tools/bridge/bridge_util.h"
+#include "bridge/bridge_util.h"
 
 static int marker_path(const char *bus, char *buf, size_t n) {
   int rc = shmbus_name_check(bus);

@@ -25,8 +25,8 @@
 #include <sys/stat.h>
 
 #include "core/shmbus.h"
-#include "tools/bridge/bridge.h"
-#include "tools/bridge/bus_record.h"
+#include "bridge/bridge.h"
+#include "bridge/bus_record.h"
 
 struct export_bus {
   char name[SHMBUS_NAME_MAX + 1];

@@ -8,7 +8,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "tools/bridge/bridge_util.h"
+#include "core/clock.h"
+#include "bridge/bridge_util.h"
 
 /* DDS topic names allow only [A-Za-z0-9_/]; bus names also have '.' and '-'. The mapping is
  * one-to-one: '.' -> '/', '-' -> "_d", '_' -> "__". So bus "robot.imu-0" is the topic
@@ -86,11 +87,7 @@ uint64_t bridge_host_id(void) {
 
 /* Timers (scans, retries, status, plausibility) run on CLOCK_MONOTONIC: a step of the wall
  * clock neither stalls nor hurries them. */
-uint64_t bridge_now_ns(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
+uint64_t bridge_now_ns(void) { return (uint64_t)shmbus__now(CLOCK_MONOTONIC); }
 
 /* Writers and readers get the same QoS so they always match: KEEP_LAST depth (1 = the latest
  * value, as a bus), TRANSIENT_LOCAL (a late joiner gets that latest value from the writer at

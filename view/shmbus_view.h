@@ -191,7 +191,7 @@ uint64_t shmbus_view_seq(const shmbus_view *v);
 int shmbus_view_wait(shmbus_view *v, uint64_t seen, int64_t timeout_ns);
 
 #ifdef SHMBUS_VIEW_TESTING
-/* Tests only (//core:shmbus_view_testing): 1 = retire snapshots by poisoning them at once,
+/* Tests only (//view:shmbus_view_testing): 1 = retire snapshots by poisoning them at once,
  * without a grace period (the negative control); 0 = the real call_rcu path. */
 void shmbus_view__testing_early_free(int on);
 #endif

@@ -22,7 +22,7 @@
  */
 #include <string.h>
 
-#include "tools/bridge/bridge_util.h"
+#include "bridge/bridge_util.h"
 
 uint64_t bridge_bus_bytes(uint32_t slots, uint64_t capacity) {
   uint64_t slot = 64 + ((capacity + 63) & ~(uint64_t)63);

@@ -39,8 +39,8 @@
 #include <unistd.h>
 
 #include "core/shmbus.h"
-#include "tools/bridge/bridge.h"
-#include "tools/bridge/bus_record.h"
+#include "bridge/bridge.h"
+#include "bridge/bus_record.h"
 
 #define BATCH 16
 #define RETRY_NS 5000000000ull

@@ -14,7 +14,7 @@
 
 #include "core/shmbus.h"
 #include "dds/security/dds_security_api_defs.h"
-#include "tools/bridge/bridge.h"
+#include "bridge/bridge.h"
 #include "tools/options.h"
 
 /* --help: this, the option list (option_list[] below), then usage_tail. */
