@@ -23,9 +23,20 @@ a Publisher from one thread (calls hold the GIL, so several threads are serialis
 crashed); one Subscriber per thread (a second thread calling into a Subscriber that is waiting
 gets RuntimeError); any number of Subscribers in any threads and processes.
 
-Typed buses (schemas carried by the bus, records as numpy structured scalars and dicts) wait
-for the typed-buses issue; until then a caller's own numpy dtype reads raw records:
-numpy.frombuffer(rec, dtype), or many at once: sub.next_many(n, dtype).
+Typed buses carry an OMG IDL schema (docs/TYPES.md) and C-struct records::
+
+    with shmbus.Publisher("imu", schema="imu.idl", type="sensors::Imu") as pub:
+        pub.publish({"seq": 1, "accel": [0, 0, 9.81], "status": "IMU_OK"})  # a dict
+        s = numpy.zeros((), pub.dtype); s["seq"] = 2; pub.publish(s)      # or numpy
+
+    with shmbus.Subscriber("imu") as sub:
+        sub.schema.type_name, sub.dtype            # "sensors::Imu", its numpy dtype
+        rec = sub.next()
+        rec.value, rec.as_dict()                   # a numpy structured scalar, a dict
+        a = sub.next_many(100)                     # a structured array of sub.dtype
+
+Untyped buses read into a caller's own dtype: numpy.frombuffer(rec, dtype), or many at once:
+sub.next_many(n, dtype).
 """
 
 import asyncio as _asyncio
@@ -36,7 +47,9 @@ import time as _time
 from . import _errors
 from ._errors import *  # noqa: F401,F403  (the exception hierarchy)
 from . import _shmbus
-from ._shmbus import Record, Loan  # noqa: F401
+from . import _typed
+from ._shmbus import Record, Loan, Type  # noqa: F401
+from ._typed import Schema, dtype_from_describe, MSG_CSTRUCT  # noqa: F401
 
 for _name in _errors.__all__[:-1]:
     getattr(_errors, _name).__module__ = __name__  # shown as shmbus.BusNotFound
@@ -49,6 +62,7 @@ strerror = _shmbus.strerror
 __all__ = _errors.__all__[:-1] + [
     "Publisher", "Subscriber", "Record", "Loan", "BusInfo", "ReaderInfo",
     "ls", "stat", "rm", "readers", "strerror", "record_dtype",
+    "Schema", "Type", "dtype_from_describe", "MSG_CSTRUCT",
 ]
 
 
@@ -73,6 +87,11 @@ class BusInfo:
     mode: int
     readers: int
     layout_version: int
+    type_name: str = ""          # the schema's type ("" untyped), its encodings, the
+    schema_encoding: str = ""    # bytes of its text and its hash (the text itself:
+    message_encoding: str = ""   # Subscriber.schema)
+    schema_len: int = 0
+    schema_hash: int = 0
 
 
 @_dataclasses.dataclass(frozen=True)
@@ -113,8 +132,9 @@ def readers(name):
 
 
 class Publisher(_shmbus.Publisher):
-    """Publisher(name, *, capacity=0, slots=0, mode=0o600, group=None, type=None) - become the
-    single writer of bus `name`, creating it if needed.
+    """Publisher(name, *, capacity=0, slots=0, mode=0o600, group=None, type=None, schema=None,
+    schema_encoding=None, message_encoding=None, tag=None) - become the single writer of bus
+    `name`, creating it if needed.
 
     capacity (bytes, largest record), slots (ring depth 2..65536) and type (a tag of <= 31
     printable characters) of 0/None adopt an existing bus's, else 64 KiB x 8 and "". mode is
@@ -126,18 +146,86 @@ class Publisher(_shmbus.Publisher):
     Error(ENOSPC). Calls hold the GIL and never block, so use from several threads is
     serialised; the contract is still one writer thread.
 
-    schema= (typed buses) is not there yet (issue 13) and raises NotImplementedError.
+    Typed buses (docs/TYPES.md): schema= the IDL (text, bytes, or the path of a file) and
+    type= the struct's scoped name ("sensors::Imu") make a bus of C-struct records (schema
+    encoding "omgidl", message encoding "x-shmbus-cstruct"); capacity then defaults to the
+    struct's size, and the type tag is tag= (default: adopt an existing bus's, else "").
+    The IDL is parsed first: ValueError with the library's message when it does not parse or
+    uses an unsupported construct. publish() then also takes a dict (converted by the
+    library: ValueError naming the field) or a numpy structured scalar or one-row array of
+    exactly self.dtype (TypeError otherwise); raw buffers must be the struct's size.
+    schema_encoding=/message_encoding= make buses of other kinds (protobuf, cdr, json, ...),
+    whose schema the bus carries opaque and whose records stay bytes. Without any of
+    schema/schema_encoding/message_encoding, type= is the tag (an untyped bus); an existing
+    bus's schema is adopted then (same geometry: readers keep reading).
     """
 
     def __init__(self, name, *, capacity=0, slots=0, mode=0o600, group=None, type=None,
-                 schema=None):
-        if schema is not None:
-            raise NotImplementedError("typed buses (schema=) are not built yet (issue 13)")
+                 schema=None, schema_encoding=None, message_encoding=None, tag=None):
+        sc = None
+        if schema is None and schema_encoding is None and message_encoding is None:
+            if tag is not None and type is not None:
+                raise ValueError("an untyped bus: give its tag as type= or tag=, not both")
+            tag = type if tag is None else tag
+        else:
+            if not type:
+                raise ValueError("a schema needs type=, the name of its type "
+                                 "(\"sensors::Imu\")")
+            text = b"" if schema is None else _typed.schema_text(schema)
+            se = schema_encoding if schema_encoding is not None else \
+                ("omgidl" if schema is not None else "")
+            me = message_encoding or _typed.default_message_encoding(se)
+            if not me:
+                raise ValueError(f"message_encoding= is needed for schema encoding {se!r}")
+            sc = (type, se, me, text)
+            if se == "omgidl" and me == MSG_CSTRUCT:
+                size = _typed._Typed(Schema(type, se, me, text, 0)).size  # ValueError
+                if capacity == 0:
+                    capacity = size
+                elif capacity < size:
+                    raise ValueError(f"capacity {capacity} is less than {type}'s size "
+                                     f"({size} bytes)")
         if isinstance(group, str):
             import grp
             group = grp.getgrnam(group).gr_gid
         super().__init__(name, capacity=capacity, slots=slots, mode=mode, group=group,
-                         type=type)
+                         type=tag, schema=sc)
+        got = self._schema()  # the one asked for, or an adopted bus's
+        self._schema_obj = Schema(*got) if got is not None else None
+        self._typed_obj = _typed._Typed(self._schema_obj) \
+            if self._schema_obj is not None and self._schema_obj.cstruct else None
+        if self._typed_obj is None:  # untyped: the C call itself, no Python layer per record
+            self.publish = _shmbus.Publisher.publish.__get__(self)
+
+    @property
+    def schema(self):
+        """The bus's Schema (type_name, encodings, text, hash), or None when untyped."""
+        return self._schema_obj
+
+    @property
+    def dtype(self):
+        """The numpy structured dtype of the records (C-struct buses), else None."""
+        return None if self._typed_obj is None else self._typed_obj.dtype
+
+    def publish(self, data):
+        """publish(data) -> int: publish one record; return its version.
+
+        Any buffer (bytes, bytearray, memoryview, numpy). On a C-struct bus also a dict
+        (encoded by the library: missing fields are zero; ValueError naming the field) or a
+        numpy structured scalar / one-row array of exactly self.dtype (TypeError otherwise);
+        a raw buffer there must be the struct's size (ValueError)."""
+        t = self._typed_obj
+        if t is not None:
+            if isinstance(data, dict):
+                data = t.encode_dict(data)
+            elif hasattr(data, "dtype") and hasattr(data, "__array_interface__"):
+                data = t.check_numpy(data)
+            else:
+                n = memoryview(data).nbytes
+                if n != t.size:
+                    raise ValueError(f"publish: a record of {t.schema.type_name} has "
+                                     f"{t.size} bytes, not {n}")
+        return super().publish(data)
 
     def __enter__(self):
         return self
@@ -216,6 +304,31 @@ class Subscriber(_shmbus.Subscriber):
     def __init__(self, name, *, wait_for_bus=False, timeout=None, owner=None):
         super().__init__(name, wait_for_bus=wait_for_bus, timeout=timeout, owner=owner)
         self._many_cache = {}  # next_many(): dtype -> (numpy dtype, layout)
+        got = self._schema()
+        self._schema_obj = Schema(*got) if got is not None else None
+        self._typed_error = None
+        if self._schema_obj is not None and self._schema_obj.cstruct:
+            try:
+                self._typed = _typed._Typed(self._schema_obj)  # records carry it: rec.value
+            except ValueError as e:  # a schema this library cannot parse: records stay bytes
+                self._typed_error = e
+
+    @property
+    def schema(self):
+        """The bus's Schema (type_name, schema_encoding, message_encoding, text, hash), or
+        None for an untyped bus. Fixed while the Subscriber is open (a new schema is a new
+        bus: BusReplaced)."""
+        return self._schema_obj
+
+    @property
+    def dtype(self):
+        """The numpy structured dtype of the records of a C-struct bus (omgidl schema,
+        x-shmbus-cstruct records): the C layout from shmbus_type_describe() (align=True,
+        the library's offsets and sizeof). None for other buses; ValueError when the bus's
+        IDL does not parse here."""
+        if self._typed_error is not None:
+            raise ValueError(str(self._typed_error))
+        return None if self._typed is None else self._typed.dtype
 
     def __enter__(self):
         return self
@@ -231,13 +344,17 @@ class Subscriber(_shmbus.Subscriber):
         """info() -> BusInfo: geometry and state of the bus this reader maps."""
         return BusInfo(**super().info())
 
-    def next_many(self, n, dtype=None):
-        """next_many(n, dtype=None) -> numpy.ndarray: up to n records, in order, in one C loop.
+    def next_many(self, n, dtype=None, *, info=False):
+        """next_many(n, dtype=None, *, info=False) -> numpy.ndarray: up to n records, in
+        order, in one C loop.
 
         Never blocks: the array has as many rows as records were there (0 to n; a view of
-        the first rows of an n-row array). dtype None: record_dtype(self.capacity), rows
-        with version, timestamp_ns, lost, length and data (the record's bytes, zero-filled
-        after length). A dtype with a "data" field and any of version/timestamp_ns/lost/
+        the first rows of an n-row array). dtype None on a C-struct bus: rows of self.dtype,
+        the records themselves (a[i]["accel"]); with info=True rows of
+        record_dtype(0, payload=self.dtype): version, timestamp_ns, lost, length and data
+        (the record, a["data"]["accel"]). dtype None on any other bus:
+        record_dtype(self.capacity), rows with version, timestamp_ns, lost, length and data
+        (the record's bytes, zero-filled after length). A dtype with a "data" field and any of version/timestamp_ns/lost/
         length (e.g. record_dtype(cap, payload=my_dtype)): those fields get the record info
         and data the record. Any other dtype: each row is one record's bytes (a record
         shorter than a row is zero-filled), for buses of fixed-size records (a C struct as a
@@ -250,7 +367,13 @@ class Subscriber(_shmbus.Subscriber):
         if n < 0:
             raise ValueError("next_many: n must be >= 0")
         cache = self._many_cache
-        if dtype is None:
+        if dtype is None and self._typed is not None:
+            key = ("typed", bool(info))
+            hit = cache.get(key)
+            if hit is None:
+                dt = record_dtype(0, payload=self.dtype) if info else self.dtype
+                hit = cache[key] = (dt, _many_layout(dt))
+        elif dtype is None:
             cap = self.capacity
             key = ("record", cap)
             hit = cache.get(key)

@@ -26,6 +26,8 @@
 
 #include <shmbus.h>
 
+#include "types/shmbus_types.h"
+
 /* ---------------------------------------------------------------- errors */
 
 static PyObject *from_errno; /* shmbus._errors.from_errno(errno, sentence, call, name) */
@@ -104,6 +106,17 @@ bad:
   return -1;
 }
 
+/* schema_tuple() - a struct shmbus_schema as (type_name, schema_encoding, message_encoding,
+ * text: bytes, hash); None for -ENOENT (untyped). */
+static PyObject *schema_tuple(int rc, const struct shmbus_schema *sc, const char *call,
+                              PyObject *name) {
+  if (rc == -ENOENT) Py_RETURN_NONE;
+  if (rc < 0) return raise_rc(rc, call, name);
+  return Py_BuildValue("(sssy#K)", sc->type_name, sc->schema_encoding, sc->message_encoding,
+                       (const char *)sc->text, (Py_ssize_t)sc->text_len,
+                       (unsigned long long)sc->hash);
+}
+
 /* ---------------------------------------------------------------- Record */
 
 typedef struct {
@@ -112,11 +125,13 @@ typedef struct {
   unsigned long long timestamp_ns;
   unsigned long long lost;
   PyObject *data; /* bytes, or a memoryview of the caller's buffer (the *_into calls) */
+  PyObject *typed; /* the Subscriber's decoder (shmbus._Typed) on a typed bus, else NULL */
 } RecordObject;
 
 static PyTypeObject RecordType;
 
-static PyObject *record_new(const struct shmbus_record_info *in, PyObject *data /* stolen */) {
+static PyObject *record_new(const struct shmbus_record_info *in, PyObject *data /* stolen */,
+                            PyObject *typed /* borrowed, may be NULL */) {
   RecordObject *r = PyObject_New(RecordObject, &RecordType);
   if (r == NULL) {
     Py_DECREF(data);
@@ -126,11 +141,14 @@ static PyObject *record_new(const struct shmbus_record_info *in, PyObject *data 
   r->timestamp_ns = in->timestamp_ns;
   r->lost = in->lost;
   r->data = data;
+  Py_XINCREF(typed);
+  r->typed = typed;
   return (PyObject *)r;
 }
 
 static void record_dealloc(RecordObject *r) {
   Py_XDECREF(r->data);
+  Py_XDECREF(r->typed);
   PyObject_Free(r);
 }
 
@@ -143,6 +161,37 @@ static PyObject *record_timestamp(RecordObject *r, void *closure) {
   (void)closure;
   return PyFloat_FromDouble((double)r->timestamp_ns / 1e9);
 }
+
+/* record_typed() - call @method of the Subscriber's decoder on the record (typed buses). */
+static PyObject *record_typed(RecordObject *r, const char *method) {
+  if (r->typed == NULL || r->typed == Py_None) {
+    PyErr_SetString(PyExc_TypeError,
+                    "the record is not typed: its bus carries no omgidl schema with "
+                    "x-shmbus-cstruct records (use rec.data)");
+    return NULL;
+  }
+  return PyObject_CallMethod(r->typed, method, "O", (PyObject *)r);
+}
+
+static PyObject *record_value(RecordObject *r, void *closure) {
+  (void)closure;
+  return record_typed(r, "_value");
+}
+
+static PyObject *record_as_dict(RecordObject *r, PyObject *unused) {
+  (void)unused;
+  return record_typed(r, "_as_dict");
+}
+
+static PyMethodDef record_methods[] = {
+    {"as_dict", (PyCFunction)record_as_dict, METH_NOARGS,
+     "as_dict() -> dict\n\nA typed record (a bus with an omgidl schema and x-shmbus-cstruct "
+     "records) decoded by the library's shmbus_type_to_json(): nested structs as dicts, arrays "
+     "as lists, enums by name, char arrays as str, 64-bit integers exact, NaN and infinities "
+     "as floats. TypeError on an untyped bus; ValueError when the record is not the struct's "
+     "size."},
+    {NULL, NULL, 0, NULL},
+};
 
 static Py_ssize_t record_len(RecordObject *r) { return PyObject_Length(r->data); }
 
@@ -167,6 +216,11 @@ static PyMemberDef record_members[] = {
 static PyGetSetDef record_getset[] = {
     {"timestamp", (getter)record_timestamp, NULL,
      "timestamp_ns in seconds (a float, as time.time()).", NULL},
+    {"value", (getter)record_value, NULL,
+     "A typed record as a numpy structured scalar of the Subscriber's dtype (a read-only view "
+     "of data). TypeError on an untyped bus; ValueError when the record is not the struct's "
+     "size.",
+     NULL},
     {NULL, NULL, NULL, NULL, NULL},
 };
 
@@ -185,6 +239,7 @@ static PyTypeObject RecordType = {
               "data.\n\nA record is also a read-only buffer of its data: bytes(rec), len(rec), "
               "numpy.frombuffer(rec, dtype).",
     .tp_members = record_members,
+    .tp_methods = record_methods,
     .tp_getset = record_getset,
 };
 
@@ -215,16 +270,26 @@ static PyTypeObject PublisherType;
 static PyTypeObject LoanType;
 
 static int pub_init(PublisherObject *self, PyObject *args, PyObject *kw) {
-  static char *kwlist[] = {"name", "capacity", "slots", "mode", "group", "type", NULL};
-  PyObject *name;
+  static char *kwlist[] = {"name", "capacity", "slots", "mode", "group", "type", "schema", NULL};
+  PyObject *name, *schema = Py_None;
   unsigned long long capacity = 0;
   unsigned int slots = 0;
   unsigned int mode = 0600;
   PyObject *group = Py_None;
   const char *type = NULL;
-  if (!PyArg_ParseTupleAndKeywords(args, kw, "U|$KIIOz:Publisher", kwlist, &name, &capacity,
-                                   &slots, &mode, &group, &type))
+  if (!PyArg_ParseTupleAndKeywords(args, kw, "U|$KIIOzO:Publisher", kwlist, &name, &capacity,
+                                   &slots, &mode, &group, &type, &schema))
     return -1;
+  /* schema: None, or (type_name, schema_encoding, message_encoding, text: bytes) */
+  struct shmbus_schema sc;
+  memset(&sc, 0, sizeof sc);
+  Py_ssize_t text_len = 0;
+  if (schema != Py_None) {
+    if (!PyArg_ParseTuple(schema, "sssy#:schema", &sc.type_name, &sc.schema_encoding,
+                          &sc.message_encoding, (const char **)&sc.text, &text_len))
+      return -1;
+    sc.text_len = (size_t)text_len;
+  }
   if (self->p != NULL) {
     PyErr_SetString(PyExc_RuntimeError, "Publisher already initialised");
     return -1;
@@ -237,6 +302,7 @@ static int pub_init(PublisherObject *self, PyObject *args, PyObject *kw) {
   o.slots = slots;
   o.mode = (mode_t)mode;
   o.type = type;
+  if (schema != Py_None) o.schema = &sc; /* its strings live in @schema while we open */
   if (group != Py_None) {
     long g = PyLong_AsLong(group);
     if (g == -1 && PyErr_Occurred()) return -1;
@@ -343,6 +409,13 @@ static PyObject *pub_info(PublisherObject *self, PyObject *unused) {
   return bus_info_dict(&in);
 }
 
+static PyObject *pub_schema(PublisherObject *self, PyObject *unused) {
+  (void)unused;
+  PUB_CHECK(self, "Publisher._schema");
+  struct shmbus_schema sc;
+  return schema_tuple(shmbus_pub_schema(self->p, &sc), &sc, "shmbus_pub_schema", self->name);
+}
+
 static PyObject *pub_close(PublisherObject *self, PyObject *unused) {
   (void)unused;
   if (self->loan != NULL && self->loan->exports > 0) {
@@ -381,6 +454,8 @@ static PyMethodDef pub_methods[] = {
      "n), an exception leaving it drops it (readers never see it). Views of mv must be "
      "released before the block ends (else BufferError, and nothing is published)."},
     {"info", (PyCFunction)pub_info, METH_NOARGS, "info() -> BusInfo fields as a dict."},
+    {"_schema", (PyCFunction)pub_schema, METH_NOARGS,
+     "_schema() -> (type_name, schema_encoding, message_encoding, text, hash) | None"},
     {"close", (PyCFunction)pub_close, METH_NOARGS,
      "close()\n\nStop being the writer: readers see the writer closed (WriterDied from "
      "wait()); the bus and its latest record stay. Closing twice is a no-op."},
@@ -572,6 +647,7 @@ typedef struct {
   int busy;          /* a call has released the GIL (a wait) */
   int close_pending; /* close() from another thread during a wait */
   PyObject *weakrefs;
+  PyObject *typed; /* _typed: the decoder the records carry (set by shmbus.Subscriber) */
 } SubscriberObject;
 
 static PyTypeObject SubscriberType;
@@ -640,6 +716,7 @@ static void sub_dealloc(SubscriberObject *self) {
   if (self->weakrefs != NULL) PyObject_ClearWeakRefs((PyObject *)self);
   shmbus_sub_close(self->s); /* no wait runs: a waiting thread holds a reference */
   Py_XDECREF(self->name);
+  Py_XDECREF(self->typed);
   Py_TYPE(self)->tp_free((PyObject *)self);
 }
 
@@ -684,7 +761,7 @@ static PyObject *sub_read(SubscriberObject *self, int latest) {
       return raise_rc(n, latest ? "shmbus_sub_read_latest" : "shmbus_sub_next", self->name);
     }
     if ((size_t)n != cap && _PyBytes_Resize(&b, n) < 0) return NULL;
-    return record_new(&in, b);
+    return record_new(&in, b, self->typed);
   }
 }
 
@@ -731,11 +808,11 @@ static PyObject *sub_read_into(SubscriberObject *self, PyObject *buf, int latest
     if (flat == NULL) return NULL;
     mv = flat;
   }
-  if (n == PyObject_Length(mv)) return record_new(&in, mv);
+  if (n == PyObject_Length(mv)) return record_new(&in, mv, self->typed);
   PyObject *sl = PySequence_GetSlice(mv, 0, n);
   Py_DECREF(mv);
   if (sl == NULL) return NULL;
-  return record_new(&in, sl);
+  return record_new(&in, sl, self->typed);
 }
 
 static PyObject *sub_next_into(SubscriberObject *self, PyObject *buf) {
@@ -933,6 +1010,13 @@ static PyObject *sub_info(SubscriberObject *self, PyObject *unused) {
   return bus_info_dict(&in);
 }
 
+static PyObject *sub_schema(SubscriberObject *self, PyObject *unused) {
+  (void)unused;
+  if (sub_check(self, "Subscriber._schema") < 0) return NULL;
+  struct shmbus_schema sc;
+  return schema_tuple(shmbus_sub_schema(self->s, &sc), &sc, "shmbus_sub_schema", self->name);
+}
+
 static PyObject *sub_latest(SubscriberObject *self, void *c) {
   (void)c;
   if (sub_check(self, "Subscriber.latest") < 0) return NULL;
@@ -1012,6 +1096,8 @@ static PyMethodDef sub_methods[] = {
      "would not return False. Owned by the Subscriber: do not close it. Starts a notifier "
      "thread in the library (one per Subscriber that asks)."},
     {"info", (PyCFunction)sub_info, METH_NOARGS, "info() -> BusInfo fields as a dict."},
+    {"_schema", (PyCFunction)sub_schema, METH_NOARGS,
+     "_schema() -> (type_name, schema_encoding, message_encoding, text, hash) | None"},
     {"close", (PyCFunction)sub_close, METH_NOARGS,
      "close()\n\nUnmap the bus. Closing twice is a no-op; called from another thread while "
      "one waits, the wait ends (Closed) within 100 ms and closes."},
@@ -1027,6 +1113,12 @@ static PyGetSetDef sub_getset[] = {
     {NULL, NULL, NULL, NULL, NULL},
 };
 
+static PyMemberDef sub_members[] = {
+    {"_typed", T_OBJECT, offsetof(SubscriberObject, typed), 0,
+     "The decoder records of a typed bus carry (shmbus._Typed), or None."},
+    {NULL, 0, 0, 0, NULL},
+};
+
 static PyTypeObject SubscriberType = {
     PyVarObject_HEAD_INIT(NULL, 0).tp_name = "shmbus._shmbus.Subscriber",
     .tp_basicsize = sizeof(SubscriberObject),
@@ -1035,15 +1127,161 @@ static PyTypeObject SubscriberType = {
     .tp_doc = "The C half of shmbus.Subscriber.",
     .tp_weaklistoffset = offsetof(SubscriberObject, weakrefs),
     .tp_methods = sub_methods,
+    .tp_members = sub_members,
     .tp_getset = sub_getset,
     .tp_init = (initproc)sub_init,
     .tp_new = sub_new,
 };
 
+/* ---------------------------------------------------------------- Type */
+
+/* A parsed omgidl struct (types/shmbus_types.h): its layout and the record <-> JSON calls.
+ * Immutable after __init__: any thread may use it (the library's contract). */
+typedef struct {
+  PyObject_HEAD
+  shmbus_type *t;
+} TypeObject;
+
+static PyTypeObject TypeType;
+
+/* raise_type() - ValueError with the library's message (MemoryError for -ENOMEM). */
+static PyObject *raise_type(long rc, const char *err, const char *what) {
+  if (rc == -ENOMEM) return PyErr_NoMemory();
+  PyErr_Format(PyExc_ValueError, "%s: %s", what, err[0] ? err : shmbus_strerror((int)rc));
+  return NULL;
+}
+
+static int type_init(TypeObject *self, PyObject *args, PyObject *kw) {
+  static char *kwlist[] = {"idl", "type_name", NULL};
+  const char *idl, *name;
+  Py_ssize_t len;
+  if (!PyArg_ParseTupleAndKeywords(args, kw, "s#s:Type", kwlist, &idl, &len, &name)) return -1;
+  char err[512] = "";
+  shmbus_type *t = NULL;
+  int rc = shmbus_type_parse(idl, (size_t)len, name, &t, err, sizeof err);
+  if (rc < 0) {
+    raise_type(rc, err, "schema");
+    return -1;
+  }
+  shmbus_type_free(self->t);
+  self->t = t;
+  return 0;
+}
+
+static void type_dealloc(TypeObject *self) {
+  shmbus_type_free(self->t);
+  Py_TYPE(self)->tp_free((PyObject *)self);
+}
+
+#define TYPE_CHECK(self)                                                      \
+  do {                                                                        \
+    if ((self)->t == NULL) {                                                  \
+      PyErr_SetString(PyExc_ValueError, "Type not initialised");              \
+      return NULL;                                                            \
+    }                                                                         \
+  } while (0)
+
+static PyObject *type_describe(TypeObject *self, PyObject *unused) {
+  (void)unused;
+  TYPE_CHECK(self);
+  char *out = NULL;
+  ssize_t n = shmbus_type_describe(self->t, &out);
+  if (n < 0) return raise_type(n, "", "describe");
+  PyObject *r = PyUnicode_FromStringAndSize(out, n);
+  free(out);
+  return r;
+}
+
+static PyObject *type_to_json(TypeObject *self, PyObject *rec) {
+  TYPE_CHECK(self);
+  Py_buffer b;
+  if (PyObject_GetBuffer(rec, &b, PyBUF_SIMPLE) < 0) return NULL;
+  char err[512] = "", *out = NULL;
+  ssize_t n = shmbus_type_to_json(self->t, b.buf, (size_t)b.len, &out, err, sizeof err);
+  PyBuffer_Release(&b);
+  if (n < 0) return raise_type(n, err, shmbus_type_name(self->t));
+  PyObject *r = PyUnicode_FromStringAndSize(out, n);
+  free(out);
+  return r;
+}
+
+static PyObject *type_from_json(TypeObject *self, PyObject *json) {
+  TYPE_CHECK(self);
+  Py_ssize_t len;
+  const char *j = PyUnicode_Check(json) ? PyUnicode_AsUTF8AndSize(json, &len) : NULL;
+  if (j == NULL) {
+    if (!PyErr_Occurred()) PyErr_SetString(PyExc_TypeError, "from_json() takes a str");
+    return NULL;
+  }
+  size_t size = shmbus_type_size(self->t);
+  PyObject *b = PyBytes_FromStringAndSize(NULL, (Py_ssize_t)size);
+  if (b == NULL) return NULL;
+  char err[512] = "";
+  ssize_t n = shmbus_type_from_json(self->t, j, (size_t)len, PyBytes_AS_STRING(b), size, err,
+                                    sizeof err);
+  if (n < 0) {
+    Py_DECREF(b);
+    return raise_type(n, err, shmbus_type_name(self->t));
+  }
+  return b;
+}
+
+static PyObject *type_size(TypeObject *self, void *c) {
+  (void)c;
+  TYPE_CHECK(self);
+  return PyLong_FromSize_t(shmbus_type_size(self->t));
+}
+
+static PyObject *type_align(TypeObject *self, void *c) {
+  (void)c;
+  TYPE_CHECK(self);
+  return PyLong_FromSize_t(shmbus_type_align(self->t));
+}
+
+static PyObject *type_name(TypeObject *self, void *c) {
+  (void)c;
+  TYPE_CHECK(self);
+  return PyUnicode_FromString(shmbus_type_name(self->t));
+}
+
+static PyMethodDef type_methods[] = {
+    {"describe", (PyCFunction)type_describe, METH_NOARGS,
+     "describe() -> str\n\nThe C layout as JSON (shmbus_type_describe()): name, size, align, "
+     "fields with offsets, types and dims."},
+    {"to_json", (PyCFunction)type_to_json, METH_O,
+     "to_json(record) -> str\n\nA record (a buffer of exactly size bytes) as one JSON object "
+     "(shmbus_type_to_json()). ValueError otherwise."},
+    {"from_json", (PyCFunction)type_from_json, METH_O,
+     "from_json(json: str) -> bytes\n\nOne JSON object as a record of size bytes "
+     "(shmbus_type_from_json()); ValueError naming the field when it does not convert."},
+    {NULL, NULL, 0, NULL},
+};
+
+static PyGetSetDef type_getset[] = {
+    {"size", (getter)type_size, NULL, "sizeof the C struct.", NULL},
+    {"align", (getter)type_align, NULL, "alignof the C struct.", NULL},
+    {"name", (getter)type_name, NULL, "The struct's scoped name (\"sensors::Imu\").", NULL},
+    {NULL, NULL, NULL, NULL, NULL},
+};
+
+static PyTypeObject TypeType = {
+    PyVarObject_HEAD_INIT(NULL, 0).tp_name = "shmbus._shmbus.Type",
+    .tp_basicsize = sizeof(TypeObject),
+    .tp_dealloc = (destructor)type_dealloc,
+    .tp_flags = Py_TPFLAGS_DEFAULT,
+    .tp_doc = "Type(idl, type_name) - an OMG IDL struct parsed by the library "
+              "(types/shmbus_types.h): its C layout and record <-> JSON. ValueError with the "
+              "library's message when the IDL does not parse or the type is unsupported.",
+    .tp_methods = type_methods,
+    .tp_getset = type_getset,
+    .tp_init = (initproc)type_init,
+    .tp_new = PyType_GenericNew,
+};
+
 /* ---------------------------------------------------------------- administration */
 
 static PyObject *bus_info_dict(const struct shmbus_bus_info *in) {
-  return Py_BuildValue(
+  PyObject *d = Py_BuildValue(
       "{s:s,s:I,s:K,s:K,s:K,s:K,s:K,s:i,s:O,s:O,s:O,s:i,s:I,s:I,s:I,s:i,s:I}", "type", in->type,
       "slots", (unsigned)in->slots, "capacity", (unsigned long long)in->capacity, "total_size",
       (unsigned long long)in->total_size, "latest", (unsigned long long)in->latest,
@@ -1054,6 +1292,19 @@ static PyObject *bus_info_dict(const struct shmbus_bus_info *in) {
       "sleepers", in->sleepers, "uid", (unsigned)in->uid, "gid", (unsigned)in->gid, "mode",
       (unsigned)in->mode, "readers", in->readers, "layout_version",
       (unsigned)in->layout_version);
+  if (d == NULL) return NULL;
+  PyObject *sc = Py_BuildValue("{s:s,s:s,s:s,s:K,s:K}", "type_name", in->type_name,
+                               "schema_encoding", in->schema_encoding, "message_encoding",
+                               in->message_encoding, "schema_len",
+                               (unsigned long long)in->schema_len, "schema_hash",
+                               (unsigned long long)in->schema_hash);
+  if (sc == NULL || PyDict_Update(d, sc) < 0) {
+    Py_XDECREF(sc);
+    Py_DECREF(d);
+    return NULL;
+  }
+  Py_DECREF(sc);
+  return d;
 }
 
 static PyObject *mod_stat(PyObject *m, PyObject *name) {
@@ -1172,7 +1423,7 @@ static struct PyModuleDef moddef = {
 };
 
 PyMODINIT_FUNC PyInit__shmbus(void) {
-  PyTypeObject *types[] = {&RecordType, &PublisherType, &LoanType, &SubscriberType};
+  PyTypeObject *types[] = {&RecordType, &PublisherType, &LoanType, &SubscriberType, &TypeType};
   for (size_t i = 0; i < sizeof types / sizeof types[0]; i++)
     if (PyType_Ready(types[i]) < 0) return NULL;
   PyObject *errors = PyImport_ImportModule("shmbus._errors");
@@ -1184,6 +1435,8 @@ PyMODINIT_FUNC PyInit__shmbus(void) {
   if (m == NULL) return NULL;
   if (PyModule_AddType(m, &RecordType) < 0 || PyModule_AddType(m, &PublisherType) < 0 ||
       PyModule_AddType(m, &LoanType) < 0 || PyModule_AddType(m, &SubscriberType) < 0 ||
+      PyModule_AddType(m, &TypeType) < 0 ||
+      PyModule_AddStringConstant(m, "MSG_CSTRUCT", SHMBUS_MSG_CSTRUCT) < 0 ||
       PyModule_AddStringConstant(m, "LIBRARY_VERSION", SHMBUS_VERSION_STRING) < 0 ||
       PyModule_AddIntConstant(m, "NAME_MAX", SHMBUS_NAME_MAX) < 0 ||
       PyModule_AddIntConstant(m, "TYPE_MAX", SHMBUS_TYPE_MAX) < 0) {
