@@ -58,10 +58,8 @@ int fanout_proc_state(const char *line, size_t len) {
 }
 
 const char *fanout_design_name(int fanout, char *buf, size_t n) {
-  if (fanout == INT_MAX)
-    snprintf(buf, n, "shmbus-wake-all");
-  else
-    snprintf(buf, n, "shmbus-wake-%d", fanout);
+  if (fanout == INT_MAX) snprintf(buf, n, "shmbus-wake-all");
+  else snprintf(buf, n, "shmbus-wake-%d", fanout);
   return buf;
 }
 

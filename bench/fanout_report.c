@@ -60,12 +60,10 @@ static const char *new_name(const struct report *r) {
 static void values_table(const struct report *r, FILE *f, const int *ns, int nn) {
   const char *ts[FANOUT_KINDS];
   int nt = transports(r, ts, FANOUT_KINDS), i, k;
-  fprintf(f,
-          "\n### Waking N sleeping readers (64 B, us): the writer's call, first and last "
-          "reader\n\n");
-  fprintf(f,
-          "| readers | wake | records | call p50 | call p90 | first p50 | last p50 | "
-          "last p90 | unconfirmed |\n|---:|---|---:|---:|---:|---:|---:|---:|---:|\n");
+  fprintf(f, "\n### Waking N sleeping readers (64 B, us): the writer's call, first and last "
+             "reader\n\n");
+  fprintf(f, "| readers | wake | records | call p50 | call p90 | first p50 | last p50 | "
+             "last p90 | unconfirmed |\n|---:|---|---:|---:|---:|---:|---:|---:|---:|\n");
   for (i = 0; i < nn; i++)
     for (k = 0; k < nt; k++) {
       const struct row *c = get(r, ts[k], "call", ns[i]), *a = get(r, ts[k], "first", ns[i]),
@@ -78,10 +76,8 @@ static void values_table(const struct report *r, FILE *f, const int *ns, int nn)
 }
 
 static void ratio_cell(FILE *f, uint64_t a, uint64_t b) {
-  if (a && b)
-    fprintf(f, " %.2fx |", (double)a / (double)b);
-  else
-    fprintf(f, " n/a |");
+  if (a && b) fprintf(f, " %.2fx |", (double)a / (double)b);
+  else fprintf(f, " n/a |");
 }
 
 static void ratios_table(const struct report *r, FILE *f, const int *ns, int nn) {
@@ -89,10 +85,9 @@ static void ratios_table(const struct report *r, FILE *f, const int *ns, int nn)
   int i;
   fprintf(f, "\n#### Ratios of p50 (same run): new (%s) against old (%s) and the floor\n\n", nw,
           OLD);
-  fprintf(f,
-          "| readers | call new/old | first new/old | last new/old | old last / floor last |"
-          " new last / floor last | old call / floor call |\n"
-          "|---:|---:|---:|---:|---:|---:|---:|\n");
+  fprintf(f, "| readers | call new/old | first new/old | last new/old | old last / floor last |"
+             " new last / floor last | old call / floor call |\n"
+             "|---:|---:|---:|---:|---:|---:|---:|\n");
   for (i = 0; i < nn; i++) {
     int n = ns[i];
     fprintf(f, "| %d |", n);
@@ -145,10 +140,8 @@ void fanout_markdown(const struct report *r, FILE *f) {
 
 static void pair(FILE *f, const struct report *r, const char *t, const char *what, int n) {
   const struct row *w = get(r, t, what, n);
-  if (w)
-    fprintf(f, " %.3f %.3f", us(w->p50), us(w->p90));
-  else
-    fprintf(f, " NaN NaN");
+  if (w) fprintf(f, " %.3f %.3f", us(w->p50), us(w->p90));
+  else fprintf(f, " NaN NaN");
 }
 
 int fanout_plot_data(const struct report *r, const char *path) {

@@ -57,8 +57,8 @@ struct shm {
 
 struct variant {
   const char *name;
-  int hdr;        /* slot header bytes (payload offset) */
-  int spin_slot;  /* 1: the reader spins on the expected slot's seq; 0: on latest */
+  int hdr;          /* slot header bytes (payload offset) */
+  int spin_slot;    /* 1: the reader spins on the expected slot's seq; 0: on latest */
   int store_latest; /* the writer stores latest (seq_cst) */
 };
 
@@ -185,10 +185,8 @@ static void latency(struct shm *m, int rounds, int64_t *lat) {
           while (atomic_load_explicit(&m->ack, memory_order_acquire) != base + (uint64_t)i)
             _mm_pause();
         }
-        if (V[k].hdr == 0)
-          fv = base + BLOCK - 1;
-        else
-          v = base + BLOCK - 1;
+        if (V[k].hdr == 0) fv = base + BLOCK - 1;
+        else v = base + BLOCK - 1;
         atomic_store_explicit(&m->latest, v, memory_order_seq_cst);
       }
   }
@@ -296,8 +294,8 @@ static void clocks(void) {
   printf("\n| clock read | ns per call, median batch | best batch |\n|---|---:|---:|\n");
   for (j = 0; j < NC; j++) {
     int64_t med = pct(d[j], B, 0.5), best = d[j][0];
-    printf("| %s | %lld.%lld | %lld.%lld |\n", C[j].name, (long long)med / 10,
-           (long long)med % 10, (long long)best / 10, (long long)best % 10);
+    printf("| %s | %lld.%lld | %lld.%lld |\n", C[j].name, (long long)med / 10, (long long)med % 10,
+           (long long)best / 10, (long long)best % 10);
   }
 }
 
@@ -322,9 +320,11 @@ int main(int argc, char **argv) {
     int64_t *a = lat + (size_t)k * per;
     int64_t p50 = pct(a, per, 0.5);
     printf("| %s | %zu | %lld | %lld | %lld | %.2fx |\n", V[k].name, per, (long long)p50,
-           (long long)pct(a, per, 0.9), (long long)pct(a, per, 0.99), (double)p50 / (double)floor50);
+           (long long)pct(a, per, 0.9), (long long)pct(a, per, 0.99),
+           (double)p50 / (double)floor50);
   }
-  printf("\n| writer, 64 B back to back | p50 ns/publish, 0 readers | 1 spinning reader | ratio | records copied |\n"
+  printf("\n| writer, 64 B back to back | p50 ns/publish, 0 readers | 1 spinning reader | ratio | "
+         "records copied |\n"
          "|---|---:|---:|---:|---:|\n");
   for (k = 1; k < NV; k++) {
     enum { B = 20000 };

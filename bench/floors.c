@@ -103,15 +103,25 @@ static int floor_futex_recv(void *st, int idx, void *buf, size_t size, int mode)
 }
 
 const struct transport floor_spin = {
-    .name = "spin-floor", .max_readers = 1, .setup = floor_setup,
-    .reader_open = floor_reader_open, .recv = floor_spin_recv, .writer_open = floor_writer_open,
-    .send = floor_spin_send, .teardown = floor_teardown,
+    .name = "spin-floor",
+    .max_readers = 1,
+    .setup = floor_setup,
+    .reader_open = floor_reader_open,
+    .recv = floor_spin_recv,
+    .writer_open = floor_writer_open,
+    .send = floor_spin_send,
+    .teardown = floor_teardown,
 };
 
 const struct transport floor_futex = {
-    .name = "futex-floor", .max_readers = 1, .setup = floor_setup,
-    .reader_open = floor_reader_open, .recv = floor_futex_recv, .writer_open = floor_writer_open,
-    .send = floor_futex_send, .teardown = floor_teardown,
+    .name = "futex-floor",
+    .max_readers = 1,
+    .setup = floor_setup,
+    .reader_open = floor_reader_open,
+    .recv = floor_futex_recv,
+    .writer_open = floor_writer_open,
+    .send = floor_futex_send,
+    .teardown = floor_teardown,
 };
 
 /* The relaxed 64-bit atomic load loop, one word per round (core/copy.h's first version),
@@ -152,11 +162,8 @@ long bench_batch(size_t size) {
 }
 
 void copy_kernel(int kind, void *dst, const void *src, size_t size) {
-  if (kind == COPY_MEMCPY)
-    memcpy(dst, src, size);
-  else if (kind == COPY_ATOMIC64)
-    copy_atomic64(dst, (const _Atomic uint64_t *)src, size);
-  else
-    copy_atomic64_x4(dst, (const _Atomic uint64_t *)src, size);
+  if (kind == COPY_MEMCPY) memcpy(dst, src, size);
+  else if (kind == COPY_ATOMIC64) copy_atomic64(dst, (const _Atomic uint64_t *)src, size);
+  else copy_atomic64_x4(dst, (const _Atomic uint64_t *)src, size);
   __asm__ __volatile__("" : : "r"(dst), "r"(src) : "memory"); /* keep every copy */
 }

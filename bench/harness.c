@@ -68,8 +68,8 @@ static size_t ctl_size(int readers) {
 }
 
 struct bench_ctl *bench_ctl_new(int readers) {
-  struct bench_ctl *ctl = mmap(NULL, ctl_size(readers), PROT_READ | PROT_WRITE,
-                               MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+  struct bench_ctl *ctl =
+      mmap(NULL, ctl_size(readers), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
   int i;
   if (ctl == MAP_FAILED) return NULL;
   hist_reset(&ctl->rtt2);
@@ -149,8 +149,8 @@ int bench_reader_died(pid_t *pids, int n) {
   return 0;
 }
 
-int bench_wait_acks(struct bench_ctl *ctl, uint32_t target, int spin, int64_t deadline,
-                     pid_t *pids, int n) {
+int bench_wait_acks(struct bench_ctl *ctl, uint32_t target, int spin, int64_t deadline, pid_t *pids,
+                    int n) {
   int64_t check = 0;
   unsigned k = 0;
   if (spin) {

@@ -37,9 +37,9 @@ struct bench_ctl {
   _Atomic uint32_t synced;         /* readers that saw a transport's hello (ZeroMQ) */
   _Atomic uint32_t stop;           /* throughput runs: readers stop */
   _Atomic uint64_t received[BENCH_MAX_READERS]; /* throughput runs: records per reader */
-  char err[256];                   /* first reader error, as a sentence */
-  struct hist rtt2;                /* writer: (ack - t0) / 2, 1 reader only */
-  struct hist h[];                 /* one per reader */
+  char err[256];                                /* first reader error, as a sentence */
+  struct hist rtt2;                             /* writer: (ack - t0) / 2, 1 reader only */
+  struct hist h[];                              /* one per reader */
 };
 
 struct lat_cfg {
@@ -58,13 +58,13 @@ struct transport {
   const char *name;
   int max_readers;
   int (*setup)(void **st, const struct lat_cfg *c, struct bench_ctl *ctl);
-  int (*reader_open)(void *st, int idx, const struct lat_cfg *c);          /* in the reader */
-  int (*recv)(void *st, int idx, void *buf, size_t size, int mode);        /* whole record */
+  int (*reader_open)(void *st, int idx, const struct lat_cfg *c);   /* in the reader */
+  int (*recv)(void *st, int idx, void *buf, size_t size, int mode); /* whole record */
   void (*reader_close)(void *st, int idx);
-  int (*writer_open)(void *st, const struct lat_cfg *c);                   /* after fork */
-  int (*writer_sync)(void *st, struct bench_ctl *ctl, int readers);        /* may be NULL */
+  int (*writer_open)(void *st, const struct lat_cfg *c);            /* after fork */
+  int (*writer_sync)(void *st, struct bench_ctl *ctl, int readers); /* may be NULL */
   int (*send)(void *st, const void *buf, size_t size);
-  void (*teardown)(void *st);                                              /* parent, last */
+  void (*teardown)(void *st); /* parent, last */
 };
 
 /* CPU placement: the writer on cpus[0], readers round-robin on cpus[1..n-1] (or cpus[0] if
@@ -116,8 +116,8 @@ int bench_reader_died(pid_t *pids, int n);
 /* bench_wait_acks() - wait until ctl->acks reaches @target, spinning (@spin) or asleep on the
  * acks futex (readers wake the writer when they reach the target, see reader_main()).
  * Return: 0; -ETIMEDOUT (@deadline passed); -ECHILD (a reader died). */
-int bench_wait_acks(struct bench_ctl *ctl, uint32_t target, int spin, int64_t deadline,
-                    pid_t *pids, int n);
+int bench_wait_acks(struct bench_ctl *ctl, uint32_t target, int spin, int64_t deadline, pid_t *pids,
+                    int n);
 
 /* bench_fail() - record a reader's error sentence (first one wins) and exit the reader. */
 void bench_fail(struct bench_ctl *ctl, const char *fmt, ...)

@@ -12,7 +12,7 @@ unsigned hist_bucket(uint64_t ns) {
   unsigned msb, shift;
   if (ns < 2 * HIST_SUB) return (unsigned)ns; /* exact below 256 */
   msb = 63u - (unsigned)__builtin_clzll(ns);
-  shift = msb - HIST_SUB_BITS;                /* ns >> shift is in [128, 255] */
+  shift = msb - HIST_SUB_BITS; /* ns >> shift is in [128, 255] */
   if (shift > HIST_MAX_SHIFT) return HIST_BUCKETS - 1;
   return HIST_SUB * shift + (unsigned)(ns >> shift);
 }

@@ -16,8 +16,8 @@ extern "C" {
 #endif
 
 #define HIST_SUB_BITS 7
-#define HIST_SUB (1u << HIST_SUB_BITS)          /* buckets per power of two */
-#define HIST_MAX_SHIFT 34                       /* 2^(34+7+1) ns: beyond any run */
+#define HIST_SUB (1u << HIST_SUB_BITS) /* buckets per power of two */
+#define HIST_MAX_SHIFT 34              /* 2^(34+7+1) ns: beyond any run */
 #define HIST_BUCKETS (HIST_SUB * (HIST_MAX_SHIFT + 2))
 
 struct hist {

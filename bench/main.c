@@ -30,45 +30,49 @@ static size_t nsizes = sizeof all_sizes / sizeof all_sizes[0];
 
 struct opts {
   int full;
-  long samples;        /* per latency configuration, for records up to 4 KiB */
+  long samples; /* per latency configuration, for records up to 4 KiB */
   const char *out;
   int pin;
-  const char *only;    /* comma list of groups, NULL = all */
+  const char *only; /* comma list of groups, NULL = all */
   long publish_only;
   size_t size;
-  int size_set;       /* --size given: run only that record size */
+  int size_set;                                 /* --size given: run only that record size */
   int fo_readers[FANOUT_MAX_LIST], fo_nreaders; /* --fanout-readers */
   int fo_writer[FANOUT_MAX_LIST], fo_nwriter;   /* --fanout-writer (0 = the library's own) */
 };
 
-static struct opts o = {.samples = 0, .out = "bench/out", .pin = 1, .size = 64,
-                        .fo_readers = {1, 4, 16, 64, 256}, .fo_nreaders = 5,
-                        .fo_writer = {INT_MAX, 0}, .fo_nwriter = 2};
+static struct opts o = {.samples = 0,
+                        .out = "bench/out",
+                        .pin = 1,
+                        .size = 64,
+                        .fo_readers = {1, 4, 16, 64, 256},
+                        .fo_nreaders = 5,
+                        .fo_writer = {INT_MAX, 0},
+                        .fo_nwriter = 2};
 static struct report rep;
 static int failures;
 
 static void usage(FILE *f) {
-  fprintf(f,
-          "usage: shmbus_bench [--quick | --full] [--samples N] [--out DIR] [--no-pin]\n"
-          "                    [--only floors,shmbus,peers,publish,copy,fanout]\n"
-          "                    [--fanout-readers LIST] [--fanout-writer LIST]\n"
-          "       shmbus_bench --publish-only N [--size BYTES]\n"
-          "Runs shmbus's latency and throughput benchmarks next to the hardware floors and the\n"
-          "peers (pipe, Unix socket, POSIX mq, ZeroMQ); prints a Markdown table and writes\n"
-          "DIR/results.csv, DIR/results.md and DIR/plot.dat (default DIR: bench/out).\n"
-          "  --quick        small sample counts, under a minute (default)\n"
-          "  --full         100k samples per configuration (fewer for 64 KiB and 1 MiB)\n"
-          "  --samples N    samples per latency configuration (records up to 4 KiB)\n"
-          "  --no-pin       let the scheduler place writer and readers\n"
-          "  --only LIST    run only these groups (comma-separated); fanout runs only when\n"
-          "                 named, and only in shmbus_bench_testing (it switches the writer's\n"
-          "                 fan-out through a test hook)\n"
-          "  --fanout-readers LIST  sleeping readers per fanout run (default 1,4,16,64,256)\n"
-          "  --fanout-writer LIST   writer fan-outs compared (default all,D: all = the old\n"
-          "                 broadcast, D = the library's own); e.g. all,1,2,4\n"
-          "  --size BYTES   run only this record size (default: 8, 64, 4096, 65536, 1048576)\n"
-          "  --publish-only N  just publish N records with no reader (for strace/perf)\n"
-          "Example: bench/run.sh --full   (builds, runs, plots)\n");
+  fprintf(f, "usage: shmbus_bench [--quick | --full] [--samples N] [--out DIR] [--no-pin]\n"
+             "                    [--only floors,shmbus,peers,publish,copy,fanout]\n"
+             "                    [--fanout-readers LIST] [--fanout-writer LIST]\n"
+             "       shmbus_bench --publish-only N [--size BYTES]\n"
+             "Runs shmbus's latency and throughput benchmarks next to the hardware floors and the\n"
+             "peers (pipe, Unix socket, POSIX mq, ZeroMQ); prints a Markdown table and writes\n"
+             "DIR/results.csv, DIR/results.md and DIR/plot.dat (default DIR: bench/out).\n"
+             "  --quick        small sample counts, under a minute (default)\n"
+             "  --full         100k samples per configuration (fewer for 64 KiB and 1 MiB)\n"
+             "  --samples N    samples per latency configuration (records up to 4 KiB)\n"
+             "  --no-pin       let the scheduler place writer and readers\n"
+             "  --only LIST    run only these groups (comma-separated); fanout runs only when\n"
+             "                 named, and only in shmbus_bench_testing (it switches the writer's\n"
+             "                 fan-out through a test hook)\n"
+             "  --fanout-readers LIST  sleeping readers per fanout run (default 1,4,16,64,256)\n"
+             "  --fanout-writer LIST   writer fan-outs compared (default all,D: all = the old\n"
+             "                 broadcast, D = the library's own); e.g. all,1,2,4\n"
+             "  --size BYTES   run only this record size (default: 8, 64, 4096, 65536, 1048576)\n"
+             "  --publish-only N  just publish N records with no reader (for strace/perf)\n"
+             "Example: bench/run.sh --full   (builds, runs, plots)\n");
 }
 
 static int want(const char *group) {
@@ -154,7 +158,8 @@ static void run_job(struct lat_job *j, int round) {
     fprintf(stderr, "skipped: %s\n", rep.notes[rep.nnotes - 1]);
     j->skipped = 1;
   } else if (rc == -ENOTSUP && j->t == &peer_zmq) {
-    report_note(&rep, "zeromq at %s not measured: this is a ThreadSanitizer build, and libzmq "
+    report_note(&rep,
+                "zeromq at %s not measured: this is a ThreadSanitizer build, and libzmq "
                 "is not instrumented (TSan reads its lock-free queues as races).",
                 size_str_b(j->size));
     fprintf(stderr, "skipped: %s\n", rep.notes[rep.nnotes - 1]);
@@ -182,7 +187,8 @@ static int job_group(const struct lat_job *j) {
 
 static int by_comparison_group(const void *a, const void *b) {
   const struct lat_job *x = &jobs[*(const int *)a], *y = &jobs[*(const int *)b];
-  size_t xs = strstr(x->t->name, "floor") ? 0 : x->size, ys = strstr(y->t->name, "floor") ? 0 : y->size;
+  size_t xs = strstr(x->t->name, "floor") ? 0 : x->size,
+         ys = strstr(y->t->name, "floor") ? 0 : y->size;
   if (job_group(x) != job_group(y)) return job_group(x) - job_group(y);
   if (xs != ys) return xs < ys ? -1 : 1;
   return *(const int *)a - *(const int *)b;
@@ -312,8 +318,8 @@ static void fanout_group(void) {
   int passes = o.full ? 5 : 1, p, i, k, ok[FANOUT_MAX_LIST] = {0};
   if (!fanout_switchable()) {
     report_note(&rep, "fanout not measured: this binary links the library proper, whose writer "
-                "fan-out cannot be switched to the old broadcast; bazel-bin/bench/"
-                "shmbus_bench_testing --only fanout measures it (bench/run.sh runs it).");
+                      "fan-out cannot be switched to the old broadcast; bazel-bin/bench/"
+                      "shmbus_bench_testing --only fanout measures it (bench/run.sh runs it).");
     return;
   }
   rep.fanout_default = fanout_library_default();
@@ -357,25 +363,33 @@ static void hardware_line(void) {
            "Measured %s, %s mode, on %s, %ld CPUs online, Linux %s; writer on CPU %d, "
            "readers on %s.",
            date, o.full ? "full" : "quick", model, sysconf(_SC_NPROCESSORS_ONLN), u.release,
-           bench_cpus.cpus[0], !bench_cpus.pin ? "any CPU (not pinned)"
-                               : bench_cpus.n > 1 ? "the other CPUs" : "the same CPU");
+           bench_cpus.cpus[0],
+           !bench_cpus.pin    ? "any CPU (not pinned)"
+           : bench_cpus.n > 1 ? "the other CPUs"
+                              : "the same CPU");
 }
 
 static int bad_list(const char *opt, const char *arg) {
-  fprintf(stderr, "shmbus_bench: %s '%s': want a comma-separated list of at most %d numbers "
-          "(readers: 1..%d; writer: 1.. or 'all'); see --help\n", opt, arg, FANOUT_MAX_LIST,
-          FANOUT_MAX_READERS);
+  fprintf(stderr,
+          "shmbus_bench: %s '%s': want a comma-separated list of at most %d numbers "
+          "(readers: 1..%d; writer: 1.. or 'all'); see --help\n",
+          opt, arg, FANOUT_MAX_LIST, FANOUT_MAX_READERS);
   return -EINVAL;
 }
 
 static int parse(int argc, char **argv) {
-  static const struct option lo[] = {
-      {"quick", no_argument, 0, 'q'},   {"full", no_argument, 0, 'f'},
-      {"samples", required_argument, 0, 'n'}, {"out", required_argument, 0, 'o'},
-      {"no-pin", no_argument, 0, 'P'},  {"only", required_argument, 0, 'O'},
-      {"publish-only", required_argument, 0, 'p'}, {"size", required_argument, 0, 's'},
-      {"fanout-readers", required_argument, 0, 'R'}, {"fanout-writer", required_argument, 0, 'W'},
-      {"help", no_argument, 0, 'h'},    {0, 0, 0, 0}};
+  static const struct option lo[] = {{"quick", no_argument, 0, 'q'},
+                                     {"full", no_argument, 0, 'f'},
+                                     {"samples", required_argument, 0, 'n'},
+                                     {"out", required_argument, 0, 'o'},
+                                     {"no-pin", no_argument, 0, 'P'},
+                                     {"only", required_argument, 0, 'O'},
+                                     {"publish-only", required_argument, 0, 'p'},
+                                     {"size", required_argument, 0, 's'},
+                                     {"fanout-readers", required_argument, 0, 'R'},
+                                     {"fanout-writer", required_argument, 0, 'W'},
+                                     {"help", no_argument, 0, 'h'},
+                                     {0, 0, 0, 0}};
   int c;
   while ((c = getopt_long(argc, argv, "qfn:o:PO:p:s:h", lo, NULL)) != -1) {
     switch (c) {
@@ -386,10 +400,13 @@ static int parse(int argc, char **argv) {
       case 'P': o.pin = 0; break;
       case 'O': o.only = optarg; break;
       case 'p': o.publish_only = atol(optarg); break;
-      case 's': o.size = (size_t)atol(optarg); o.size_set = 1; break;
+      case 's':
+        o.size = (size_t)atol(optarg);
+        o.size_set = 1;
+        break;
       case 'R':
-        o.fo_nreaders = fanout_parse_list(optarg, o.fo_readers, FANOUT_MAX_LIST,
-                                          FANOUT_MAX_READERS, 0);
+        o.fo_nreaders =
+            fanout_parse_list(optarg, o.fo_readers, FANOUT_MAX_LIST, FANOUT_MAX_READERS, 0);
         if (o.fo_nreaders < 0) return bad_list("--fanout-readers", optarg);
         break;
       case 'W':
@@ -472,8 +489,9 @@ static void add_latency_jobs(void) {
 static int run_latency_jobs(void) {
   int n, r, *order;
   rounds = o.full ? 10 : 1;
-  if (njobs) fprintf(stderr, "latency (%d configurations, %d pass%s):\n", njobs, rounds,
-                     rounds > 1 ? "es" : "");
+  if (njobs)
+    fprintf(stderr, "latency (%d configurations, %d pass%s):\n", njobs, rounds,
+            rounds > 1 ? "es" : "");
   order = calloc((size_t)(njobs > 0 ? njobs : 1), sizeof *order);
   if (order == NULL) return -ENOMEM;
   for (n = 0; n < njobs; n++) order[n] = n;

@@ -13,11 +13,11 @@
 #include <zmq.h>
 
 struct peer_state {
-  int fd[2];              /* pipe: [0] read end, [1] write end; unix: [0] writer, [1] reader */
+  int fd[2]; /* pipe: [0] read end, [1] write end; unix: [0] writer, [1] reader */
   mqd_t mq;
-  char name[96];          /* mq name or ZeroMQ endpoint */
+  char name[96]; /* mq name or ZeroMQ endpoint */
   void *zctx, *zsock;
-  int hello_seen;         /* zmq reader: counted itself in ctl->synced */
+  int hello_seen; /* zmq reader: counted itself in ctl->synced */
   struct bench_ctl *ctl;
 };
 
@@ -106,8 +106,13 @@ static int pipe_send(void *st, const void *buf, size_t size) {
 }
 
 const struct transport peer_pipe = {
-    .name = "pipe", .max_readers = 1, .setup = pipe_setup, .reader_open = pipe_reader_open,
-    .recv = pipe_recv, .writer_open = pipe_writer_open, .send = pipe_send,
+    .name = "pipe",
+    .max_readers = 1,
+    .setup = pipe_setup,
+    .reader_open = pipe_reader_open,
+    .recv = pipe_recv,
+    .writer_open = pipe_writer_open,
+    .send = pipe_send,
     .teardown = teardown_fds,
 };
 
@@ -153,9 +158,14 @@ static int unix_send(void *st, const void *buf, size_t size) {
 }
 
 const struct transport peer_unix = {
-    .name = "unix-socket", .max_readers = 1, .setup = unix_setup,
-    .reader_open = unix_reader_open, .recv = unix_recv, .writer_open = unix_writer_open,
-    .send = unix_send, .teardown = teardown_fds,
+    .name = "unix-socket",
+    .max_readers = 1,
+    .setup = unix_setup,
+    .reader_open = unix_reader_open,
+    .recv = unix_recv,
+    .writer_open = unix_writer_open,
+    .send = unix_send,
+    .teardown = teardown_fds,
 };
 
 /* ---------------------------------------------------------------- POSIX mq */
@@ -221,8 +231,13 @@ static void mq_teardown(void *st) {
 }
 
 const struct transport peer_mq = {
-    .name = "posix-mq", .max_readers = 1, .setup = mq_setup, .reader_open = mq_reader_open,
-    .recv = mq_recv, .writer_open = mq_writer_open, .send = mq_send_one,
+    .name = "posix-mq",
+    .max_readers = 1,
+    .setup = mq_setup,
+    .reader_open = mq_reader_open,
+    .recv = mq_recv,
+    .writer_open = mq_writer_open,
+    .send = mq_send_one,
     .teardown = mq_teardown,
 };
 
@@ -333,7 +348,14 @@ static void zmq_teardown(void *st) {
 }
 
 const struct transport peer_zmq = {
-    .name = "zeromq", .max_readers = 1, .setup = zmq_setup, .reader_open = zmq_reader_open,
-    .recv = zmq_recv_one, .reader_close = zmq_reader_close, .writer_open = zmq_writer_open,
-    .writer_sync = zmq_sync, .send = zmq_send_one, .teardown = zmq_teardown,
+    .name = "zeromq",
+    .max_readers = 1,
+    .setup = zmq_setup,
+    .reader_open = zmq_reader_open,
+    .recv = zmq_recv_one,
+    .reader_close = zmq_reader_close,
+    .writer_open = zmq_writer_open,
+    .writer_sync = zmq_sync,
+    .send = zmq_send_one,
+    .teardown = zmq_teardown,
 };

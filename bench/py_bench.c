@@ -62,8 +62,12 @@ struct opts {
   long size;      /* latency: only this record size (64 or 1048576), 0 = both */
   const char *only, *python, *reader, *out;
 };
-static struct opts o = {.pin = 1, .batch = 256, .slots = 4096, .python = "/usr/bin/python3",
-                        .reader = "bench/py_reader.py", .out = "bench/out/python"};
+static struct opts o = {.pin = 1,
+                        .batch = 256,
+                        .slots = 4096,
+                        .python = "/usr/bin/python3",
+                        .reader = "bench/py_reader.py",
+                        .out = "bench/out/python"};
 
 /* ---------------------------------------------------------------- buses */
 
@@ -164,7 +168,8 @@ static int c_lat(FILE *out, const char *bus, const char *ack, const char *mode, 
     rc = -ENOMEM;
     goto out;
   }
-  if ((rc = shmbus_sub_open(bus, 0, &sub)) < 0 || (rc = shmbus_sub_seek(sub, SHMBUS_SEEK_NEW)) < 0 ||
+  if ((rc = shmbus_sub_open(bus, 0, &sub)) < 0 ||
+      (rc = shmbus_sub_seek(sub, SHMBUS_SEEK_NEW)) < 0 ||
       (rc = shmbus_pub_open(ack, &po, &pub)) < 0 || (rc = shmbus_pub_publish(pub, &v, 8)) < 0)
     goto out;
   while (i < total) {
@@ -191,8 +196,7 @@ static int c_lat(FILE *out, const char *bus, const char *ack, const char *mode, 
 out:
   shmbus_pub_close(pub);
   shmbus_sub_close(sub);
-  if (rc < 0)
-    fprintf(out, "err C reader at record %ld: %s\n", i, shmbus_strerror(rc));
+  if (rc < 0) fprintf(out, "err C reader at record %ld: %s\n", i, shmbus_strerror(rc));
   else {
     fprintf(out, "ok %ld\n", total);
     fwrite(s, sizeof *s, (size_t)total, out);
@@ -240,10 +244,8 @@ static void __attribute__((noreturn)) c_reader_serve(int in, int outfd) {
     if (!strcmp(cmd, "lat") &&
         sscanf(line, "lat %63s %63s %15s %31s %zu %ld", a, b, m, api, &size, &total) == 6)
       c_lat(out, a, b, m, size, total);
-    else if (!strcmp(cmd, "drain") && sscanf(line, "drain %63s", a) == 1)
-      c_drain(out, a);
-    else
-      fprintf(out, "err bad command: %s\n", line);
+    else if (!strcmp(cmd, "drain") && sscanf(line, "drain %63s", a) == 1) c_drain(out, a);
+    else fprintf(out, "err bad command: %s\n", line);
     fflush(out);
   }
   shmbus_sub_close(c_drain_sub);
@@ -347,8 +349,8 @@ static int wait_ack(shmbus_sub *ack, int64_t want, int spin, pid_t pid, int from
   }
 }
 
-static int lat_job(struct reader *r, shmbus_sub *ack, const char *ackname, int si, int mi,
-                   int api, long total, long warmup) {
+static int lat_job(struct reader *r, shmbus_sub *ack, const char *ackname, int si, int mi, int api,
+                   long total, long warmup) {
   size_t size = lat_sizes[si];
   shmbus_pub *pub = si == 0 ? pub64 : pub1m;
   const char *bus = si == 0 ? data64 : data1m;
@@ -360,7 +362,8 @@ static int lat_job(struct reader *r, shmbus_sub *ack, const char *ackname, int s
   long i, n = 0;
   if (buf == NULL) return -ENOMEM;
   for (i = 0; i < (long)size; i++) buf[i] = (unsigned char)(i * 7 + 1);
-  while (shmbus_sub_next(ack, &v, sizeof v, NULL) >= 0) {} /* older acknowledgements */
+  while (shmbus_sub_next(ack, &v, sizeof v, NULL) >= 0) {
+  } /* older acknowledgements */
   snprintf(cmd, sizeof cmd, "lat %s %s %s %s %zu %ld\n", bus, ackname, modes[mi],
            api == 2 ? "into" : "next", size, total);
   fprintf(stderr, "  %-12s %-5s %7zu B ... ", lat_names[api], modes[mi], size);
@@ -371,7 +374,8 @@ static int lat_job(struct reader *r, shmbus_sub *ack, const char *ackname, int s
     t0 = bench_now();
     memcpy(buf, &t0, 8);
     memcpy(buf + 8, &i, 8);
-    if ((rc = shmbus_pub_publish(pub, buf, size)) == 0) rc = wait_ack(ack, i, spin, r->pid, r->from);
+    if ((rc = shmbus_pub_publish(pub, buf, size)) == 0)
+      rc = wait_ack(ack, i, spin, r->pid, r->from);
   }
   if (rc < 0) goto done;
   if (read_line(r->from, line, sizeof line) < 0 || sscanf(line, "ok %ld", &n) != 1 || n != total) {
@@ -392,7 +396,8 @@ static int lat_job(struct reader *r, shmbus_sub *ack, const char *ackname, int s
     }
     hist_reset(h);
     for (i = warmup; i < n; i++) hist_add(h, s[i] > 0 ? (uint64_t)s[i] : 0);
-    fprintf(stderr, "p50 %8.2f us  p99 %8.2f us\n", hist_pct(h, 0.5) / 1e3, hist_pct(h, 0.99) / 1e3);
+    fprintf(stderr, "p50 %8.2f us  p99 %8.2f us\n", hist_pct(h, 0.5) / 1e3,
+            hist_pct(h, 0.99) / 1e3);
     hist_merge(&lat_h[si][mi][api], h);
     free(h);
   }
@@ -468,40 +473,40 @@ static double drain_med(int k) { return pct_d(drain_acc[k].per_rec, drain_acc[k]
 static void loadavg(char *s, size_t n) {
   FILE *f = fopen("/proc/loadavg", "r");
   double a = 0, b = 0, c = 0;
-  if (f == NULL || fscanf(f, "%lf %lf %lf", &a, &b, &c) != 3)
-    snprintf(s, n, "unknown");
-  else
-    snprintf(s, n, "%.2f %.2f %.2f", a, b, c);
+  if (f == NULL || fscanf(f, "%lf %lf %lf", &a, &b, &c) != 3) snprintf(s, n, "unknown");
+  else snprintf(s, n, "%.2f %.2f %.2f", a, b, c);
   if (f) fclose(f);
 }
 
 static void markdown(FILE *f, const char *when, const char *load0, const char *load1) {
   int si, mi, a, k;
-  fprintf(f, "## Python against C on the same bus (issue 14)\n\n%s; load average %s at the start, "
+  fprintf(f,
+          "## Python against C on the same bus (issue 14)\n\n%s; load average %s at the start, "
           "%s at the end; %d round%s; readers: %s, %s\n\n",
           when, load0, load1, o.rounds, o.rounds > 1 ? "s" : "", rd_c.hello, rd_py.hello);
   fprintf(f, "### One-way latency, one reader, us (p50 / p99)\n\n"
-          "| size | mode | C | Python next() | Python next_into() | next() / C (p50) |\n"
-          "|---|---|---|---|---|---|\n");
+             "| size | mode | C | Python next() | Python next_into() | next() / C (p50) |\n"
+             "|---|---|---|---|---|---|\n");
   for (si = 0; si < NSIZE; si++)
     for (mi = 0; mi < NMODE; mi++) {
       fprintf(f, "| %s | %s |", size_str(lat_sizes[si]), modes[mi]);
       for (a = 0; a < NLAT_API; a++) {
         const struct hist *h = &lat_h[si][mi][a];
-        if (h->count)
-          fprintf(f, " %.2f / %.2f |", hist_pct(h, 0.5) / 1e3, hist_pct(h, 0.99) / 1e3);
-        else
-          fprintf(f, " n/a |");
+        if (h->count) fprintf(f, " %.2f / %.2f |", hist_pct(h, 0.5) / 1e3, hist_pct(h, 0.99) / 1e3);
+        else fprintf(f, " n/a |");
       }
       if (p50_us(si, mi, 0) > 0 && p50_us(si, mi, 1) > 0)
         fprintf(f, " %.2fx (+%.2f us) |\n", p50_us(si, mi, 1) / p50_us(si, mi, 0),
                 p50_us(si, mi, 1) - p50_us(si, mi, 0));
-      else
-        fprintf(f, " n/a |\n");
+      else fprintf(f, " n/a |\n");
     }
-  fprintf(f, "\n### Draining a ring of %u records of 64 B (refilled by the writer before each pass)\n\n"
-          "| reader | ns per record (median pass) | p10-p90 of passes | records/s (median pass) | vs C |\n"
-          "|---|---|---|---|---|\n", o.slots);
+  fprintf(
+      f,
+      "\n### Draining a ring of %u records of 64 B (refilled by the writer before each pass)\n\n"
+      "| reader | ns per record (median pass) | p10-p90 of passes | records/s (median pass) | vs C "
+      "|\n"
+      "|---|---|---|---|---|\n",
+      o.slots);
   for (k = 0; k < NDRAIN; k++) {
     double m = drain_med(k), c = drain_med(0);
     if (drain_acc[k].n == 0) continue;
@@ -510,8 +515,10 @@ static void markdown(FILE *f, const char *when, const char *load0, const char *l
             pct_d(drain_acc[k].per_rec, drain_acc[k].n, 0.1),
             pct_d(drain_acc[k].per_rec, drain_acc[k].n, 0.9), 1e9 / m, c / m);
   }
-  fprintf(f, "\nn = %ld rows per next_many call.\n\n### Targets (issue 14), this run\n\n"
-          "| target | measured | verdict |\n|---|---|---|\n", o.batch);
+  fprintf(f,
+          "\nn = %ld rows per next_many call.\n\n### Targets (issue 14), this run\n\n"
+          "| target | measured | verdict |\n|---|---|---|\n",
+          o.batch);
   for (si = 0; si < NSIZE; si++) {
     double c = p50_us(si, 0, 0), p = p50_us(si, 0, 1);
     if (c > 0 && p > 0)
@@ -520,7 +527,8 @@ static void markdown(FILE *f, const char *when, const char *load0, const char *l
   }
   if (drain_acc[0].n && drain_acc[1].n) {
     double d = drain_med(1) - drain_med(0);
-    fprintf(f, "| next() per-record overhead over C < 1 us at 64 B | %.1f - %.1f = %.0f ns | %s |\n",
+    fprintf(f,
+            "| next() per-record overhead over C < 1 us at 64 B | %.1f - %.1f = %.0f ns | %s |\n",
             drain_med(1), drain_med(0), d, d < 1000 ? "met" : "MISSED");
   }
   if (p50_us(0, 1, 0) > 0 && p50_us(0, 1, 1) > 0)
@@ -543,10 +551,9 @@ static int write_csv(const char *path) {
         const struct hist *h = &lat_h[si][mi][a];
         if (!h->count) continue;
         fprintf(f, "%s,%s,%zu,1,%llu,%llu,%llu,%llu,%llu,%llu,\n", lat_names[a], modes[mi],
-                lat_sizes[si], (unsigned long long)h->count,
-                (unsigned long long)hist_pct(h, 0.5), (unsigned long long)hist_pct(h, 0.9),
-                (unsigned long long)hist_pct(h, 0.99), (unsigned long long)hist_pct(h, 0.999),
-                (unsigned long long)hist_pct(h, 1.0));
+                lat_sizes[si], (unsigned long long)h->count, (unsigned long long)hist_pct(h, 0.5),
+                (unsigned long long)hist_pct(h, 0.9), (unsigned long long)hist_pct(h, 0.99),
+                (unsigned long long)hist_pct(h, 0.999), (unsigned long long)hist_pct(h, 1.0));
       }
   for (k = 0; k < NDRAIN; k++) {
     struct drain_acc *d = &drain_acc[k];
@@ -584,11 +591,10 @@ static int want(const char *g) { return o.only == NULL || strstr(o.only, g) != N
 
 int main(int argc, char **argv) {
   static const struct option lo[] = {
-      {"quick", 0, 0, 'q'},  {"full", 0, 0, 'f'},   {"rounds", 1, 0, 'r'},
-      {"samples", 1, 0, 'n'}, {"batch", 1, 0, 'b'}, {"slots", 1, 0, 's'},
-      {"passes", 1, 0, 'p'},  {"only", 1, 0, 'O'},  {"python", 1, 0, 'P'},
-      {"reader", 1, 0, 'R'},  {"out", 1, 0, 'o'},   {"no-pin", 0, 0, 'N'},
-      {"size", 1, 0, 'S'},    {"help", 0, 0, 'h'},  {0, 0, 0, 0}};
+      {"quick", 0, 0, 'q'},  {"full", 0, 0, 'f'},   {"rounds", 1, 0, 'r'}, {"samples", 1, 0, 'n'},
+      {"batch", 1, 0, 'b'},  {"slots", 1, 0, 's'},  {"passes", 1, 0, 'p'}, {"only", 1, 0, 'O'},
+      {"python", 1, 0, 'P'}, {"reader", 1, 0, 'R'}, {"out", 1, 0, 'o'},    {"no-pin", 0, 0, 'N'},
+      {"size", 1, 0, 'S'},   {"help", 0, 0, 'h'},   {0, 0, 0, 0}};
   char path[600], when[64], load0[64], load1[64];
   time_t now = time(NULL);
   struct utsname u;
@@ -645,8 +651,8 @@ int main(int argc, char **argv) {
     rc = 1;
     goto out;
   }
-  fprintf(stderr, "py_bench: %s; %s (%s); %s; load %s\n", when, rd_c.hello, rd_py.hello,
-          u.release, load0);
+  fprintf(stderr, "py_bench: %s; %s (%s); %s; load %s\n", when, rd_c.hello, rd_py.hello, u.release,
+          load0);
   for (r = 0; r < o.rounds && rc == 0; r++) {
     fprintf(stderr, "round %d/%d:\n", r + 1, o.rounds);
     if (want("lat"))
@@ -658,8 +664,8 @@ int main(int argc, char **argv) {
             /* C first in even rounds, last in odd ones */
             int api = r % 2 == 0 ? a : NLAT_API - 1 - a;
             struct reader *rd = api == 0 ? &rd_c : &rd_py;
-            if (lat_job(rd, api == 0 ? acksub_c : acksub_py, api == 0 ? ack_c : ack_py, si, mi,
-                        api, total + warmup, warmup) < 0) {
+            if (lat_job(rd, api == 0 ? acksub_c : acksub_py, api == 0 ? ack_c : ack_py, si, mi, api,
+                        total + warmup, warmup) < 0) {
               /* The reader may be stuck in its wait: stop the run (stop() kills it). */
               lat_fail[si][mi][api] = 1;
               failures++;

@@ -60,10 +60,18 @@ struct opts {
   const char *compression, *shmbus, *out;
   int play;
 };
-static struct opts o = {.duration = 2, .buses = 10, .hz = 1000, .camera_hz = 30, .size = 64,
-                        .camera_size = 1048576, .slots = 1024, .camera_slots = 32,
-                        .compression = "zstd", .shmbus = "tools/shmbus",
-                        .out = "bench/out/record", .play = 1};
+static struct opts o = {.duration = 2,
+                        .buses = 10,
+                        .hz = 1000,
+                        .camera_hz = 30,
+                        .size = 64,
+                        .camera_size = 1048576,
+                        .slots = 1024,
+                        .camera_slots = 32,
+                        .compression = "zstd",
+                        .shmbus = "tools/shmbus",
+                        .out = "bench/out/record",
+                        .play = 1};
 
 struct bus {
   char name[64];
@@ -80,7 +88,7 @@ struct bus {
   int64_t *log_ns; /* log_time by record number (-1: not in the file) */
   /* play */
   int64_t *arr_ns, *pub_ns; /* arrival (CLOCK_MONOTONIC), publish stamp (REALTIME) by number */
-  _Atomic uint64_t played; /* written by its subscriber thread, read by main */
+  _Atomic uint64_t played;  /* written by its subscriber thread, read by main */
 };
 static struct bus b[MAX_BUSES];
 static int nb;
@@ -108,10 +116,8 @@ static void on_signal(int sig) {
 static void loadavg(char *s, size_t n) {
   FILE *f = fopen("/proc/loadavg", "r");
   double a = 0, b = 0, c = 0;
-  if (f == NULL || fscanf(f, "%lf %lf %lf", &a, &b, &c) != 3)
-    snprintf(s, n, "unknown");
-  else
-    snprintf(s, n, "%.2f %.2f %.2f", a, b, c);
+  if (f == NULL || fscanf(f, "%lf %lf %lf", &a, &b, &c) != 3) snprintf(s, n, "unknown");
+  else snprintf(s, n, "%.2f %.2f %.2f", a, b, c);
   if (f) fclose(f);
 }
 
@@ -208,7 +214,8 @@ static int publish_for(double seconds, struct hist *late) {
     if (x->next_ns >= end) break;
     ts.tv_sec = x->next_ns / 1000000000LL;
     ts.tv_nsec = x->next_ns % 1000000000LL;
-    while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, NULL) == EINTR) {}
+    while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, NULL) == EINTR) {
+    }
     t = now_ns(CLOCK_MONOTONIC);
     hist_add(late, (uint64_t)(t - x->next_ns));
     if (x->size > 4096) fill_random(buf, x->size);
@@ -440,14 +447,15 @@ static void usage(FILE *f) {
 }
 
 int main(int argc, char **argv) {
-  static const struct option lo[] = {
-      {"duration", 1, 0, 'd'},    {"buses", 1, 0, 'n'},        {"hz", 1, 0, 'r'},
-      {"size", 1, 0, 's'},        {"slots", 1, 0, 'S'},        {"camera-hz", 1, 0, 'R'},
-      {"camera-size", 1, 0, 'z'}, {"camera-slots", 1, 0, 'Z'}, {"compression", 1, 0, 'c'},
-      {"shmbus", 1, 0, 'x'},      {"out", 1, 0, 'o'},          {"no-play", 0, 0, 'P'},
-      {"help", 0, 0, 'h'},        {0, 0, 0, 0}};
-  char file[600], err_rec[600], err_play[600], path[600], when[64], load0[64] = "?",
-       load1[64] = "?", *rargv[MAX_BUSES + 10];
+  static const struct option lo[] = {{"duration", 1, 0, 'd'},    {"buses", 1, 0, 'n'},
+                                     {"hz", 1, 0, 'r'},          {"size", 1, 0, 's'},
+                                     {"slots", 1, 0, 'S'},       {"camera-hz", 1, 0, 'R'},
+                                     {"camera-size", 1, 0, 'z'}, {"camera-slots", 1, 0, 'Z'},
+                                     {"compression", 1, 0, 'c'}, {"shmbus", 1, 0, 'x'},
+                                     {"out", 1, 0, 'o'},         {"no-play", 0, 0, 'P'},
+                                     {"help", 0, 0, 'h'},        {0, 0, 0, 0}};
+  char file[600], err_rec[600], err_play[600], path[600], when[64],
+      load0[64] = "?", load1[64] = "?", *rargv[MAX_BUSES + 10];
   struct hist *late = malloc(sizeof *late), *h = malloc(4 * sizeof *h);
   struct rusage ru;
   struct stat sb;
@@ -463,10 +471,14 @@ int main(int argc, char **argv) {
       case 'd': o.duration = atof(optarg); break;
       case 'n': o.buses = atoi(optarg); break;
       case 'r': o.hz = atof(optarg); break;
-      case 's': if (parse_size(optarg, &o.size) < 0) o.size = 0; break;
+      case 's':
+        if (parse_size(optarg, &o.size) < 0) o.size = 0;
+        break;
       case 'S': o.slots = (unsigned)atol(optarg); break;
       case 'R': o.camera_hz = atof(optarg); break;
-      case 'z': if (parse_size(optarg, &o.camera_size) < 0) o.camera_size = 0; break;
+      case 'z':
+        if (parse_size(optarg, &o.camera_size) < 0) o.camera_size = 0;
+        break;
       case 'Z': o.camera_slots = (unsigned)atol(optarg); break;
       case 'c': o.compression = optarg; break;
       case 'x': o.shmbus = optarg; break;
@@ -477,8 +489,8 @@ int main(int argc, char **argv) {
     }
   }
   if (optind < argc || o.duration <= 0 || o.buses < 1 || o.buses > MAX_BUSES - 1 || o.hz <= 0 ||
-      o.size < 16 || o.camera_size < 16 || o.slots < 2 || o.camera_slots < 2 ||
-      late == NULL || h == NULL) {
+      o.size < 16 || o.camera_size < 16 || o.slots < 2 || o.camera_slots < 2 || late == NULL ||
+      h == NULL) {
     fprintf(stderr, "record_bench: bad arguments (records of at least 16 bytes); see --help\n");
     return 2;
   }
@@ -543,9 +555,11 @@ int main(int argc, char **argv) {
   /* 3. publish; 4. the recorder's CPU share over that time */
   cpu0 = cpu_seconds(rec);
   t0 = now_ns(CLOCK_MONOTONIC);
-  fprintf(stderr, "record_bench: recording %d buses at %.0f Hz x %zu B (slots %u) + camera %.0f Hz x"
-          " %zu B (slots %u), %.0f s, %s; load %s\n", o.buses, o.hz, o.size, o.slots, o.camera_hz,
-          o.camera_size, o.camera_slots, o.duration, o.compression, load0);
+  fprintf(stderr,
+          "record_bench: recording %d buses at %.0f Hz x %zu B (slots %u) + camera %.0f Hz x"
+          " %zu B (slots %u), %.0f s, %s; load %s\n",
+          o.buses, o.hz, o.size, o.slots, o.camera_hz, o.camera_size, o.camera_slots, o.duration,
+          o.compression, load0);
   rc = publish_for(o.duration, late);
   t1 = now_ns(CLOCK_MONOTONIC);
   cpu1 = cpu_seconds(rec);
@@ -599,39 +613,46 @@ int main(int argc, char **argv) {
   for (k = 0; k < 2; k++) {
     FILE *w = k == 0 ? stderr : f;
     if (w == NULL) continue;
-    fprintf(w, "## shmbus record / play (issue 15)\n\n%s; %.1f s; load average %s at the start, %s "
+    fprintf(w,
+            "## shmbus record / play (issue 15)\n\n%s; %.1f s; load average %s at the start, %s "
             "at the end.\n\n%d buses at %.0f Hz x %zu B (--slots %u) + camera %.0f Hz x %zu B "
             "(--slots %u), `shmbus record --compression %s`.\n\n",
             when, o.duration, load0, load1, o.buses, o.hz, o.size, o.slots, o.camera_hz,
             o.camera_size, o.camera_slots, o.compression);
     fprintf(w, "| bus | published | in the file | lost | lost (recorder's count) | played back |\n"
-            "|---|---|---|---|---|---|\n");
+               "|---|---|---|---|---|---|\n");
     for (i = 0; i < nb; i++)
       fprintf(w, "| %s | %llu | %llu | %llu | %llu | %llu |\n", b[i].name,
               (unsigned long long)b[i].published, (unsigned long long)b[i].recorded,
               (unsigned long long)(b[i].published - b[i].recorded),
               (unsigned long long)b[i].lost_reported,
               (unsigned long long)atomic_load(&b[i].played));
-    fprintf(w, "\n| recorder | |\n|---|---|\n"
-            "| CPU share while publishing (/proc/PID/stat utime+stime / wall) | %.3f (%.2f CPU-s in %.1f s) |\n"
+    fprintf(w,
+            "\n| recorder | |\n|---|---|\n"
+            "| CPU share while publishing (/proc/PID/stat utime+stime / wall) | %.3f (%.2f CPU-s "
+            "in %.1f s) |\n"
             "| CPU, whole process (wait4: start, recording, finishing the file) | %.2f s |\n"
             "| file | %.1f MB, %.2f MB/s of recording |\n"
             "| publisher's own lateness p50 / p99 / max | %.1f / %.1f / %.1f us |\n",
             share, cpu1 - cpu0, wall, total_cpu, (double)sb.st_size / 1e6, mbps,
             hist_pct(late, 0.5) / 1e3, hist_pct(late, 0.99) / 1e3, hist_pct(late, 1.0) / 1e3);
     if (o.play)
-      fprintf(w, "\n| play timing error, us | p50 | p90 | p99 | max | samples |\n|---|---|---|---|---|---|\n"
-              "| arrival vs recorded time (offset, median removed) | %.1f | %.1f | %.1f | %.1f | %llu |\n"
-              "| arrival interval vs recorded interval (per bus) | %.1f | %.1f | %.1f | %.1f | %llu |\n"
-              "| play's publish stamp vs recorded time (offset) | %.1f | %.1f | %.1f | %.1f | %llu |\n"
-              "| play's publish interval vs recorded interval | %.1f | %.1f | %.1f | %.1f | %llu |\n",
-              hist_pct(&h[0], .5) / 1e3, hist_pct(&h[0], .9) / 1e3, hist_pct(&h[0], .99) / 1e3,
-              hist_pct(&h[0], 1) / 1e3, (unsigned long long)h[0].count, hist_pct(&h[1], .5) / 1e3,
-              hist_pct(&h[1], .9) / 1e3, hist_pct(&h[1], .99) / 1e3, hist_pct(&h[1], 1) / 1e3,
-              (unsigned long long)h[1].count, hist_pct(&h[2], .5) / 1e3, hist_pct(&h[2], .9) / 1e3,
-              hist_pct(&h[2], .99) / 1e3, hist_pct(&h[2], 1) / 1e3, (unsigned long long)h[2].count,
-              hist_pct(&h[3], .5) / 1e3, hist_pct(&h[3], .9) / 1e3, hist_pct(&h[3], .99) / 1e3,
-              hist_pct(&h[3], 1) / 1e3, (unsigned long long)h[3].count);
+      fprintf(
+          w,
+          "\n| play timing error, us | p50 | p90 | p99 | max | samples "
+          "|\n|---|---|---|---|---|---|\n"
+          "| arrival vs recorded time (offset, median removed) | %.1f | %.1f | %.1f | %.1f | %llu "
+          "|\n"
+          "| arrival interval vs recorded interval (per bus) | %.1f | %.1f | %.1f | %.1f | %llu |\n"
+          "| play's publish stamp vs recorded time (offset) | %.1f | %.1f | %.1f | %.1f | %llu |\n"
+          "| play's publish interval vs recorded interval | %.1f | %.1f | %.1f | %.1f | %llu |\n",
+          hist_pct(&h[0], .5) / 1e3, hist_pct(&h[0], .9) / 1e3, hist_pct(&h[0], .99) / 1e3,
+          hist_pct(&h[0], 1) / 1e3, (unsigned long long)h[0].count, hist_pct(&h[1], .5) / 1e3,
+          hist_pct(&h[1], .9) / 1e3, hist_pct(&h[1], .99) / 1e3, hist_pct(&h[1], 1) / 1e3,
+          (unsigned long long)h[1].count, hist_pct(&h[2], .5) / 1e3, hist_pct(&h[2], .9) / 1e3,
+          hist_pct(&h[2], .99) / 1e3, hist_pct(&h[2], 1) / 1e3, (unsigned long long)h[2].count,
+          hist_pct(&h[3], .5) / 1e3, hist_pct(&h[3], .9) / 1e3, hist_pct(&h[3], .99) / 1e3,
+          hist_pct(&h[3], 1) / 1e3, (unsigned long long)h[3].count);
   }
   if (f) fclose(f);
   snprintf(path, sizeof path, "%s/results.csv", o.out);

@@ -13,8 +13,8 @@ static const size_t sizes[] = {8, 64, 4096, 65536, 1048576};
 static const char *peers[] = {"pipe", "unix-socket", "posix-mq", "zeromq"};
 #define NPEERS 4
 
-int report_add(struct report *r, int kind, const char *transport, const char *mode,
-               size_t size, int readers, const struct hist *h, double per_s, double seen) {
+int report_add(struct report *r, int kind, const char *transport, const char *mode, size_t size,
+               int readers, const struct hist *h, double per_s, double seen) {
   struct row *w;
   if (r->n == r->cap) {
     size_t cap = r->cap ? 2 * r->cap : 64;
@@ -60,12 +60,9 @@ const char *size_str_b(size_t s) {
   static char buf[8][32];
   static int k;
   char *b = buf[k++ % 8];
-  if (s >= 1048576 && s % 1048576 == 0)
-    snprintf(b, 32, "%zu MiB", s / 1048576);
-  else if (s >= 1024 && s % 1024 == 0)
-    snprintf(b, 32, "%zu KiB", s / 1024);
-  else
-    snprintf(b, 32, "%zu B", s);
+  if (s >= 1048576 && s % 1048576 == 0) snprintf(b, 32, "%zu MiB", s / 1048576);
+  else if (s >= 1024 && s % 1024 == 0) snprintf(b, 32, "%zu KiB", s / 1024);
+  else snprintf(b, 32, "%zu B", s);
   return b;
 }
 
@@ -99,7 +96,8 @@ static const char *verdict(int ok) { return ok ? "**met**" : "**missed**"; }
 
 static void latency_table(const struct report *r, FILE *f) {
   size_t i;
-  fprintf(f, "\n### One-way latency (us): publish start to the record copied out by the reader\n\n");
+  fprintf(f,
+          "\n### One-way latency (us): publish start to the record copied out by the reader\n\n");
   fprintf(f, "| transport | mode | size | readers | samples | p50 | p90 | p99 | p99.9 | max |\n");
   fprintf(f, "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|\n");
   for (i = 0; i < r->n; i++) {
@@ -138,10 +136,9 @@ static void publish_table(const struct report *r, FILE *f) {
     char seen[16] = "-";
     if (w->kind != ROW_PUBLISH) continue;
     if (w->readers > 0) snprintf(seen, sizeof seen, "%.1f%%", 100.0 * w->seen);
-    fprintf(f, "| %s | %d | %s | %.3g | %llu | %llu | %llu | %s |\n", size_str(w->size),
-            w->readers, w->readers ? w->mode + strlen("publish-") : "-", w->per_s,
-            (unsigned long long)w->p50, (unsigned long long)w->p90, (unsigned long long)w->p99,
-            seen);
+    fprintf(f, "| %s | %d | %s | %.3g | %llu | %llu | %llu | %s |\n", size_str(w->size), w->readers,
+            w->readers ? w->mode + strlen("publish-") : "-", w->per_s, (unsigned long long)w->p50,
+            (unsigned long long)w->p90, (unsigned long long)w->p99, seen);
   }
 }
 
@@ -212,8 +209,9 @@ static void targets(const struct report *r, FILE *f) {
             (unsigned long long)p0->p50, verdict(p0->p50 <= 50));
   if (r->syscalls_n > 0) {
     if (r->syscalls >= 0)
-      fprintf(f, "| ... and no syscall | %lld syscalls in %lld publishes (perf tracepoint "
-                 "raw_syscalls:sys_enter) | %s |\n",
+      fprintf(f,
+              "| ... and no syscall | %lld syscalls in %lld publishes (perf tracepoint "
+              "raw_syscalls:sys_enter) | %s |\n",
               r->syscalls, r->syscalls_n, verdict(r->syscalls == 0));
     else
       fprintf(f, "| ... and no syscall | tracepoint unavailable here: see run.sh's strace "
@@ -224,8 +222,9 @@ static void targets(const struct report *r, FILE *f) {
     for (n = 4; n <= 16 && a1; n *= 4) {
       const struct row *a = report_find(r, "shmbus", "publish-spin", 64, n);
       if (a == NULL) continue;
-      fprintf(f, "| writer cost per publish does not grow with spinning readers: %d vs 1 | "
-                 "p50 %llu ns vs %llu ns (%.2fx; %llu ns with none) | %s |\n",
+      fprintf(f,
+              "| writer cost per publish does not grow with spinning readers: %d vs 1 | "
+              "p50 %llu ns vs %llu ns (%.2fx; %llu ns with none) | %s |\n",
               n, (unsigned long long)a->p50, (unsigned long long)a1->p50,
               (double)a->p50 / (double)(a1->p50 ? a1->p50 : 1),
               p0 ? (unsigned long long)p0->p50 : 0ULL, verdict(a->p50 <= a1->p50 * 5 / 4 + 5));
@@ -281,12 +280,17 @@ int report_csv(const struct report *r, const char *path) {
 
 /* Per size, the 1-reader latency rows in a fixed order (us); then shmbus vs readers at 64 B. */
 int report_plot_data(const struct report *r, const char *path) {
-  static const struct { const char *t, *m, *label; } order[] = {
-      {"spin-floor", "spin", "spin floor (8 B)"}, {"shmbus", "spin", "shmbus spin"},
-      {"futex-floor", "sleep", "futex floor (8 B)"}, {"shmbus", "sleep", "shmbus sleep"},
-      {"shmbus", "spin-then-sleep", "shmbus spin-then-sleep"}, {"pipe", "sleep", "pipe"},
-      {"unix-socket", "sleep", "unix socket"}, {"posix-mq", "sleep", "POSIX mq"},
-      {"zeromq", "sleep", "ZeroMQ"}};
+  static const struct {
+    const char *t, *m, *label;
+  } order[] = {{"spin-floor", "spin", "spin floor (8 B)"},
+               {"shmbus", "spin", "shmbus spin"},
+               {"futex-floor", "sleep", "futex floor (8 B)"},
+               {"shmbus", "sleep", "shmbus sleep"},
+               {"shmbus", "spin-then-sleep", "shmbus spin-then-sleep"},
+               {"pipe", "sleep", "pipe"},
+               {"unix-socket", "sleep", "unix socket"},
+               {"posix-mq", "sleep", "POSIX mq"},
+               {"zeromq", "sleep", "ZeroMQ"}};
   FILE *f = fopen(path, "w");
   size_t i, k;
   int n;
@@ -294,8 +298,8 @@ int report_plot_data(const struct report *r, const char *path) {
   for (i = 0; i < NSIZES; i++) {
     fprintf(f, "# size %s: label p50 p90 p99 p99.9 max (us)\n", size_str(sizes[i]));
     for (k = 0; k < sizeof order / sizeof order[0]; k++) {
-      const struct row *w = report_find(r, order[k].t, order[k].m,
-                                        strstr(order[k].t, "floor") ? 0 : sizes[i], 1);
+      const struct row *w =
+          report_find(r, order[k].t, order[k].m, strstr(order[k].t, "floor") ? 0 : sizes[i], 1);
       if (w == NULL || w->kind != ROW_LATENCY) {
         fprintf(f, "\"%s\" NaN NaN NaN NaN NaN\n", order[k].label);
         continue;

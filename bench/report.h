@@ -18,22 +18,22 @@ struct row {
   char transport[24];
   char mode[24];
   size_t size;
-  int readers;        /* -1: does not apply (copies) */
+  int readers; /* -1: does not apply (copies) */
   uint64_t samples;
   uint64_t p50, p90, p99, p999, max;
-  double per_s;       /* < 0: does not apply */
-  double seen;        /* publish rows: fraction of records readers copied out; fan-out rows:
+  double per_s; /* < 0: does not apply */
+  double seen;  /* publish rows: fraction of records readers copied out; fan-out rows:
                        * fraction sent before /proc showed every reader blocked (fanout.h) */
 };
 
 struct report {
   struct row *rows;
   size_t n, cap;
-  long long syscalls_n;     /* publishes counted by count_publish_syscalls, 0 = not run */
-  long long syscalls;       /* its result minus the empty loop's; < 0 = unavailable */
-  int fanout_default;       /* the library's writer fan-out: the "new" design of the fan-out rows */
+  long long syscalls_n; /* publishes counted by count_publish_syscalls, 0 = not run */
+  long long syscalls;   /* its result minus the empty loop's; < 0 = unavailable */
+  int fanout_default;   /* the library's writer fan-out: the "new" design of the fan-out rows */
   char hardware[512];
-  char notes[16][320];      /* what was not measured, and why */
+  char notes[16][320]; /* what was not measured, and why */
   int nnotes;
 };
 
@@ -44,8 +44,8 @@ void report_note(struct report *r, const char *fmt, ...) __attribute__((format(p
 const char *size_str_b(size_t s);
 
 /* report_add() - append a row filled from @h. Return: 0; -ENOMEM. */
-int report_add(struct report *r, int kind, const char *transport, const char *mode,
-               size_t size, int readers, const struct hist *h, double per_s, double seen);
+int report_add(struct report *r, int kind, const char *transport, const char *mode, size_t size,
+               int readers, const struct hist *h, double per_s, double seen);
 
 /* report_find() - the first row matching (NULL / -1 / 0 = any). NULL if none. */
 const struct row *report_find(const struct report *r, const char *transport, const char *mode,

@@ -65,8 +65,9 @@ static int sb_reader_open(void *st, int idx, const struct lat_cfg *c) {
 }
 
 static int wait_mode(int mode) {
-  return mode == BENCH_SPIN ? SHMBUS_WAIT_SPIN
-                            : mode == BENCH_SLEEP ? SHMBUS_WAIT_SLEEP : SHMBUS_WAIT_HYBRID;
+  return mode == BENCH_SPIN    ? SHMBUS_WAIT_SPIN
+         : mode == BENCH_SLEEP ? SHMBUS_WAIT_SLEEP
+                               : SHMBUS_WAIT_HYBRID;
 }
 
 static int sb_recv(void *st, int idx, void *buf, size_t size, int mode) {
@@ -104,9 +105,15 @@ static void sb_teardown(void *st) {
 }
 
 const struct transport shmbus_transport = {
-    .name = "shmbus", .max_readers = BENCH_MAX_READERS, .setup = sb_setup,
-    .reader_open = sb_reader_open, .recv = sb_recv, .reader_close = sb_reader_close,
-    .writer_open = sb_writer_open, .send = sb_send, .teardown = sb_teardown,
+    .name = "shmbus",
+    .max_readers = BENCH_MAX_READERS,
+    .setup = sb_setup,
+    .reader_open = sb_reader_open,
+    .recv = sb_recv,
+    .reader_close = sb_reader_close,
+    .writer_open = sb_writer_open,
+    .send = sb_send,
+    .teardown = sb_teardown,
 };
 
 /* ---------------------------------------------------------------- throughput */
@@ -124,8 +131,8 @@ tput_reader(struct sb_state *s, struct bench_ctl *ctl, int idx, int mode, size_t
   shmbus_sub_seek(s->sub, SHMBUS_SEEK_NEW);
   atomic_fetch_add(&ctl->ready, 1);
   while (!atomic_load_explicit(&ctl->stop, memory_order_relaxed)) {
-    rc = shmbus_sub_wait(s->sub, 10000000, mode == BENCH_SPIN ? SHMBUS_WAIT_SPIN
-                                                              : SHMBUS_WAIT_SLEEP);
+    rc = shmbus_sub_wait(s->sub, 10000000,
+                         mode == BENCH_SPIN ? SHMBUS_WAIT_SPIN : SHMBUS_WAIT_SLEEP);
     if (rc == -ETIMEDOUT) continue;
     if (rc < 0) bench_fail(ctl, "throughput reader: wait failed: %s", shmbus_strerror(rc));
     while (shmbus_sub_next(s->sub, buf, size, NULL) >= 0) got++;
@@ -164,8 +171,8 @@ static int start_tput_readers(struct sb_state *s, struct bench_ctl *ctl, int rea
 
 /* Publish @size-byte records from @buf back to back for @duration_ns after a warm-up, timing
  * batches of 32 into @cost; *@n counts the timed publishes. Return: publishes per second. */
-static double time_publishes(shmbus_pub *pub, unsigned char *buf, size_t size,
-                             int64_t duration_ns, struct hist *cost, long *n) {
+static double time_publishes(shmbus_pub *pub, unsigned char *buf, size_t size, int64_t duration_ns,
+                             struct hist *cost, long *n) {
   int64_t t0, t1, start;
   long i;
   for (i = 0; i < 1000; i++) shmbus_pub_publish(pub, buf, size); /* warm-up */
@@ -218,10 +225,8 @@ int run_throughput(size_t size, int readers, int mode, int64_t duration_ns, stru
     return -ENOMEM;
   }
   rc = open_bus(&s, size);
-  if (rc < 0)
-    snprintf(err, errlen, "throughput: cannot create a bus: %s", shmbus_strerror(rc));
-  else
-    rc = start_tput_readers(&s, ctl, readers, mode, size, pids, &started, err, errlen);
+  if (rc < 0) snprintf(err, errlen, "throughput: cannot create a bus: %s", shmbus_strerror(rc));
+  else rc = start_tput_readers(&s, ctl, readers, mode, size, pids, &started, err, errlen);
   if (rc == 0) {
     *per_s = time_publishes(s.pub, buf, size, duration_ns, cost, &n);
     atomic_store(&ctl->stop, 1);
@@ -276,10 +281,8 @@ int run_copy_compare(size_t size, long samples, struct hist h[COPY_VARIANTS], ch
     for (k = 0; k < COPY_VARIANTS; k++) {
       int64_t t0 = bench_now(), t1;
       for (j = 0; j < batch; j++) {
-        if (k < COPY_SHMBUS_READ)
-          copy_kernel(k, dst, src, size);
-        else if (shmbus_sub_read_latest(s.sub, dst, size, NULL) != (ssize_t)size)
-          rc = -EBADMSG;
+        if (k < COPY_SHMBUS_READ) copy_kernel(k, dst, src, size);
+        else if (shmbus_sub_read_latest(s.sub, dst, size, NULL) != (ssize_t)size) rc = -EBADMSG;
       }
       t1 = bench_now();
       if (i >= 0) hist_add(&h[k], (uint64_t)(t1 - t0) / (uint64_t)batch);

@@ -119,10 +119,8 @@ static double p50_ratio(const struct row *a, const struct row *b) {
 }
 
 static void target(FILE *f, const char *what, double x, int met) {
-  if (x < 0)
-    fprintf(f, "| %s | n/a | not measured |\n", what);
-  else
-    fprintf(f, "| %s | %.2fx | %s |\n", what, x, met ? "met" : "MISSED");
+  if (x < 0) fprintf(f, "| %s | n/a | not measured |\n", what);
+  else fprintf(f, "| %s | %.2fx | %s |\n", what, x, met ? "met" : "MISSED");
 }
 
 void zc_targets(const struct report *r, FILE *f) {
@@ -133,27 +131,20 @@ void zc_targets(const struct report *r, FILE *f) {
   double x;
   if (report_find(r, "shmbus-zc", NULL, 0, 1) == NULL) return;
   fprintf(f, "\n### Zero-copy (reserve/store/commit writer, borrowing reader), same run\n\n");
-  fprintf(f,
-          "| size | zc spin p50 (us) | copying spin p50 | zc / copying | zc sleep p50 (us) |"
-          " copying sleep p50 | zc / copying |\n|---|---|---|---|---|---|---|\n");
+  fprintf(f, "| size | zc spin p50 (us) | copying spin p50 | zc / copying | zc sleep p50 (us) |"
+             " copying sleep p50 | zc / copying |\n|---|---|---|---|---|---|---|\n");
   for (i = 0; i < sizeof sizes / sizeof sizes[0]; i++) {
     fprintf(f, "| %s |", size_str_b(sizes[i]));
     for (m = 0; m < 2; m++) {
       const struct row *z = report_find(r, "shmbus-zc", modes[m], sizes[i], 1);
       const struct row *c = report_find(r, "shmbus", modes[m], sizes[i], 1);
-      if (z)
-        fprintf(f, " %.2f |", (double)z->p50 / 1e3);
-      else
-        fprintf(f, " n/a |");
-      if (c)
-        fprintf(f, " %.2f |", (double)c->p50 / 1e3);
-      else
-        fprintf(f, " n/a |");
+      if (z) fprintf(f, " %.2f |", (double)z->p50 / 1e3);
+      else fprintf(f, " n/a |");
+      if (c) fprintf(f, " %.2f |", (double)c->p50 / 1e3);
+      else fprintf(f, " n/a |");
       x = p50_ratio(z, c);
-      if (x < 0)
-        fprintf(f, " n/a |");
-      else
-        fprintf(f, " %.2fx |", x);
+      if (x < 0) fprintf(f, " n/a |");
+      else fprintf(f, " %.2fx |", x);
     }
     fprintf(f, "\n");
   }

@@ -89,8 +89,7 @@ static enum bridge_verdict refuse_or_resync(struct bridge_source *src,
   if (src->run > 0 && s->origin == src->run_origin && s->bus_id == src->run_bus_id &&
       s->version > src->run_version && s->version - src->run_version <= BRIDGE_JUMP_SLACK)
     src->run++;
-  else
-    src->run = 1;
+  else src->run = 1;
   src->run_origin = s->origin;
   src->run_bus_id = s->bus_id;
   src->run_version = s->version;
@@ -148,22 +147,14 @@ void bridge_source_accept(struct bridge_source *src, const struct bridge_sample 
 
 const char *bridge_verdict_name(enum bridge_verdict v) {
   switch (v) {
-    case BRIDGE_ACCEPT:
-      return "accepted";
-    case BRIDGE_MALFORMED:
-      return "malformed";
-    case BRIDGE_TOO_BIG:
-      return "too big";
-    case BRIDGE_OWN:
-      return "own";
-    case BRIDGE_FOREIGN:
-      return "second origin";
-    case BRIDGE_DUP:
-      return "duplicate";
-    case BRIDGE_IMPLAUSIBLE:
-      return "implausible version";
-    case BRIDGE_BAD_SCHEMA:
-      return "bad schema";
+    case BRIDGE_ACCEPT: return "accepted";
+    case BRIDGE_MALFORMED: return "malformed";
+    case BRIDGE_TOO_BIG: return "too big";
+    case BRIDGE_OWN: return "own";
+    case BRIDGE_FOREIGN: return "second origin";
+    case BRIDGE_DUP: return "duplicate";
+    case BRIDGE_IMPLAUSIBLE: return "implausible version";
+    case BRIDGE_BAD_SCHEMA: return "bad schema";
   }
   return "?";
 }

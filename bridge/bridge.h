@@ -43,7 +43,7 @@ struct importer;
 struct bridge {
   struct bridge_config cfg;
   dds_entity_t participant;
-  uint64_t origin;      /* this host's id (bridge_host_id()) */
+  uint64_t origin; /* this host's id (bridge_host_id()) */
   atomic_int stop;
   struct exporter *exp;
   struct importer *imp;

@@ -24,16 +24,16 @@ struct bridge_config {
   int n_exports;
   const char *imports[BRIDGE_MAX_PATTERNS]; /* fnmatch patterns of remote bus names */
   int n_imports;
-  const char *prefix;       /* prepended to imported buses' local names */
-  int domain;               /* DDS domain id; DDS_DOMAIN_DEFAULT = from the config */
-  int best_effort;          /* 1: BEST_EFFORT; 0: RELIABLE (default) */
-  int volatile_durability;  /* 1: VOLATILE; 0: TRANSIENT_LOCAL (default) */
-  int depth;                /* KEEP_LAST depth, default 1 */
-  mode_t mode;              /* read permission of imported buses */
-  int allow_same_host;      /* import samples exported from this host too */
-  int wait_mode;            /* how exporters wait on their bus: SHMBUS_WAIT_HYBRID (default) */
+  const char *prefix;      /* prepended to imported buses' local names */
+  int domain;              /* DDS domain id; DDS_DOMAIN_DEFAULT = from the config */
+  int best_effort;         /* 1: BEST_EFFORT; 0: RELIABLE (default) */
+  int volatile_durability; /* 1: VOLATILE; 0: TRANSIENT_LOCAL (default) */
+  int depth;               /* KEEP_LAST depth, default 1 */
+  mode_t mode;             /* read permission of imported buses */
+  int allow_same_host;     /* import samples exported from this host too */
+  int wait_mode;           /* how exporters wait on their bus: SHMBUS_WAIT_HYBRID (default) */
   int verbose;
-  double interval;          /* seconds between status lines (-v) and status file updates */
+  double interval; /* seconds between status lines (-v) and status file updates */
   const char *status_file;
   const char *privates[BRIDGE_MAX_PATTERNS]; /* buses exported whatever their mode */
   int n_privates;
@@ -56,7 +56,7 @@ void bridge_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 /* marker.c */
 struct bridge_marker {
-  pid_t pid;            /* the importer that writes the bus */
+  pid_t pid;                        /* the importer that writes the bus */
   uint64_t origin, bus_id, version; /* the last remote record imported */
   uint64_t received, lost;          /* this importer's counts for the bus (for `cat`) */
   uint64_t bus_created;             /* created_ns of the local bus the importer made, 0 = not yet */
@@ -74,12 +74,12 @@ uint64_t bridge_bus_bytes(uint32_t slots, uint64_t capacity);
 /* accept.c - what the importer believes about a topic's source, and the rules that decide
  * whether a remote sample is republished. Pure functions of their arguments (fuzzed). */
 enum bridge_verdict {
-  BRIDGE_ACCEPT,     /* republish it */
-  BRIDGE_MALFORMED,  /* geometry out of range, payload beyond capacity, bad type tag */
-  BRIDGE_TOO_BIG,    /* the bus it needs is larger than --max-bus-bytes */
-  BRIDGE_OWN,        /* exported by this very host */
-  BRIDGE_FOREIGN,    /* a second origin while the pinned one is still there */
-  BRIDGE_DUP,        /* not newer than the last record republished */
+  BRIDGE_ACCEPT,      /* republish it */
+  BRIDGE_MALFORMED,   /* geometry out of range, payload beyond capacity, bad type tag */
+  BRIDGE_TOO_BIG,     /* the bus it needs is larger than --max-bus-bytes */
+  BRIDGE_OWN,         /* exported by this very host */
+  BRIDGE_FOREIGN,     /* a second origin while the pinned one is still there */
+  BRIDGE_DUP,         /* not newer than the last record republished */
   BRIDGE_IMPLAUSIBLE, /* a version jump (up or far down) no real bus could have made */
   BRIDGE_BAD_SCHEMA   /* a schema field out of bounds or not printable, or its hash wrong */
 };

@@ -148,8 +148,7 @@ static void *export_run(void *arg) {
 
   topic = dds_create_topic(b->participant, &shmbus_dds_BusRecord_desc, e->topic, NULL, NULL);
   if (topic < 0) {
-    bridge_log("export %s: cannot create topic %s: %s", e->name, e->topic,
-               dds_strretcode(topic));
+    bridge_log("export %s: cannot create topic %s: %s", e->name, e->topic, dds_strretcode(topic));
     e->retry_ns = bridge_now_ns() + 10000000000ull;
     goto out;
   }
@@ -214,10 +213,9 @@ static void export_refuse_log(struct exporter *x, const char *name, mode_t mode,
   struct logged *l;
   for (l = x->logged; l; l = l->next)
     if (strcmp(l->name, name) == 0) return;
-  bridge_log(
-      "export %s: not exported: mode %04o (owner uid %d) is not world-readable; "
-      "export it anyway with --export-private '%s'",
-      name, (unsigned)mode, (int)uid, name);
+  bridge_log("export %s: not exported: mode %04o (owner uid %d) is not world-readable; "
+             "export it anyway with --export-private '%s'",
+             name, (unsigned)mode, (int)uid, name);
   if ((l = calloc(1, sizeof *l)) == NULL) return;
   snprintf(l->name, sizeof l->name, "%s", name);
   l->next = x->logged;

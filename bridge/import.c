@@ -90,7 +90,7 @@ struct import_topic {
     size_t cap;
   } pend;
   struct schema_buf open_schema; /* the importer thread's copy of the pending schema */
-  uint64_t retry_ns;    /* after a failed open: not again before this (monotonic) */
+  uint64_t retry_ns;             /* after a failed open: not again before this (monotonic) */
   unsigned logged;      /* verdicts already logged for this topic, one bit each (listener) */
   unsigned logged_open; /* the same for the importer thread's messages */
   struct bridge_import_stats st;
@@ -127,10 +127,9 @@ static void import_resume(struct import_topic *t) {
   struct shmbus_bus_info info;
   int rc = bridge_marker_read(t->bus, geteuid(), &m);
   if (rc == -EPERM) {
-    bridge_log(
-        "import %s: marker /dev/shm/shmbridge.%s is not this user's regular file; "
-        "ignored",
-        t->topic, t->bus);
+    bridge_log("import %s: marker /dev/shm/shmbridge.%s is not this user's regular file; "
+               "ignored",
+               t->topic, t->bus);
     return;
   }
   if (rc < 0) return;
@@ -163,10 +162,9 @@ static void import_subscribe(struct importer *im, const char *topic_name, const 
     uint64_t refused = im->topics_refused++;
     pthread_mutex_unlock(&im->lock);
     if (refused == 0)
-      bridge_log(
-          "import %s: not imported: --max-topics %d reached (further refusals are "
-          "counted in the status, not logged)",
-          topic_name, b->cfg.max_topics);
+      bridge_log("import %s: not imported: --max-topics %d reached (further refusals are "
+                 "counted in the status, not logged)",
+                 topic_name, b->cfg.max_topics);
     return;
   }
   t = calloc(1, sizeof *t);
@@ -249,8 +247,7 @@ static void import_accepted(struct import_topic *t, const struct bridge_sample *
     bridge_log("import %s: the source changed from host %016" PRIx64 " (gone) to host %016" PRIx64,
                t->topic, t->src.origin, s->origin);
   else if (t->src.have && gap == UINT64_MAX && s->bus_id == t->src.bus_id)
-    bridge_log("import %s: resynchronised to version %" PRIu64
-               " after %d consistent samples "
+    bridge_log("import %s: resynchronised to version %" PRIu64 " after %d consistent samples "
                "(the last version believed, %" PRIu64 ", was implausible)",
                t->topic, s->version, BRIDGE_RESYNC_RUN, t->src.version);
   if (gap != UINT64_MAX && gap > 0) count(&t->st.lost, gap);
@@ -276,16 +273,13 @@ static void import_rejected(struct import_topic *t, enum bridge_verdict v,
   count(&t->st.rejected, 1);
   if (!first_time(&t->logged, v)) return;
   if (v == BRIDGE_TOO_BIG)
-    bridge_log("import %s: sample refused: its bus would take %" PRIu64
-               " bytes (%u slots x "
+    bridge_log("import %s: sample refused: its bus would take %" PRIu64 " bytes (%u slots x "
                "%" PRIu64 ", schema %" PRIu64 "), more than --max-bus-bytes %" PRIu64,
                t->topic, bridge_bus_bytes(s->slots, s->capacity) + bridge_schema_bytes(s),
                (unsigned)s->slots, s->capacity, bridge_schema_bytes(s), c->max_bus_bytes);
   else if (v == BRIDGE_FOREIGN)
-    bridge_log("import %s: sample from a second origin, host %016" PRIx64
-               ", refused: the "
-               "topic's source is host %016" PRIx64
-               ", still present (two exporters of one "
+    bridge_log("import %s: sample from a second origin, host %016" PRIx64 ", refused: the "
+               "topic's source is host %016" PRIx64 ", still present (two exporters of one "
                "bus name, or a forgery)",
                t->topic, s->origin, t->src.origin);
   else if (v == BRIDGE_BAD_SCHEMA)
@@ -298,8 +292,7 @@ static void import_rejected(struct import_topic *t, enum bridge_verdict v,
                " after version %" PRIu64 " of bus %" PRIu64,
                t->topic, s->version, s->bus_id, t->src.version, t->src.bus_id);
   else
-    bridge_log("import %s: malformed sample (%u slots, capacity %" PRIu64
-               ", %u bytes); "
+    bridge_log("import %s: malformed sample (%u slots, capacity %" PRIu64 ", %u bytes); "
                "dropped",
                t->topic, (unsigned)s->slots, s->capacity, (unsigned)s->length);
 }
@@ -365,23 +358,20 @@ static int geometry_is(const struct import_topic *t, const struct bridge_sample 
 static void import_record(struct import_topic *t, const shmbus_dds_BusRecord *r,
                           dds_instance_handle_t handle) {
   struct bridge *b = t->im->b;
-  struct bridge_sample s = {r->origin,          r->bus_id,          r->version,
-                            r->capacity,        r->slots,           r->payload._length,
-                            r->type_tag,        r->schema_name,     r->schema_encoding,
+  struct bridge_sample s = {r->origin,           r->bus_id,         r->version,
+                            r->capacity,         r->slots,          r->payload._length,
+                            r->type_tag,         r->schema_name,    r->schema_encoding,
                             r->message_encoding, r->schema._buffer, r->schema._length,
                             r->schema_hash};
   uint64_t gap;
   int alive = t->src.have && r->origin != t->src.origin ? pinned_alive(t, handle) : 1;
   enum bridge_verdict v = bridge_check_sample(&t->src, &s, b->cfg.allow_same_host ? 0 : b->origin,
                                               b->cfg.max_bus_bytes, alive, bridge_now_ns(), &gap);
-  if (v != BRIDGE_ACCEPT)
-    import_rejected(t, v, &s);
-  else if (t->opening || t->need_open || !geometry_is(t, &s))
-    import_stash(t, r, &s, gap, handle);
+  if (v != BRIDGE_ACCEPT) import_rejected(t, v, &s);
+  else if (t->opening || t->need_open || !geometry_is(t, &s)) import_stash(t, r, &s, gap, handle);
   else if (shmbus_pub_publish(t->pub, r->payload._buffer, r->payload._length) < 0)
     count(&t->st.errors, 1); /* the gap, this record included, counts at the next */
-  else
-    import_accepted(t, &s, gap, handle);
+  else import_accepted(t, &s, gap, handle);
 }
 
 /* Data-available listener of a topic's reader; runs in a Cyclone DDS receive thread. */
@@ -406,11 +396,10 @@ static void import_on_data(dds_entity_t reader, void *arg) {
  * Return: -EEXIST. */
 static int import_refuse(struct import_topic *t, const char *why) {
   if (first_time(&t->logged_open, LOG_REFUSED))
-    bridge_log(
-        "import %s: bus %s %s; this bridge never writes a bus it did not create: "
-        "nothing imported (remove the bus, or import under another name with "
-        "--prefix); looking again every 5 s",
-        t->topic, t->bus, why);
+    bridge_log("import %s: bus %s %s; this bridge never writes a bus it did not create: "
+               "nothing imported (remove the bus, or import under another name with "
+               "--prefix); looking again every 5 s",
+               t->topic, t->bus, why);
   return -EEXIST;
 }
 
@@ -437,8 +426,8 @@ static int import_mark(struct import_topic *t, const struct shmbus_bus_info *inf
 static int import_open(struct import_topic *t, const struct geometry *g,
                        const struct schema_buf *sb) {
   struct shmbus_pub_opts o;
-  struct shmbus_schema sc = {sb->name, sb->schema_encoding, sb->message_encoding,
-                             sb->text, sb->len, sb->hash};
+  struct shmbus_schema sc = {sb->name, sb->schema_encoding, sb->message_encoding, sb->text, sb->len,
+                             sb->hash};
   struct shmbus_bus_info info;
   struct bridge_marker m, prev;
   int rc = shmbus_stat(t->bus, &info), had_prev, bus_existed = rc == 0;
@@ -465,8 +454,7 @@ static int import_open(struct import_topic *t, const struct geometry *g,
   rc = shmbus_pub_open(t->bus, &o, &t->pub);
   if (rc < 0) {
     pid_t holder = rc == -EBUSY ? shmbus_lock_holder(t->bus) : 0;
-    if (rc == -EEXIST)
-      import_refuse(t, "appeared locally while this bridge was creating it");
+    if (rc == -EEXIST) import_refuse(t, "appeared locally while this bridge was creating it");
     else if (first_time(&t->logged_open, LOG_OPEN))
       bridge_log("import %s: cannot write bus %s: %s%s; retrying every 5 s", t->topic, t->bus,
                  shmbus_strerror(rc),
@@ -528,8 +516,7 @@ static void import_make_bus(struct import_topic *t) {
   } else if (t->pend.have && geometry_is(t, &t->pend.s)) {
     if (shmbus_pub_publish(t->pub, t->pend.buf, t->pend.s.length) == 0)
       import_accepted(t, &t->pend.s, t->pend.gap, t->pend.handle);
-    else
-      count(&t->st.errors, 1);
+    else count(&t->st.errors, 1);
     t->pend.have = 0;
     t->need_open = 0;
   } /* else: the geometry changed again meanwhile; the next round makes that bus */

@@ -94,10 +94,8 @@ static void marker_parse(FILE *f, struct bridge_marker *m) {
     else if (sscanf(line, "version=%" SCNu64, &m->version) == 1) continue;
     else if (sscanf(line, "received=%" SCNu64, &m->received) == 1) continue;
     else if (sscanf(line, "lost=%" SCNu64, &m->lost) == 1) continue;
-    else if (sscanf(line, "bus_created=%" SCNu64, &m->bus_created) == 1)
-      continue;
-    else if (sscanf(line, "saved_ns=%" SCNu64, &m->saved_ns) == 1)
-      continue;
+    else if (sscanf(line, "bus_created=%" SCNu64, &m->bus_created) == 1) continue;
+    else if (sscanf(line, "saved_ns=%" SCNu64, &m->saved_ns) == 1) continue;
   }
 }
 

@@ -98,8 +98,8 @@ dds_qos_t *bridge_qos(const struct bridge_config *cfg, int reader) {
   dds_qset_history(q, DDS_HISTORY_KEEP_LAST, cfg->depth);
   dds_qset_durability(q, cfg->volatile_durability ? DDS_DURABILITY_VOLATILE
                                                   : DDS_DURABILITY_TRANSIENT_LOCAL);
-  dds_qset_reliability(q, cfg->best_effort ? DDS_RELIABILITY_BEST_EFFORT
-                                           : DDS_RELIABILITY_RELIABLE, DDS_MSECS(100));
+  dds_qset_reliability(q, cfg->best_effort ? DDS_RELIABILITY_BEST_EFFORT : DDS_RELIABILITY_RELIABLE,
+                       DDS_MSECS(100));
   dds_qset_destination_order(q, DDS_DESTINATIONORDER_BY_RECEPTION_TIMESTAMP);
   if (reader) dds_qset_ignorelocal(q, DDS_IGNORELOCAL_PARTICIPANT);
   return q;

@@ -141,14 +141,10 @@ static int opt_depth(void *ctx, const char *arg) {
 
 static int opt_wait(void *ctx, const char *arg) {
   struct bridge_config *c = ctx;
-  if (strcmp(arg, "hybrid") == 0)
-    c->wait_mode = SHMBUS_WAIT_HYBRID;
-  else if (strcmp(arg, "sleep") == 0)
-    c->wait_mode = SHMBUS_WAIT_SLEEP;
-  else if (strcmp(arg, "spin") == 0)
-    c->wait_mode = SHMBUS_WAIT_SPIN;
-  else
-    return usage_error("--wait is hybrid, sleep or spin");
+  if (strcmp(arg, "hybrid") == 0) c->wait_mode = SHMBUS_WAIT_HYBRID;
+  else if (strcmp(arg, "sleep") == 0) c->wait_mode = SHMBUS_WAIT_SLEEP;
+  else if (strcmp(arg, "spin") == 0) c->wait_mode = SHMBUS_WAIT_SPIN;
+  else return usage_error("--wait is hybrid, sleep or spin");
   return 0;
 }
 
@@ -174,7 +170,8 @@ static int opt_max_bus_bytes(void *ctx, const char *arg) {
   uint64_t smallest = bridge_bus_bytes(2, 1); /* two slots of one byte */
   if ((c->max_bus_bytes = parse_bytes(arg)) < smallest)
     return usage_error("--max-bus-bytes takes a size of at least %llu bytes (digits, then K, M "
-                       "or G)", (unsigned long long)smallest);
+                       "or G)",
+                       (unsigned long long)smallest);
   return 0;
 }
 
@@ -295,7 +292,8 @@ static int parse(int argc, char **argv, struct bridge_config *c) {
                        "'shmbridge --help'");
   if (c->prefix[0] && shmbus_name_check(c->prefix) < 0)
     return usage_error("--prefix \"%s\" is not a valid start of a bus name ([A-Za-z0-9_.-], "
-                       "not starting with '.')", c->prefix);
+                       "not starting with '.')",
+                       c->prefix);
   return 0;
 }
 

@@ -59,8 +59,7 @@ pid_t shmbus_lock_holder(const char *name) {
     unsigned long long ino;
     int pid;
     if (strstr(line, "->") != NULL) continue;
-    if (sscanf(line, "%*d: %15s %*s %15s %d %x:%x:%llu", type, access, &pid, &maj, &min,
-               &ino) != 6)
+    if (sscanf(line, "%*d: %15s %*s %15s %d %x:%x:%llu", type, access, &pid, &maj, &min, &ino) != 6)
       continue;
     if (strcmp(type, "FLOCK") == 0 && strcmp(access, "WRITE") == 0 && ino == st.st_ino &&
         maj == major(st.st_dev) && min == minor(st.st_dev))
@@ -162,15 +161,11 @@ int shmbus_unlink(const char *name, int force) {
   /* Temporaries are made only under the lock: ours now, a junk lock nobody can take, or a
    * forced-out writer's. */
   if (shmbus__remove_temporaries(name) > 0) found = 1;
-  if (unlink(bus) == 0)
-    found = 1;
-  else if (errno != ENOENT)
-    rc = -errno;
+  if (unlink(bus) == 0) found = 1;
+  else if (errno != ENOENT) rc = -errno;
   /* Our lock object (or, forced, the live writer's, or junk): never one we do not hold. */
-  if (unlink(lock) == 0)
-    found |= !created;
-  else if (errno != ENOENT && rc == 0)
-    rc = -errno;
+  if (unlink(lock) == 0) found |= !created;
+  else if (errno != ENOENT && rc == 0) rc = -errno;
   if (fd >= 0) {
     int32_t ids[2];
     if (rc == 0 && shmbus__validate(fd, &g, &st) == 0) {

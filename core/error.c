@@ -14,10 +14,14 @@ const char *shmbus_strerror(int err) {
     case 0: return "success";
     case ENOENT: return "no such bus (check its name, or wait for its writer to create it)";
     case EACCES: return "permission denied: the bus's owner has not granted you access";
-    case EINVAL: return "invalid argument (bus names are 1-" VALUE_OF(SHMBUS_NAME_MAX) " characters of A-Z a-z 0-9 _ . -, not starting with '.')";
-    case ENAMETOOLONG: return "bus name too long (at most " VALUE_OF(SHMBUS_NAME_MAX) " characters)";
+    case EINVAL:
+      return "invalid argument (bus names are 1-" VALUE_OF(
+          SHMBUS_NAME_MAX) " characters of A-Z a-z 0-9 _ . -, not starting with '.')";
+    case ENAMETOOLONG:
+      return "bus name too long (at most " VALUE_OF(SHMBUS_NAME_MAX) " characters)";
     case EPROTO: return "not a shmbus bus, or its header is corrupt or truncated";
-    case EPROTONOSUPPORT: return "the bus was made by an incompatible shmbus version (other layout version)";
+    case EPROTONOSUPPORT:
+      return "the bus was made by an incompatible shmbus version (other layout version)";
     case EMSGSIZE: return "record larger than the bus's capacity; nothing was published";
     case ENOBUFS: return "buffer too small for the record; nothing was consumed";
     case ENODATA: return "nothing has been published on this bus yet";
@@ -30,7 +34,9 @@ const char *shmbus_strerror(int err) {
     case EBADMSG: return "corrupt record on the bus (length beyond capacity)";
     case ENOSPC: return "no room in /dev/shm for the bus";
     case ENOMEM: return "out of memory";
-    case ECANCELED: return "the writer overwrote the borrowed record (lapped the reader): discard what was read through it and borrow again";
+    case ECANCELED:
+      return "the writer overwrote the borrowed record (lapped the reader): discard what was read "
+             "through it and borrow again";
     default: return strerror(err);
   }
 }

@@ -18,8 +18,8 @@
 #define SHMBUS__PREFIX_BUS "shmbus."
 #define SHMBUS__PREFIX_LOCK "shmbus-lock."
 #define SHMBUS__PATH_MAX 256
-#define SHMBUS__TICK_NS 10000000LL       /* longest FUTEX_WAIT: bounds a hostile flag-clearer */
-#define SHMBUS__LIVENESS_NS 100000000LL  /* how often a sleeper checks liveness and renames */
+#define SHMBUS__TICK_NS 10000000LL      /* longest FUTEX_WAIT: bounds a hostile flag-clearer */
+#define SHMBUS__LIVENESS_NS 100000000LL /* how often a sleeper checks liveness and renames */
 #define SHMBUS__HYBRID_SPIN_NS 20000LL
 #define SHMBUS__NO_DEADLINE INT64_MAX
 /* No writer reaches version 2^62 (146 years at 10^9 publishes/s): a larger `latest` is
@@ -61,8 +61,8 @@ struct shmbus_pub {
   struct shmbus__header *h;
   struct shmbus__wake *wake;
   struct shmbus__geom g;
-  uint64_t version;            /* last published */
-  struct shmbus__slot *rslot;  /* reserved slot, NULL when none */
+  uint64_t version;                   /* last published */
+  struct shmbus__slot *rslot;         /* reserved slot, NULL when none */
   struct shmbus__schema_copy *schema; /* the bus's schema, NULL when untyped */
   uint64_t rlen;
   char name[SHMBUS_NAME_MAX + 1];
@@ -73,15 +73,15 @@ struct shmbus_sub {
   const struct shmbus__header *h;
   struct shmbus__wake *wake; /* NULL when we may not attach the wake page */
   struct shmbus__geom g;
-  uint64_t cursor;           /* next version next() returns; wait() waits for latest >= it */
-  uint64_t lost_pending;     /* records skipped but not yet reported in info->lost */
-  int64_t last_check_ns;     /* last liveness/rename check (monotonic) */
+  uint64_t cursor;       /* next version next() returns; wait() waits for latest >= it */
+  uint64_t lost_pending; /* records skipped but not yet reported in info->lost */
+  int64_t last_check_ns; /* last liveness/rename check (monotonic) */
   dev_t dev;
   ino_t ino;
-  struct shmbus__pollfd *pfd; /* NULL until shmbus_sub_fd() */
-  struct shmbus__reader *reg; /* our registry entry on the wake page, NULL when none */
-  uint64_t lost_total;        /* every info->lost reported so far (for the registry) */
-  uint32_t layout;            /* the bus's layout version: 1 (read-only support) or 2 */
+  struct shmbus__pollfd *pfd;         /* NULL until shmbus_sub_fd() */
+  struct shmbus__reader *reg;         /* our registry entry on the wake page, NULL when none */
+  uint64_t lost_total;                /* every info->lost reported so far (for the registry) */
+  uint32_t layout;                    /* the bus's layout version: 1 (read-only support) or 2 */
   struct shmbus__schema_copy *schema; /* private copy of the bus's schema, NULL when untyped */
   char name[SHMBUS_NAME_MAX + 1];
 };
@@ -127,8 +127,7 @@ int shmbus__lock_check(int fd, const char *path);
 /* segment.c */
 int shmbus__validate(int fd, struct shmbus__geom *g, struct stat *st);
 int shmbus__create(const char *name, const struct shmbus__geom *g, const char *type,
-                   const struct shmbus__schema_copy *schema, mode_t mode, gid_t gid,
-                   int replace);
+                   const struct shmbus__schema_copy *schema, mode_t mode, gid_t gid, int replace);
 int shmbus__geom_make(uint32_t slots, uint64_t capacity, uint64_t schema_size,
                       struct shmbus__geom *g);
 void shmbus__fill_info(const struct shmbus__header *h, const struct shmbus__geom *g,
@@ -154,8 +153,7 @@ ssize_t shmbus__sub_borrow(shmbus_sub *s, int latest, struct shmbus_record_info 
 /* registry.c */
 void shmbus__registry_join(shmbus_sub *s);
 void shmbus__registry_leave(shmbus_sub *s);
-int shmbus__registry_list(const struct shmbus__wake *w, struct shmbus_reader_info *out,
-                          size_t n);
+int shmbus__registry_list(const struct shmbus__wake *w, struct shmbus_reader_info *out, size_t n);
 void shmbus__registry_counts(const struct shmbus__wake *w, int *readers, int *asleep);
 
 /* wakepage.c */

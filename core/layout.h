@@ -19,7 +19,7 @@ static_assert(SHMBUS__LAYOUT_VERSION == SHMBUS_LAYOUT_VERSION, "one version numb
 #define SHMBUS__LAYOUT_VERSION_V1 1u
 #define SHMBUS__HEADER_SIZE 4096u
 #define SHMBUS__SLOT_HEADER_SIZE 64u
-#define SHMBUS__WAKE_SIZE 65536u /* layout 2; layout 1's page was 4096 */
+#define SHMBUS__WAKE_SIZE 65536u                           /* layout 2; layout 1's page was 4096 */
 #define SHMBUS__READERS ((SHMBUS__WAKE_SIZE - 128u) / 64u) /* registry entries: 1022 */
 #define SHMBUS__SPIN_SLOTS 8u /* leases of the hybrid wait's spin phase (core/wait.c) */
 #define SHMBUS__FLAG_REPLACED 1u
@@ -27,30 +27,30 @@ static_assert(SHMBUS__LAYOUT_VERSION == SHMBUS_LAYOUT_VERSION, "one version numb
 enum { SHMBUS__WRITER_NONE = 0, SHMBUS__WRITER_RUNNING = 1, SHMBUS__WRITER_CLOSED = 2 };
 
 struct shmbus__header {
-  unsigned char magic[8];             /* 0 */
-  uint32_t layout_version;            /* 8 */
-  uint32_t header_size;               /* 12 */
-  uint32_t slot_count;                /* 16 */
-  uint32_t slot_header_size;          /* 20 */
-  uint64_t capacity;                  /* 24 */
-  uint64_t slot_stride;               /* 32 */
-  uint64_t total_size;                /* 40 */
-  uint64_t created_ns;                /* 48 */
-  _Atomic uint32_t flags;             /* 56 */
-  uint32_t reserved0;                 /* 60 */
-  char type[32];                      /* 64 */
-  unsigned char pad0[32];             /* 96 */
-  _Atomic uint64_t latest;            /* 128: own cache line, read by every reader */
-  _Atomic uint32_t futex;             /* 136 */
-  unsigned char pad1[52];             /* 140 */
-  _Atomic uint32_t writer_pid;        /* 192 */
-  _Atomic uint32_t writer_state;      /* 196 */
-  _Atomic uint64_t writer_start;      /* 200 */
-  _Atomic uint64_t last_publish_ns;   /* 208 */
-  _Atomic int32_t wake_shmid;         /* 216: System V id of the wake page, -1 none */
-  _Atomic int32_t wake_key;           /* 220: its (random) System V key: ids get recycled */
-  uint64_t schema_size;               /* 224: bytes of the schema block; 0 = untyped */
-  uint64_t schema_hash;               /* 232: shmbus_schema_hash(); 0 = untyped */
+  unsigned char magic[8];           /* 0 */
+  uint32_t layout_version;          /* 8 */
+  uint32_t header_size;             /* 12 */
+  uint32_t slot_count;              /* 16 */
+  uint32_t slot_header_size;        /* 20 */
+  uint64_t capacity;                /* 24 */
+  uint64_t slot_stride;             /* 32 */
+  uint64_t total_size;              /* 40 */
+  uint64_t created_ns;              /* 48 */
+  _Atomic uint32_t flags;           /* 56 */
+  uint32_t reserved0;               /* 60 */
+  char type[32];                    /* 64 */
+  unsigned char pad0[32];           /* 96 */
+  _Atomic uint64_t latest;          /* 128: own cache line, read by every reader */
+  _Atomic uint32_t futex;           /* 136 */
+  unsigned char pad1[52];           /* 140 */
+  _Atomic uint32_t writer_pid;      /* 192 */
+  _Atomic uint32_t writer_state;    /* 196 */
+  _Atomic uint64_t writer_start;    /* 200 */
+  _Atomic uint64_t last_publish_ns; /* 208 */
+  _Atomic int32_t wake_shmid;       /* 216: System V id of the wake page, -1 none */
+  _Atomic int32_t wake_key;         /* 220: its (random) System V key: ids get recycled */
+  uint64_t schema_size;             /* 224: bytes of the schema block; 0 = untyped */
+  uint64_t schema_hash;             /* 232: shmbus_schema_hash(); 0 = untyped */
 };
 
 /* The schema block of a typed bus, at SHMBUS__HEADER_SIZE, written once by the creator before
@@ -63,11 +63,11 @@ struct shmbus__schema_block {
   uint32_t message_encoding_len; /* 16: 1..SHMBUS_ENCODING_MAX */
   uint32_t text_len;             /* 20: 0..SHMBUS_SCHEMA_MAX */
   uint64_t hash;                 /* 24: == header's schema_hash */
-  unsigned char data[];          /* 32: name NUL schema-encoding NUL message-encoding NUL text NUL */
+  unsigned char data[]; /* 32: name NUL schema-encoding NUL message-encoding NUL text NUL */
 };
 /* The largest schema block: its fixed part, the three names and the text with their NULs,
  * rounded up to a page. */
-#define SHMBUS__SCHEMA_BLOCK_MAX                                                             \
+#define SHMBUS__SCHEMA_BLOCK_MAX                                                              \
   ((32u + SHMBUS_TYPE_NAME_MAX + 2u * SHMBUS_ENCODING_MAX + SHMBUS_SCHEMA_MAX + 4u + 4095u) & \
    ~4095u)
 
@@ -150,6 +150,5 @@ static_assert(ATOMIC_INT_LOCK_FREE == 2, "32-bit atomics must be lock-free");
 static_assert(sizeof(_Atomic uint64_t) == 8 && sizeof(_Atomic uint32_t) == 4, "atomic sizes");
 
 static inline uint64_t shmbus__round64(uint64_t n) { return (n + 63u) & ~(uint64_t)63u; }
-
 
 #endif /* SHMBUS_LAYOUT_H */

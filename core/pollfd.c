@@ -30,8 +30,8 @@
 struct shmbus__pollfd {
   int efd;
   pthread_t thread;
-  _Atomic uint64_t cursor;         /* the owner's cursor, mirrored */
-  _Atomic int signaled;            /* 1: the eventfd was written and not drained */
+  _Atomic uint64_t cursor; /* the owner's cursor, mirrored */
+  _Atomic int signaled;    /* 1: the eventfd was written and not drained */
   _Atomic int stop;
   _Atomic int stale;               /* the notifier found the bus replaced or removed */
   _Atomic uint64_t dead_life;      /* life id of a writer the notifier found dead, 0 none */
@@ -129,10 +129,8 @@ static void *notifier(void *arg) {
       last_latest = atomic_load_explicit(&s->h->latest, memory_order_relaxed);
       spurious = 0; /* a publish moved the word: not an attack (core/wake.h) */
     }
-    if (v2)
-      shmbus__wake_sleep_bounded(s->wake, s->h, seen, SHMBUS__TICK(), &spurious);
-    else
-      shmbus__futex_wait(&s->h->futex, seen, SHMBUS__TICK());
+    if (v2) shmbus__wake_sleep_bounded(s->wake, s->h, seen, SHMBUS__TICK(), &spurious);
+    else shmbus__futex_wait(&s->h->futex, seen, SHMBUS__TICK());
   }
   note_notifier(s, 0);
   return NULL;

@@ -89,8 +89,7 @@ static int fits(const shmbus_pub *p, const struct shmbus_pub_opts *o,
          (o->capacity == 0 || o->capacity == p->g.capacity) &&
          (o->type == NULL || strncmp(o->type, p->h->type, sizeof p->h->type) == 0) &&
          (o->schema == NULL || (want ? want->pub.hash : 0) == (have ? have->pub.hash : 0)) &&
-         p->g.layout == SHMBUS__LAYOUT_VERSION &&
-         !shmbus__replaced(p->h, memory_order_seq_cst);
+         p->g.layout == SHMBUS__LAYOUT_VERSION && !shmbus__replaced(p->h, memory_order_seq_cst);
 }
 
 /* Open the records object read-write: adopt it if it fits @o, else create or replace it.
@@ -122,8 +121,7 @@ static int open_records(shmbus_pub *p, const struct shmbus_pub_opts *o,
     if (create_only && !created) return -EEXIST; /* somebody else's: neither adopt nor replace */
     rc = shmbus__validate(p->fd, &p->g, &st);
     if (rc < 0) return rc; /* a foreign or corrupt object: never overwrite it silently */
-    p->h = mmap(NULL, p->g.total_size, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_POPULATE,
-                p->fd, 0);
+    p->h = mmap(NULL, p->g.total_size, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_POPULATE, p->fd, 0);
     if (p->h == MAP_FAILED) {
       p->h = NULL;
       return -errno;
@@ -142,8 +140,8 @@ static int open_records(shmbus_pub *p, const struct shmbus_pub_opts *o,
      * is replaced by a layout-2 one). Old readers are told, then the name moves on. */
     keep = o->schema ? want : have;
     rc = shmbus__geom_make(o->slots ? o->slots : p->g.slots,
-                           o->capacity ? o->capacity : p->g.capacity,
-                           keep ? keep->block_size : 0, &g);
+                           o->capacity ? o->capacity : p->g.capacity, keep ? keep->block_size : 0,
+                           &g);
     if (rc == 0)
       rc = shmbus__create(p->name, &g, o->type ? o->type : p->h->type, keep, *mode_out,
                           o->gid != (gid_t)-1 ? o->gid : st.st_gid, 1);
@@ -279,9 +277,7 @@ static struct shmbus__slot *slot_write_begin(shmbus_pub *p, uint64_t v) {
 
 /* A forced-out writer (shmbus rm --force, or a replacement) learns it here: one relaxed load
  * of the header's first cache line, which no reader writes (so it stays in our cache). */
-static int forced_out(const shmbus_pub *p) {
-  return shmbus__replaced(p->h, memory_order_relaxed);
-}
+static int forced_out(const shmbus_pub *p) { return shmbus__replaced(p->h, memory_order_relaxed); }
 
 int shmbus_pub_publish(shmbus_pub *p, const void *data, size_t len) {
   struct shmbus__slot *s;

@@ -112,8 +112,7 @@ static int read_entry(const struct shmbus__reader *r, struct shmbus_reader_info 
 
 /* shmbus__registry_list() - the live readers of wake page @w: up to @n into @out (may be
  * NULL when @n is 0). Return: how many there are (possibly more than @n). */
-int shmbus__registry_list(const struct shmbus__wake *w, struct shmbus_reader_info *out,
-                          size_t n) {
+int shmbus__registry_list(const struct shmbus__wake *w, struct shmbus_reader_info *out, size_t n) {
   struct shmbus_reader_info one;
   unsigned i;
   int count = 0;

@@ -152,8 +152,9 @@ int shmbus__schema_load(const void *base, const struct shmbus__geom *g, uint64_t
   if (g->schema_size == 0) return header_hash == 0 ? 0 : -EPROTO;
   b = malloc(g->schema_size);
   if (b == NULL) return -ENOMEM;
-  shmbus__copy_out(b, (const _Atomic uint64_t *)(const void *)((const char *)base +
-                                                              SHMBUS__HEADER_SIZE),
+  shmbus__copy_out(b,
+                   (const _Atomic uint64_t *)(const void *)((const char *)base +
+                                                            SHMBUS__HEADER_SIZE),
                    g->schema_size);
   rc = check_block(b, g->schema_size, header_hash, out);
   free(b);

@@ -92,8 +92,7 @@ int shmbus__validate(int fd, struct shmbus__geom *g, struct stat *st) {
  * rename it over the old one (@replace = 1). Readers never see a half-made header.
  * Return: 0; -EEXIST; -ENOSPC; another negative errno. */
 int shmbus__create(const char *name, const struct shmbus__geom *g, const char *type,
-                   const struct shmbus__schema_copy *schema, mode_t mode, gid_t gid,
-                   int replace) {
+                   const struct shmbus__schema_copy *schema, mode_t mode, gid_t gid, int replace) {
   char path[SHMBUS__PATH_MAX], tmp[SHMBUS__PATH_MAX + 32];
   uint64_t nonce = 0;
   int attempt;
@@ -105,7 +104,8 @@ int shmbus__create(const char *name, const struct shmbus__geom *g, const char *t
   if (rc < 0) return rc;
   /* An unpredictable temporary name: another user cannot squat it in the sticky /dev/shm. */
   for (attempt = 0;; attempt++) {
-    if (getrandom(&nonce, sizeof nonce, 0) != sizeof nonce) nonce ^= (uint64_t)shmbus__now(CLOCK_MONOTONIC);
+    if (getrandom(&nonce, sizeof nonce, 0) != sizeof nonce)
+      nonce ^= (uint64_t)shmbus__now(CLOCK_MONOTONIC);
     snprintf(tmp, sizeof tmp, "%s~%d-%016llx", path, (int)getpid(), (unsigned long long)nonce);
     fd = open(tmp, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
     if (fd >= 0) break;
@@ -198,7 +198,8 @@ void shmbus__fill_info(const struct shmbus__header *h, const struct shmbus__geom
   info->replaced = shmbus__replaced(h, memory_order_acquire);
   info->layout_version = h->layout_version;
   info->readers = -1;
-  if (wake && h->layout_version >= 2) shmbus__registry_counts(wake, &info->readers, &info->sleepers);
+  if (wake && h->layout_version >= 2)
+    shmbus__registry_counts(wake, &info->readers, &info->sleepers);
   info->uid = st->st_uid;
   info->gid = st->st_gid;
   info->mode = st->st_mode & 07777;

@@ -56,17 +56,17 @@ extern "C" {
 #endif
 
 #define SHMBUS_VERSION_STRING "0.1.0"
-#define SHMBUS_NAME_MAX 200        /* longest bus name, in bytes */
-#define SHMBUS_TYPE_MAX 31         /* longest type tag, in bytes */
+#define SHMBUS_NAME_MAX 200 /* longest bus name, in bytes */
+#define SHMBUS_TYPE_MAX 31  /* longest type tag, in bytes */
 #define SHMBUS_DEFAULT_SLOTS 8
 #define SHMBUS_DEFAULT_CAPACITY (64u * 1024u)
 #define SHMBUS_MAX_SLOTS 65536u
 #define SHMBUS_MAX_CAPACITY (1ull << 30)
-#define SHMBUS_LAYOUT_VERSION 2        /* the newest layout this library reads and writes */
-#define SHMBUS_LAYOUT_VERSION_MIN 1    /* the oldest layout it reads */
-#define SHMBUS_SCHEMA_MAX (1u << 20)  /* longest schema text, in bytes (1 MiB) */
-#define SHMBUS_TYPE_NAME_MAX 255      /* longest schema type name, in bytes */
-#define SHMBUS_ENCODING_MAX 31        /* longest encoding name, in bytes */
+#define SHMBUS_LAYOUT_VERSION 2      /* the newest layout this library reads and writes */
+#define SHMBUS_LAYOUT_VERSION_MIN 1  /* the oldest layout it reads */
+#define SHMBUS_SCHEMA_MAX (1u << 20) /* longest schema text, in bytes (1 MiB) */
+#define SHMBUS_TYPE_NAME_MAX 255     /* longest schema type name, in bytes */
+#define SHMBUS_ENCODING_MAX 31       /* longest encoding name, in bytes */
 /* The message encoding of records that are a plain C struct in this machine's ABI, described
  * by an "omgidl" schema (docs/TYPES.md says exactly how; types/shmbus_types.h decodes them). */
 #define SHMBUS_MSG_CSTRUCT "x-shmbus-cstruct"
@@ -121,26 +121,26 @@ struct shmbus_bus_info {
   char type[SHMBUS_TYPE_MAX + 1];
   uint32_t slots;
   uint64_t capacity;
-  uint64_t total_size;       /* bytes of shared memory: 4096 + schema block + slots x stride */
-  uint64_t latest;           /* newest version, 0 = none yet */
-  uint64_t last_publish_ns;  /* CLOCK_REALTIME of the newest record, 0 = none */
+  uint64_t total_size;      /* bytes of shared memory: 4096 + schema block + slots x stride */
+  uint64_t latest;          /* newest version, 0 = none yet */
+  uint64_t last_publish_ns; /* CLOCK_REALTIME of the newest record, 0 = none */
   uint64_t created_ns;
-  pid_t writer_pid;          /* last writer's pid, 0 = never had one */
-  int writer_alive;          /* 1 running, 0 dead or closed */
-  int writer_closed;         /* 1 when the last writer closed cleanly */
-  int replaced;              /* 1 when a newer bus took the name */
-  int sleepers;              /* registered readers asleep on the futex (or about to be) */
-  uid_t uid;                 /* owner and permissions of the records object */
+  pid_t writer_pid;  /* last writer's pid, 0 = never had one */
+  int writer_alive;  /* 1 running, 0 dead or closed */
+  int writer_closed; /* 1 when the last writer closed cleanly */
+  int replaced;      /* 1 when a newer bus took the name */
+  int sleepers;      /* registered readers asleep on the futex (or about to be) */
+  uid_t uid;         /* owner and permissions of the records object */
   gid_t gid;
   mode_t mode;
-  int readers;               /* live registered readers (shmbus_readers()); -1: no registry */
-  uint32_t layout_version;   /* 2; 1 for a bus of an older writer (read-only support) */
+  int readers;             /* live registered readers (shmbus_readers()); -1: no registry */
+  uint32_t layout_version; /* 2; 1 for a bus of an older writer (read-only support) */
   /* The schema (shmbus_sub_schema() has the text); all "" and 0 for an untyped bus. */
   char type_name[SHMBUS_TYPE_NAME_MAX + 1];
   char schema_encoding[SHMBUS_ENCODING_MAX + 1];
   char message_encoding[SHMBUS_ENCODING_MAX + 1];
-  uint64_t schema_len;       /* bytes of schema text */
-  uint64_t schema_hash;      /* shmbus_schema_hash() */
+  uint64_t schema_len;  /* bytes of schema text */
+  uint64_t schema_hash; /* shmbus_schema_hash() */
 };
 
 /* One reader of a bus, from the bus's reader registry (shmbus_readers()). Advisory: a reader

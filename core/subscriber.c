@@ -103,8 +103,8 @@ enum { READ_OK = 0, READ_MISSING = 1, READ_LAPPED = 2 };
  * would be, and the slot and its seq are handed to @bw for the borrower's later checks.
  * Return: READ_OK (copied or borrowed, *len set), READ_MISSING (slot holds an older version),
  * READ_LAPPED (overwritten or torn), -ENOBUFS (*len = size needed), -EBADMSG. */
-static int try_read(shmbus_sub *s, uint64_t v, void *buf, size_t cap, uint64_t *len,
-                    uint64_t *ts, struct shmbus__borrowed *bw) {
+static int try_read(shmbus_sub *s, uint64_t v, void *buf, size_t cap, uint64_t *len, uint64_t *ts,
+                    struct shmbus__borrowed *bw) {
   const struct shmbus__slot *slot = shmbus__slot_at(s->h, &s->g, v);
   uint64_t s1, n, t;
   s1 = shmbus__seq_read_begin(slot);
@@ -125,8 +125,8 @@ static int try_read(shmbus_sub *s, uint64_t v, void *buf, size_t cap, uint64_t *
   return READ_OK;
 }
 
-static void set_record_info(struct shmbus_record_info *info, uint64_t v, uint64_t len,
-                            uint64_t ts, uint64_t lost) {
+static void set_record_info(struct shmbus_record_info *info, uint64_t v, uint64_t len, uint64_t ts,
+                            uint64_t lost) {
   if (info == NULL) return;
   info->version = v;
   info->length = len;
@@ -134,8 +134,8 @@ static void set_record_info(struct shmbus_record_info *info, uint64_t v, uint64_
   info->lost = lost;
 }
 
-static ssize_t read_latest(shmbus_sub *s, void *buf, size_t cap,
-                           struct shmbus_record_info *info, struct shmbus__borrowed *bw) {
+static ssize_t read_latest(shmbus_sub *s, void *buf, size_t cap, struct shmbus_record_info *info,
+                           struct shmbus__borrowed *bw) {
   uint64_t l, v, prev = 0, prev_l = 0, len = 0, ts = 0;
   unsigned stuck = 0;
   int rc;
@@ -198,7 +198,7 @@ static ssize_t read_latest(shmbus_sub *s, void *buf, size_t cap,
 }
 
 static ssize_t read_next(shmbus_sub *s, void *buf, size_t cap, struct shmbus_record_info *info,
-                    struct shmbus__borrowed *bw) {
+                         struct shmbus__borrowed *bw) {
   uint64_t latest, len = 0, ts = 0, lost = 0, c;
   int rc;
   if (shmbus__replaced(s->h, memory_order_acquire)) return -ESTALE;

@@ -119,10 +119,8 @@ static int spin_phase(shmbus_sub *s, int through, int64_t until, int64_t *now) {
  * 1, or no wake page: another IPC namespace) the header's counter, polled at the tick. */
 static int sleep_once(shmbus_sub *s, uint32_t seen, int64_t ns, int *spurious) {
   int rc;
-  if (s->wake && s->layout >= 2)
-    rc = shmbus__wake_sleep_bounded(s->wake, s->h, seen, ns, spurious);
-  else
-    rc = shmbus__futex_wait(&s->h->futex, seen, ns);
+  if (s->wake && s->layout >= 2) rc = shmbus__wake_sleep_bounded(s->wake, s->h, seen, ns, spurious);
+  else rc = shmbus__futex_wait(&s->h->futex, seen, ns);
   count_woken(rc);
   return rc;
 }
@@ -138,8 +136,7 @@ static int sleep_phase(shmbus_sub *s, int through, int mode, int64_t deadline) {
     note(s, (uint32_t)mode | SHMBUS__RS_ASLEEP);
     if (s->wake && s->layout >= 2)
       seen = shmbus__wake_prepare(s->wake); /* pairs with shmbus__wake_publish() */
-    else
-      seen = atomic_load_explicit(&s->h->futex, memory_order_acquire);
+    else seen = atomic_load_explicit(&s->h->futex, memory_order_acquire);
     if (have_new_sc(s)) break;
     now = shmbus__now(CLOCK_MONOTONIC);
     rc = check_state(s, through, now, now >= deadline || shmbus__pollfd_death_seen(s));
@@ -166,7 +163,9 @@ static unsigned spin_leases(void) {
   int n = atomic_load_explicit(&cached, memory_order_relaxed);
   if (n == 0) {
     long cpus = sysconf(_SC_NPROCESSORS_ONLN);
-    n = cpus <= 1 ? -1 : cpus - 1 > (long)SHMBUS__SPIN_SLOTS ? (int)SHMBUS__SPIN_SLOTS : (int)cpus - 1;
+    n = cpus <= 1                             ? -1
+        : cpus - 1 > (long)SHMBUS__SPIN_SLOTS ? (int)SHMBUS__SPIN_SLOTS
+                                              : (int)cpus - 1;
     atomic_store_explicit(&cached, n, memory_order_relaxed);
   }
   return n < 0 ? 0 : (unsigned)n;
@@ -183,8 +182,8 @@ static int take_spin_lease(shmbus_sub *s, int64_t now, int64_t until) {
     _Atomic uint64_t *lease = &s->wake->spin_until[i];
     uint64_t cur = atomic_load_explicit(lease, memory_order_relaxed);
     if (cur > (uint64_t)now && cur - (uint64_t)now < 1000000000ull) continue; /* taken */
-    if (atomic_compare_exchange_strong_explicit(lease, &cur, (uint64_t)until,
-                                                memory_order_relaxed, memory_order_relaxed))
+    if (atomic_compare_exchange_strong_explicit(lease, &cur, (uint64_t)until, memory_order_relaxed,
+                                                memory_order_relaxed))
       return 1;
   }
   return 0;
@@ -208,8 +207,8 @@ static int wait_impl(shmbus_sub *s, int64_t timeout_ns, int mode) {
   switch (how) {
     case SHMBUS_WAIT_SPIN: spin_until = deadline; break;
     case SHMBUS_WAIT_HYBRID:
-      spin_until = deadline - start < SHMBUS__HYBRID_SPIN_NS ? deadline
-                                                             : start + SHMBUS__HYBRID_SPIN_NS;
+      spin_until =
+          deadline - start < SHMBUS__HYBRID_SPIN_NS ? deadline : start + SHMBUS__HYBRID_SPIN_NS;
       if (spin_until > start && !take_spin_lease(s, start, spin_until)) spin_until = start;
       break;
     default: spin_until = start; break;

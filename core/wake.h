@@ -88,8 +88,8 @@ static inline int shmbus__futex_wake(_Atomic uint32_t *word, int n) {
  * INT_MAX: the old broadcast, which leaves T alone). */
 static inline int shmbus__wake_fanout(uint32_t v, uint32_t e, int *direct) {
   int tree = SHMBUS__WRITER_FANOUT(), wide = SHMBUS__DIRECT_FANOUT();
-  *direct = wide > tree &&
-            (!(v & SHMBUS__WAKE_T) || (e / SHMBUS__WAKE_EPOCH) % SHMBUS__PROBE_EVERY == 0);
+  *direct =
+      wide > tree && (!(v & SHMBUS__WAKE_T) || (e / SHMBUS__WAKE_EPOCH) % SHMBUS__PROBE_EVERY == 0);
   return *direct ? wide : tree;
 }
 
@@ -142,8 +142,7 @@ static inline void shmbus__wake_all(struct shmbus__wake *w) {
  * seq_cst: pairs with the writer's seq_cst store of `latest` + seq_cst load of the word in
  * shmbus__wake_publish() (the Dekker pair above). */
 static inline uint32_t shmbus__wake_prepare(struct shmbus__wake *w) {
-  return atomic_fetch_or_explicit(&w->word, SHMBUS__WAKE_W, memory_order_seq_cst) |
-         SHMBUS__WAKE_W;
+  return atomic_fetch_or_explicit(&w->word, SHMBUS__WAKE_W, memory_order_seq_cst) | SHMBUS__WAKE_W;
 }
 
 /* shmbus__wake_sleep() - FUTEX_WAIT on the word with the value @seen from
@@ -166,14 +165,12 @@ static inline int shmbus__wake_sleep(struct shmbus__wake *w, uint32_t seen, int6
 /* shmbus__wake_sleep_bounded() - shmbus__wake_sleep(), or a tick on @h's counter once
  * *@spurious (EAGAINs in a row with nothing new, kept by the caller, which resets it when it
  * finds something) reached SHMBUS__SPURIOUS_MAX. */
-static inline int shmbus__wake_sleep_bounded(struct shmbus__wake *w,
-                                             const struct shmbus__header *h, uint32_t seen,
-                                             int64_t ns, int *spurious) {
+static inline int shmbus__wake_sleep_bounded(struct shmbus__wake *w, const struct shmbus__header *h,
+                                             uint32_t seen, int64_t ns, int *spurious) {
   int rc;
   if (*spurious >= SHMBUS__SPURIOUS_MAX) {
     *spurious = 0;
-    return shmbus__futex_wait(&h->futex, atomic_load_explicit(&h->futex, memory_order_acquire),
-                              ns);
+    return shmbus__futex_wait(&h->futex, atomic_load_explicit(&h->futex, memory_order_acquire), ns);
   }
   rc = shmbus__wake_sleep(w, seen, ns);
   if (rc == EAGAIN) (*spurious)++;

@@ -173,8 +173,7 @@ class Loan {
   // commit() - publish the first @len bytes (<= size()). Throws Error(EINVAL) when the loan
   // is not valid() or @len > size().
   void commit(std::size_t len) {
-    if (p_ == nullptr || len > size_)
-      throw Error(-EINVAL, "shmbus_pub_commit");
+    if (p_ == nullptr || len > size_) throw Error(-EINVAL, "shmbus_pub_commit");
     shmbus_pub* p = std::exchange(p_, nullptr);
     detail::check(shmbus_pub_commit(p, len), "shmbus_pub_commit", "");
   }
@@ -591,8 +590,8 @@ inline void check_bus(const BusInfo& i, std::size_t size, const std::optional<st
 inline void check_length(const RecordInfo& info, std::size_t size, const std::string& bus) {
   if (info.length != size)
     throw Error(-EBADMSG, where("shmbus typed bus", bus),
-                "record v" + std::to_string(info.version) + " has " +
-                    std::to_string(info.length) + " bytes, the type has " + std::to_string(size));
+                "record v" + std::to_string(info.version) + " has " + std::to_string(info.length) +
+                    " bytes, the type has " + std::to_string(size));
 }
 }  // namespace detail
 

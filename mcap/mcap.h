@@ -79,9 +79,17 @@ struct mcap_kv { /* one pair of a Map<string,string> (mcap_writer_add_channel(),
 
 /* ---------------------------------------------------------------- records as read */
 
-struct mcap_header { struct mcap_str profile, library; };
-struct mcap_footer { uint64_t summary_start, summary_offset_start; uint32_t summary_crc; };
-struct mcap_schema { uint16_t id; struct mcap_str name, encoding, data; };
+struct mcap_header {
+  struct mcap_str profile, library;
+};
+struct mcap_footer {
+  uint64_t summary_start, summary_offset_start;
+  uint32_t summary_crc;
+};
+struct mcap_schema {
+  uint16_t id;
+  struct mcap_str name, encoding, data;
+};
 struct mcap_channel {
   uint16_t id, schema_id;
   struct mcap_str topic, message_encoding;
@@ -130,10 +138,21 @@ struct mcap_statistics {
   uint64_t start_time, end_time;
   struct mcap_map channel_message_counts; /* Map<uint16, uint64> */
 };
-struct mcap_metadata { struct mcap_str name; struct mcap_map metadata; };
-struct mcap_metadata_index { uint64_t offset, length; struct mcap_str name; };
-struct mcap_summary_offset { uint8_t group_opcode; uint64_t group_start, group_length; };
-struct mcap_data_end { uint32_t data_section_crc; };
+struct mcap_metadata {
+  struct mcap_str name;
+  struct mcap_map metadata;
+};
+struct mcap_metadata_index {
+  uint64_t offset, length;
+  struct mcap_str name;
+};
+struct mcap_summary_offset {
+  uint8_t group_opcode;
+  uint64_t group_start, group_length;
+};
+struct mcap_data_end {
+  uint32_t data_section_crc;
+};
 
 /* One record. @offset: of its opcode, from the start of the file, or (in_chunk) from the start
  * of the chunk's uncompressed records. Pointers are valid until the next call on the reader. */
@@ -178,8 +197,7 @@ int mcap_map_next(const struct mcap_map *m, uint32_t *pos, struct mcap_str *key,
 int mcap_map_u16_u64(const struct mcap_map *m, uint32_t i, uint16_t *key, uint64_t *value);
 
 /* mcap_index_entry() - entry @i of a message index (m->n / 16 entries). Return: 0; -ERANGE. */
-int mcap_index_entry(const struct mcap_map *m, uint32_t i, uint64_t *log_time,
-                     uint64_t *offset);
+int mcap_index_entry(const struct mcap_map *m, uint32_t i, uint64_t *log_time, uint64_t *offset);
 
 /* mcap_decompress_chunk() - the chunk's uncompressed records in a new buffer (*@out, free()
  * it), CRC checked when the chunk has one. Allocates at most uncompressed_size bytes, and
@@ -212,8 +230,8 @@ int mcap_writer_open(int fd, const struct mcap_writer_opts *opts, mcap_writer **
 
 /* mcap_writer_add_schema() - a Schema record; ids are 1, 2, ... Return: the id (> 0);
  * -EINVAL (more than 65535); -ENOMEM. */
-int mcap_writer_add_schema(mcap_writer *w, const char *name, const char *encoding,
-                           const void *data, size_t len);
+int mcap_writer_add_schema(mcap_writer *w, const char *name, const char *encoding, const void *data,
+                           size_t len);
 
 /* mcap_writer_add_channel() - a Channel record on schema @schema_id (0: none) with @n
  * metadata pairs; ids are 0, 1, 2, ... Return: the id (>= 0); -EINVAL; -ENOMEM. */
@@ -222,9 +240,8 @@ int mcap_writer_add_channel(mcap_writer *w, uint16_t schema_id, const char *topi
 
 /* mcap_writer_message() - a Message record; closes the chunk once it reaches chunk_size.
  * Return: 0; -EINVAL (unknown channel); -ENOMEM; a write error. */
-int mcap_writer_message(mcap_writer *w, uint16_t channel_id, uint32_t sequence,
-                        uint64_t log_time, uint64_t publish_time, const void *data,
-                        size_t len);
+int mcap_writer_message(mcap_writer *w, uint16_t channel_id, uint32_t sequence, uint64_t log_time,
+                        uint64_t publish_time, const void *data, size_t len);
 
 /* mcap_writer_metadata() - a Metadata record (outside chunks; indexed in the summary). */
 int mcap_writer_metadata(mcap_writer *w, const char *name, const struct mcap_kv *md, size_t n);
@@ -270,8 +287,7 @@ int mcap_reader_open_mem(const void *p, size_t n, const struct mcap_reader_opts 
 
 /* mcap_reader_open_file() - map file @path read-only and read it as above. The file must not
  * shrink while it is open (SIGBUS). Return: as above, or an errno of open/mmap. */
-int mcap_reader_open_file(const char *path, const struct mcap_reader_opts *opts,
-                          mcap_reader **out);
+int mcap_reader_open_file(const char *path, const struct mcap_reader_opts *opts, mcap_reader **out);
 
 /* mcap_reader_close() - unmap and free. NULL is a harmless no-op. */
 void mcap_reader_close(mcap_reader *r);

@@ -124,62 +124,62 @@ static void parse_statistics(struct cur *c, struct mcap_statistics *s) {
 static int parse_body(struct mcap_record *rec) {
   struct cur c = {rec->body, rec->len, 0};
   switch (rec->op) {
-  case MCAP_OP_HEADER:
-    rec->u.header.profile = get_str(&c);
-    rec->u.header.library = get_str(&c);
-    break;
-  case MCAP_OP_FOOTER:
-    rec->u.footer.summary_start = get(&c, 8);
-    rec->u.footer.summary_offset_start = get(&c, 8);
-    rec->u.footer.summary_crc = (uint32_t)get(&c, 4);
-    break;
-  case MCAP_OP_SCHEMA:
-    rec->u.schema.id = (uint16_t)get(&c, 2);
-    rec->u.schema.name = get_str(&c);
-    rec->u.schema.encoding = get_str(&c);
-    rec->u.schema.data = get_str(&c);
-    break;
-  case MCAP_OP_CHANNEL:
-    rec->u.channel.id = (uint16_t)get(&c, 2);
-    rec->u.channel.schema_id = (uint16_t)get(&c, 2);
-    rec->u.channel.topic = get_str(&c);
-    rec->u.channel.message_encoding = get_str(&c);
-    rec->u.channel.metadata = get_map(&c);
-    break;
-  case MCAP_OP_MESSAGE: parse_message(&c, &rec->u.message); break;
-  case MCAP_OP_CHUNK: parse_chunk(&c, &rec->u.chunk); break;
-  case MCAP_OP_MESSAGE_INDEX:
-    rec->u.message_index.channel_id = (uint16_t)get(&c, 2);
-    rec->u.message_index.records = get_map(&c);
-    break;
-  case MCAP_OP_CHUNK_INDEX: parse_chunk_index(&c, &rec->u.chunk_index); break;
-  case MCAP_OP_ATTACHMENT: parse_attachment(&c, &rec->u.attachment); break;
-  case MCAP_OP_ATTACHMENT_INDEX:
-    rec->u.attachment_index.offset = get(&c, 8);
-    rec->u.attachment_index.length = get(&c, 8);
-    rec->u.attachment_index.log_time = get(&c, 8);
-    rec->u.attachment_index.create_time = get(&c, 8);
-    rec->u.attachment_index.data_size = get(&c, 8);
-    rec->u.attachment_index.name = get_str(&c);
-    rec->u.attachment_index.content_type = get_str(&c);
-    break;
-  case MCAP_OP_STATISTICS: parse_statistics(&c, &rec->u.statistics); break;
-  case MCAP_OP_METADATA:
-    rec->u.metadata.name = get_str(&c);
-    rec->u.metadata.metadata = get_map(&c);
-    break;
-  case MCAP_OP_METADATA_INDEX:
-    rec->u.metadata_index.offset = get(&c, 8);
-    rec->u.metadata_index.length = get(&c, 8);
-    rec->u.metadata_index.name = get_str(&c);
-    break;
-  case MCAP_OP_SUMMARY_OFFSET:
-    rec->u.summary_offset.group_opcode = (uint8_t)get(&c, 1);
-    rec->u.summary_offset.group_start = get(&c, 8);
-    rec->u.summary_offset.group_length = get(&c, 8);
-    break;
-  case MCAP_OP_DATA_END: rec->u.data_end.data_section_crc = (uint32_t)get(&c, 4); break;
-  default: break;
+    case MCAP_OP_HEADER:
+      rec->u.header.profile = get_str(&c);
+      rec->u.header.library = get_str(&c);
+      break;
+    case MCAP_OP_FOOTER:
+      rec->u.footer.summary_start = get(&c, 8);
+      rec->u.footer.summary_offset_start = get(&c, 8);
+      rec->u.footer.summary_crc = (uint32_t)get(&c, 4);
+      break;
+    case MCAP_OP_SCHEMA:
+      rec->u.schema.id = (uint16_t)get(&c, 2);
+      rec->u.schema.name = get_str(&c);
+      rec->u.schema.encoding = get_str(&c);
+      rec->u.schema.data = get_str(&c);
+      break;
+    case MCAP_OP_CHANNEL:
+      rec->u.channel.id = (uint16_t)get(&c, 2);
+      rec->u.channel.schema_id = (uint16_t)get(&c, 2);
+      rec->u.channel.topic = get_str(&c);
+      rec->u.channel.message_encoding = get_str(&c);
+      rec->u.channel.metadata = get_map(&c);
+      break;
+    case MCAP_OP_MESSAGE: parse_message(&c, &rec->u.message); break;
+    case MCAP_OP_CHUNK: parse_chunk(&c, &rec->u.chunk); break;
+    case MCAP_OP_MESSAGE_INDEX:
+      rec->u.message_index.channel_id = (uint16_t)get(&c, 2);
+      rec->u.message_index.records = get_map(&c);
+      break;
+    case MCAP_OP_CHUNK_INDEX: parse_chunk_index(&c, &rec->u.chunk_index); break;
+    case MCAP_OP_ATTACHMENT: parse_attachment(&c, &rec->u.attachment); break;
+    case MCAP_OP_ATTACHMENT_INDEX:
+      rec->u.attachment_index.offset = get(&c, 8);
+      rec->u.attachment_index.length = get(&c, 8);
+      rec->u.attachment_index.log_time = get(&c, 8);
+      rec->u.attachment_index.create_time = get(&c, 8);
+      rec->u.attachment_index.data_size = get(&c, 8);
+      rec->u.attachment_index.name = get_str(&c);
+      rec->u.attachment_index.content_type = get_str(&c);
+      break;
+    case MCAP_OP_STATISTICS: parse_statistics(&c, &rec->u.statistics); break;
+    case MCAP_OP_METADATA:
+      rec->u.metadata.name = get_str(&c);
+      rec->u.metadata.metadata = get_map(&c);
+      break;
+    case MCAP_OP_METADATA_INDEX:
+      rec->u.metadata_index.offset = get(&c, 8);
+      rec->u.metadata_index.length = get(&c, 8);
+      rec->u.metadata_index.name = get_str(&c);
+      break;
+    case MCAP_OP_SUMMARY_OFFSET:
+      rec->u.summary_offset.group_opcode = (uint8_t)get(&c, 1);
+      rec->u.summary_offset.group_start = get(&c, 8);
+      rec->u.summary_offset.group_length = get(&c, 8);
+      break;
+    case MCAP_OP_DATA_END: rec->u.data_end.data_section_crc = (uint32_t)get(&c, 4); break;
+    default: break;
   }
   return c.bad ? -EBADMSG : 0;
 }
@@ -219,8 +219,7 @@ int mcap_map_u16_u64(const struct mcap_map *m, uint32_t i, uint16_t *key, uint64
   return 0;
 }
 
-int mcap_index_entry(const struct mcap_map *m, uint32_t i, uint64_t *log_time,
-                     uint64_t *offset) {
+int mcap_index_entry(const struct mcap_map *m, uint32_t i, uint64_t *log_time, uint64_t *offset) {
   if (i >= m->n / 16) return -ERANGE;
   *log_time = mcap__get_le(m->p + 16 * (size_t)i, 8);
   *offset = mcap__get_le(m->p + 16 * (size_t)i + 8, 8);
@@ -438,13 +437,12 @@ int mcap_reader_footer(mcap_reader *r, struct mcap_footer *f) {
   if (r->n < MCAP_MAGIC_LEN + tail) return -ENODATA;
   at = r->n - tail;
   if (memcmp(r->p + r->n - MCAP_MAGIC_LEN, MCAP_MAGIC, MCAP_MAGIC_LEN) != 0) return -ENODATA;
-  if (r->p[at] != MCAP_OP_FOOTER || mcap_parse_record(r->p + at, 29, &rec) != 29)
-    return -EBADMSG;
+  if (r->p[at] != MCAP_OP_FOOTER || mcap_parse_record(r->p + at, 29, &rec) != 29) return -EBADMSG;
   *f = rec.u.footer;
   if (f->summary_start > at || f->summary_offset_start > at) return -EBADMSG;
   if (f->summary_start && f->summary_crc &&
-      f->summary_crc != (uint32_t)crc32_z(0, r->p + f->summary_start,
-                                        (size_t)(at + 9 + 16 - f->summary_start)))
+      f->summary_crc !=
+          (uint32_t)crc32_z(0, r->p + f->summary_start, (size_t)(at + 9 + 16 - f->summary_start)))
     return -EBADMSG;
   return 0;
 }
@@ -467,14 +465,15 @@ int mcap_compression_parse(const char *s, enum mcap_compression *c) {
 
 const char *mcap_strerror(int err) {
   switch (err < 0 ? -err : err) {
-  case 0: return "Success.";
-  case EBADMSG: return "The file is not valid MCAP: a record does not parse or a CRC is wrong.";
-  case ENODATA: return "The file ends early (truncated: its writer was killed or is still "
-                       "writing); everything before the cut was read.";
-  case EFBIG: return "A chunk is larger than this reader accepts.";
-  case ENOTSUP: return "A chunk uses a compression this build does not know (zstd, lz4 only).";
-  case EINVAL: return "Invalid argument.";
-  case ENOMEM: return "Out of memory.";
-  default: return strerror(err < 0 ? -err : err);
+    case 0: return "Success.";
+    case EBADMSG: return "The file is not valid MCAP: a record does not parse or a CRC is wrong.";
+    case ENODATA:
+      return "The file ends early (truncated: its writer was killed or is still "
+             "writing); everything before the cut was read.";
+    case EFBIG: return "A chunk is larger than this reader accepts.";
+    case ENOTSUP: return "A chunk uses a compression this build does not know (zstd, lz4 only).";
+    case EINVAL: return "Invalid argument.";
+    case ENOMEM: return "Out of memory.";
+    default: return strerror(err < 0 ? -err : err);
   }
 }

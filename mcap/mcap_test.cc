@@ -136,10 +136,9 @@ TEST_P(Compression, StreamsEveryRecordType) {
         i++;
         break;
       case MCAP_OP_CHUNK:
-        EXPECT_EQ(Str(rec.u.chunk.compression),
-                  GetParam() == MCAP_COMPRESS_ZSTD  ? "zstd"
-                  : GetParam() == MCAP_COMPRESS_LZ4 ? "lz4"
-                                                    : "");
+        EXPECT_EQ(Str(rec.u.chunk.compression), GetParam() == MCAP_COMPRESS_ZSTD  ? "zstd"
+                                                : GetParam() == MCAP_COMPRESS_LZ4 ? "lz4"
+                                                                                  : "");
         EXPECT_NE(rec.u.chunk.uncompressed_crc, 0u);
         EXPECT_LE(rec.u.chunk.start_time, rec.u.chunk.end_time);
         break;

@@ -25,8 +25,8 @@ struct mcap_writer {
   uint32_t data_crc;      /* CRC of the data section, over the bytes written so far */
   struct mcap__buf chunk; /* the open chunk's uncompressed records */
   uint64_t chunk_start, chunk_end, chunk_msgs;
-  struct mcap__buf schemas;                 /* Schema records, for the summary */
-  struct wchannel *ch;                      /* by channel id */
+  struct mcap__buf schemas; /* Schema records, for the summary */
+  struct wchannel *ch;      /* by channel id */
   size_t nch, nschemas;
   struct mcap__buf chunk_idx, att_idx, md_idx; /* index records, for the summary */
   uint64_t messages, start_time, end_time;
@@ -101,8 +101,8 @@ int mcap_writer_open(int fd, const struct mcap_writer_opts *opts, mcap_writer **
 /* Where Schema/Channel/Message records go: the open chunk, or straight out. */
 static struct mcap__buf *data_buf(mcap_writer *w) { return w->o.unchunked ? &w->out : &w->chunk; }
 
-int mcap_writer_add_schema(mcap_writer *w, const char *name, const char *encoding,
-                           const void *data, size_t len) {
+int mcap_writer_add_schema(mcap_writer *w, const char *name, const char *encoding, const void *data,
+                           size_t len) {
   struct mcap__buf *b;
   size_t at;
   uint16_t id;
@@ -143,8 +143,7 @@ int mcap_writer_add_channel(mcap_writer *w, uint16_t schema_id, const char *topi
   struct wchannel *nv, *c;
   struct mcap__buf *b;
   size_t at;
-  if (w == NULL || w->nch >= 65536 || schema_id > w->nschemas || (n && md == NULL))
-    return -EINVAL;
+  if (w == NULL || w->nch >= 65536 || schema_id > w->nschemas || (n && md == NULL)) return -EINVAL;
   if (w->err) return w->err;
   if ((nv = realloc(w->ch, (w->nch + 1) * sizeof *nv)) == NULL) return -ENOMEM;
   w->ch = nv;
@@ -271,9 +270,8 @@ out:
   return drain(w, 1);
 }
 
-int mcap_writer_message(mcap_writer *w, uint16_t channel_id, uint32_t sequence,
-                        uint64_t log_time, uint64_t publish_time, const void *data,
-                        size_t len) {
+int mcap_writer_message(mcap_writer *w, uint16_t channel_id, uint32_t sequence, uint64_t log_time,
+                        uint64_t publish_time, const void *data, size_t len) {
   struct mcap__buf *b;
   size_t at;
   if (w == NULL || channel_id >= w->nch || (len && data == NULL)) return -EINVAL;
@@ -428,9 +426,9 @@ static void put_tail(mcap_writer *w, uint64_t summary_start, const struct mcap__
   mcap__u64(&w->out, offsets_start);
   if (w->out.err) return;
   /* From the summary's start through the footer's summary_offset_start field. */
-  mcap__u32(&w->out, summary_start ? (uint32_t)crc32_z(0, w->out.p + crc_from,
-                                                     (size_t)(w->out.n - crc_from))
-                                   : 0);
+  mcap__u32(&w->out, summary_start
+                         ? (uint32_t)crc32_z(0, w->out.p + crc_from, (size_t)(w->out.n - crc_from))
+                         : 0);
   mcap__put(&w->out, MCAP_MAGIC, MCAP_MAGIC_LEN);
 }
 

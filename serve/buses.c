@@ -19,16 +19,16 @@ struct sbus {
   shmbus_sub *sub;
   struct shmbus_bus_info bi;
   struct serve_encoding enc;
-  json_t *layout;             /* enc.layout parsed, for the status channel */
+  json_t *layout; /* enc.layout parsed, for the status channel */
   struct hub_channel *ch;
   void *watch;                /* the loop's handle of our descriptor, NULL: polled by ticks */
   struct serve_payload *last; /* the newest record read (while subscribed) */
   uint64_t lost, records;
-  uint64_t rate_latest;       /* latest version at the last rate sample */
+  uint64_t rate_latest; /* latest version at the last rate sample */
   int64_t rate_ns;
   double rate;
-  int seen;                   /* found by the current scan */
-  int idle;                   /* subscribers went to 0: drop the descriptor at the next tick */
+  int seen; /* found by the current scan */
+  int idle; /* subscribers went to 0: drop the descriptor at the next tick */
 };
 
 struct spub { /* a bus a client publishes to, shared by the clients publishing to it */
@@ -313,11 +313,11 @@ static const char *writer_state(const struct shmbus_bus_info *bi) {
 }
 
 static void add_client(void *arg, const struct hub_client_stats *s) {
-  json_array_append_new(arg, json_pack("{s:I, s:s, s:I, s:I, s:I, s:I}", "id", (json_int_t)s->id,
-                                       "peer", s->peer, "subscriptions",
-                                       (json_int_t)s->subscriptions, "sent", (json_int_t)s->sent,
-                                       "dropped", (json_int_t)s->dropped, "queued",
-                                       (json_int_t)s->queued));
+  json_array_append_new(arg,
+                        json_pack("{s:I, s:s, s:I, s:I, s:I, s:I}", "id", (json_int_t)s->id, "peer",
+                                  s->peer, "subscriptions", (json_int_t)s->subscriptions, "sent",
+                                  (json_int_t)s->sent, "dropped", (json_int_t)s->dropped, "queued",
+                                  (json_int_t)s->queued));
 }
 
 static void publish_status(struct buses *b) {
@@ -343,9 +343,8 @@ static void publish_status(struct buses *b) {
                   (json_int_t)(s->bi.writer_alive ? s->bi.writer_pid : 0), "writerState",
                   writer_state(&s->bi), "readers", shmbus_readers(s->name, NULL, 0), "latest",
                   (json_int_t)s->bi.latest, "lastPublishNs", (json_int_t)s->bi.last_publish_ns,
-                  "capacity", (json_int_t)s->bi.capacity, "slots", (json_int_t)s->bi.slots,
-                  "lost", (json_int_t)s->lost, "subscribers",
-                  (json_int_t)hub_channel_subscribers(s->ch));
+                  "capacity", (json_int_t)s->bi.capacity, "slots", (json_int_t)s->bi.slots, "lost",
+                  (json_int_t)s->lost, "subscribers", (json_int_t)hub_channel_subscribers(s->ch));
     if (o && s->layout) json_object_set(o, "layout", s->layout);
     if (o) json_array_append_new(buses, o);
   }
@@ -406,8 +405,8 @@ static struct spub *find_pub(struct buses *b, const char *name) {
   return NULL;
 }
 
-static int cb_pub_open(void *ctx, const char *topic, const char *encoding,
-                       const char *schema_name, void **h, char *err, size_t errlen) {
+static int cb_pub_open(void *ctx, const char *topic, const char *encoding, const char *schema_name,
+                       void **h, char *err, size_t errlen) {
   struct buses *b = ctx;
   struct spub *p;
   struct spub_handle *ph;
@@ -529,8 +528,8 @@ struct buses *buses_new(char **patterns, int n, char **allow, int nallow,
 static int inotify_tag;
 
 int buses_start(struct buses *b, struct hub *hub) {
-  struct hub_channel_desc d = {SERVE_STATUS_TOPIC, "json", "shmbus.Buses", "jsonschema",
-                               status_schema, sizeof status_schema - 1};
+  struct hub_channel_desc d = {SERVE_STATUS_TOPIC, "json",        "shmbus.Buses",
+                               "jsonschema",       status_schema, sizeof status_schema - 1};
   b->hub = hub;
   if ((b->status = hub_channel_add(hub, &d, NULL)) == NULL) return -ENOMEM;
   if ((b->inotify = shm_watch_open()) >= 0 &&

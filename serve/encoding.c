@@ -8,9 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-static void copy(char *dst, size_t n, const char *src) {
-  snprintf(dst, n, "%s", src ? src : "");
-}
+static void copy(char *dst, size_t n, const char *src) { snprintf(dst, n, "%s", src ? src : ""); }
 
 /* A type tag from a bus header: printable ASCII only (a hostile header could hold anything). */
 static void copy_printable(char *dst, size_t n, const char *src) {

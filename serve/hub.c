@@ -211,11 +211,12 @@ struct hub *hub_new(const struct hub_ops *ops, void *ctx, const char *name, int 
   enc = json_array();
   if (publish) {
     json_array_append_new(caps, json_string("clientPublish"));
-    for (; encodings && *encodings; encodings++) json_array_append_new(enc, json_string(*encodings));
+    for (; encodings && *encodings; encodings++)
+      json_array_append_new(enc, json_string(*encodings));
   }
   h->info = json_pack("{s:s, s:s, s:o, s:o, s:{s:s}}", "op", "serverInfo", "name", name,
-                      "capabilities", caps, "supportedEncodings", enc, "metadata",
-                      "shmbus.version", SHMBUS_VERSION_STRING);
+                      "capabilities", caps, "supportedEncodings", enc, "metadata", "shmbus.version",
+                      SHMBUS_VERSION_STRING);
   if (h->info == NULL) {
     free(h);
     return NULL;
@@ -456,15 +457,20 @@ static void subscribe_one(struct hub *h, struct hub_client *c, json_t *s) {
   struct serve_payload *p;
   unsigned i;
   if (get_id(s, "id", &id) < 0 || get_id(s, "channelId", &cid) < 0)
-    return hub_client_status(h, c, 2, "subscribe: each subscription needs an integer \"id\" and \"channelId\" (0 to 2^32-1)");
+    return hub_client_status(
+        h, c, 2,
+        "subscribe: each subscription needs an integer \"id\" and \"channelId\" (0 to 2^32-1)");
   if (find_sub(c, id))
     return statusf(h, c, 2, "subscribe: subscription id %" PRIu32 " is already in use", id);
   if ((ch = find_channel(h, cid)) == NULL)
-    return statusf(h, c, 2, "subscribe: no channel %" PRIu32 " (it may have been unadvertised)", cid);
+    return statusf(h, c, 2, "subscribe: no channel %" PRIu32 " (it may have been unadvertised)",
+                   cid);
   for (i = 0; i < c->nsubs; i++)
     if (c->subs[i]->ch == ch)
-      return statusf(h, c, 2, "subscribe: this client already subscribed to channel %" PRIu32
-                     " (subscription %" PRIu32 ")", cid, c->subs[i]->id);
+      return statusf(h, c, 2,
+                     "subscribe: this client already subscribed to channel %" PRIu32
+                     " (subscription %" PRIu32 ")",
+                     cid, c->subs[i]->id);
   if (c->nsubs >= HUB_MAX_SUBS)
     return statusf(h, c, 2, "subscribe: at most %u subscriptions per client", HUB_MAX_SUBS);
   if ((sub = calloc(1, sizeof *sub)) == NULL ||
@@ -491,7 +497,8 @@ static void unsubscribe_one(struct hub *h, struct hub_client *c, json_t *v) {
   json_int_t i = json_is_integer(v) ? json_integer_value(v) : -1;
   struct hub_sub *s;
   if (i < 0 || i > (json_int_t)UINT32_MAX)
-    return hub_client_status(h, c, 2, "unsubscribe: subscriptionIds must be integers (0 to 2^32-1)");
+    return hub_client_status(h, c, 2,
+                             "unsubscribe: subscriptionIds must be integers (0 to 2^32-1)");
   if ((s = find_sub(c, (uint32_t)i)) == NULL)
     return statusf(h, c, 1, "unsubscribe: no subscription %" PRIu32, (uint32_t)i);
   client_unlink_sub(c, s);
@@ -515,15 +522,19 @@ static void advertise_one(struct hub *h, struct hub_client *c, json_t *o) {
   void *ph;
   int rc;
   if (get_id(o, "id", &id) < 0 || topic == NULL || enc == NULL)
-    return hub_client_status(h, c, 2, "advertise: each channel needs an integer \"id\", a \"topic\" and an \"encoding\"");
+    return hub_client_status(
+        h, c, 2,
+        "advertise: each channel needs an integer \"id\", a \"topic\" and an \"encoding\"");
   if (find_cchan(c, id))
     return statusf(h, c, 2, "advertise: client channel id %" PRIu32 " is already in use", id);
   if (c->ncch >= HUB_MAX_CLIENT_CHANNELS)
-    return statusf(h, c, 2, "advertise: at most %u client channels per client", HUB_MAX_CLIENT_CHANNELS);
+    return statusf(h, c, 2, "advertise: at most %u client channels per client",
+                   HUB_MAX_CLIENT_CHANNELS);
   err[0] = 0;
   if ((rc = h->ops->pub_open(h->ctx, topic, enc, sname ? sname : "", &ph, err, sizeof err)) < 0) {
     quote(topic, q, sizeof q);
-    return statusf(h, c, 2, "advertise: cannot publish to '%s': %s", q, err[0] ? err : strerror(-rc));
+    return statusf(h, c, 2, "advertise: cannot publish to '%s': %s", q,
+                   err[0] ? err : strerror(-rc));
   }
   {
     struct cchan *nv = realloc(c->cch, (c->ncch + 1) * sizeof *nv);
@@ -550,8 +561,8 @@ static void unadvertise_one(struct hub *h, struct hub_client *c, json_t *v) {
 }
 
 /* Each element of array @key of @msg through @fn. */
-static void each(struct hub *h, struct hub_client *c, json_t *msg, const char *op,
-                 const char *key, void (*fn)(struct hub *, struct hub_client *, json_t *)) {
+static void each(struct hub *h, struct hub_client *c, json_t *msg, const char *op, const char *key,
+                 void (*fn)(struct hub *, struct hub_client *, json_t *)) {
   json_t *a = json_object_get(msg, key), *v;
   size_t i;
   if (!json_is_array(a)) return statusf(h, c, 2, "%s: \"%s\" must be an array", op, key);
@@ -574,15 +585,13 @@ static void text_message(struct hub *h, struct hub_client *c, const void *data, 
   } else if (!strcmp(op, "advertise") || !strcmp(op, "unadvertise")) {
     if (!h->publish)
       statusf(h, c, 2, "%s: client publishing is off (start the server with --allow-publish)", op);
-    else if (!strcmp(op, "advertise"))
-      each(h, c, msg, op, "channels", advertise_one);
-    else
-      each(h, c, msg, op, "channelIds", unadvertise_one);
+    else if (!strcmp(op, "advertise")) each(h, c, msg, op, "channels", advertise_one);
+    else each(h, c, msg, op, "channelIds", unadvertise_one);
   } else if (!strcmp(op, "getParameters") || !strcmp(op, "setParameters") ||
              !strcmp(op, "subscribeParameterUpdates") ||
              !strcmp(op, "unsubscribeParameterUpdates") ||
-             !strcmp(op, "subscribeConnectionGraph") ||
-             !strcmp(op, "unsubscribeConnectionGraph") || !strcmp(op, "fetchAsset")) {
+             !strcmp(op, "subscribeConnectionGraph") || !strcmp(op, "unsubscribeConnectionGraph") ||
+             !strcmp(op, "fetchAsset")) {
     statusf(h, c, 2, "%s: not supported by this server (see its capabilities)", op);
   } else {
     quote(op, q, sizeof q);
@@ -598,10 +607,12 @@ static void binary_message(struct hub *h, struct hub_client *c, const unsigned c
   char err[256];
   int rc;
   if (len < 1) return hub_client_status(h, c, 2, "empty binary message");
-  if (b[0] == 2) return hub_client_status(h, c, 2, "service calls are not supported by this server");
+  if (b[0] == 2)
+    return hub_client_status(h, c, 2, "service calls are not supported by this server");
   if (b[0] != 1) return statusf(h, c, 2, "unknown binary opcode 0x%02x", b[0]);
   if (!h->publish)
-    return hub_client_status(h, c, 2, "client publishing is off (start the server with --allow-publish)");
+    return hub_client_status(h, c, 2,
+                             "client publishing is off (start the server with --allow-publish)");
   if (len < 5) return hub_client_status(h, c, 2, "message data: shorter than its 5-byte header");
   id = (uint32_t)b[1] | (uint32_t)b[2] << 8 | (uint32_t)b[3] << 16 | (uint32_t)b[4] << 24;
   if ((cc = find_cchan(c, id)) == NULL)

@@ -137,14 +137,13 @@ struct hub_client_stats {
   uint32_t id;
   const char *peer;
   unsigned subscriptions;
-  uint64_t sent;     /* records sent */
-  uint64_t dropped;  /* records replaced by a newer one before they were sent */
-  size_t queued;     /* bytes of control messages queued */
+  uint64_t sent;    /* records sent */
+  uint64_t dropped; /* records replaced by a newer one before they were sent */
+  size_t queued;    /* bytes of control messages queued */
 };
 
 /* hub_clients() - call @cb for every client, in order of connection. */
-void hub_clients(struct hub *h, void (*cb)(void *arg, const struct hub_client_stats *s),
-                 void *arg);
+void hub_clients(struct hub *h, void (*cb)(void *arg, const struct hub_client_stats *s), void *arg);
 unsigned hub_client_count(const struct hub *h);
 void hub_client_stats(const struct hub_client *c, struct hub_client_stats *s);
 

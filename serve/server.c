@@ -39,9 +39,7 @@ struct server {
   int port;
 };
 
-static struct server *server_of(struct lws *wsi) {
-  return lws_context_user(lws_get_context(wsi));
-}
+static struct server *server_of(struct lws *wsi) { return lws_context_user(lws_get_context(wsi)); }
 
 /* ---------------------------------------------------------------- the page (HTTP) */
 
@@ -57,49 +55,49 @@ static int http_cb(struct lws *wsi, enum lws_callback_reasons reason, void *user
                    size_t len) {
   struct http_pss *pss = user;
   unsigned char buf[LWS_PRE + 16384], *start = buf + LWS_PRE, *p = start,
-                *end = buf + sizeof buf - 1;
+                                      *end = buf + sizeof buf - 1;
   switch (reason) {
-  case LWS_CALLBACK_HTTP: {
-    const char *path = in;
-    pss->a = serve_asset_find(path);
-    pss->off = 0;
-    if (pss->a == NULL) {
-      lws_return_http_status(wsi, HTTP_STATUS_NOT_FOUND, "no such page");
-      return lws_http_transaction_completed(wsi) ? -1 : 0;
+    case LWS_CALLBACK_HTTP: {
+      const char *path = in;
+      pss->a = serve_asset_find(path);
+      pss->off = 0;
+      if (pss->a == NULL) {
+        lws_return_http_status(wsi, HTTP_STATUS_NOT_FOUND, "no such page");
+        return lws_http_transaction_completed(wsi) ? -1 : 0;
+      }
+      if (lws_add_http_common_headers(wsi, HTTP_STATUS_OK, pss->a->mime, pss->a->len, &p, end) ||
+          lws_add_http_header_by_name(wsi, (const unsigned char *)"cache-control:",
+                                      (const unsigned char *)"no-store", 8, &p, end) ||
+          lws_add_http_header_by_name(wsi, (const unsigned char *)"x-content-type-options:",
+                                      (const unsigned char *)"nosniff", 7, &p, end) ||
+          lws_add_http_header_by_name(wsi, (const unsigned char *)"content-security-policy:",
+                                      (const unsigned char *)csp, (int)strlen(csp), &p, end) ||
+          lws_finalize_write_http_header(wsi, start, &p, end))
+        return 1;
+      lws_callback_on_writable(wsi);
+      return 0;
     }
-    if (lws_add_http_common_headers(wsi, HTTP_STATUS_OK, pss->a->mime, pss->a->len, &p, end) ||
-        lws_add_http_header_by_name(wsi, (const unsigned char *)"cache-control:",
-                                    (const unsigned char *)"no-store", 8, &p, end) ||
-        lws_add_http_header_by_name(wsi, (const unsigned char *)"x-content-type-options:",
-                                    (const unsigned char *)"nosniff", 7, &p, end) ||
-        lws_add_http_header_by_name(wsi, (const unsigned char *)"content-security-policy:",
-                                    (const unsigned char *)csp, (int)strlen(csp), &p, end) ||
-        lws_finalize_write_http_header(wsi, start, &p, end))
-      return 1;
-    lws_callback_on_writable(wsi);
-    return 0;
-  }
-  case LWS_CALLBACK_HTTP_WRITEABLE: {
-    size_t n;
-    int last;
-    if (pss == NULL || pss->a == NULL) break;
-    n = pss->a->len - pss->off;
-    if (n > sizeof buf - LWS_PRE - 1) n = sizeof buf - LWS_PRE - 1;
-    last = pss->off + n == pss->a->len;
-    memcpy(start, pss->a->data + pss->off, n);
-    if (lws_write(wsi, start, n, last ? LWS_WRITE_HTTP_FINAL : LWS_WRITE_HTTP) != (int)n) return 1;
-    pss->off += n;
-    if (last) {
-      pss->a = NULL;
-      return lws_http_transaction_completed(wsi) ? -1 : 0;
+    case LWS_CALLBACK_HTTP_WRITEABLE: {
+      size_t n;
+      int last;
+      if (pss == NULL || pss->a == NULL) break;
+      n = pss->a->len - pss->off;
+      if (n > sizeof buf - LWS_PRE - 1) n = sizeof buf - LWS_PRE - 1;
+      last = pss->off + n == pss->a->len;
+      memcpy(start, pss->a->data + pss->off, n);
+      if (lws_write(wsi, start, n, last ? LWS_WRITE_HTTP_FINAL : LWS_WRITE_HTTP) != (int)n)
+        return 1;
+      pss->off += n;
+      if (last) {
+        pss->a = NULL;
+        return lws_http_transaction_completed(wsi) ? -1 : 0;
+      }
+      lws_callback_on_writable(wsi);
+      return 0;
     }
-    lws_callback_on_writable(wsi);
-    return 0;
-  }
-  case LWS_CALLBACK_FILTER_PROTOCOL_CONNECTION:
-    return 1; /* a WebSocket without our subprotocol: refused */
-  default:
-    break;
+    case LWS_CALLBACK_FILTER_PROTOCOL_CONNECTION:
+      return 1; /* a WebSocket without our subprotocol: refused */
+    default: break;
   }
   return lws_callback_http_dummy(wsi, reason, user, in, len);
 }
@@ -143,7 +141,8 @@ static int ws_rx(struct server *s, struct lws *wsi, struct ws_pss *pss, const vo
     pss->rxcap = 0;
   }
   if (rc == -ENOBUFS) {
-    close_with(wsi, LWS_CLOSE_STATUS_POLICY_VIOLATION, "too much unread (the client does not read)");
+    close_with(wsi, LWS_CLOSE_STATUS_POLICY_VIOLATION,
+               "too much unread (the client does not read)");
     return -1;
   }
   return 0;
@@ -176,54 +175,54 @@ static int ws_cb(struct lws *wsi, enum lws_callback_reasons reason, void *user, 
   struct ws_pss *pss = user;
   char peer[64];
   switch (reason) {
-  case LWS_CALLBACK_FILTER_PROTOCOL_CONNECTION:
-    if (s->clients >= s->o->max_clients) {
-      if (!s->o->quiet) tool_msg("refusing a client: %u connected (--max-clients)", s->clients);
-      return 1;
-    }
-    return 0;
-  case LWS_CALLBACK_ESTABLISHED:
-    memset(pss, 0, sizeof *pss);
-    peer_name(wsi, peer, sizeof peer);
-    if ((pss->c = hub_client_new(s->hub, wsi, peer)) == NULL) return -1;
-    s->clients++;
-    if (s->o->verbose) tool_msg("client %s connected", peer);
-    return 0;
-  case LWS_CALLBACK_RECEIVE:
-    if (pss->c == NULL) return -1;
-    return ws_rx(s, wsi, pss, in, len);
-  case LWS_CALLBACK_SERVER_WRITEABLE: {
-    unsigned char *buf;
-    size_t n;
-    int binary, rc;
-    if (pss->c == NULL) return -1;
-    rc = hub_client_frame(s->hub, pss->c, &buf, &n, &binary);
-    if (rc < 0) {
-      close_with(wsi, LWS_CLOSE_STATUS_POLICY_VIOLATION, "too much unread (the client does not read)");
-      return -1;
-    }
-    if (rc == 0) return 0;
-    if (lws_write(wsi, buf + HUB_PRE, n, binary ? LWS_WRITE_BINARY : LWS_WRITE_TEXT) < (int)n)
-      return -1;
-    lws_callback_on_writable(wsi); /* there may be more */
-    return 0;
-  }
-  case LWS_CALLBACK_CLOSED:
-    if (pss->c) {
-      if (s->o->verbose) {
-        struct hub_client_stats st;
-        hub_client_stats(pss->c, &st);
-        tool_msg("client %s left: %llu records sent, %llu dropped", st.peer,
-                 (unsigned long long)st.sent, (unsigned long long)st.dropped);
+    case LWS_CALLBACK_FILTER_PROTOCOL_CONNECTION:
+      if (s->clients >= s->o->max_clients) {
+        if (!s->o->quiet) tool_msg("refusing a client: %u connected (--max-clients)", s->clients);
+        return 1;
       }
-      hub_client_free(s->hub, pss->c);
-      s->clients--;
+      return 0;
+    case LWS_CALLBACK_ESTABLISHED:
+      memset(pss, 0, sizeof *pss);
+      peer_name(wsi, peer, sizeof peer);
+      if ((pss->c = hub_client_new(s->hub, wsi, peer)) == NULL) return -1;
+      s->clients++;
+      if (s->o->verbose) tool_msg("client %s connected", peer);
+      return 0;
+    case LWS_CALLBACK_RECEIVE:
+      if (pss->c == NULL) return -1;
+      return ws_rx(s, wsi, pss, in, len);
+    case LWS_CALLBACK_SERVER_WRITEABLE: {
+      unsigned char *buf;
+      size_t n;
+      int binary, rc;
+      if (pss->c == NULL) return -1;
+      rc = hub_client_frame(s->hub, pss->c, &buf, &n, &binary);
+      if (rc < 0) {
+        close_with(wsi, LWS_CLOSE_STATUS_POLICY_VIOLATION,
+                   "too much unread (the client does not read)");
+        return -1;
+      }
+      if (rc == 0) return 0;
+      if (lws_write(wsi, buf + HUB_PRE, n, binary ? LWS_WRITE_BINARY : LWS_WRITE_TEXT) < (int)n)
+        return -1;
+      lws_callback_on_writable(wsi); /* there may be more */
+      return 0;
     }
-    free(pss->rx);
-    memset(pss, 0, sizeof *pss);
-    return 0;
-  default:
-    break;
+    case LWS_CALLBACK_CLOSED:
+      if (pss->c) {
+        if (s->o->verbose) {
+          struct hub_client_stats st;
+          hub_client_stats(pss->c, &st);
+          tool_msg("client %s left: %llu records sent, %llu dropped", st.peer,
+                   (unsigned long long)st.sent, (unsigned long long)st.dropped);
+        }
+        hub_client_free(s->hub, pss->c);
+        s->clients--;
+      }
+      free(pss->rx);
+      memset(pss, 0, sizeof *pss);
+      return 0;
+    default: break;
   }
   return 0;
 }
@@ -260,7 +259,7 @@ static int loop_watch(void *lctx, int fd, void *tag, void **handle) {
 static void loop_unwatch(void *lctx, void *handle) {
   struct lws *wsi = handle;
   (void)lctx;
-  lws_set_opaque_user_data(wsi, NULL); /* a late event finds no tag */
+  lws_set_opaque_user_data(wsi, NULL);                              /* a late event finds no tag */
   lws_set_timeout(wsi, PENDING_TIMEOUT_USER_OK, LWS_TO_KILL_ASYNC); /* closes the duplicate */
 }
 

@@ -4,13 +4,13 @@
 #define SHMBUS_SERVE_SERVER_H
 
 struct serve_opts {
-  const char *bind;      /* listen address ("127.0.0.1") */
-  int port;              /* 0: any free port */
-  char **patterns;       /* buses served (globs); none: every bus */
+  const char *bind; /* listen address ("127.0.0.1") */
+  int port;         /* 0: any free port */
+  char **patterns;  /* buses served (globs); none: every bus */
   int npatterns;
-  char **allow;          /* buses clients may publish to (globs); none: client publishing off */
+  char **allow; /* buses clients may publish to (globs); none: client publishing off */
   int nallow;
-  unsigned max_clients;  /* WebSocket clients at once; more are refused */
+  unsigned max_clients; /* WebSocket clients at once; more are refused */
   int quiet, verbose;
   const char *port_file; /* when not NULL: the port is written there once listening */
 };

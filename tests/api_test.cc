@@ -358,7 +358,8 @@ TEST(Writer, RestartResumesVersionsAndReadersKeepTheirMapping) {
   ASSERT_EQ(8, shmbus_sub_read_latest(s.get(), &buf, 8, &in));
   EXPECT_EQ(-EOWNERDEAD, shmbus_sub_wait(s.get(), 1000000000, SHMBUS_WAIT_HYBRID))
       << "a closed writer is reported at once";
-  EXPECT_EQ(-ETIMEDOUT, shmbus_sub_wait(s.get(), 1000000, SHMBUS_WAIT_SLEEP | SHMBUS_WAIT_THROUGH_DEATH));
+  EXPECT_EQ(-ETIMEDOUT,
+            shmbus_sub_wait(s.get(), 1000000, SHMBUS_WAIT_SLEEP | SHMBUS_WAIT_THROUGH_DEATH));
   Pub p2 = OpenPub(bus.c_str(), 0, 0, nullptr);  // adopt whatever it is
   EXPECT_EQ(6u, shmbus_pub_version(p2.get()));
   uint64_t seven = 7;
@@ -468,16 +469,16 @@ TEST(Validation, LayoutVersionAndGeometryFields) {
     size_t n;
     int want;
   } cases[] = {
-      {8, 3, 4, -EPROTONOSUPPORT},   // layout_version (1 and 2 are read)
+      {8, 3, 4, -EPROTONOSUPPORT},          // layout_version (1 and 2 are read)
       {0, 0x5858585858585858, 8, -EPROTO},  // magic
-      {12, 64, 4, -EPROTO},          // header_size
-      {16, 1, 4, -EPROTO},           // slot_count
-      {16, 1000, 4, -EPROTO},        // slot_count beyond the object's size
-      {20, 32, 4, -EPROTO},          // slot_header_size
-      {24, 0, 8, -EPROTO},           // capacity
-      {24, 1ull << 40, 8, -EPROTO},  // capacity
-      {32, 72, 8, -EPROTO},          // stride
-      {40, 1ull << 50, 8, -EPROTO},  // total_size
+      {12, 64, 4, -EPROTO},                 // header_size
+      {16, 1, 4, -EPROTO},                  // slot_count
+      {16, 1000, 4, -EPROTO},               // slot_count beyond the object's size
+      {20, 32, 4, -EPROTO},                 // slot_header_size
+      {24, 0, 8, -EPROTO},                  // capacity
+      {24, 1ull << 40, 8, -EPROTO},         // capacity
+      {32, 72, 8, -EPROTO},                 // stride
+      {40, 1ull << 50, 8, -EPROTO},         // total_size
   };
   for (const Case& c : cases) {
     TempBus bus;
@@ -545,7 +546,8 @@ TEST(Admin, StatListAndRemove) {
   std::pair<const char*, bool*> arg(bus.c_str(), &found);
   ASSERT_EQ(0, shmbus_list(cb, &arg));
   EXPECT_TRUE(found);
-  EXPECT_EQ(7, shmbus_list([](const char*, void*) { return 7; }, nullptr)) << "a callback stops the walk";
+  EXPECT_EQ(7, shmbus_list([](const char*, void*) { return 7; }, nullptr))
+      << "a callback stops the walk";
   int wake = shmbus_test::WakeShmid(bus);
   ASSERT_GE(wake, 0);
   ASSERT_EQ(0, shmbus_unlink(bus.c_str(), 0));
@@ -593,9 +595,7 @@ TEST(Writer, ForcedOutWriterGetsStale) {
 }
 
 // One version, from one source: the library says the version of the header it was built with.
-TEST(Version, TheLibrarySaysItsVersion) {
-  EXPECT_STREQ(SHMBUS_VERSION_STRING, shmbus_version());
-}
+TEST(Version, TheLibrarySaysItsVersion) { EXPECT_STREQ(SHMBUS_VERSION_STRING, shmbus_version()); }
 
 // SHMBUS_PUB_CREATE: create or fail; an existing bus is neither adopted nor replaced.
 TEST(Writer, CreateOnlyNeverAdoptsNorReplaces) {

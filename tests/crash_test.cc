@@ -59,9 +59,9 @@ int Writer(const char* name, int step, bool kill) {
 
 struct Shared {
   std::atomic<int> asleep{0};
-  std::atomic<int> died_seen{0};     // wait() reported -EOWNERDEAD
+  std::atomic<int> died_seen{0};         // wait() reported -EOWNERDEAD
   std::atomic<uint64_t> last_before{0};  // version of the last record read before the restart
-  std::atomic<uint64_t> after{0};    // version received from the new writer
+  std::atomic<uint64_t> after{0};        // version received from the new writer
   std::atomic<int> bad{0};
   std::atomic<int> restart{0};
 };
@@ -249,8 +249,7 @@ INSTANTIATE_TEST_SUITE_P(Steps, CommitPoint, ::testing::Values(3, 4),
 
 std::string Name(const ::testing::TestParamInfo<CrashAt::ParamType>& info) {
   auto [step, kill, borrow] = info.param;
-  return "step" + std::to_string(step) + (kill ? "_SIGKILL" : "_exit") +
-         (borrow ? "_borrow" : "");
+  return "step" + std::to_string(step) + (kill ? "_SIGKILL" : "_exit") + (borrow ? "_borrow" : "");
 }
 
 INSTANTIATE_TEST_SUITE_P(EveryStep, CrashAt,

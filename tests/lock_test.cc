@@ -188,10 +188,8 @@ TEST(Lock, LoopingWritersAndRemovesNeverMakeTwoWriters) {
   kids.push_back(shmbus_test::Spawn([&] {
     while (!st->stop.load()) {
       int rc = shmbus_unlink(bus.c_str(), 0);
-      if (rc == 0)
-        st->removes++;
-      else if (rc == -EBUSY)
-        st->busy++;
+      if (rc == 0) st->removes++;
+      else if (rc == -EBUSY) st->busy++;
       else if (rc != -ENOENT) {
         fprintf(stderr, "rm: %s\n", shmbus_strerror(rc));
         st->errors++;

@@ -26,18 +26,18 @@ bool InCI() {
 }
 
 // Run as non-root: skipped by name and reason; under CI=true a failure instead.
-#define REQUIRE_ROOT()                                                                    \
-  do {                                                                                    \
-    if (geteuid() != 0) {                                                                 \
-      if (InCI()) FAIL() << "CI must run the permission tests as root; never skip them"; \
+#define REQUIRE_ROOT()                                                                      \
+  do {                                                                                      \
+    if (geteuid() != 0) {                                                                   \
+      if (InCI()) FAIL() << "CI must run the permission tests as root; never skip them";    \
       GTEST_SKIP() << "needs root to create and become a second user (useradd, setresuid)"; \
-    }                                                                                     \
+    }                                                                                       \
   } while (0)
 
 struct Ids {
   uid_t uid;
-  gid_t gid;      // the user's own primary group
-  gid_t extra;    // kGroup, which the user is a member of
+  gid_t gid;    // the user's own primary group
+  gid_t extra;  // kGroup, which the user is a member of
 };
 
 // Creates the test user and group once (idempotent), returns their ids.
@@ -92,12 +92,12 @@ TEST(Permissions, OwnerOnlyBusCannotBeOpenedByAnotherUser) {
   TempBus bus("perm");
   shmbus_pub* p = Create(bus.c_str(), 0);  // the default
   EXPECT_EQ(0, AsUser(ids, true, [&] {
-    shmbus_sub* s = nullptr;
-    shmbus_bus_info info;
-    if (shmbus_sub_open(bus.c_str(), 0, &s) != -EACCES) return 1;
-    if (shmbus_stat(bus.c_str(), &info) != -EACCES) return 2;
-    return 0;
-  }));
+              shmbus_sub* s = nullptr;
+              shmbus_bus_info info;
+              if (shmbus_sub_open(bus.c_str(), 0, &s) != -EACCES) return 1;
+              if (shmbus_stat(bus.c_str(), &info) != -EACCES) return 2;
+              return 0;
+            }));
   shmbus_pub_close(p);
 }
 
@@ -138,12 +138,12 @@ TEST(Permissions, GroupReadableBusIsReadableByMembersOnly) {
   EXPECT_EQ(0640u, st.st_mode & 0777);
   EXPECT_EQ(0660, shmbus_test::WakeMode(bus)) << "members may set the wake flag";
   EXPECT_EQ(0, AsUser(ids, true, [&] {
-    return ReaderChecks(bus.c_str(), bus.path(), bus.path("shmbus-lock."));
-  }));
+              return ReaderChecks(bus.c_str(), bus.path(), bus.path("shmbus-lock."));
+            }));
   EXPECT_EQ(0, AsUser(ids, false, [&] {
-    shmbus_sub* s = nullptr;
-    return shmbus_sub_open(bus.c_str(), 0, &s) == -EACCES ? 0 : 1;
-  }));
+              shmbus_sub* s = nullptr;
+              return shmbus_sub_open(bus.c_str(), 0, &s) == -EACCES ? 0 : 1;
+            }));
   shmbus_pub_close(p);
 }
 
@@ -153,8 +153,8 @@ TEST(Permissions, WorldReadableBusIsReadableButNeverWritable) {
   TempBus bus("perm");
   shmbus_pub* p = Create(bus.c_str(), 0644);
   EXPECT_EQ(0, AsUser(ids, false, [&] {
-    return ReaderChecks(bus.c_str(), bus.path(), bus.path("shmbus-lock."));
-  }));
+              return ReaderChecks(bus.c_str(), bus.path(), bus.path("shmbus-lock."));
+            }));
   // The reader's wakeups work across users: it can announce that it sleeps (wake page 0666).
   pid_t child = shmbus_test::Spawn([&] {
     return AsUser(ids, false, [&] {
@@ -180,11 +180,11 @@ TEST(Permissions, NoSquatting) {
     TempBus bus("squat");
     std::string path = bus.path(prefix);
     ASSERT_EQ(0, AsUser(ids, false, [&] {
-      int fd = open(path.c_str(), O_CREAT | O_EXCL | O_RDWR, 0666);
-      if (fd < 0) return 1;
-      fchmod(fd, 0666);
-      return 0;
-    }));
+                int fd = open(path.c_str(), O_CREAT | O_EXCL | O_RDWR, 0666);
+                if (fd < 0) return 1;
+                fchmod(fd, 0666);
+                return 0;
+              }));
     shmbus_pub* p = nullptr;
     int rc = shmbus_pub_open(bus.c_str(), nullptr, &p);
     EXPECT_TRUE(rc == -EPERM || rc == -EACCES) << prefix << ": " << rc;
@@ -348,15 +348,15 @@ TEST(Permissions, WakePageCreatedByAnotherUserIsNeverAdopted) {
   auto* planted = shmbus_test::SharedNew<std::atomic<int>>();
   planted->store(-1);
   ASSERT_EQ(0, AsUser(ids, false, [&] {
-    int id = shmget(key, 4096, IPC_CREAT | IPC_EXCL | 0666);
-    if (id < 0) return 1;
-    struct shmid_ds ds;
-    if (shmctl(id, IPC_STAT, &ds) != 0) return 2;
-    ds.shm_perm.uid = 0;  // hand it to root, keep control as its creator
-    if (shmctl(id, IPC_SET, &ds) != 0) return 3;
-    planted->store(id);
-    return 0;
-  }));
+              int id = shmget(key, 4096, IPC_CREAT | IPC_EXCL | 0666);
+              if (id < 0) return 1;
+              struct shmid_ds ds;
+              if (shmctl(id, IPC_STAT, &ds) != 0) return 2;
+              ds.shm_perm.uid = 0;  // hand it to root, keep control as its creator
+              if (shmctl(id, IPC_SET, &ds) != 0) return 3;
+              planted->store(id);
+              return 0;
+            }));
   shmbus_pub* p = Create(bus.c_str(), 0644);
   int wake = shmbus_test::WakeShmid(bus);
   EXPECT_NE(planted->load(), wake) << "the writer adopted a segment another user controls";
@@ -375,15 +375,15 @@ TEST(Permissions, ReaderCanRefuseABusOfAnotherUser) {
   Ids ids = EnsureUser();
   TempBus bus("planted");
   ASSERT_EQ(0, AsUser(ids, false, [&] {
-    shmbus_pub_opts o;
-    shmbus_pub_opts_init(&o);
-    o.mode = 0644;
-    shmbus_pub* p = nullptr;
-    if (shmbus_pub_open(bus.c_str(), &o, &p) != 0) return 1;
-    if (shmbus_pub_publish(p, "fake", 4) != 0) return 2;
-    shmbus_pub_close(p);
-    return 0;
-  }));
+              shmbus_pub_opts o;
+              shmbus_pub_opts_init(&o);
+              o.mode = 0644;
+              shmbus_pub* p = nullptr;
+              if (shmbus_pub_open(bus.c_str(), &o, &p) != 0) return 1;
+              if (shmbus_pub_publish(p, "fake", 4) != 0) return 2;
+              shmbus_pub_close(p);
+              return 0;
+            }));
   shmbus_sub* s = nullptr;
   ASSERT_EQ(0, shmbus_sub_open(bus.c_str(), 0, &s)) << "any owner";
   shmbus_sub_close(s);

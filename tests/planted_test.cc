@@ -19,10 +19,8 @@ namespace {
 enum class Kind { kFifo, kDirectory };
 
 void Plant(const std::string& path, Kind kind) {
-  if (kind == Kind::kFifo)
-    ASSERT_EQ(0, mkfifo(path.c_str(), 0666)) << path;
-  else
-    ASSERT_EQ(0, mkdir(path.c_str(), 0777)) << path;
+  if (kind == Kind::kFifo) ASSERT_EQ(0, mkfifo(path.c_str(), 0666)) << path;
+  else ASSERT_EQ(0, mkdir(path.c_str(), 0777)) << path;
 }
 
 void Unplant(const std::string& path) {
@@ -48,12 +46,14 @@ TEST(Planted, FifoOrDirectoryAtTheBusPathNeverBlocks) {
   for (Kind kind : {Kind::kFifo, Kind::kDirectory}) {
     TempBus bus("planted");
     Plant(bus.path(), kind);
-    int status = shmbus_test::Reap(
-        shmbus_test::Spawn([&] { return CallsOnPlantedRecords(bus.c_str()); }), 30);
+    int status =
+        shmbus_test::Reap(shmbus_test::Spawn([&] { return CallsOnPlantedRecords(bus.c_str()); }),
+                          30);
     EXPECT_EQ(0, status) << "kind " << int(kind) << " (-1: a call blocked until the deadline)";
     if (kind == Kind::kFifo) {
-      status = shmbus_test::Reap(
-          shmbus_test::Spawn([&] { return shmbus_unlink(bus.c_str(), 0) == 0 ? 0 : 1; }), 30);
+      status = shmbus_test::Reap(shmbus_test::Spawn(
+                                     [&] { return shmbus_unlink(bus.c_str(), 0) == 0 ? 0 : 1; }),
+                                 30);
       EXPECT_EQ(0, status) << "shmbus_unlink() removes a planted FIFO without blocking";
       EXPECT_NE(0, access(bus.path().c_str(), F_OK));
     }

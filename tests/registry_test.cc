@@ -101,7 +101,8 @@ TEST(Registry, ShowsSleepingSpinningCursorAndLost) {
       std::vector<shmbus_reader_info> v;
       return Readers(bus.c_str(), &v) == 1 && v[0].pid == child &&
              (mode == SHMBUS_WAIT_SLEEP ? v[0].asleep : v[0].spinning) == 1 && v[0].mode == mode;
-    })) << "mode " << mode;
+    })) << "mode "
+        << mode;
     ASSERT_EQ(0, shmbus_pub_publish(p, "x", 1));
     EXPECT_EQ(0, shmbus_test::Reap(child, 60));
   }

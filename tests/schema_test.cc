@@ -19,8 +19,7 @@ using shmbus_test::TempBus;
 const char kIdl[] = "struct X { long a; };";
 
 // @text is a reference to an lvalue: the schema points into it (a temporary would dangle).
-shmbus_schema Schema(const char* name, std::string& text,
-                     const char* menc = SHMBUS_MSG_CSTRUCT) {
+shmbus_schema Schema(const char* name, std::string& text, const char* menc = SHMBUS_MSG_CSTRUCT) {
   shmbus_schema s = {name, "omgidl", menc, text.data(), text.size(), 0};
   return s;
 }
@@ -181,12 +180,12 @@ TEST(Schema, BadSchemasAreRefusedAndNothingIsCreated) {
   std::string big(SHMBUS_SCHEMA_MAX + 1, 'x'), ok = kIdl;
   std::string long_name(SHMBUS_TYPE_NAME_MAX + 1, 'n'), max_name(SHMBUS_TYPE_NAME_MAX, 'n');
   std::vector<shmbus_schema> bad = {
-      Schema("", ok),                       // a schema without a type name
-      Schema(long_name.c_str(), ok),        // name too long
-      Schema("a\tb", ok),                   // control character
-      Schema("X", ok, ""),                  // no message encoding
+      Schema("", ok),                                         // a schema without a type name
+      Schema(long_name.c_str(), ok),                          // name too long
+      Schema("a\tb", ok),                                     // control character
+      Schema("X", ok, ""),                                    // no message encoding
       Schema("X", ok, "0123456789012345678901234567890123"),  // encoding too long
-      Schema("X", big),                     // text too long
+      Schema("X", big),                                       // text too long
   };
   shmbus_schema nulltext = {"X", "omgidl", "cdr", nullptr, 3, 0};
   bad.push_back(nulltext);

@@ -72,10 +72,8 @@ TEST(Store, ConcurrentReadersGetWholeRecords) {
     while (!stop.load()) {
       ssize_t n = shmbus_sub_read_latest(s, buf, sizeof buf, &in);
       if (n == -ENODATA) continue;
-      if (n < 0 || !shmbus_test::Check(in.version, buf, size_t(n)))
-        bad++;
-      else
-        good++;
+      if (n < 0 || !shmbus_test::Check(in.version, buf, size_t(n))) bad++;
+      else good++;
     }
     shmbus_sub_close(s);
   });

@@ -40,7 +40,9 @@ class TempBus {
   }
   ~TempBus() { shmbus_unlink(name_.c_str(), 1); }
   const char* c_str() const { return name_.c_str(); }
-  std::string path(const char* prefix = "shmbus.") const { return "/dev/shm/" + std::string(prefix) + name_; }
+  std::string path(const char* prefix = "shmbus.") const {
+    return "/dev/shm/" + std::string(prefix) + name_;
+  }
 
  private:
   std::string name_;
@@ -158,7 +160,9 @@ inline bool Eventually(const std::function<bool()>& cond, double deadline_s = 30
 }
 
 // Version-derived payloads: byte i of version v's record is byte (i % 8) of word(v, i / 8).
-inline uint64_t Word(uint64_t v, uint64_t i) { return v * 0x9E3779B97F4A7C15ull + i * 0x100000001b3ull + 1; }
+inline uint64_t Word(uint64_t v, uint64_t i) {
+  return v * 0x9E3779B97F4A7C15ull + i * 0x100000001b3ull + 1;
+}
 inline void Fill(uint64_t v, unsigned char* buf, size_t len) {
   for (size_t i = 0; i < len; i += 8) {
     uint64_t w = Word(v, i / 8);

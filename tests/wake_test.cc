@@ -59,7 +59,8 @@ TEST(Wake, EverySleeperIsWokenByTheWritersFutexWake) {
   Shared* sh = shmbus_test::SharedNew<Shared>();
   const int n = 8;
   std::vector<pid_t> pids;
-  for (int i = 0; i < n; i++) pids.push_back(shmbus_test::Spawn([&] { return Sleeper(bus.c_str(), sh); }));
+  for (int i = 0; i < n; i++)
+    pids.push_back(shmbus_test::Spawn([&] { return Sleeper(bus.c_str(), sh); }));
   ASSERT_TRUE(shmbus_test::Eventually([&] { return sh->ready.load() == n; }));
   ASSERT_TRUE(shmbus_test::Eventually([&] { return SleepersAnnounced(bus.c_str(), n); }));
   // Every sleeper blocked in FUTEX_WAIT, so the publish's wake, not an EAGAIN, ends their waits.
@@ -112,7 +113,7 @@ TEST(Wake, NoSyscallWithoutSleepersExactlyOneWakeWithAny) {
     g_futex_calls = &sh->futex_calls;
     if (!TrapFutex()) return 21;
     for (int i = 0; i < 10000; i++) shmbus_pub_publish(p, "a", 1);  // nobody sleeps
-    sh->phase = 1;  // now readers go to sleep
+    sh->phase = 1;                                                  // now readers go to sleep
     while (sh->phase.load() != 2) usleep(100);
     shmbus_pub_publish(p, "b", 1);  // n sleepers: one wake for all of them
     sh->phase = 3;
@@ -122,7 +123,8 @@ TEST(Wake, NoSyscallWithoutSleepersExactlyOneWakeWithAny) {
   ASSERT_TRUE(shmbus_test::Eventually([&] { return sh->phase.load() == 1; }));
   EXPECT_EQ(0, sh->futex_calls.load()) << "publishing with no sleeper made futex calls";
   std::vector<pid_t> pids;
-  for (int i = 0; i < n; i++) pids.push_back(shmbus_test::Spawn([&] { return Sleeper(bus.c_str(), sh); }));
+  for (int i = 0; i < n; i++)
+    pids.push_back(shmbus_test::Spawn([&] { return Sleeper(bus.c_str(), sh); }));
   ASSERT_TRUE(shmbus_test::Eventually([&] { return sh->ready.load() == n; }));
   ASSERT_TRUE(shmbus_test::Eventually([&] { return SleepersAnnounced(bus.c_str(), n); }));
   sh->phase = 2;
@@ -196,8 +198,9 @@ TEST(Wake, SpinAndHybridModesSeeAPublishFromAnotherProcess) {
     });
     // The child is in its wait (spinning or asleep) for version 1: observed, not assumed after
     // a pause (a child that opened after the publish would seek past it and wait in vain).
-    EXPECT_TRUE(shmbus_test::Eventually(
-        [&] { return shmbus_test::ReaderWaiting(bus.c_str(), child, 1); }, 30));
+    EXPECT_TRUE(
+        shmbus_test::Eventually([&] { return shmbus_test::ReaderWaiting(bus.c_str(), child, 1); },
+                                30));
     ASSERT_EQ(0, shmbus_pub_publish(p, "abc", 3));
     EXPECT_EQ(0, shmbus_test::Reap(child, 30)) << "mode " << mode;
     shmbus_sub_close(s);
@@ -283,7 +286,8 @@ std::vector<pid_t> QueueSleepers(const char* name, Shared* sh, int n, int victim
   for (int i = 0; i < n; i++) {
     pids.push_back(TicklessSleeper(name, sh, i < victims));
     pid_t pid = pids.back();
-    EXPECT_TRUE(shmbus_test::Eventually([&] { return shmbus_test::InFutexWait(pid); })) << "sleeper " << i;
+    EXPECT_TRUE(shmbus_test::Eventually([&] { return shmbus_test::InFutexWait(pid); }))
+        << "sleeper " << i;
   }
   return pids;
 }

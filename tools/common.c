@@ -63,7 +63,8 @@ int tool_name_error(const char *name) {
     snprintf(hint, sizeof hint, " (try '%s'%s)", alt,
              strchr(name, '/') ? ": a topic path like robot1/imu is written robot1.imu" : "");
   return tool_usage_error("invalid bus name '%s': a name is 1-%d characters of A-Z a-z 0-9 "
-                          "_ . - and does not start with '.'%s", name, SHMBUS_NAME_MAX, hint);
+                          "_ . - and does not start with '.'%s",
+                          name, SHMBUS_NAME_MAX, hint);
 }
 
 int tool_stdout_failed(void) {
@@ -80,12 +81,12 @@ int tool_flush_stdout(void) { return fflush(stdout) == 0 ? 0 : tool_stdout_faile
 int tool_bad_option(int c, char **argv) {
   char shortopt[3] = {'-', (char)optopt, 0}, longopt[64];
   const char *last = argv[optind - 1];
-  int is_long = strncmp(last, "--", 2) == 0 &&
-                (c == ':' || optopt == 0 || strchr(last, '=') != NULL);
+  int is_long =
+      strncmp(last, "--", 2) == 0 && (c == ':' || optopt == 0 || strchr(last, '=') != NULL);
   if (is_long) /* as typed, without "=VALUE" */
     snprintf(longopt, sizeof longopt, "%.*s", (int)strcspn(last, "="), last);
-  if (c == ':') return tool_usage_error("option '%s' needs an argument", is_long ? longopt :
-                                                                                  shortopt);
+  if (c == ':')
+    return tool_usage_error("option '%s' needs an argument", is_long ? longopt : shortopt);
   if (is_long && optopt) return tool_usage_error("option '%s' takes no argument", longopt);
   return tool_usage_error("unknown option '%s'", is_long ? longopt : shortopt);
 }
@@ -173,7 +174,8 @@ static void explain_permission(const char *what, const char *b, int err, int hin
   fmt_user(geteuid(), me, sizeof me);
   if (hints & HINT_REMOVE)
     tool_msg("cannot remove bus '%s': permission denied for %s; %s. Only its owner (or "
-             "root) can remove it.", b, me, owner);
+             "root) can remove it.",
+             b, me, owner);
   else if (err == -EACCES && !(hints & HINT_WRITER)) /* a reader: the writer can grant it */
     tool_msg("cannot %s bus '%s': permission denied for %s; %s. Its writer can grant read "
              "access with 'shmpub --mode 0644' (everyone) or '--mode 0640 --group GROUP'.",
@@ -193,10 +195,12 @@ static void explain_busy(const char *what, const char *bus, int hints) {
   if (pid > 0) snprintf(who, sizeof who, "its writer (pid %d) is still running", (int)pid);
   if (hints & HINT_REMOVE)
     tool_msg("cannot remove bus '%s': %s. Stop the writer first, or use --force (the writer "
-             "and the readers then see the bus vanish).", b, who);
+             "and the readers then see the bus vanish).",
+             b, who);
   else
     tool_msg("cannot %s bus '%s': %s, and a bus has one writer at a time. Stop that process "
-             "first, or publish on another bus.", what, b, who);
+             "first, or publish on another bus.",
+             what, b, who);
 }
 
 /* Bus @bus has a layout this library does not read (EPROTONOSUPPORT). */
@@ -220,36 +224,26 @@ int tool_fail(const char *what, const char *bus, int err, int hints) {
                                            : "");
       break;
     case EACCES:
-    case EPERM:
-      explain_permission(what, b, err, hints);
-      break;
+    case EPERM: explain_permission(what, b, err, hints); break;
     case EINVAL:
     case ENAMETOOLONG:
       if (bus && shmbus_name_check(bus) < 0) return tool_name_error(bus);
       tool_msg("cannot %s bus '%s': %s.", what, b, shmbus_strerror(err));
       break;
-    case EBUSY:
-      explain_busy(what, bus, hints);
-      break;
+    case EBUSY: explain_busy(what, bus, hints); break;
     case EPROTO:
       tool_msg("cannot %s bus '%s': /dev/shm/shmbus.%s is not a shmbus bus, or it is corrupt. "
                "Remove it with 'shmbus rm --force %s' if nothing uses it.",
                what, b, b, b);
       break;
-    case EPROTONOSUPPORT:
-      explain_layout(what, bus);
-      break;
+    case EPROTONOSUPPORT: explain_layout(what, bus); break;
     case ENOSPC:
       tool_msg("cannot %s bus '%s': /dev/shm is full. Remove unused buses ('shmbus ls', "
                "'shmbus rm NAME'), choose a smaller --capacity or --slots, or enlarge /dev/shm.",
                what, b);
       break;
-    case ESTALE:
-      tool_msg("bus '%s' was replaced or removed while in use (%s).", b, what);
-      break;
-    default:
-      tool_msg("cannot %s bus '%s': %s.", what, b, shmbus_strerror(err));
-      break;
+    case ESTALE: tool_msg("bus '%s' was replaced or removed while in use (%s).", b, what); break;
+    default: tool_msg("cannot %s bus '%s': %s.", what, b, shmbus_strerror(err)); break;
   }
   return tool_exit_code(err);
 }
@@ -281,8 +275,7 @@ int parse_size(const char *s, uint64_t *out) {
       default: return -EINVAL;
     }
     end++;
-    if (strcmp(end, "") != 0 && strcmp(end, "B") != 0 && strcmp(end, "iB") != 0)
-      return -EINVAL;
+    if (strcmp(end, "") != 0 && strcmp(end, "B") != 0 && strcmp(end, "iB") != 0) return -EINVAL;
   }
   if (v > UINT64_MAX / mul) return -ERANGE;
   *out = v * mul;

@@ -23,10 +23,10 @@ enum {
   EXIT_BUSY = 6,    /* another live writer holds the bus */
 };
 
-#define TOOLS_EXIT_CODES                                                              \
-  "Exit status:\n"                                                                    \
-  "  0  success            1  runtime error        2  usage error (option, name)\n"  \
-  "  3  no such bus        4  timeout (shmsub -W)  5  permission denied\n"           \
+#define TOOLS_EXIT_CODES                                                            \
+  "Exit status:\n"                                                                  \
+  "  0  success            1  runtime error        2  usage error (option, name)\n" \
+  "  3  no such bus        4  timeout (shmsub -W)  5  permission denied\n"          \
   "  6  bus busy (another live writer)\n"
 
 /* The program name for messages ("shmpub", ...). Set once in main(). */
@@ -57,20 +57,20 @@ int tool_usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)))
 int tool_bad_option(int c, char **argv);
 
 /* Parsers: 0 or -EINVAL/-ERANGE (the caller reports a usage error). */
-int parse_u64(const char *s, uint64_t *out);                   /* decimal */
-int parse_size(const char *s, uint64_t *out);                  /* 64, 4k, 64KiB, 1M, 1G */
-int parse_seconds(const char *s, double *out);                 /* > 0, <= TOOL_MAX_SECONDS */
-int parse_mode(const char *s, mode_t *out);                    /* octal */
-int parse_group(const char *s, gid_t *out);                    /* name or number */
+int parse_u64(const char *s, uint64_t *out);   /* decimal */
+int parse_size(const char *s, uint64_t *out);  /* 64, 4k, 64KiB, 1M, 1G */
+int parse_seconds(const char *s, double *out); /* > 0, <= TOOL_MAX_SECONDS */
+int parse_mode(const char *s, mode_t *out);    /* octal */
+int parse_group(const char *s, gid_t *out);    /* name or number */
 
 /* Clocks in nanoseconds. */
 int64_t now_realtime_ns(void);
 int64_t now_monotonic_ns(void);
 
 /* Formatting of times and owners, into caller buffers. */
-void fmt_time_iso(int64_t ns, char *buf, size_t n);            /* 2026-11-26T17:10:00.123456Z */
-void fmt_duration(double seconds, char *buf, size_t n);        /* 12.3us, 4.5ms, 2.0s, 3h */
-void fmt_bytes(uint64_t bytes, char *buf, size_t n);           /* 512 B, 64 KiB, 1.5 MiB */
+void fmt_time_iso(int64_t ns, char *buf, size_t n);     /* 2026-11-26T17:10:00.123456Z */
+void fmt_duration(double seconds, char *buf, size_t n); /* 12.3us, 4.5ms, 2.0s, 3h */
+void fmt_bytes(uint64_t bytes, char *buf, size_t n);    /* 512 B, 64 KiB, 1.5 MiB */
 void fmt_user(uid_t uid, char *buf, size_t n);
 void fmt_group(gid_t gid, char *buf, size_t n);
 
@@ -113,8 +113,8 @@ void tool_sleep_until(int64_t deadline_ns);
 
 /* Waiting for a bus to appear: inotify on /dev/shm (creations and renames), so a waiting reader
  * opens a new bus within microseconds; the caller retries after every wakeup or @max_ns. */
-int shm_watch_open(void);                        /* a descriptor, or -1 (then just sleep) */
-void shm_watch_wait(int fd, int64_t max_ns);     /* until something appears, max_ns, tool_stop */
+int shm_watch_open(void);                    /* a descriptor, or -1 (then just sleep) */
+void shm_watch_wait(int fd, int64_t max_ns); /* until something appears, max_ns, tool_stop */
 
 /* tool_stdout_failed() - the one policy for a write or flush of stdout that failed (errno):
  * a reader that left (EPIPE: `shmsub B | head -1`) means the output is over, and the tool

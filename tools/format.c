@@ -116,8 +116,7 @@ void print_prefix(FILE *f, const struct out_record *r) {
   char t[64], lat[32];
   fmt_time_iso(r->timestamp_ns, t, sizeof t);
   fmt_duration(r->latency_ns / 1e9, lat, sizeof lat);
-  fprintf(f, "v=%llu t=%s latency=%s len=%zu", (unsigned long long)r->version, t, lat,
-          r->length);
+  fprintf(f, "v=%llu t=%s latency=%s len=%zu", (unsigned long long)r->version, t, lat, r->length);
   if (r->skipped) fprintf(f, " skipped=%llu", (unsigned long long)r->skipped);
   fputs(": ", f);
 }
@@ -139,10 +138,11 @@ int print_record(FILE *f, enum out_format fmt, int verbose, const struct out_rec
     case FMT_JSON:
       fputs("{\"bus\":", f);
       json_quote(f, r->bus, strlen(r->bus));
-      fprintf(f, ",\"version\":%llu,\"timestamp_ns\":%lld,\"latency_ns\":%lld,"
-                 "\"length\":%zu,\"skipped\":%llu,",
-              (unsigned long long)r->version, (long long)r->timestamp_ns,
-              (long long)r->latency_ns, r->length, (unsigned long long)r->skipped);
+      fprintf(f,
+              ",\"version\":%llu,\"timestamp_ns\":%lld,\"latency_ns\":%lld,"
+              "\"length\":%zu,\"skipped\":%llu,",
+              (unsigned long long)r->version, (long long)r->timestamp_ns, (long long)r->latency_ns,
+              r->length, (unsigned long long)r->skipped);
       if (utf8_valid(p, r->length)) {
         fputs("\"encoding\":\"utf-8\",\"payload\":", f);
         json_quote(f, (const char *)p, r->length);

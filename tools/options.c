@@ -11,8 +11,8 @@
 /* The entry getopt_long's return value @c stands for, or NULL. */
 static const struct tool_option *option_for(const struct tool_options *t, int c) {
   size_t i;
-  if (c >= LONG_ONLY_VAL) return (size_t)(c - LONG_ONLY_VAL) < t->n ? &t->list[c - LONG_ONLY_VAL]
-                                                                    : NULL;
+  if (c >= LONG_ONLY_VAL)
+    return (size_t)(c - LONG_ONLY_VAL) < t->n ? &t->list[c - LONG_ONLY_VAL] : NULL;
   for (i = 0; i < t->n; i++) {
     if (t->list[i].name != NULL && t->list[i].letter == c) return &t->list[i];
   }
@@ -77,10 +77,8 @@ void tool_options_help(FILE *f, const struct tool_options *t) {
       fprintf(f, "%s\n", o->help);
       continue;
     }
-    if (o->letter)
-      w = fprintf(f, "  -%c, --%s", o->letter, o->name);
-    else
-      w = fprintf(f, "      --%s", o->name);
+    if (o->letter) w = fprintf(f, "  -%c, --%s", o->letter, o->name);
+    else w = fprintf(f, "      --%s", o->name);
     if (o->arg) w += fprintf(f, " %s", o->arg);
     fprintf(f, "%*s", w + 2 > TOOL_HELP_COLUMN ? 2 : TOOL_HELP_COLUMN - w, "");
     help_text(f, o->help);

@@ -14,10 +14,10 @@
 #define TOOL_OPTIONS_MAX 48
 
 struct tool_option {
-  const char *name;   /* long name without "--"; NULL: a heading of --help, @help is its text */
-  char letter;        /* the short option ('m' for -m), or 0 for a long-only option */
-  const char *arg;    /* the argument as --help names it ("TEXT"); NULL: takes none */
-  const char *help;   /* description, '\n' between lines; NULL: no line of its own in --help */
+  const char *name; /* long name without "--"; NULL: a heading of --help, @help is its text */
+  char letter;      /* the short option ('m' for -m), or 0 for a long-only option */
+  const char *arg;  /* the argument as --help names it ("TEXT"); NULL: takes none */
+  const char *help; /* description, '\n' between lines; NULL: no line of its own in --help */
   /* set() - apply the option (@arg: its argument, or NULL) to the caller's @ctx.
    * Return: 0, or a nonzero value that stops parsing and is returned by tool_options_parse(). */
   int (*set)(void *ctx, const char *arg);

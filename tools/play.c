@@ -101,8 +101,7 @@ static void channel_metadata(struct pchan *c, const struct mcap_map *m) {
     } else if (str_is(k, "shmbus.slots") && parse_u64(num, &x) == 0 && x >= 2 &&
                x <= SHMBUS_MAX_SLOTS)
       c->slots = (uint32_t)x;
-    else if (str_is(k, "shmbus.capacity") && parse_u64(num, &x) == 0 &&
-             x <= SHMBUS_MAX_CAPACITY)
+    else if (str_is(k, "shmbus.capacity") && parse_u64(num, &x) == 0 && x <= SHMBUS_MAX_CAPACITY)
       c->capacity = x;
   }
 }
@@ -135,29 +134,29 @@ static void on_message(struct scan *s, const struct mcap_message *m) {
 
 static int on_record(struct scan *s, const struct mcap_record *rec) {
   switch (rec->op) {
-  case MCAP_OP_SCHEMA: {
-    const struct mcap_schema *sc = &rec->u.schema;
-    struct pschema *p;
-    if (sc->id == 0 || s->schemas[sc->id]) return 0; /* a duplicate */
-    if ((p = s->schemas[sc->id] = calloc(1, sizeof *p)) == NULL) return -ENOMEM;
-    p->name = dup_str(sc->name);
-    p->encoding = dup_str(sc->encoding);
-    p->len = sc->data.n;
-    if (!p->name || !p->encoding || (p->data = malloc(p->len ? p->len : 1)) == NULL)
-      return -ENOMEM;
-    memcpy(p->data, sc->data.p, p->len);
-    return 0;
-  }
-  case MCAP_OP_CHANNEL: return on_channel(s, &rec->u.channel);
-  case MCAP_OP_MESSAGE: on_message(s, &rec->u.message); return 0;
-  case MCAP_OP_CHUNK:
-    s->chunks++;
-    snprintf(s->compression, sizeof s->compression, "%.*s",
-             (int)(rec->u.chunk.compression.n < 15 ? rec->u.chunk.compression.n : 15),
-             rec->u.chunk.compression.p);
-    return 0;
-  case MCAP_OP_STATISTICS: s->summary = 1; return 0;
-  default: return 0;
+    case MCAP_OP_SCHEMA: {
+      const struct mcap_schema *sc = &rec->u.schema;
+      struct pschema *p;
+      if (sc->id == 0 || s->schemas[sc->id]) return 0; /* a duplicate */
+      if ((p = s->schemas[sc->id] = calloc(1, sizeof *p)) == NULL) return -ENOMEM;
+      p->name = dup_str(sc->name);
+      p->encoding = dup_str(sc->encoding);
+      p->len = sc->data.n;
+      if (!p->name || !p->encoding || (p->data = malloc(p->len ? p->len : 1)) == NULL)
+        return -ENOMEM;
+      memcpy(p->data, sc->data.p, p->len);
+      return 0;
+    }
+    case MCAP_OP_CHANNEL: return on_channel(s, &rec->u.channel);
+    case MCAP_OP_MESSAGE: on_message(s, &rec->u.message); return 0;
+    case MCAP_OP_CHUNK:
+      s->chunks++;
+      snprintf(s->compression, sizeof s->compression, "%.*s",
+               (int)(rec->u.chunk.compression.n < 15 ? rec->u.chunk.compression.n : 15),
+               rec->u.chunk.compression.p);
+      return 0;
+    case MCAP_OP_STATISTICS: s->summary = 1; return 0;
+    default: return 0;
   }
 }
 
@@ -207,9 +206,9 @@ static int scan_file(const char *path, struct scan *s) {
 static void note_end(const char *path, int end) {
   if (end == -ENODATA)
     tool_msg("%s ends early (a recorder killed, or still writing): read up to its last "
-             "complete chunk", path);
-  else if (end < 0)
-    tool_msg("%s: %s Read up to there.", path, mcap_strerror(end));
+             "complete chunk",
+             path);
+  else if (end < 0) tool_msg("%s: %s Read up to there.", path, mcap_strerror(end));
 }
 
 /* ---------------------------------------------------------------- info */
@@ -235,10 +234,8 @@ static void print_info(const char *path, const struct scan *s, uint64_t size) {
     if (c == NULL) continue;
     printf("  (%zu) %-24s %8llu msgs %10.2f Hz  encoding %s  schema ", i, c->topic,
            (unsigned long long)c->count, dur > 0 ? (double)c->count / dur : 0.0, c->encoding);
-    if (c->schema)
-      printf("%s (%s)\n", c->schema->name, c->schema->encoding);
-    else
-      printf("(none)\n");
+    if (c->schema) printf("%s (%s)\n", c->schema->name, c->schema->encoding);
+    else printf("(none)\n");
   }
 }
 
@@ -345,8 +342,8 @@ static int open_pub(const struct play_opts *o, struct scan *s, struct pchan *c) 
   if (po.slots < o->slots) po.slots = (uint32_t)o->slots;
   po.capacity = c->capacity > c->max_len ? c->capacity : (c->max_len ? c->max_len : 1);
   if (c->map.type) /* C structs from CDR: the struct's size */
-    po.capacity = c->capacity > shmbus_type_size(c->map.type) ? c->capacity
-                                                               : shmbus_type_size(c->map.type);
+    po.capacity =
+        c->capacity > shmbus_type_size(c->map.type) ? c->capacity : shmbus_type_size(c->map.type);
   po.type = c->type;
   po.schema = c->map.has_schema ? &c->map.schema : NULL;
   return shmbus_pub_open(c->bus, &po, &c->pub);
@@ -411,8 +408,8 @@ static int play_pass(const char *path, const struct play_opts *o, struct scan *s
       mcap_reader_close(r);
       return tool_fail("create", c->bus, rc, HINT_WRITER);
     }
-    if ((n = rec_unconvert(&c->map, m->data, m->len, s->rec, s->reccap, &data, err,
-                           sizeof err)) < 0) { /* not a message of the type: skipped */
+    if ((n = rec_unconvert(&c->map, m->data, m->len, s->rec, s->reccap, &data, err, sizeof err)) <
+        0) { /* not a message of the type: skipped */
       if (c->bad++ == 0 && !o->quiet)
         tool_msg("topic '%s': a message is not a %s (%s); such messages are skipped", c->topic,
                  shmbus_type_name(c->map.type), err);
@@ -430,10 +427,11 @@ static int play_pass(const char *path, const struct play_opts *o, struct scan *s
 }
 
 static int parse_play(struct play_opts *o, int argc, char **argv) {
-  static const struct option longs[] = {
-      {"rate", 1, 0, 'r'},   {"loop", 0, 0, 'l'},  {"start", 1, 0, 's'}, {"topics", 1, 0, 't'},
-      {"remap", 1, 0, 'm'}, {"quiet", 0, 0, 'q'}, {"help", 0, 0, 'h'},  {"slots", 1, 0, 'n'},
-      {0, 0, 0, 0}};
+  static const struct option longs[] = {{"rate", 1, 0, 'r'},  {"loop", 0, 0, 'l'},
+                                        {"start", 1, 0, 's'}, {"topics", 1, 0, 't'},
+                                        {"remap", 1, 0, 'm'}, {"quiet", 0, 0, 'q'},
+                                        {"help", 0, 0, 'h'},  {"slots", 1, 0, 'n'},
+                                        {0, 0, 0, 0}};
   char *end;
   int c;
   optind = 1;

@@ -71,9 +71,11 @@ int rec_channel_bus(const char *menc, const char *sname, const char *senc, const
     return 0; /* no schema and no type name: bytes (x-shmbus-raw, or a foreign channel) */
   if (!printable(sname, 1, SHMBUS_TYPE_NAME_MAX) || !printable(senc, 0, SHMBUS_ENCODING_MAX) ||
       !printable(menc, 1, SHMBUS_ENCODING_MAX) || slen > SHMBUS_SCHEMA_MAX) {
-    if (note) snprintf(note, notelen, "its schema cannot be carried by a bus (a name or an "
-                                      "encoding too long or not printable, or over 1 MiB): "
-                                      "played as bytes");
+    if (note)
+      snprintf(note, notelen,
+               "its schema cannot be carried by a bus (a name or an "
+               "encoding too long or not printable, or over 1 MiB): "
+               "played as bytes");
     return 0;
   }
   c->has_schema = 1;
@@ -83,8 +85,11 @@ int rec_channel_bus(const char *menc, const char *sname, const char *senc, const
   if (rc == -ENOMEM) return rc;
   if (rc < 0) { /* kept as omgidl + cdr: the bytes go through as they are */
     c->type = NULL;
-    if (note) snprintf(note, notelen, "its omgidl type is not one shmbus types read (%s): "
-                                      "played as CDR bytes", err);
+    if (note)
+      snprintf(note, notelen,
+               "its omgidl type is not one shmbus types read (%s): "
+               "played as CDR bytes",
+               err);
     return 0;
   }
   c->schema.message_encoding = SHMBUS_MSG_CSTRUCT;

@@ -26,7 +26,7 @@
 /* A bus's encodings in MCAP. The strings point into the shmbus_schema given to
  * rec_bus_encoding() (a subscriber's copy: valid while it is open). */
 struct rec_encoding {
-  const char *schema_name;     /* NULL: no schema (the channel's schema id is 0) */
+  const char *schema_name; /* NULL: no schema (the channel's schema id is 0) */
   const char *schema_encoding;
   const void *schema;
   size_t schema_len;

@@ -58,8 +58,8 @@ struct rbus {
   char name[SHMBUS_NAME_MAX + 1];
   shmbus_sub *sub; /* NULL: gone (removed), reopened when it comes back */
   struct shmbus_bus_info bi;
-  struct rec_encoding enc; /* from the open subscription's schema */
-  int channel; /* -1: none yet */
+  struct rec_encoding enc;     /* from the open subscription's schema */
+  int channel;                 /* -1: none yet */
   uint64_t records, lost, bad; /* bad: records not converted (not a whole C struct) */
 };
 
@@ -112,13 +112,11 @@ static int bus_encoding(struct recorder *r, struct rbus *b) {
   char err[256];
   int rc;
   rec_encoding_free(&b->enc);
-  rc = rec_bus_encoding(shmbus_sub_schema(b->sub, &sc) == 0 ? &sc : NULL, &b->enc, err,
-                        sizeof err);
+  rc = rec_bus_encoding(shmbus_sub_schema(b->sub, &sc) == 0 ? &sc : NULL, &b->enc, err, sizeof err);
   if (rc == -EINVAL)
-    tool_msg("bus %s: its schema does not parse (%s); recording its records as they are",
-             b->name, err);
-  else if (rc < 0)
-    return rc;
+    tool_msg("bus %s: its schema does not parse (%s); recording its records as they are", b->name,
+             err);
+  else if (rc < 0) return rc;
   if (rec_message_cap(&b->enc, b->bi.capacity) > r->msgcap && b->enc.type) {
     size_t need = rec_message_cap(&b->enc, b->bi.capacity);
     uint8_t *nm = realloc(r->msg, need);
@@ -209,8 +207,8 @@ static int write_lost(struct recorder *r, struct rbus *b, uint64_t lost, uint64_
     if ((rc = mcap_writer_add_channel(r->w, 0, REC_LOST_TOPIC, "json", NULL, 0)) < 0) return rc;
     r->lost_channel = rc;
   }
-  len = snprintf(msg, sizeof msg, "{\"bus\":\"%s\",\"lost\":%llu,\"before_version\":%llu}",
-                 b->name, (unsigned long long)lost, (unsigned long long)version);
+  len = snprintf(msg, sizeof msg, "{\"bus\":\"%s\",\"lost\":%llu,\"before_version\":%llu}", b->name,
+                 (unsigned long long)lost, (unsigned long long)version);
   return mcap_writer_message(r->w, (uint16_t)r->lost_channel, 0, t, t, msg, (size_t)len);
 }
 
@@ -253,8 +251,8 @@ static int put_record(struct recorder *r, struct rbus *b, size_t len,
     if ((rc = write_lost(r, b, info->lost, info->version, info->timestamp_ns)) < 0) return rc;
   }
   if (!convert_record(r, b, len, &msg, &mlen)) return 0;
-  rc = mcap_writer_message(r->w, (uint16_t)b->channel, (uint32_t)info->version,
-                           info->timestamp_ns, info->timestamp_ns, msg, mlen);
+  rc = mcap_writer_message(r->w, (uint16_t)b->channel, (uint32_t)info->version, info->timestamp_ns,
+                           info->timestamp_ns, msg, mlen);
   if (rc < 0) return rc;
   b->records++;
   r->records++;
@@ -392,19 +390,19 @@ static void report(struct recorder *r) {
   for (i = 0; i < r->n; i++)
     if (r->b[i].bad)
       tool_msg("%s: %llu records, %llu lost; %llu not a whole C struct (not recorded)",
-               r->b[i].name, (unsigned long long)r->b[i].records,
-               (unsigned long long)r->b[i].lost, (unsigned long long)r->b[i].bad);
+               r->b[i].name, (unsigned long long)r->b[i].records, (unsigned long long)r->b[i].lost,
+               (unsigned long long)r->b[i].bad);
     else
       tool_msg("%s: %llu records, %llu lost", r->b[i].name, (unsigned long long)r->b[i].records,
                (unsigned long long)r->b[i].lost);
 }
 
 static int parse_args(struct recorder *r, int argc, char **argv) {
-  static const struct option longs[] = {
-      {"output", 1, 0, 'o'},       {"compression", 1, 0, 'z'}, {"chunk-size", 1, 0, 'k'},
-      {"max-duration", 1, 0, 'd'}, {"count", 1, 0, 'C'},       {"quiet", 0, 0, 'q'},
-      {"help", 0, 0, 'h'},         {"split-size", 1, 0, 'S'},  {"split-duration", 1, 0, 'D'},
-      {0, 0, 0, 0}};
+  static const struct option longs[] = {{"output", 1, 0, 'o'},         {"compression", 1, 0, 'z'},
+                                        {"chunk-size", 1, 0, 'k'},     {"max-duration", 1, 0, 'd'},
+                                        {"count", 1, 0, 'C'},          {"quiet", 0, 0, 'q'},
+                                        {"help", 0, 0, 'h'},           {"split-size", 1, 0, 'S'},
+                                        {"split-duration", 1, 0, 'D'}, {0, 0, 0, 0}};
   uint64_t v;
   int c;
   optind = 1;
@@ -508,7 +506,8 @@ int cmd_record(int argc, char **argv) {
   tool_install_signals(0); /* interruptible: a blocked wait or sleep ends on SIGINT/SIGTERM */
   r.started = now_monotonic_ns();
   if ((rc = grow(&r, 65536)) == 0) rc = record_buses(&r);
-  if (rc < 0) tool_msg("recording stopped: %s", rc == -ENOMEM ? "out of memory" : mcap_strerror(rc));
+  if (rc < 0)
+    tool_msg("recording stopped: %s", rc == -ENOMEM ? "out of memory" : mcap_strerror(rc));
   status(&r, 1);
   if (r.w && end_file(&r) < 0 && rc == 0) {
     rc = -EIO;

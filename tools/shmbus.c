@@ -49,8 +49,8 @@ static const char usage[] =
 struct row {
   char name[SHMBUS_NAME_MAX + 1];
   struct shmbus_bus_info bi;
-  int err;      /* shmbus_stat's error (e.g. -EACCES): only owner and mode are known */
-  double rate;  /* publishes per second recently, < 0 unknown */
+  int err;     /* shmbus_stat's error (e.g. -EACCES): only owner and mode are known */
+  double rate; /* publishes per second recently, < 0 unknown */
 };
 
 struct rows {
@@ -132,7 +132,8 @@ static void writer_text(const struct row *r, char *buf, size_t n) {
 /* The width of @s once text_safe() escaped it. */
 static int safe_width(const char *s) {
   int w = 0;
-  for (; *s; s++) w += ((unsigned char)*s >= 0x20 && (unsigned char)*s < 0x7f && *s != '\\') ? 1 : 4;
+  for (; *s; s++)
+    w += ((unsigned char)*s >= 0x20 && (unsigned char)*s < 0x7f && *s != '\\') ? 1 : 4;
   return w;
 }
 
@@ -198,8 +199,8 @@ static int cmd_ls(int json) {
     putchar(' ');
     if (r->err) {
       cell("?", "", tw);
-      printf(" %8s %10s %10s %6s %7s %10s %-10s %04o  (%s)\n", w, "?", "?", "?", "?", "?",
-             user, (unsigned)r->bi.mode, shmbus_strerror(r->err));
+      printf(" %8s %10s %10s %6s %7s %10s %-10s %04o  (%s)\n", w, "?", "?", "?", "?", "?", user,
+             (unsigned)r->bi.mode, shmbus_strerror(r->err));
       continue;
     }
     fmt_bytes(r->bi.capacity, cap, sizeof cap);
@@ -208,8 +209,8 @@ static int cmd_ls(int json) {
     if (r->bi.readers < 0) snprintf(readers, sizeof readers, "-");
     else snprintf(readers, sizeof readers, "%d", r->bi.readers);
     cell(r->bi.type, "-", tw);
-    printf(" %8s %10llu %10s %6u %7s %10s %-10s %04o\n", w, (unsigned long long)r->bi.latest,
-           cap, r->bi.slots, readers, rate, user, (unsigned)r->bi.mode);
+    printf(" %8s %10llu %10s %6u %7s %10s %-10s %04o\n", w, (unsigned long long)r->bi.latest, cap,
+           r->bi.slots, readers, rate, user, (unsigned)r->bi.mode);
   }
   free(rs.v);
   return tool_flush_stdout(); /* or its reader left: shmbus ls | head -1 */
@@ -249,15 +250,15 @@ static void print_readers(const struct shmbus_reader_info *v, int n, int json) {
     return;
   }
   printf("readers:        %d\n", n);
-  if (n > 0) printf("  %8s %-7s %-29s %10s %8s %s\n", "PID", "MODE", "STATE", "CURSOR", "LOST",
-                    "LAST WAIT");
+  if (n > 0)
+    printf("  %8s %-7s %-29s %10s %8s %s\n", "PID", "MODE", "STATE", "CURSOR", "LOST", "LAST WAIT");
   for (i = 0; i < n; i++) {
     char age[32] = "-";
     if (v[i].active_ns)
       fmt_duration((double)(now_realtime_ns() - (int64_t)v[i].active_ns) / 1e9, age, sizeof age);
     printf("  %8d %-7s %-29s %10llu %8llu %s%s\n", (int)v[i].pid, mode_name(v[i].mode),
-           reader_state(&v[i]), (unsigned long long)v[i].cursor, (unsigned long long)v[i].lost,
-           age, v[i].active_ns ? " ago" : "");
+           reader_state(&v[i]), (unsigned long long)v[i].cursor, (unsigned long long)v[i].lost, age,
+           v[i].active_ns ? " ago" : "");
   }
 }
 
@@ -301,7 +302,8 @@ static int cmd_schema(const char *name) {
   if (rc == -ENOENT) {
     shmbus_sub_close(s);
     tool_msg("bus '%s' carries no schema: its records are bytes (shmpub --schema FILE --type "
-             "NAME makes a typed bus).", name);
+             "NAME makes a typed bus).",
+             name);
     return EXIT_ERROR;
   }
   if (sc.text_len) fwrite(sc.text, 1, sc.text_len, stdout);
@@ -366,8 +368,7 @@ static int cmd_stat(const char *name, int json) {
   printf("latest version: %llu\n", (unsigned long long)bi.latest);
   if (bi.last_publish_ns) {
     fmt_time_iso((int64_t)bi.last_publish_ns, t, sizeof t);
-    fmt_duration((double)(now_realtime_ns() - (int64_t)bi.last_publish_ns) / 1e9, age,
-                 sizeof age);
+    fmt_duration((double)(now_realtime_ns() - (int64_t)bi.last_publish_ns) / 1e9, age, sizeof age);
     printf("last publish:   %s (%s ago)\n", t, age);
   } else {
     printf("last publish:   never\n");
@@ -384,8 +385,7 @@ static int cmd_stat(const char *name, int json) {
 }
 
 static int cmd_rm(int argc, char **argv) {
-  static const struct option longs[] = {{"force", 0, 0, 'f'}, {"help", 0, 0, 'h'},
-                                        {0, 0, 0, 0}};
+  static const struct option longs[] = {{"force", 0, 0, 'f'}, {"help", 0, 0, 'h'}, {0, 0, 0, 0}};
   int c, force = 0, rc = EXIT_OK, err, i;
   optind = 1;
   opterr = 0;
@@ -468,7 +468,8 @@ int main(int argc, char **argv) {
   }
   if (strcmp(cmd, "ls") && strcmp(cmd, "list") && strcmp(cmd, "stat"))
     return tool_usage_error("unknown command '%s' (ls, stat, schema, rm, record, play, info, "
-                            "serve, version)", cmd);
+                            "serve, version)",
+                            cmd);
   if ((names = calloc((size_t)argc, sizeof *names)) == NULL) return EXIT_ERROR;
   if ((n = cmd_args(argc - 1, argv + 1, &json, names)) < 0) rc = -n;
   else if (strcmp(cmd, "stat") != 0 && n > 0)

@@ -30,7 +30,8 @@ static const char usage_tail[] =
     "  seq 1000 | shmpub nums --slots 1024      1000 records, one per line\n"
     "  shmpub cfg -f config.json --mode 0644    a file, readable by every user\n"
     "  cat /dev/urandom | shmpub frames -b 4096 -r 1000 -n 5000\n"
-    "  echo '{\"t\":1,\"acc\":[0,0,9.81]}' | shmpub imu --schema imu.idl --type sensors::Imu -F json\n"
+    "  echo '{\"t\":1,\"acc\":[0,0,9.81]}' | shmpub imu --schema imu.idl --type sensors::Imu -F "
+    "json\n"
     "\n" TOOLS_EXIT_CODES;
 
 enum source { SRC_NONE, SRC_MESSAGE, SRC_FILE, SRC_STDIN, SRC_LINES, SRC_BINARY };
@@ -40,7 +41,7 @@ struct opts {
   const char *name, *message, *file;
   const char *topic; /* --topic NAME, else NULL (the NAME is the operand) */
   enum source src;
-  int nsrc;          /* how many of -m, -f, -s, -l, -b were given (one at most) */
+  int nsrc; /* how many of -m, -f, -s, -l, -b were given (one at most) */
   enum oversize oversize;
   uint64_t binary, count;
   double rate;
@@ -59,8 +60,8 @@ struct opts {
 /* The writer: the bus, and what shmpub knows about it. */
 struct writer {
   shmbus_pub *p;
-  uint64_t skipped;   /* -l lines over the capacity, skipped */
-  uint64_t capacity;  /* of the bus held (fixed while it is held) */
+  uint64_t skipped;  /* -l lines over the capacity, skipped */
+  uint64_t capacity; /* of the bus held (fixed while it is held) */
 };
 
 /* Busses this big get a warning: they take that much RAM in /dev/shm. */
@@ -84,10 +85,8 @@ static int read_all(FILE *f, uint64_t limit, char **buf, size_t *len) {
       err = -EFBIG;
     } else if (n == cap) {
       cap *= 2;
-      if ((nb = realloc(b, cap)) == NULL)
-        err = -ENOMEM;
-      else
-        b = nb;
+      if ((nb = realloc(b, cap)) == NULL) err = -ENOMEM;
+      else b = nb;
     }
   }
   if (err == 0 && tool_stop) err = -EINTR;
@@ -100,7 +99,6 @@ static int read_all(FILE *f, uint64_t limit, char **buf, size_t *len) {
   *len = n;
   return 0;
 }
-
 
 /* publish() - one record; reports an error. Return: 0 or an exit code. */
 static int publish(struct writer *w, const struct opts *o, const void *data, size_t len) {
@@ -115,7 +113,8 @@ static int publish(struct writer *w, const struct opts *o, const void *data, siz
   }
   if (rc == -ESTALE) { /* the library tells a forced-out writer at its next publish */
     tool_msg("bus '%s' was removed (shmbus rm --force) or replaced by another writer while "
-             "shmpub published on it; readers no longer see its records. Stopping.", o->name);
+             "shmpub published on it; readers no longer see its records. Stopping.",
+             o->name);
     return EXIT_ERROR;
   }
   if (rc < 0) return tool_fail("publish on", o->name, rc, HINT_WRITER);
@@ -145,8 +144,8 @@ static ssize_t oversize_line(struct writer *w, const struct opts *o, size_t len,
   if (w->skipped++ == 0 || o->verbose)
     tool_msg("line %llu (%zu bytes) is longer than the capacity of bus '%s' (%llu bytes): "
              "skipped (--oversize skip; truncate or fail are the others, --capacity makes "
-             "room)", (unsigned long long)lineno, len, o->name,
-             (unsigned long long)w->capacity);
+             "room)",
+             (unsigned long long)lineno, len, o->name, (unsigned long long)w->capacity);
   return -1;
 }
 
@@ -158,7 +157,8 @@ static int open_typed(struct writer *w, struct opts *o) {
   typed_close(&o->typed);
   if (shmbus_pub_schema(w->p, &sc) < 0) {
     tool_msg("bus '%s' carries no schema, so JSON cannot be made into its records: give "
-             "--schema FILE --type NAME (or --message-encoding json --type NAME)", o->name);
+             "--schema FILE --type NAME (or --message-encoding json --type NAME)",
+             o->name);
     return EXIT_USAGE;
   }
   if (typed_open(&sc, &o->typed, err, sizeof err) < 0) {
@@ -182,7 +182,8 @@ static ssize_t encode(const struct writer *w, const struct opts *o, const char *
   ssize_t n = typed_encode(&o->typed, json, len, buf, w->capacity, err, sizeof err);
   if (n == -EMSGSIZE)
     tool_msg("%s: the record is larger than the capacity of bus '%s' (%llu bytes); nothing was "
-             "published for it", where, o->name, (unsigned long long)w->capacity);
+             "published for it",
+             where, o->name, (unsigned long long)w->capacity);
   else if (n < 0)
     tool_msg("%s: %s; nothing was published for it", where, n == -ENOMEM ? "out of memory" : err);
   return n < 0 ? -1 : n;
@@ -266,8 +267,8 @@ static int run_lines(struct writer *w, const struct opts *o) {
     tool_msg("error reading stdin: %s", strerror(errno));
     rc = EXIT_ERROR;
   }
-  if (w->skipped > 1) tool_msg("%llu lines longer than the capacity were skipped",
-                               (unsigned long long)w->skipped);
+  if (w->skipped > 1)
+    tool_msg("%llu lines longer than the capacity were skipped", (unsigned long long)w->skipped);
   free(line);
   return rc;
 }
@@ -335,13 +336,17 @@ static void plan_open(const struct opts *o, struct plan *pl) {
   if (err == 0) {
     fmt_bytes(bi.capacity, ocap, sizeof ocap);
     tool_safe_str(bi.type[0] ? bi.type : "-", otype, sizeof otype);
-    snprintf(pl->msg, sizeof pl->msg, "replaced bus '%s' (%u slots of %s, type '%s') with a new "
+    snprintf(pl->msg, sizeof pl->msg,
+             "replaced bus '%s' (%u slots of %s, type '%s') with a new "
              "geometry or type (%u slots of %s, %s of shared memory); its readers reopen the new "
-             "bus", o->name, bi.slots, ocap, otype, slots, cap, tot);
+             "bus",
+             o->name, bi.slots, ocap, otype, slots, cap, tot);
   } else if (o->verbose) {
-    snprintf(pl->msg, sizeof pl->msg, "created bus '%s': %u slots of %s (%s of shared memory), "
-             "type '%s', mode %04o", o->name, slots, cap, tot,
-             w->type && w->type[0] ? w->type : "-", (unsigned)(w->mode ? w->mode : 0600));
+    snprintf(pl->msg, sizeof pl->msg,
+             "created bus '%s': %u slots of %s (%s of shared memory), "
+             "type '%s', mode %04o",
+             o->name, slots, cap, tot, w->type && w->type[0] ? w->type : "-",
+             (unsigned)(w->mode ? w->mode : 0600));
   }
   if (total > BIG_BUS_BYTES)
     tool_msg("warning: bus '%s' needs %s of shared memory (%u slots of %s), kept in RAM until "
@@ -400,7 +405,8 @@ static int opt_binary(void *ctx, const char *arg) {
   struct opts *o = ctx;
   if (parse_size(arg, &o->binary) < 0 || o->binary == 0 || o->binary > SHMBUS_MAX_CAPACITY)
     return tool_usage_error("--binary wants a record size of 1 byte .. 1GiB (the largest "
-                            "record a bus holds), not '%s'", arg);
+                            "record a bus holds), not '%s'",
+                            arg);
   set_source(o, SRC_BINARY);
   return 0;
 }
@@ -413,7 +419,8 @@ static int opt_rate(void *ctx, const char *arg) {
   v = strtod(arg, &end);
   if (*arg == '\0' || errno || *end || !(v >= 1 / TOOL_MAX_SECONDS && v <= 1e9))
     return tool_usage_error("--rate wants a rate in Hz from %g (one record per %g seconds) to "
-                            "1e9, not '%s'", 1 / TOOL_MAX_SECONDS, TOOL_MAX_SECONDS, arg);
+                            "1e9, not '%s'",
+                            1 / TOOL_MAX_SECONDS, TOOL_MAX_SECONDS, arg);
   o->rate = v;
   return 0;
 }
@@ -429,8 +436,7 @@ static int opt_capacity(void *ctx, const char *arg) {
   struct opts *o = ctx;
   uint64_t u;
   if (parse_size(arg, &u) < 0 || u == 0 || u > SHMBUS_MAX_CAPACITY)
-    return tool_usage_error("--capacity wants 1 byte .. 1GiB (e.g. 4096, 64K, 1M), not '%s'",
-                            arg);
+    return tool_usage_error("--capacity wants 1 byte .. 1GiB (e.g. 4096, 64K, 1M), not '%s'", arg);
   o->pub.capacity = u;
   return 0;
 }
@@ -487,7 +493,8 @@ static int opt_mode(void *ctx, const char *arg) {
   if (parse_mode(arg, &mode) < 0 || shmbus_mode_check(mode) < 0)
     return tool_usage_error("--mode must be 0600 (owner only), 0640 (the group may read) or "
                             "0644 (everyone may read), not '%s'; readers never get write "
-                            "access", arg);
+                            "access",
+                            arg);
   o->pub.mode = mode;
   return 0;
 }
@@ -618,8 +625,10 @@ static int opt_help(void *ctx, const char *arg) {
 static int check_args(int argc, char **argv, struct opts *o) {
   const char *topic = o->topic;
   if (!topic && optind >= argc)
-    return tool_usage_error("missing the bus NAME%s", o->type ? " (in shmpub, -t is --type; "
-                            "give the bus as the first argument or --topic NAME)" : "");
+    return tool_usage_error("missing the bus NAME%s",
+                            o->type ? " (in shmpub, -t is --type; "
+                                      "give the bus as the first argument or --topic NAME)"
+                                    : "");
   if (optind + (topic ? 0 : 1) < argc)
     return tool_usage_error("unexpected argument '%s' (one bus NAME; quote a message: -m 'a b')",
                             argv[optind + (topic ? 0 : 1)]);
@@ -679,7 +688,8 @@ static int check_schema(struct opts *o) {
     if (o->schema_encoding) return tool_usage_error("--schema-encoding goes with --schema FILE");
     if (o->type && !printable(o->type, SHMBUS_TYPE_MAX))
       return tool_usage_error("--type wants at most %d printable ASCII characters, not '%s' "
-                              "(a longer type name goes with --schema)", SHMBUS_TYPE_MAX, o->type);
+                              "(a longer type name goes with --schema)",
+                              SHMBUS_TYPE_MAX, o->type);
     o->pub.type = o->type;
     return 0;
   }
@@ -700,7 +710,8 @@ static int check_schema(struct opts *o) {
                               o->schema_file);
     } else if (!menc) {
       return tool_usage_error("--schema-encoding %s: say --message-encoding too (the records' "
-                              "encoding)", o->schema_encoding);
+                              "encoding)",
+                              o->schema_encoding);
     }
     if ((rc = read_schema(o, &len)) != 0) return rc;
   }
@@ -738,11 +749,12 @@ static uint64_t record_limit(const struct opts *o) {
 static int too_big(const struct opts *o, const char *what, uint64_t limit) {
   if (limit == SHMBUS_MAX_CAPACITY)
     tool_msg("%s holds more than 1 GiB, the largest record a bus can hold; nothing was "
-             "published", what);
+             "published",
+             what);
   else
     tool_msg("%s holds more than %llu bytes, the capacity of bus '%s'; nothing was published. "
-             "Publish with a larger --capacity (up to 1G) to recreate the bus larger.", what,
-             (unsigned long long)limit, o->name);
+             "Publish with a larger --capacity (up to 1G) to recreate the bus larger.",
+             what, (unsigned long long)limit, o->name);
   return EXIT_ERROR;
 }
 
@@ -767,8 +779,7 @@ static int read_record(const struct opts *o, char **record, size_t *len) {
   }
   if (fstat(fileno(f), &st) == 0 && S_ISREG(st.st_mode) && (uint64_t)st.st_size > limit)
     rc = -EFBIG; /* known without reading it */
-  else
-    rc = read_all(f, limit, record, len);
+  else rc = read_all(f, limit, record, len);
   if (f != stdin) fclose(f);
   if (rc == -EINTR) {
     *record = NULL;
@@ -791,7 +802,8 @@ static int open_writer(struct opts *o, struct writer *w, struct plan *pl, size_t
   if (o->have_group && !tool_in_group(o->pub.gid)) {
     fmt_group(o->pub.gid, group, sizeof group);
     tool_msg("cannot give bus '%s' to group %s: you are not a member of it. Pick a group you "
-             "belong to ('id -Gn'), or have root add you to %s.", o->name, group, group);
+             "belong to ('id -Gn'), or have root add you to %s.",
+             o->name, group, group);
     return EXIT_PERM;
   }
   if (o->pub.capacity == 0 && o->typed.kind == TYPED_CSTRUCT) {
@@ -837,12 +849,9 @@ int main(int argc, char **argv) {
     rc = open_typed(&w, &o);
     if (rc == 0 && o.src == SRC_LINES) rc = run_json_lines(&w, &o);
     else if (rc == 0) rc = run_json_record(&w, &o, record, len);
-  } else if (o.src == SRC_LINES)
-    rc = run_lines(&w, &o);
-  else if (o.src == SRC_BINARY)
-    rc = run_binary(&w, &o);
-  else
-    rc = run_record(&w, &o, record, len);
+  } else if (o.src == SRC_LINES) rc = run_lines(&w, &o);
+  else if (o.src == SRC_BINARY) rc = run_binary(&w, &o);
+  else rc = run_record(&w, &o, record, len);
   /* A bus this run created and never published on is no use to anyone: a failure removes it. */
   if (rc != 0 && pl.created && shmbus_pub_version(w.p) == 0) o.unlink_on_exit = 1;
   shmbus_pub_close(w.p);

@@ -58,9 +58,9 @@ struct reader {
   shmbus_sub *s;
   char *buf;
   size_t cap;
-  int dead; /* the writer is gone: wait through its death for a new one */
+  int dead;   /* the writer is gone: wait through its death for a new one */
   int hinted; /* the 'lost' advice was given */
-  int fresh; /* --all on a bus that appeared while we waited: versions from 1 are ours */
+  int fresh;  /* --all on a bus that appeared while we waited: versions from 1 are ours */
   uint64_t last_version; /* of the last record printed from this bus, 0 = none */
   struct typed typed;    /* what the bus's schema says its records are */
   uint64_t undecoded;    /* records that did not decode as the schema says (shown as bytes) */
@@ -80,8 +80,7 @@ static int timed_out(const struct opts *o, int appeared) {
   const char *unit = o->timeout == 1 ? "second" : "seconds";
   if (appeared)
     tool_msg("no record on bus '%s' for %g %s; giving up (-W)", o->name, o->timeout, unit);
-  else
-    tool_msg("bus '%s' did not appear within %g %s; giving up (-W)", o->name, o->timeout, unit);
+  else tool_msg("bus '%s' did not appear within %g %s; giving up (-W)", o->name, o->timeout, unit);
   return EXIT_TIMEOUT;
 }
 
@@ -114,13 +113,14 @@ static int open_typed(const struct opts *o, struct reader *r) {
   r->undecoded = 0;
   if (have && typed_open(&sc, &r->typed, err, sizeof err) < 0) {
     tool_msg("bus '%s': its schema (type %s) does not parse, so its records are shown as bytes: "
-             "%s", o->name, sc.type_name, err);
+             "%s",
+             o->name, sc.type_name, err);
     memset(&r->typed, 0, sizeof r->typed);
   }
   if (o->field && r->typed.kind != TYPED_CSTRUCT && r->typed.kind != TYPED_JSON) {
     tool_msg("bus '%s' %s, so --field has no fields to pick: it needs a typed bus (shmpub "
-             "--schema FILE --type NAME)", o->name,
-             have ? "carries records shmsub cannot decode" : "carries no schema");
+             "--schema FILE --type NAME)",
+             o->name, have ? "carries records shmsub cannot decode" : "carries no schema");
     return EXIT_USAGE;
   }
   if (o->field && typed_field_check(&r->typed, o->field, err, sizeof err) < 0) {
@@ -196,7 +196,7 @@ static int reopen(const struct opts *o, struct reader *r) {
 
 /* One record read: print it or add it to the statistics. Return: 0 or an exit code. */
 static int consume_record(const struct opts *o, struct reader *r, size_t len,
-                  struct shmbus_record_info *info) {
+                          struct shmbus_record_info *info) {
   int64_t now = now_realtime_ns();
   r->last_record = now_monotonic_ns();
   if (r->last_version && info->version > r->last_version + 1 + info->lost)
@@ -211,8 +211,7 @@ static int consume_record(const struct opts *o, struct reader *r, size_t len,
     }
   }
   if (o->stats) {
-    struct stats_sample x = {info->version, r->last_record, now - (int64_t)info->timestamp_ns,
-                             len};
+    struct stats_sample x = {info->version, r->last_record, now - (int64_t)info->timestamp_ns, len};
     stats_add(&r->st, &x);
     return 0;
   }
@@ -223,17 +222,23 @@ static int consume_record(const struct opts *o, struct reader *r, size_t len,
     tool_msg("lost %llu (versions %llu-%llu)%s", (unsigned long long)info->lost,
              (unsigned long long)(info->version - info->lost),
              (unsigned long long)(info->version - 1),
-             r->hinted++ ? "" : ": the writer overwrote them before shmsub read them; a deeper "
-                                "ring (shmpub --slots) or a slower writer (shmpub -r) helps");
+             r->hinted++ ? ""
+                         : ": the writer overwrote them before shmsub read them; a deeper "
+                           "ring (shmpub --slots) or a slower writer (shmpub -r) helps");
   }
-  struct out_record rec = {o->name, info->version, (int64_t)info->timestamp_ns,
-                           now - (int64_t)info->timestamp_ns, info->lost,
-                           r->buf, len};
+  struct out_record rec = {o->name,
+                           info->version,
+                           (int64_t)info->timestamp_ns,
+                           now - (int64_t)info->timestamp_ns,
+                           info->lost,
+                           r->buf,
+                           len};
   uint64_t undecoded = r->undecoded;
   int prc = typed_print(stdout, &r->typed, o->fmt, o->verbose, o->field, &rec, &r->undecoded);
   if (r->undecoded == 1 && undecoded == 0) /* said once per bus */
     tool_msg("record %llu of bus '%s' (%zu bytes) does not decode as %s %s; such records are "
-             "shown as bytes", (unsigned long long)info->version, o->name, len, r->typed.name,
+             "shown as bytes",
+             (unsigned long long)info->version, o->name, len, r->typed.name,
              o->field ? "or has no such field" : "records");
   if (prc < 0) return tool_stdout_failed();
   return 0;
@@ -248,8 +253,7 @@ static int writer_gone(const struct opts *o, struct reader *r) {
   if (shmbus_sub_info(r->s, &bi) < 0) return 0;
   if (bi.replaced) return -ESTALE;
   if (!o->verbose) return 0;
-  if (bi.writer_pid == 0)
-    tool_msg("bus '%s' has no writer yet; waiting for one", o->name);
+  if (bi.writer_pid == 0) tool_msg("bus '%s' has no writer yet; waiting for one", o->name);
   else
     tool_msg("the writer of '%s' (pid %d) %s; waiting for a new writer", o->name, bi.writer_pid,
              bi.writer_closed ? "closed" : "died");
@@ -550,14 +554,10 @@ static int opt_help(void *ctx, const char *arg) {
 static int take_bus_name(int argc, char **argv, struct opts *o) {
   if (o->topic && optind < argc)
     return tool_usage_error("two bus names: '%s' (-t/--topic) and '%s'", o->topic, argv[optind]);
-  if (o->topic)
-    o->name = o->topic;
-  else if (optind >= argc)
-    return tool_usage_error("missing the bus NAME");
-  else if (optind + 1 < argc)
-    return tool_usage_error("unexpected argument '%s'", argv[optind + 1]);
-  else
-    o->name = argv[optind];
+  if (o->topic) o->name = o->topic;
+  else if (optind >= argc) return tool_usage_error("missing the bus NAME");
+  else if (optind + 1 < argc) return tool_usage_error("unexpected argument '%s'", argv[optind + 1]);
+  else o->name = argv[optind];
   if (shmbus_name_check(o->name) < 0) return tool_name_error(o->name);
   return 0;
 }
@@ -605,8 +605,8 @@ int main(int argc, char **argv) {
   memset(&r, 0, sizeof r);
   if ((rc = parse_args(argc, argv, &o)) != 0) return rc;
   tool_install_signals(1); /* a blocked write completes: no output is lost on SIGTERM */
-  if (o.stats && stats_init(&r.st, o.window) < 0) return tool_fail("subscribe to", o.name,
-                                                                   -ENOMEM, 0);
+  if (o.stats && stats_init(&r.st, o.window) < 0)
+    return tool_fail("subscribe to", o.name, -ENOMEM, 0);
   r.start_ns = now_realtime_ns();
   r.last_record = now_monotonic_ns();
   r.next_print = r.last_record + (int64_t)(o.interval * 1e9);

@@ -101,8 +101,8 @@ static void print_bw(const struct stats *s, FILE *f) {
   fmt_bytes(sum / s->count, smean, sizeof smean);
   fmt_bytes(mn, smin, sizeof smin);
   fmt_bytes(mx, smax, sizeof smax);
-  fprintf(f, "bandwidth: %s/s  record size mean: %s  min: %s  max: %s  window: %zu\n", sbw,
-          smean, smin, smax, s->count);
+  fprintf(f, "bandwidth: %s/s  record size mean: %s  min: %s  max: %s  window: %zu\n", sbw, smean,
+          smin, smax, s->count);
 }
 
 static void print_delay(const struct stats *s, FILE *f) {

@@ -74,16 +74,17 @@ static ssize_t decode(const struct typed *t, enum out_format fmt, const char *fi
 static void envelope(FILE *f, const struct typed *t, const struct out_record *r) {
   fputs("{\"bus\":", f);
   json_quote(f, r->bus, strlen(r->bus));
-  fprintf(f, ",\"version\":%llu,\"timestamp_ns\":%lld,\"latency_ns\":%lld,\"length\":%zu,"
-             "\"skipped\":%llu,\"type\":",
+  fprintf(f,
+          ",\"version\":%llu,\"timestamp_ns\":%lld,\"latency_ns\":%lld,\"length\":%zu,"
+          "\"skipped\":%llu,\"type\":",
           (unsigned long long)r->version, (long long)r->timestamp_ns, (long long)r->latency_ns,
           r->length, (unsigned long long)r->skipped);
   json_quote(f, t->name, strlen(t->name));
   fputs(",\"data\":", f);
 }
 
-int typed_print(FILE *f, const struct typed *t, enum out_format fmt, int verbose,
-                const char *field, const struct out_record *r, uint64_t *bad) {
+int typed_print(FILE *f, const struct typed *t, enum out_format fmt, int verbose, const char *field,
+                const struct out_record *r, uint64_t *bad) {
   char *text = NULL;
   ssize_t n;
   if (t->kind == TYPED_NONE || t->kind == TYPED_OPAQUE || (fmt != FMT_JSON && fmt != FMT_TEXT))
@@ -132,9 +133,9 @@ ssize_t typed_encode(const struct typed *t, const char *json, size_t len, void *
     free(text);
     return (ssize_t)n;
   }
-  say(err, errlen, t->kind == TYPED_NONE
-                       ? "the bus carries no schema: give --schema FILE --type NAME"
-                       : "the bus's message encoding has no JSON form in shmbus");
+  say(err, errlen,
+      t->kind == TYPED_NONE ? "the bus carries no schema: give --schema FILE --type NAME"
+                            : "the bus's message encoding has no JSON form in shmbus");
   return -ENOTSUP;
 }
 

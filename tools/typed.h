@@ -40,8 +40,8 @@ int typed_field_check(const struct typed *t, const char *field, char *err, size_
  * the record's envelope, as "data"), FMT_TEXT field=value pairs (-v: the usual prefix); with
  * @field, that field's value alone. Records that do not decode (wrong length, JSON that is not
  * JSON) are printed as untyped ones and counted in *@bad. Return: 0; -EIO (write error). */
-int typed_print(FILE *f, const struct typed *t, enum out_format fmt, int verbose,
-                const char *field, const struct out_record *r, uint64_t *bad);
+int typed_print(FILE *f, const struct typed *t, enum out_format fmt, int verbose, const char *field,
+                const struct out_record *r, uint64_t *bad);
 
 /* typed_encode() - one JSON text (@len bytes) as a record of a typed bus into @buf (@cap
  * bytes): a C struct, or (json buses) the JSON text compacted. Return: the record's length;

@@ -142,8 +142,7 @@ static void get(struct cdr_in *c, unsigned char *p, size_t n) {
   }
   if (c->swap)
     for (size_t i = 0; i < n; i++) p[i] = c->in[at + n - 1 - i];
-  else
-    memcpy(p, c->in + at, n);
+  else memcpy(p, c->in + at, n);
   c->pos = at + n;
 }
 
@@ -152,7 +151,8 @@ static void from_struct(struct cdr_in *c, const struct st_struct *s, unsigned ch
 static void from_field(struct cdr_in *c, const struct st_field *f, unsigned char *base) {
   size_t n = f->kind == ST_STRUCT ? 0 : st_kind_size(f->kind);
   if (contiguous(f) && (!c->swap || f->chars || n == 1)) { /* one bounded copy */
-    size_t a = f->chars ? 1 : n, at = c->pos + (a - c->pos % a) % a, bytes = f->count * f->elem_size;
+    size_t a = f->chars ? 1 : n, at = c->pos + (a - c->pos % a) % a,
+           bytes = f->count * f->elem_size;
     if (c->over || at > c->len || c->len - at < bytes) {
       c->over = 1;
       return;
@@ -191,12 +191,15 @@ ssize_t shmbus_type_from_cdr(const shmbus_type *t, const void *cdr, size_t len, 
     return st_err(err, errlen, -EBADMSG, "%zu bytes: too short for a CDR encapsulation header",
                   len);
   if (in[0] != 0x00 || in[1] > 0x0b)
-    return st_err(err, errlen, -EBADMSG, "not CDR: the encapsulation header is %02x %02x",
-                  in[0], in[1]);
+    return st_err(err, errlen, -EBADMSG, "not CDR: the encapsulation header is %02x %02x", in[0],
+                  in[1]);
   if (in[1] > 0x01)
     return st_err(err, errlen, -ENOTSUP,
                   "the encapsulation 00 %02x (%s) is not plain CDR (XCDR1), the only one read",
-                  in[1], in[1] <= 3 ? "parameter-list CDR" : in[1] >= 6 ? "XCDR2" : "unknown");
+                  in[1],
+                  in[1] <= 3   ? "parameter-list CDR"
+                  : in[1] >= 6 ? "XCDR2"
+                               : "unknown");
   if (len < want)
     return st_err(err, errlen, -EBADMSG,
                   "%zu bytes of CDR, but every %s is %zu: the message is truncated", len,

@@ -15,8 +15,8 @@ static void describe_type(struct st_buf *b, const struct st_field *f) {
       st_buf_printf(b, "%s\"%s\":%" PRIu32, i ? "," : "", f->en->v[i].name, f->en->v[i].value);
     st_buf_puts(b, "}}");
   } else if (f->kind == ST_STRUCT) {
-    st_buf_printf(b, "{\"struct\":\"%s\",\"size\":%zu,\"align\":%zu,", f->st->name,
-                  f->st->size, f->st->align);
+    st_buf_printf(b, "{\"struct\":\"%s\",\"size\":%zu,\"align\":%zu,", f->st->name, f->st->size,
+                  f->st->align);
     describe_fields(b, f->st);
     st_buf_puts(b, "}");
   } else {
@@ -32,8 +32,7 @@ static void describe_fields(struct st_buf *b, const struct st_struct *s) {
                   f->offset);
     describe_type(b, f);
     st_buf_puts(b, ",\"dims\":[");
-    for (size_t d = 0; d < f->ndims; d++)
-      st_buf_printf(b, "%s%" PRIu32, d ? "," : "", f->dims[d]);
+    for (size_t d = 0; d < f->ndims; d++) st_buf_printf(b, "%s%" PRIu32, d ? "," : "", f->dims[d]);
     st_buf_puts(b, "]}");
   }
   st_buf_puts(b, "]");
@@ -41,8 +40,8 @@ static void describe_fields(struct st_buf *b, const struct st_struct *s) {
 
 ssize_t shmbus_type_describe(const shmbus_type *t, char **out) {
   struct st_buf b = {0};
-  st_buf_printf(&b, "{\"name\":\"%s\",\"size\":%zu,\"align\":%zu,", t->root->name,
-                t->root->size, t->root->align);
+  st_buf_printf(&b, "{\"name\":\"%s\",\"size\":%zu,\"align\":%zu,", t->root->name, t->root->size,
+                t->root->align);
   describe_fields(&b, t->root);
   st_buf_puts(&b, "}");
   return st_buf_finish(&b, out);

@@ -24,13 +24,15 @@ static int take_index(const char **p, struct target *t, const char *path, char *
                       size_t errlen) {
   char *end;
   if (t->dim == t->f->ndims)
-    return no_field(path, t->f->chars ? "a char array is one string; it has no elements"
-                                      : "too many indices", err, errlen);
-  if ((*p)[1] < '0' || (*p)[1] > '9') return no_field(path, "expected a number after [", err, errlen);
+    return no_field(path,
+                    t->f->chars ? "a char array is one string; it has no elements"
+                                : "too many indices",
+                    err, errlen);
+  if ((*p)[1] < '0' || (*p)[1] > '9')
+    return no_field(path, "expected a number after [", err, errlen);
   unsigned long long i = strtoull(*p + 1, &end, 10);
   if (*end != ']') return no_field(path, "expected ] after the index", err, errlen);
-  if (i >= t->f->dims[t->dim])
-    return no_field(path, "index out of range", err, errlen);
+  if (i >= t->f->dims[t->dim]) return no_field(path, "index out of range", err, errlen);
   t->first += (size_t)i * st_stride(t->f, t->dim);
   t->dim++;
   *p = end + 1;
@@ -80,8 +82,8 @@ ssize_t shmbus_type_field(const shmbus_type *t, const void *rec, size_t len, con
   return n;
 }
 
-int shmbus_type_field_number(const shmbus_type *t, const void *rec, size_t len,
-                             const char *path, double *out, char *err, size_t errlen) {
+int shmbus_type_field_number(const shmbus_type *t, const void *rec, size_t len, const char *path,
+                             double *out, char *err, size_t errlen) {
   struct target x;
   if (len != t->root->size)
     return st_err(err, errlen, -EMSGSIZE, "the record is %zu bytes; a %s is %zu", len,
@@ -92,17 +94,29 @@ int shmbus_type_field_number(const shmbus_type *t, const void *rec, size_t len,
   if (x.dim != f->ndims || f->chars || f->kind == ST_STRUCT || f->kind == ST_CHAR)
     return st_err(err, errlen, -EINVAL, "%s is not a number, a boolean or an enum", path);
   const unsigned char *p = x.base + x.first * f->elem_size;
-  union { int8_t i8; uint8_t u8; int16_t i16; uint16_t u16; int32_t i32; uint32_t u32;
-          int64_t i64; uint64_t u64; float f32; double f64; } v;
+  union {
+    int8_t i8;
+    uint8_t u8;
+    int16_t i16;
+    uint16_t u16;
+    int32_t i32;
+    uint32_t u32;
+    int64_t i64;
+    uint64_t u64;
+    float f32;
+    double f64;
+  } v;
   memcpy(&v, p, st_kind_size(f->kind));
   switch (f->kind) {
     case ST_INT8: *out = v.i8; break;
-    case ST_UINT8: case ST_OCTET: *out = v.u8; break;
+    case ST_UINT8:
+    case ST_OCTET: *out = v.u8; break;
     case ST_BOOL: *out = v.u8 != 0; break;
     case ST_INT16: *out = v.i16; break;
     case ST_UINT16: *out = v.u16; break;
     case ST_INT32: *out = v.i32; break;
-    case ST_UINT32: case ST_ENUM: *out = v.u32; break;
+    case ST_UINT32:
+    case ST_ENUM: *out = v.u32; break;
     case ST_INT64: *out = (double)v.i64; break;
     case ST_UINT64: *out = (double)v.u64; break;
     case ST_FLOAT32: *out = v.f32; break;

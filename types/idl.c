@@ -73,12 +73,18 @@ static int base_kind(const void *ts, enum st_kind *k) {
   switch (idl_type(ts)) {
     case IDL_INT8: *k = ST_INT8; return 0;
     case IDL_UINT8: *k = ST_UINT8; return 0;
-    case IDL_SHORT: case IDL_INT16: *k = ST_INT16; return 0;
-    case IDL_USHORT: case IDL_UINT16: *k = ST_UINT16; return 0;
-    case IDL_LONG: case IDL_INT32: *k = ST_INT32; return 0;
-    case IDL_ULONG: case IDL_UINT32: *k = ST_UINT32; return 0;
-    case IDL_LLONG: case IDL_INT64: *k = ST_INT64; return 0;
-    case IDL_ULLONG: case IDL_UINT64: *k = ST_UINT64; return 0;
+    case IDL_SHORT:
+    case IDL_INT16: *k = ST_INT16; return 0;
+    case IDL_USHORT:
+    case IDL_UINT16: *k = ST_UINT16; return 0;
+    case IDL_LONG:
+    case IDL_INT32: *k = ST_INT32; return 0;
+    case IDL_ULONG:
+    case IDL_UINT32: *k = ST_UINT32; return 0;
+    case IDL_LLONG:
+    case IDL_INT64: *k = ST_INT64; return 0;
+    case IDL_ULLONG:
+    case IDL_UINT64: *k = ST_UINT64; return 0;
     case IDL_FLOAT: *k = ST_FLOAT32; return 0;
     case IDL_DOUBLE: *k = ST_FLOAT64; return 0;
     case IDL_BOOL: *k = ST_BOOL; return 0;
@@ -145,14 +151,13 @@ static int conv_type(struct conv *c, const char *where, const void *ts, int dept
       int rc = add_dims(c, where, f, ts);
       if (rc < 0) return rc;
       ts = ((const idl_typedef_t *)idl_parent(ts))->type_spec;
-    } else
-      break;
+    } else break;
   }
   const char *why = refusal(ts);
   if (why != NULL)
     return st_err(c->err, c->errlen, -EINVAL,
-                  "%s is %s shmbus types do not support (a record is a fixed-size C struct)",
-                  where, why);
+                  "%s is %s shmbus types do not support (a record is a fixed-size C struct)", where,
+                  why);
   if (idl_is_struct(ts)) {
     f->kind = ST_STRUCT;
     return conv_struct(c, ts, depth + 1, &f->st);
@@ -162,8 +167,8 @@ static int conv_type(struct conv *c, const char *where, const void *ts, int dept
     return conv_enum(c, ts, &f->en);
   }
   if (base_kind(ts, &f->kind) == 0) return 0;
-  return st_err(c->err, c->errlen, -EINVAL, "%s has a type shmbus types do not support (%s)",
-                where, idl_construct(ts));
+  return st_err(c->err, c->errlen, -EINVAL, "%s has a type shmbus types do not support (%s)", where,
+                idl_construct(ts));
 }
 
 static int conv_member(struct conv *c, const char *sname, const idl_member_t *m,
@@ -172,11 +177,15 @@ static int conv_member(struct conv *c, const char *sname, const idl_member_t *m,
   snprintf(where, sizeof where, "member %s.%s", sname, idl_identifier(d));
   if ((f->name = strdup(idl_identifier(d))) == NULL) return -ENOMEM;
   if (m->optional.value)
-    return st_err(c->err, c->errlen, -EINVAL, "%s is @optional, which shmbus types do not "
-                  "support (a record is a fixed-size C struct)", where);
+    return st_err(c->err, c->errlen, -EINVAL,
+                  "%s is @optional, which shmbus types do not "
+                  "support (a record is a fixed-size C struct)",
+                  where);
   if (m->external.value)
-    return st_err(c->err, c->errlen, -EINVAL, "%s is @external, which shmbus types do not "
-                  "support (a record is a fixed-size C struct)", where);
+    return st_err(c->err, c->errlen, -EINVAL,
+                  "%s is @external, which shmbus types do not "
+                  "support (a record is a fixed-size C struct)",
+                  where);
   int rc = add_dims(c, where, f, d);
   if (rc == 0) rc = conv_type(c, where, m->type_spec, depth, f);
   if (rc < 0) return rc;
@@ -184,8 +193,8 @@ static int conv_member(struct conv *c, const char *sname, const idl_member_t *m,
   f->count = 1;
   for (size_t i = 0; i < f->ndims; i++) {
     if (f->count > ST_MAX_SIZE / f->dims[i])
-      return st_err(c->err, c->errlen, -EINVAL, "%s: the array is larger than %llu bytes",
-                    where, (unsigned long long)ST_MAX_SIZE);
+      return st_err(c->err, c->errlen, -EINVAL, "%s: the array is larger than %llu bytes", where,
+                    (unsigned long long)ST_MAX_SIZE);
     f->count *= f->dims[i];
   }
   return 0;
@@ -196,11 +205,15 @@ static int struct_checks(struct conv *c, const idl_struct_t *is, const char *nam
     return st_err(c->err, c->errlen, -EINVAL, "struct %s is nested more than %d deep", name,
                   ST_MAX_DEPTH);
   if (is->inherit_spec != NULL)
-    return st_err(c->err, c->errlen, -EINVAL, "struct %s inherits from another struct, which "
-                  "shmbus types do not support", name);
+    return st_err(c->err, c->errlen, -EINVAL,
+                  "struct %s inherits from another struct, which "
+                  "shmbus types do not support",
+                  name);
   if (is->extensibility.value == IDL_MUTABLE)
-    return st_err(c->err, c->errlen, -EINVAL, "struct %s is @mutable, which shmbus types do "
-                  "not support (only final and appendable structs)", name);
+    return st_err(c->err, c->errlen, -EINVAL,
+                  "struct %s is @mutable, which shmbus types do "
+                  "not support (only final and appendable structs)",
+                  name);
   if (is->members == NULL)
     return st_err(c->err, c->errlen, -EINVAL, "struct %s has no members", name);
   return 0;
@@ -250,8 +263,8 @@ static int conv_struct(struct conv *c, const idl_struct_t *is, int depth,
 
 /* The IDL constructs Cyclone 0.10's grammar lacks, so a syntax error at one of them says so. */
 static const char *unparsed_construct(const char *text, unsigned line, unsigned column) {
-  static const char *const words[] = {"any", "fixed", "map", "bitset", "bitfield", "valuetype",
-                                      "interface", "native", "wstring", "wchar"};
+  static const char *const words[] = {"any",       "fixed",     "map",    "bitset",  "bitfield",
+                                      "valuetype", "interface", "native", "wstring", "wchar"};
   const char *p = text;
   for (unsigned l = 1; l < line && p != NULL; l++) p = strchr(p, '\n') ? strchr(p, '\n') + 1 : NULL;
   if (p == NULL || line == 0 || column == 0 || strnlen(p, column - 1) < column - 1) return NULL;
@@ -269,8 +282,8 @@ static const char *unparsed_construct(const char *text, unsigned line, unsigned 
 static int cyclone_parse(const char *text, idl_pstate_t **out, char *err, size_t errlen) {
   idl_pstate_t *ps = NULL;
   /* Case-sensitive: "Mode mode;" is allowed (idlc needs -f case-sensitive for it). */
-  uint32_t flags = IDL_FLAG_ANNOTATIONS | IDL_FLAG_EXTENDED_DATA_TYPES |
-                   IDL_FLAG_ANONYMOUS_TYPES | IDL_FLAG_CASE_SENSITIVE;
+  uint32_t flags = IDL_FLAG_ANNOTATIONS | IDL_FLAG_EXTENDED_DATA_TYPES | IDL_FLAG_ANONYMOUS_TYPES |
+                   IDL_FLAG_CASE_SENSITIVE;
   if (idl_create_pstate(flags, NULL, &ps) != IDL_RETCODE_OK) return -ENOMEM;
   ps->config.default_extensibility = IDL_FINAL;
   struct st_idl_log log = {.msg = ""};
@@ -283,13 +296,15 @@ static int cyclone_parse(const char *text, idl_pstate_t **out, char *err, size_t
   }
   if (rc != IDL_RETCODE_OK) {
     if (log.msg[0] == '\0')
-      snprintf(log.msg, sizeof log.msg, "line %u, column %u: error %d",
-               ps->scanner.position.line, ps->scanner.position.column, (int)rc);
+      snprintf(log.msg, sizeof log.msg, "line %u, column %u: error %d", ps->scanner.position.line,
+               ps->scanner.position.column, (int)rc);
     idl_delete_pstate(ps);
     const char *what = unparsed_construct(text, log.line, log.column);
     if (what != NULL)
-      return st_err(err, errlen, -EINVAL, "IDL: %s (%s is not supported: a record is a "
-                    "fixed-size C struct)", log.msg, what);
+      return st_err(err, errlen, -EINVAL,
+                    "IDL: %s (%s is not supported: a record is a "
+                    "fixed-size C struct)",
+                    log.msg, what);
     return st_err(err, errlen, -EINVAL, "IDL: %s", log.msg);
   }
   *out = ps;
@@ -300,11 +315,29 @@ static int cyclone_parse(const char *text, idl_pstate_t **out, char *err, size_t
  * dereference inside idl_parse_string) on an annotation it does not know ("@foo", "@final9")
  * and on some misplaced ones ("@bit_bound" on a member); idlc survives the same input only
  * because it parses files. So any other annotation is refused here, before Cyclone sees it. */
-static const char *const known_annotations[] = {
-    "key", "value", "final", "appendable", "mutable", "optional", "external", "id", "hashid",
-    "autoid", "topic", "nested", "default_nested", "extensibility", "must_understand",
-    "default", "range", "min", "max", "unit", "verbatim", "data_representation",
-    "try_construct"};
+static const char *const known_annotations[] = {"key",
+                                                "value",
+                                                "final",
+                                                "appendable",
+                                                "mutable",
+                                                "optional",
+                                                "external",
+                                                "id",
+                                                "hashid",
+                                                "autoid",
+                                                "topic",
+                                                "nested",
+                                                "default_nested",
+                                                "extensibility",
+                                                "must_understand",
+                                                "default",
+                                                "range",
+                                                "min",
+                                                "max",
+                                                "unit",
+                                                "verbatim",
+                                                "data_representation",
+                                                "try_construct"};
 
 static size_t skip_literal(const char *s, size_t i) {
   char q = s[i];
@@ -317,15 +350,17 @@ static int check_annotation(const char *s, size_t at, char *err, size_t errlen) 
   size_t i = at + 1, n;
   while (s[i] == ' ' || s[i] == '\t' || s[i] == ':') i++;
   for (n = 0; s[i + n] == '_' || s[i + n] == ':' || (s[i + n] >= '0' && s[i + n] <= '9') ||
-              ((s[i + n] | 32) >= 'a' && (s[i + n] | 32) <= 'z'); n++) {}
+              ((s[i + n] | 32) >= 'a' && (s[i + n] | 32) <= 'z');
+       n++) {
+  }
   for (size_t k = 0; k < sizeof known_annotations / sizeof known_annotations[0]; k++)
-    if (strlen(known_annotations[k]) == n && strncmp(s + i, known_annotations[k], n) == 0)
-      return 0;
+    if (strlen(known_annotations[k]) == n && strncmp(s + i, known_annotations[k], n) == 0) return 0;
   unsigned line = 1;
   for (size_t k = 0; k < at; k++) line += s[k] == '\n';
-  return st_err(err, errlen, -EINVAL, "IDL: line %u: the annotation @%.*s is not supported "
-                "(supported: @key, @value, @final, @appendable, @mutable, @id, ...)", line,
-                (int)(n < 64 ? n : 64), s + i);
+  return st_err(err, errlen, -EINVAL,
+                "IDL: line %u: the annotation @%.*s is not supported "
+                "(supported: @key, @value, @final, @appendable, @mutable, @id, ...)",
+                line, (int)(n < 64 ? n : 64), s + i);
 }
 
 /* Every annotation in @s (outside comments and literals) must be a known one. */
@@ -367,8 +402,7 @@ static int convert(idl_pstate_t *ps, const char *type_name, struct shmbus_type *
                    size_t errlen) {
   const char *name = strncmp(type_name, "::", 2) == 0 ? type_name + 2 : type_name;
   const idl_struct_t *is = find_struct(ps->root, name);
-  if (is == NULL)
-    return st_err(err, errlen, -EINVAL, "the IDL defines no struct named %s", name);
+  if (is == NULL) return st_err(err, errlen, -EINVAL, "the IDL defines no struct named %s", name);
   struct conv c = {.t = t, .err = err, .errlen = errlen};
   int rc = conv_struct(&c, is, 0, &t->root);
   free(c.snodes);

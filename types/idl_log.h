@@ -3,7 +3,7 @@
 #define SHMBUS_TYPES_IDL_LOG_H
 
 struct st_idl_log {
-  char msg[256]; /* the first error, "line L, column C: what" ("" if none was seen) */
+  char msg[256];         /* the first error, "line L, column C: what" ("" if none was seen) */
   unsigned line, column; /* where (1-based; 0 if unknown) */
 };
 

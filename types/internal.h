@@ -20,14 +20,27 @@
 #error "x-shmbus-cstruct records are little-endian; this library reads them in place"
 #endif
 
-#define ST_MAX_DIMS 8           /* array dimensions of one member, typedefs included */
-#define ST_MAX_DEPTH 32         /* structs nested in structs */
+#define ST_MAX_DIMS 8            /* array dimensions of one member, typedefs included */
+#define ST_MAX_DEPTH 32          /* structs nested in structs */
 #define ST_MAX_SIZE (1ull << 30) /* largest record (SHMBUS_MAX_CAPACITY) */
-#define ST_IDL_MAX (1u << 20)   /* longest IDL text (SHMBUS_SCHEMA_MAX) */
+#define ST_IDL_MAX (1u << 20)    /* longest IDL text (SHMBUS_SCHEMA_MAX) */
 
 enum st_kind {
-  ST_INT8, ST_UINT8, ST_INT16, ST_UINT16, ST_INT32, ST_UINT32, ST_INT64, ST_UINT64,
-  ST_FLOAT32, ST_FLOAT64, ST_BOOL, ST_CHAR, ST_OCTET, ST_ENUM, ST_STRUCT
+  ST_INT8,
+  ST_UINT8,
+  ST_INT16,
+  ST_UINT16,
+  ST_INT32,
+  ST_UINT32,
+  ST_INT64,
+  ST_UINT64,
+  ST_FLOAT32,
+  ST_FLOAT64,
+  ST_BOOL,
+  ST_CHAR,
+  ST_OCTET,
+  ST_ENUM,
+  ST_STRUCT
 };
 
 struct st_enumerator {
@@ -80,7 +93,7 @@ struct shmbus_type {
 };
 
 /* layout.c */
-size_t st_kind_size(enum st_kind k); /* 0 for ST_STRUCT */
+size_t st_kind_size(enum st_kind k);      /* 0 for ST_STRUCT */
 const char *st_kind_name(enum st_kind k); /* "int8" ... "octet", "enum", "struct" */
 /* Offsets, size and alignment of @s, whose fields' element sizes are known. -EINVAL with a
  * message when the record would exceed ST_MAX_SIZE. */
@@ -115,8 +128,8 @@ void st_put_latin1(struct st_buf *b, const unsigned char *s, size_t n); /* a JSO
 void st_put_scalar(struct st_buf *b, const struct st_field *f, const unsigned char *p);
 /* The whole value of @f (all its dims) starting at element @first of its flattened elements,
  * over dims from @dim on: nested arrays of scalars, strings or objects. */
-void st_put_value(struct st_buf *b, const struct st_field *f, const unsigned char *base,
-                  size_t dim, size_t first);
+void st_put_value(struct st_buf *b, const struct st_field *f, const unsigned char *base, size_t dim,
+                  size_t first);
 void st_put_struct(struct st_buf *b, const struct st_struct *s, const unsigned char *rec);
 /* Stride (in elements) of dimension @dim of @f: the product of the dims after it. */
 size_t st_stride(const struct st_field *f, size_t dim);

@@ -145,11 +145,13 @@ struct irange {
 static struct irange int_range(enum st_kind k) {
   switch (k) {
     case ST_INT8: return (struct irange){INT8_MIN, INT8_MAX};
-    case ST_UINT8: case ST_OCTET: return (struct irange){0, UINT8_MAX};
+    case ST_UINT8:
+    case ST_OCTET: return (struct irange){0, UINT8_MAX};
     case ST_INT16: return (struct irange){INT16_MIN, INT16_MAX};
     case ST_UINT16: return (struct irange){0, UINT16_MAX};
     case ST_INT32: return (struct irange){INT32_MIN, INT32_MAX};
-    case ST_UINT32: case ST_ENUM: return (struct irange){0, UINT32_MAX};
+    case ST_UINT32:
+    case ST_ENUM: return (struct irange){0, UINT32_MAX};
     case ST_INT64: return (struct irange){INT64_MIN, INT64_MAX};
     default: return (struct irange){0, UINT64_MAX};
   }
@@ -235,8 +237,10 @@ static int dec_latin1(struct jin *j, const json_t *v, unsigned char *p, size_t c
   for (size_t i = 0; i < len; n++) {
     unsigned c = s[i];
     if (c >= 0xC4 || (c >= 0x80 && c < 0xC2))
-      return fail(j, "character %zu is not in ISO 8859-1 (Latin-1), the character set of IDL "
-                  "char", n + 1);
+      return fail(j,
+                  "character %zu is not in ISO 8859-1 (Latin-1), the character set of IDL "
+                  "char",
+                  n + 1);
     if (c >= 0x80) {
       c = ((c & 0x1F) << 6) | (s[i + 1] & 0x3F);
       i += 2;
@@ -272,21 +276,21 @@ static int dec_bool(struct jin *j, const json_t *v, unsigned char *p) {
 static int dec_struct(struct jin *j, const struct st_struct *s, const json_t *obj,
                       unsigned char *rec);
 
-static int dec_element(struct jin *j, const struct st_field *f, const json_t *v,
-                       unsigned char *p) {
+static int dec_element(struct jin *j, const struct st_field *f, const json_t *v, unsigned char *p) {
   if (f->chars) return dec_latin1(j, v, p, f->chars);
   switch (f->kind) {
     case ST_STRUCT: return dec_struct(j, f->st, v, p);
     case ST_ENUM: return dec_enum(j, f->en, v, p);
     case ST_BOOL: return dec_bool(j, v, p);
     case ST_CHAR: return dec_latin1(j, v, p, 1);
-    case ST_FLOAT32: case ST_FLOAT64: return dec_float(j, f->kind, v, p);
+    case ST_FLOAT32:
+    case ST_FLOAT64: return dec_float(j, f->kind, v, p);
     default: return dec_int(j, f->kind, v, p);
   }
 }
 
-static int dec_value(struct jin *j, const struct st_field *f, const json_t *v,
-                     unsigned char *base, size_t dim, size_t first) {
+static int dec_value(struct jin *j, const struct st_field *f, const json_t *v, unsigned char *base,
+                     size_t dim, size_t first) {
   if (dim == f->ndims) return dec_element(j, f, v, base + first * f->elem_size);
   if (!json_is_array(v))
     return fail(j, "expected an array of %" PRIu32 " elements, got %s", f->dims[dim], jtype(v));
@@ -319,7 +323,8 @@ static int dec_struct(struct jin *j, const struct st_struct *s, const json_t *ob
                       unsigned char *rec) {
   const char *key;
   json_t *v;
-  if (!json_is_object(obj)) return fail(j, "expected an object (a %s), got %s", s->name, jtype(obj));
+  if (!json_is_object(obj))
+    return fail(j, "expected an object (a %s), got %s", s->name, jtype(obj));
   json_object_foreach((json_t *)obj, key, v) {
     const struct st_field *f = NULL;
     for (size_t i = 0; i < s->nfields && f == NULL; i++)
@@ -345,8 +350,8 @@ static json_t *load(struct jin *j, const char *json, size_t len, int *rc) {
   if (*rc < 0) return NULL;
   *rc = 0;
   if (root == NULL)
-    *rc = st_err(j->err, j->errlen, -EINVAL, "not valid JSON: %s (line %d, column %d)",
-                 jerr.text, jerr.line, jerr.column);
+    *rc = st_err(j->err, j->errlen, -EINVAL, "not valid JSON: %s (line %d, column %d)", jerr.text,
+                 jerr.line, jerr.column);
   else if (!json_is_object(root))
     *rc = st_err(j->err, j->errlen, -EINVAL, "expected a JSON object, got %s", jtype(root));
   if (*rc < 0) json_decref(root);

@@ -29,12 +29,9 @@ void st_shortest(char *s, size_t n, double v, bool is_float32) {
 
 void st_put_float(struct st_buf *b, double v, bool is_float32) {
   char s[40];
-  if (isnan(v))
-    st_buf_puts(b, "\"NaN\"");
-  else if (isinf(v))
-    st_buf_puts(b, v > 0 ? "\"Infinity\"" : "\"-Infinity\"");
-  else if (v == 0)
-    st_buf_puts(b, signbit(v) ? "-0.0" : "0");
+  if (isnan(v)) st_buf_puts(b, "\"NaN\"");
+  else if (isinf(v)) st_buf_puts(b, v > 0 ? "\"Infinity\"" : "\"-Infinity\"");
+  else if (v == 0) st_buf_puts(b, signbit(v) ? "-0.0" : "0");
   else {
     st_shortest(s, sizeof s, v, is_float32);
     st_buf_puts(b, s);
@@ -76,12 +73,23 @@ static void put_enum(struct st_buf *b, const struct st_enum *e, uint32_t v) {
 }
 
 void st_put_scalar(struct st_buf *b, const struct st_field *f, const unsigned char *p) {
-  union { int8_t i8; uint8_t u8; int16_t i16; uint16_t u16; int32_t i32; uint32_t u32;
-          int64_t i64; uint64_t u64; float f32; double f64; } v;
+  union {
+    int8_t i8;
+    uint8_t u8;
+    int16_t i16;
+    uint16_t u16;
+    int32_t i32;
+    uint32_t u32;
+    int64_t i64;
+    uint64_t u64;
+    float f32;
+    double f64;
+  } v;
   memcpy(&v, p, st_kind_size(f->kind));
   switch (f->kind) {
     case ST_INT8: st_buf_printf(b, "%" PRId8, v.i8); break;
-    case ST_UINT8: case ST_OCTET: st_buf_printf(b, "%" PRIu8, v.u8); break;
+    case ST_UINT8:
+    case ST_OCTET: st_buf_printf(b, "%" PRIu8, v.u8); break;
     case ST_INT16: st_buf_printf(b, "%" PRId16, v.i16); break;
     case ST_UINT16: st_buf_printf(b, "%" PRIu16, v.u16); break;
     case ST_INT32: st_buf_printf(b, "%" PRId32, v.i32); break;
@@ -97,8 +105,8 @@ void st_put_scalar(struct st_buf *b, const struct st_field *f, const unsigned ch
   }
 }
 
-void st_put_value(struct st_buf *b, const struct st_field *f, const unsigned char *base,
-                  size_t dim, size_t first) {
+void st_put_value(struct st_buf *b, const struct st_field *f, const unsigned char *base, size_t dim,
+                  size_t first) {
   if (dim == f->ndims) {
     const unsigned char *p = base + first * f->elem_size;
     if (f->chars) st_put_latin1(b, p, f->chars);

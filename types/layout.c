@@ -10,10 +10,20 @@
 
 size_t st_kind_size(enum st_kind k) {
   switch (k) {
-    case ST_INT8: case ST_UINT8: case ST_BOOL: case ST_CHAR: case ST_OCTET: return 1;
-    case ST_INT16: case ST_UINT16: return 2;
-    case ST_INT32: case ST_UINT32: case ST_FLOAT32: case ST_ENUM: return 4;
-    case ST_INT64: case ST_UINT64: case ST_FLOAT64: return 8;
+    case ST_INT8:
+    case ST_UINT8:
+    case ST_BOOL:
+    case ST_CHAR:
+    case ST_OCTET: return 1;
+    case ST_INT16:
+    case ST_UINT16: return 2;
+    case ST_INT32:
+    case ST_UINT32:
+    case ST_FLOAT32:
+    case ST_ENUM: return 4;
+    case ST_INT64:
+    case ST_UINT64:
+    case ST_FLOAT64: return 8;
     case ST_STRUCT: return 0;
   }
   return 0;
@@ -21,11 +31,11 @@ size_t st_kind_size(enum st_kind k) {
 
 const char *st_kind_name(enum st_kind k) {
   static const char *const names[] = {
-      [ST_INT8] = "int8",     [ST_UINT8] = "uint8",     [ST_INT16] = "int16",
-      [ST_UINT16] = "uint16", [ST_INT32] = "int32",     [ST_UINT32] = "uint32",
-      [ST_INT64] = "int64",   [ST_UINT64] = "uint64",   [ST_FLOAT32] = "float32",
+      [ST_INT8] = "int8",       [ST_UINT8] = "uint8",   [ST_INT16] = "int16",
+      [ST_UINT16] = "uint16",   [ST_INT32] = "int32",   [ST_UINT32] = "uint32",
+      [ST_INT64] = "int64",     [ST_UINT64] = "uint64", [ST_FLOAT32] = "float32",
       [ST_FLOAT64] = "float64", [ST_BOOL] = "bool",     [ST_CHAR] = "char",
-      [ST_OCTET] = "octet",   [ST_ENUM] = "enum",       [ST_STRUCT] = "struct"};
+      [ST_OCTET] = "octet",     [ST_ENUM] = "enum",     [ST_STRUCT] = "struct"};
   return names[k];
 }
 

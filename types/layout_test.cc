@@ -17,17 +17,50 @@
 
 namespace hand {
 enum Mode : uint32_t { IDLE, RUN, FAULT = 10 };
-struct Vec3 { double x, y, z; };
-struct Tail { double d; char c; };
-struct Flags { bool a; uint16_t b; };
+struct Vec3 {
+  double x, y, z;
+};
+struct Tail {
+  double d;
+  char c;
+};
+struct Flags {
+  bool a;
+  uint16_t b;
+};
 struct All {
-  int8_t i8; uint8_t u8; int16_t i16; uint16_t u16; int32_t i32; uint32_t u32;
-  int64_t i64; uint64_t u64; int16_t x16; uint16_t y16; int32_t x32; uint32_t y32;
-  int64_t x64; uint64_t y64;
-  float f32; double f64; bool b; char c; uint8_t o;
-  Mode mode; char name[8]; char names[2][4];
-  Vec3 acc; Tail tails[2]; float m[2][3]; Vec3 p; Flags fl;
-  double grid[2][3][2]; uint8_t bytes[3]; Mode modes[2]; bool flags[3]; char last;
+  int8_t i8;
+  uint8_t u8;
+  int16_t i16;
+  uint16_t u16;
+  int32_t i32;
+  uint32_t u32;
+  int64_t i64;
+  uint64_t u64;
+  int16_t x16;
+  uint16_t y16;
+  int32_t x32;
+  uint32_t y32;
+  int64_t x64;
+  uint64_t y64;
+  float f32;
+  double f64;
+  bool b;
+  char c;
+  uint8_t o;
+  Mode mode;
+  char name[8];
+  char names[2][4];
+  Vec3 acc;
+  Tail tails[2];
+  float m[2][3];
+  Vec3 p;
+  Flags fl;
+  double grid[2][3][2];
+  uint8_t bytes[3];
+  Mode modes[2];
+  bool flags[3];
+  char last;
 };
 }  // namespace hand
 

@@ -86,8 +86,8 @@ ssize_t shmbus_type_field(const shmbus_type *t, const void *rec, size_t len, con
 
 /* shmbus_type_field_number() - as shmbus_type_field(), for a numeric (or boolean, or enum)
  * scalar field, as a double. Return: 0; -ENOENT; -EINVAL (not a numeric scalar); -EMSGSIZE. */
-int shmbus_type_field_number(const shmbus_type *t, const void *rec, size_t len,
-                             const char *path, double *out, char *err, size_t errlen);
+int shmbus_type_field_number(const shmbus_type *t, const void *rec, size_t len, const char *path,
+                             double *out, char *err, size_t errlen);
 
 /* shmbus_type_cdr_size() - bytes of the CDR form of every record of @t (fixed: no sequences or
  * strings are supported), including the 4-byte encapsulation header. */
@@ -116,8 +116,7 @@ ssize_t shmbus_type_from_cdr(const shmbus_type *t, const void *cdr, size_t len, 
 
 /* shmbus_type_check() - whether @type_name in @idl is a supported struct (a dry run of
  * shmbus_type_parse()). Return: 0; -EINVAL with a message. */
-int shmbus_type_check(const char *idl, size_t len, const char *type_name, char *err,
-                      size_t errlen);
+int shmbus_type_check(const char *idl, size_t len, const char *type_name, char *err, size_t errlen);
 
 #ifdef __cplusplus
 }

@@ -39,8 +39,8 @@ struct Type {
   std::vector<unsigned char> Rec(const std::string& json, std::string* error = nullptr) const {
     std::vector<unsigned char> rec(shmbus_type_size(t), 0xAA);
     char e[512] = "";
-    ssize_t n = shmbus_type_from_json(t, json.data(), json.size(), rec.data(), rec.size(), e,
-                                      sizeof e);
+    ssize_t n =
+        shmbus_type_from_json(t, json.data(), json.size(), rec.data(), rec.size(), e, sizeof e);
     if (error) *error = n < 0 ? e : "";
     EXPECT_TRUE(n < 0 || (size_t)n == rec.size());
     if (n < 0) rec.clear();
@@ -198,8 +198,7 @@ TEST(TypesParse, AnnotationsInCommentsAndStringsAreNotAnnotations) {
   // @appendable on a member is Cyclone's to judge (a semantic error), not a crash.
   EXPECT_EQ(-EINVAL, t.rc);
   EXPECT_EQ(std::string::npos, t.err.find("is not supported")) << t.err;
-  Type u("// @foo\n/* @bar */ const string X = \"@baz\";\n@final struct S { @key long id; };",
-         "S");
+  Type u("// @foo\n/* @bar */ const string X = \"@baz\";\n@final struct S { @key long id; };", "S");
   EXPECT_EQ(0, u.rc) << u.err;
 }
 
@@ -277,9 +276,8 @@ TEST(TypesJson, EveryIntegerTypeAtItsBoundsAndOneBeyond) {
 TEST(TypesJson, SixtyFourBitExtremesAreExactInTheRecord) {
   Type t(One("uint64 u; int64 i; uint64 w[2]"), "S");
   ASSERT_EQ(0, t.rc) << t.err;
-  std::vector<unsigned char> rec =
-      t.Rec("{\"u\":18446744073709551615,\"i\":-9223372036854775808,"
-            "\"w\":[9223372036854775808,18446744073709551614]}");
+  std::vector<unsigned char> rec = t.Rec("{\"u\":18446744073709551615,\"i\":-9223372036854775808,"
+                                         "\"w\":[9223372036854775808,18446744073709551614]}");
   ASSERT_EQ(32u, rec.size());
   uint64_t u, w[2];
   int64_t i;
@@ -320,10 +318,12 @@ uint64_t Bits(double d) {
 TEST(TypesJson, FloatAndDoubleBoundsRoundTripBitExactly) {
   Type t(One("float f; double d"), "S");
   ASSERT_EQ(0, t.rc) << t.err;
-  const double ds[] = {0.0, -0.0, 0.1, 1.0 / 3, DBL_MAX, -DBL_MAX, DBL_MIN, DBL_TRUE_MIN,
-                       1e300, 123456789.123456789, INFINITY, -INFINITY, 5e-324, 2.5};
-  const float fs[] = {0.0f, -0.0f, 0.1f, 1.0f / 3, FLT_MAX, -FLT_MAX, FLT_MIN, FLT_TRUE_MIN,
-                      16777217.0f, 3.14159265f, INFINITY, -INFINITY, 1e-45f, 2.5f};
+  const double ds[] = {0.0,      -0.0,      0.1,          1.0 / 3, DBL_MAX,
+                       -DBL_MAX, DBL_MIN,   DBL_TRUE_MIN, 1e300,   123456789.123456789,
+                       INFINITY, -INFINITY, 5e-324,       2.5};
+  const float fs[] = {0.0f,     -0.0f,     0.1f,         1.0f / 3,    FLT_MAX,
+                      -FLT_MAX, FLT_MIN,   FLT_TRUE_MIN, 16777217.0f, 3.14159265f,
+                      INFINITY, -INFINITY, 1e-45f,       2.5f};
   for (size_t k = 0; k < sizeof ds / sizeof ds[0]; k++) {
     std::vector<unsigned char> rec(16, 0);
     memcpy(&rec[0], &fs[k], 4);
@@ -346,8 +346,7 @@ TEST(TypesJson, FloatAndDoubleBoundsRoundTripBitExactly) {
             t.RoundTrip("{\"f\":\"Infinity\",\"d\":\"-Infinity\"}"));
   EXPECT_EQ("{\"f\":\"NaN\",\"d\":\"NaN\"}", t.RoundTrip("{\"f\":\"NaN\",\"d\":\"NaN\"}"));
   EXPECT_EQ("{\"f\":1,\"d\":-7}", t.RoundTrip("{\"f\":1,\"d\":-7}"));
-  EXPECT_EQ("{\"f\":0,\"d\":1.8446744073709552e+19}",
-            t.RoundTrip("{\"d\":18446744073709551616}"));
+  EXPECT_EQ("{\"f\":0,\"d\":1.8446744073709552e+19}", t.RoundTrip("{\"d\":18446744073709551616}"));
   EXPECT_EQ("f: 3.5e+38 is out of range for float32 (largest 3.4028235e+38)",
             t.Error("{\"f\":3.5e38}"));
   EXPECT_EQ("d: expected a number (or \"NaN\", \"Infinity\", \"-Infinity\"), got a string "
@@ -370,8 +369,7 @@ TEST(TypesJson, EnumsByNameUnknownNumbersAsNumbers) {
   EXPECT_EQ("{\"m\":\"FAULT\",\"ms\":[\"RUN\",7]}", e.RoundTrip("{\"m\":10,\"ms\":[\"RUN\",7]}"));
   EXPECT_EQ("{\"m\":4294967295,\"ms\":[\"IDLE\",\"IDLE\"]}", e.RoundTrip("{\"m\":4294967295}"));
   EXPECT_EQ("m: \"STOP\" is not an enumerator of Mode", e.Error("{\"m\":\"STOP\"}"));
-  EXPECT_EQ("ms[1]: -1 is out of range for an enum (0 to 4294967295)",
-            e.Error("{\"ms\":[0,-1]}"));
+  EXPECT_EQ("ms[1]: -1 is out of range for an enum (0 to 4294967295)", e.Error("{\"ms\":[0,-1]}"));
   std::vector<unsigned char> rec = e.Rec("{\"m\":\"FAULT\"}");
   ASSERT_EQ(12u, rec.size());
   uint32_t v;
@@ -424,8 +422,7 @@ TEST(TypesJson, ErrorsNameTheFieldAndWriteNothing) {
             "fl, grid, bytes, modes, flags, last)",
             t.Error("{\"bogus\":1}"));
   EXPECT_EQ("acc.w: unknown field (sensors::Vec3 has x, y, z)", t.Error("{\"acc\":{\"w\":1}}"));
-  EXPECT_EQ("tails[1].c: expected a string, got an integer",
-            t.Error("{\"tails\":[{},{\"c\":5}]}"));
+  EXPECT_EQ("tails[1].c: expected a string, got an integer", t.Error("{\"tails\":[{},{\"c\":5}]}"));
   EXPECT_EQ("acc: expected an object (a sensors::Vec3), got an array", t.Error("{\"acc\":[1]}"));
   EXPECT_EQ("m: expected an array of 2 elements, got 3", t.Error("{\"m\":[[],[],[]]}"));
   EXPECT_EQ("m[1]: expected an array of 3 elements, got 2", t.Error("{\"m\":[[1,2,3],[1,2]]}"));
@@ -446,11 +443,11 @@ TEST(TypesJson, ErrorsNameTheFieldAndWriteNothing) {
   std::vector<unsigned char> rec(shmbus_type_size(t.t), 0x5A);
   char e[256];
   std::string bad = "{\"i8\":1,\"u8\":256}";
-  EXPECT_EQ(-EINVAL, shmbus_type_from_json(t.t, bad.data(), bad.size(), rec.data(), rec.size(),
-                                           e, sizeof e));
+  EXPECT_EQ(-EINVAL, shmbus_type_from_json(t.t, bad.data(), bad.size(), rec.data(), rec.size(), e,
+                                           sizeof e));
   for (unsigned char c : rec) ASSERT_EQ(0x5A, c);
-  EXPECT_EQ(-EMSGSIZE, shmbus_type_from_json(t.t, "{}", 2, rec.data(), rec.size() - 1, e,
-                                             sizeof e));
+  EXPECT_EQ(-EMSGSIZE,
+            shmbus_type_from_json(t.t, "{}", 2, rec.data(), rec.size() - 1, e, sizeof e));
   EXPECT_STREQ("the buffer is 327 bytes; a sensors::All is 328", e);
 }
 
@@ -555,9 +552,16 @@ TEST(TypesField, NumbersOfNumericBooleanAndEnumScalars) {
   struct {
     const char* path;
     double want;
-  } cases[] = {{"i8", -128},   {"u64", 18446744073709551615.0}, {"mode", 10}, {"b", 1},
-               {"o", 200},     {"fl.b", 65535},                 {"m[0][0]", 1.5},
-               {"modes[1]", 3}, {"tails[0].d", 1e-300},         {"f32", FLT_MAX}};
+  } cases[] = {{"i8", -128},
+               {"u64", 18446744073709551615.0},
+               {"mode", 10},
+               {"b", 1},
+               {"o", 200},
+               {"fl.b", 65535},
+               {"m[0][0]", 1.5},
+               {"modes[1]", 3},
+               {"tails[0].d", 1e-300},
+               {"f32", FLT_MAX}};
   for (auto& c : cases) {
     ASSERT_EQ(0, shmbus_type_field_number(t.t, rec.data(), rec.size(), c.path, &v, e, sizeof e))
         << c.path << ": " << e;
@@ -565,8 +569,10 @@ TEST(TypesField, NumbersOfNumericBooleanAndEnumScalars) {
   }
   EXPECT_EQ(-EINVAL, shmbus_type_field_number(t.t, rec.data(), rec.size(), "acc", &v, e, sizeof e));
   EXPECT_STREQ("acc is not a number, a boolean or an enum", e);
-  EXPECT_EQ(-EINVAL, shmbus_type_field_number(t.t, rec.data(), rec.size(), "m[0]", &v, e, sizeof e));
-  EXPECT_EQ(-EINVAL, shmbus_type_field_number(t.t, rec.data(), rec.size(), "name", &v, e, sizeof e));
+  EXPECT_EQ(-EINVAL,
+            shmbus_type_field_number(t.t, rec.data(), rec.size(), "m[0]", &v, e, sizeof e));
+  EXPECT_EQ(-EINVAL,
+            shmbus_type_field_number(t.t, rec.data(), rec.size(), "name", &v, e, sizeof e));
   EXPECT_EQ(-EINVAL, shmbus_type_field_number(t.t, rec.data(), rec.size(), "c", &v, e, sizeof e));
   EXPECT_EQ(-ENOENT, shmbus_type_field_number(t.t, rec.data(), rec.size(), "zz", &v, e, sizeof e));
   EXPECT_EQ(-EMSGSIZE, shmbus_type_field_number(t.t, rec.data(), 1, "i8", &v, e, sizeof e));
@@ -597,25 +603,33 @@ TEST(TypesCdr, AlignmentIsRelativeToThePayloadAndStructsHaveNoPadding) {
   const size_t want_size = 76;
   EXPECT_EQ(want_size, shmbus_type_cdr_size(t.t));
   std::vector<unsigned char> cdr(want_size + 8, 0xEE);
-  ASSERT_EQ((ssize_t)want_size, shmbus_type_to_cdr(t.t, rec.data(), rec.size(), cdr.data(), cdr.size()));
-  EXPECT_EQ("00010000"                 // CDR_LE encapsulation header
-            "01" "00000000000000"      // a, pad to 8 (relative to the payload)
-            "00000000000000c0"         // b = -2.0
-            "01" "000000"              // c, pad to 4
-            "01000000"                 // m = B
-            "0300" "ffff"              // s
-            "00000000"                 // pad to 8 (payload offset 28)
-            "000000000000e03f" "78"    // t[0]: no trailing padding in CDR
-            "00000000000000"           // pad to 8 for t[1].d
-            "000000000000f03f" "79"    // t[1]
-            "09" "616200"              // x, name (3 bytes)
-            "000000"                   // pad to 8 (payload offset 61)
-            "ffffffffffffffff",        // u
+  ASSERT_EQ((ssize_t)want_size,
+            shmbus_type_to_cdr(t.t, rec.data(), rec.size(), cdr.data(), cdr.size()));
+  EXPECT_EQ("00010000"  // CDR_LE encapsulation header
+            "01"
+            "00000000000000"    // a, pad to 8 (relative to the payload)
+            "00000000000000c0"  // b = -2.0
+            "01"
+            "000000"    // c, pad to 4
+            "01000000"  // m = B
+            "0300"
+            "ffff"      // s
+            "00000000"  // pad to 8 (payload offset 28)
+            "000000000000e03f"
+            "78"              // t[0]: no trailing padding in CDR
+            "00000000000000"  // pad to 8 for t[1].d
+            "000000000000f03f"
+            "79"  // t[1]
+            "09"
+            "616200"             // x, name (3 bytes)
+            "000000"             // pad to 8 (payload offset 61)
+            "ffffffffffffffff",  // u
             Hex(cdr.data(), want_size));
   EXPECT_EQ(0xEE, cdr[want_size]);  // nothing written beyond
   // A boolean byte other than 0 or 1 goes out as 1.
   rec[16] = 0x7F;
-  ASSERT_EQ((ssize_t)want_size, shmbus_type_to_cdr(t.t, rec.data(), rec.size(), cdr.data(), cdr.size()));
+  ASSERT_EQ((ssize_t)want_size,
+            shmbus_type_to_cdr(t.t, rec.data(), rec.size(), cdr.data(), cdr.size()));
   EXPECT_EQ(1, cdr[4 + 16]);
   EXPECT_EQ(-EMSGSIZE, shmbus_type_to_cdr(t.t, rec.data(), rec.size(), cdr.data(), want_size - 1));
   EXPECT_EQ(-EMSGSIZE, shmbus_type_to_cdr(t.t, rec.data(), rec.size() - 1, cdr.data(), cdr.size()));
@@ -624,8 +638,9 @@ TEST(TypesCdr, AlignmentIsRelativeToThePayloadAndStructsHaveNoPadding) {
 TEST(TypesCdr, SizeOfLargeArraysOfStructsIsComputedWithoutVisitingEachElement) {
   // shmbus_type_cdr_size() skips whole periods of cdr_delta; shmbus_type_to_cdr() visits every
   // element and returns the length it wrote: they must agree, whatever the element's phase.
-  const char* elems[] = {"char c; int32 i; char d;", "char c[3]; double d;", "int16 s; char c;",
-                         "char c;", "double d; char c;", "uint8 a; uint16 b; uint8 c[5];"};
+  const char* elems[] = {"char c; int32 i; char d;", "char c[3]; double d;",
+                         "int16 s; char c;",         "char c;",
+                         "double d; char c;",        "uint8 a; uint16 b; uint8 c[5];"};
   for (const char* e : elems)
     for (int count : {1, 2, 3, 7, 8, 9, 17, 100001}) {
       std::string idl = std::string("struct E { ") + e + " }; struct S { octet o; E e[" +
@@ -643,22 +658,25 @@ TEST(TypesCdr, SizeOfLargeArraysOfStructsIsComputedWithoutVisitingEachElement) {
 // shmbus_type_from_cdr(): the inverse of to_cdr, over untrusted bytes.
 std::vector<unsigned char> FromHex(const std::string& h) {
   std::vector<unsigned char> v;
-  for (size_t i = 0; i + 1 < h.size(); i += 2) v.push_back((unsigned char)std::stoi(h.substr(i, 2), nullptr, 16));
+  for (size_t i = 0; i + 1 < h.size(); i += 2)
+    v.push_back((unsigned char)std::stoi(h.substr(i, 2), nullptr, 16));
   return v;
 }
 
-ssize_t FromCdr(const Type& t, const std::vector<unsigned char>& cdr, std::vector<unsigned char>* rec,
-                std::string* error = nullptr) {
+ssize_t FromCdr(const Type& t, const std::vector<unsigned char>& cdr,
+                std::vector<unsigned char>* rec, std::string* error = nullptr) {
   char e[512] = "";
   rec->assign(shmbus_type_size(t.t), 0xAA);
-  ssize_t n = shmbus_type_from_cdr(t.t, cdr.data(), cdr.size(), rec->data(), rec->size(), e, sizeof e);
+  ssize_t n =
+      shmbus_type_from_cdr(t.t, cdr.data(), cdr.size(), rec->data(), rec->size(), e, sizeof e);
   if (error) *error = e;
   return n;
 }
 
 std::vector<unsigned char> ToCdr(const Type& t, const std::vector<unsigned char>& rec) {
   std::vector<unsigned char> cdr(shmbus_type_cdr_size(t.t));
-  EXPECT_EQ((ssize_t)cdr.size(), shmbus_type_to_cdr(t.t, rec.data(), rec.size(), cdr.data(), cdr.size()));
+  EXPECT_EQ((ssize_t)cdr.size(),
+            shmbus_type_to_cdr(t.t, rec.data(), rec.size(), cdr.data(), cdr.size()));
   return cdr;
 }
 
@@ -694,9 +712,25 @@ TEST(TypesFromCdr, PaddingIsIgnoredBooleansAnyByteEnumsAsTheyAreBigEndianSwapped
   ASSERT_EQ(0, t.rc) << t.err;
   // The CDR of AlignmentIsRelativeToThePayload..., with 0xEE in every padding byte, the
   // boolean as 0x7F and the enum as 12345 (no name).
-  std::string le = "00010000" "01" "eeeeeeeeeeeeee" "00000000000000c0" "7f" "eeeeee" "39300000"
-                   "0300" "ffff" "eeeeeeee" "000000000000e03f" "78" "eeeeeeeeeeeeee"
-                   "000000000000f03f" "79" "09" "616200" "eeeeee" "ffffffffffffffff";
+  std::string le = "00010000"
+                   "01"
+                   "eeeeeeeeeeeeee"
+                   "00000000000000c0"
+                   "7f"
+                   "eeeeee"
+                   "39300000"
+                   "0300"
+                   "ffff"
+                   "eeeeeeee"
+                   "000000000000e03f"
+                   "78"
+                   "eeeeeeeeeeeeee"
+                   "000000000000f03f"
+                   "79"
+                   "09"
+                   "616200"
+                   "eeeeee"
+                   "ffffffffffffffff";
   std::vector<unsigned char> rec;
   std::string error;
   ASSERT_EQ(80, FromCdr(t, FromHex(le), &rec, &error)) << error;
@@ -707,9 +741,25 @@ TEST(TypesFromCdr, PaddingIsIgnoredBooleansAnyByteEnumsAsTheyAreBigEndianSwapped
   // The record's own padding is zero, whatever the CDR's was: a@0, pad 1..7; c@16, pad 17..19.
   for (size_t i : {1, 7, 17, 19, 28, 31, 41, 47, 57, 63, 68, 71}) EXPECT_EQ(0, rec[i]) << i;
   // The same message big-endian (CDR_BE): every primitive swapped, chars and octets as they are.
-  std::string be = "00000000" "01" "00000000000000" "c000000000000000" "01" "000000" "00003039"
-                   "0003" "ffff" "00000000" "3fe0000000000000" "78" "00000000000000"
-                   "3ff0000000000000" "79" "09" "616200" "000000" "ffffffffffffffff";
+  std::string be = "00000000"
+                   "01"
+                   "00000000000000"
+                   "c000000000000000"
+                   "01"
+                   "000000"
+                   "00003039"
+                   "0003"
+                   "ffff"
+                   "00000000"
+                   "3fe0000000000000"
+                   "78"
+                   "00000000000000"
+                   "3ff0000000000000"
+                   "79"
+                   "09"
+                   "616200"
+                   "000000"
+                   "ffffffffffffffff";
   std::vector<unsigned char> rec_be;
   ASSERT_EQ(80, FromCdr(t, FromHex(be), &rec_be, &error)) << error;
   EXPECT_EQ(Hex(rec.data(), rec.size()), Hex(rec_be.data(), rec_be.size()));
@@ -754,7 +804,8 @@ TEST(TypesFromCdr, TruncatedOversizedAndForeignInputIsRefusedAndLeavesTheRecordA
   EXPECT_EQ(untouched, rec);
   std::vector<unsigned char> small(shmbus_type_size(t.t) - 1);
   char e[128];
-  EXPECT_EQ(-EMSGSIZE, shmbus_type_from_cdr(t.t, cdr.data(), cdr.size(), small.data(), small.size(), e, sizeof e));
+  EXPECT_EQ(-EMSGSIZE, shmbus_type_from_cdr(t.t, cdr.data(), cdr.size(), small.data(), small.size(),
+                                            e, sizeof e));
   EXPECT_EQ(-EBADMSG, shmbus_type_from_cdr(t.t, nullptr, 0, small.data(), 1 << 20, nullptr, 0));
 }
 

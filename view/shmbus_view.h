@@ -89,8 +89,8 @@ struct shmbus_view_snap {
 
 /* View options. Initialise with shmbus_view_opts_init(), then set what differs. */
 struct shmbus_view_opts {
-  unsigned history;  /* snapshots kept, newest first (1..SHMBUS_VIEW_MAX_HISTORY); default 1 */
-  int wait_mode;     /* the follower's shmbus_sub_wait() mode; default SHMBUS_WAIT_HYBRID */
+  unsigned history; /* snapshots kept, newest first (1..SHMBUS_VIEW_MAX_HISTORY); default 1 */
+  int wait_mode;    /* the follower's shmbus_sub_wait() mode; default SHMBUS_WAIT_HYBRID */
 };
 
 /* shmbus_view_opts_init() - fill @o with the defaults (latest only, hybrid wait). */

@@ -104,8 +104,8 @@ static int sub(const char *name, long count, double timeout, int mode) {
   }
   qsort(lat, (size_t)n, 8, cmp);
 #define P(q) (n ? (double)lat[(size_t)((n - 1) * (q))] / 1000.0 : 0.0)
-  printf("received %ld/%ld p50 %.1f p90 %.1f p99 %.1f max %.1f (us)\n", n, count, P(0.5),
-         P(0.9), P(0.99), P(1.0));
+  printf("received %ld/%ld p50 %.1f p90 %.1f p99 %.1f max %.1f (us)\n", n, count, P(0.5), P(0.9),
+         P(0.99), P(1.0));
   shmbus_sub_close(s);
   free(buf);
   free(lat);

@@ -85,7 +85,8 @@ static double server_cpu_s(void) { /* utime + stime of the server, seconds */
   fclose(f);
   if ((p = strrchr(buf, ')')) == NULL) return -1;
   /* fields after ") ": state(3) ... utime(14) stime(15) */
-  if (sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu", &ut, &st) != 2) return -1;
+  if (sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu", &ut, &st) != 2)
+    return -1;
   return (double)(ut + st) / (double)sysconf(_SC_CLK_TCK);
 }
 
@@ -180,7 +181,8 @@ static int client_connect(struct client *c, int port) {
   snprintf(req, sizeof req,
            "GET / HTTP/1.1\r\nHost: 127.0.0.1:%d\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
            "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n"
-           "Sec-WebSocket-Protocol: foxglove.websocket.v1\r\n\r\n", port);
+           "Sec-WebSocket-Protocol: foxglove.websocket.v1\r\n\r\n",
+           port);
   if (send_all(c->fd, req, strlen(req)) < 0) return -1;
   while (k < sizeof resp - 1) { /* the response headers, byte by byte up to the blank line */
     if (recv(c->fd, resp + k, 1, 0) != 1) return -1;
@@ -266,7 +268,10 @@ static void publish_paced(shmbus_pub **p, int nbus, size_t size, int count, doub
 }
 
 static struct client *lat_client;
-static void reset_lat(void) { hist_reset(&lat_client->h); lat_client->received = 0; }
+static void reset_lat(void) {
+  hist_reset(&lat_client->h);
+  lat_client->received = 0;
+}
 
 static void wait_subscribed(const char *name, int readers) {
   /* the server reads a bus only once subscribed; give the clients 2 s to subscribe */
@@ -279,7 +284,8 @@ static int run_latency(const char *shmbus, int count) {
   static const size_t sizes[] = {64, 65536};
   char name[96], prefix[64];
   snprintf(prefix, sizeof prefix, "bench-serve-%d-", (int)getpid());
-  printf("| record | records | received | p50 | p90 | p99 | max |\n|---|---|---|---|---|---|---|\n");
+  printf(
+      "| record | records | received | p50 | p90 | p99 | max |\n|---|---|---|---|---|---|---|\n");
   for (int s = 0; s < 2; s++) {
     struct shmbus_pub_opts o;
     shmbus_pub *p;
@@ -305,8 +311,8 @@ static int run_latency(const char *shmbus, int count) {
     lat_client = &c;
     publish_paced(&p, 1, sizes[s], count + 200, 1000, NULL, 200, reset_lat);
     usleep(300000);
-    printf("| %zu B | %d | %" PRIu64 " | %.1f us | %.1f us | %.1f us | %.1f us |\n", sizes[s], count,
-           c.received, hist_pct(&c.h, 0.5) / 1e3, hist_pct(&c.h, 0.9) / 1e3,
+    printf("| %zu B | %d | %" PRIu64 " | %.1f us | %.1f us | %.1f us | %.1f us |\n", sizes[s],
+           count, c.received, hist_pct(&c.h, 0.5) / 1e3, hist_pct(&c.h, 0.9) / 1e3,
            hist_pct(&c.h, 0.99) / 1e3, hist_pct(&c.h, 1.0) / 1e3);
     fflush(stdout);
     client_stop(&c);
@@ -368,7 +374,8 @@ static int run_cpu(const char *shmbus, double seconds) {
   for (i = 0; i < NCLI; i++) recv += c[i].received;
   printf("| 10 buses x 1 kHz x 64 B, 5 clients on every bus | %.1f %% of one core "
          "(%" PRIu64 " of %d messages received) |\n",
-         100 * (cpu1 - cpu0) / ((double)(t1 - t0) / 1e9), recv, (int)(seconds * 1000) * NBUS * NCLI);
+         100 * (cpu1 - cpu0) / ((double)(t1 - t0) / 1e9), recv,
+         (int)(seconds * 1000) * NBUS * NCLI);
   for (i = 0; i < NCLI; i++) client_stop(&c[i]);
   stop_server();
   for (i = 0; i < NBUS; i++) {

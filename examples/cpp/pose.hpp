@@ -11,10 +11,10 @@ namespace example {
 inline constexpr const char* kPoseType = "pose.v1";
 
 struct Pose {
-  uint64_t seq;       // 1, 2, 3, ...
-  int64_t stamp_ns;   // CLOCK_REALTIME when computed
-  double position[3]; // m
-  double orientation[4]; // quaternion x, y, z, w
+  uint64_t seq;           // 1, 2, 3, ...
+  int64_t stamp_ns;       // CLOCK_REALTIME when computed
+  double position[3];     // m
+  double orientation[4];  // quaternion x, y, z, w
 };
 
 static_assert(std::is_trivially_copyable_v<Pose>);

@@ -18,7 +18,10 @@
 #include "examples/sensor/imu.h"
 
 static volatile sig_atomic_t stop;
-static void on_signal(int sig) { (void)sig; stop = 1; }
+static void on_signal(int sig) {
+  (void)sig;
+  stop = 1;
+}
 
 /* A slowly turning, slightly shaking sensor. */
 static void sample(sensors_Imu *m, unsigned long long seq, double t) {
@@ -54,8 +57,8 @@ int main(int argc, char **argv) {
   sigaction(SIGINT, &sa, NULL);
   sigaction(SIGTERM, &sa, NULL);
 
-  struct shmbus_schema schema = {IMU_TYPE_NAME, "omgidl", SHMBUS_MSG_CSTRUCT, IMU_IDL,
-                                 sizeof IMU_IDL - 1, 0};
+  struct shmbus_schema schema = {IMU_TYPE_NAME, "omgidl",           SHMBUS_MSG_CSTRUCT,
+                                 IMU_IDL,       sizeof IMU_IDL - 1, 0};
   shmbus_pub_opts_init(&o);
   o.type = IMU_TYPE;
   o.schema = &schema;

@@ -10,8 +10,8 @@
 #include "examples/sensor/imu_idl/imu.h"
 #include "examples/sensor/imu_schema.h"
 
-#define IMU_TYPE "imu_sample.v1"      /* the bus's type tag, for older readers */
-#define IMU_TYPE_NAME "sensors::Imu"  /* the schema's type name */
+#define IMU_TYPE "imu_sample.v1"     /* the bus's type tag, for older readers */
+#define IMU_TYPE_NAME "sensors::Imu" /* the schema's type name */
 
 /* The layout docs/TYPES.md promises for this IDL (natural alignment): a test of the promise. */
 _Static_assert(sizeof(sensors_Imu) == 48, "8 + 8 + 12 + 12 + 4 + 4 bytes, no padding");

@@ -17,7 +17,10 @@
 #include "examples/sensor/imu.h"
 
 static volatile sig_atomic_t stop;
-static void on_signal(int sig) { (void)sig; stop = 1; }
+static void on_signal(int sig) {
+  (void)sig;
+  stop = 1;
+}
 
 int main(int argc, char **argv) {
   const char *bus = "imu";
@@ -42,8 +45,8 @@ int main(int argc, char **argv) {
   shmbus_pub_opts_init(&o);
   /* The schema: imu.idl's text (IMU_IDL), type sensors::Imu, records that are the C struct
    * idlc made from it (docs/TYPES.md: x-shmbus-cstruct). */
-  struct shmbus_schema schema = {IMU_TYPE_NAME, "omgidl", SHMBUS_MSG_CSTRUCT, IMU_IDL,
-                                 sizeof IMU_IDL - 1, 0};
+  struct shmbus_schema schema = {IMU_TYPE_NAME, "omgidl",           SHMBUS_MSG_CSTRUCT,
+                                 IMU_IDL,       sizeof IMU_IDL - 1, 0};
   o.type = IMU_TYPE;
   o.schema = &schema;
   o.capacity = sizeof(sensors_Imu);

@@ -48,8 +48,8 @@ int main(int argc, char **argv) {
     return 1;
   }
   /* The same type name and the same IDL (by hash): the same struct. */
-  struct shmbus_schema have, want = {IMU_TYPE_NAME, "omgidl", SHMBUS_MSG_CSTRUCT, IMU_IDL,
-                                     sizeof IMU_IDL - 1, 0};
+  struct shmbus_schema have,
+      want = {IMU_TYPE_NAME, "omgidl", SHMBUS_MSG_CSTRUCT, IMU_IDL, sizeof IMU_IDL - 1, 0};
   if (shmbus_sub_schema(s, &have) != 0 || have.hash != shmbus_schema_hash(&want)) {
     fprintf(stderr, "imu_sub: bus '%s' does not carry this program's imu.idl (%s)\n", bus,
             shmbus_sub_schema(s, &have) == 0 ? have.type_name : "untyped");
@@ -69,7 +69,8 @@ int main(int argc, char **argv) {
       sensors_Imu smp;
       struct shmbus_record_info in;
       while (shmbus_sub_next(s, &smp, sizeof smp, &in) == (ssize_t)sizeof smp) {
-        if (nlat < sizeof lat / sizeof lat[0]) lat[nlat++] = now_ns(CLOCK_REALTIME) - (int64_t)in.timestamp_ns;
+        if (nlat < sizeof lat / sizeof lat[0])
+          lat[nlat++] = now_ns(CLOCK_REALTIME) - (int64_t)in.timestamp_ns;
         lost += in.lost;
         got++;
       }
@@ -86,9 +87,9 @@ int main(int argc, char **argv) {
     if (t - window >= 1000000000 || last) {
       if (nlat) {
         qsort(lat, nlat, sizeof lat[0], cmp64);
-        printf("%s: %.0f samples/s, latency p50 %.1f us p99 %.1f us max %.1f us, lost %llu\n",
-               bus, nlat * 1e9 / (double)(t - window), lat[nlat / 2] / 1e3,
-               lat[nlat * 99 / 100] / 1e3, lat[nlat - 1] / 1e3, (unsigned long long)lost);
+        printf("%s: %.0f samples/s, latency p50 %.1f us p99 %.1f us max %.1f us, lost %llu\n", bus,
+               nlat * 1e9 / (double)(t - window), lat[nlat / 2] / 1e3, lat[nlat * 99 / 100] / 1e3,
+               lat[nlat - 1] / 1e3, (unsigned long long)lost);
       } else {
         printf("%s: no samples\n", bus);
       }

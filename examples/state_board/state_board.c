@@ -14,21 +14,20 @@
 #define BOARD_TYPE "state_board.v1"
 
 struct board {
-  char mode[16];      /* "idle", "auto", ... NUL-terminated */
-  double max_speed;   /* m/s */
-  uint32_t revision;  /* bumped by every write */
+  char mode[16];     /* "idle", "auto", ... NUL-terminated */
+  double max_speed;  /* m/s */
+  uint32_t revision; /* bumped by every write */
   uint32_t flags;
 };
 
 static int usage(void) {
-  fprintf(stderr,
-          "usage: state_board write BUS MODE SPEED | read BUS | watch BUS COUNT\n");
+  fprintf(stderr, "usage: state_board write BUS MODE SPEED | read BUS | watch BUS COUNT\n");
   return 2;
 }
 
 static void print_board(const struct board *b, const struct shmbus_record_info *in) {
-  printf("revision %u: mode=%s max_speed=%.2f (version %llu)\n", b->revision, b->mode,
-         b->max_speed, (unsigned long long)in->version);
+  printf("revision %u: mode=%s max_speed=%.2f (version %llu)\n", b->revision, b->mode, b->max_speed,
+         (unsigned long long)in->version);
   fflush(stdout);
 }
 

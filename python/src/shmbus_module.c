@@ -120,11 +120,10 @@ static PyObject *schema_tuple(int rc, const struct shmbus_schema *sc, const char
 /* ---------------------------------------------------------------- Record */
 
 typedef struct {
-  PyObject_HEAD
-  unsigned long long version;
+  PyObject_HEAD unsigned long long version;
   unsigned long long timestamp_ns;
   unsigned long long lost;
-  PyObject *data; /* bytes, or a memoryview of the caller's buffer (the *_into calls) */
+  PyObject *data;  /* bytes, or a memoryview of the caller's buffer (the *_into calls) */
   PyObject *typed; /* the Subscriber's decoder (shmbus._Typed) on a typed bus, else NULL */
 } RecordObject;
 
@@ -248,17 +247,15 @@ static PyTypeObject RecordType = {
 typedef struct LoanObject LoanObject;
 
 typedef struct {
-  PyObject_HEAD
-  shmbus_pub *p;
+  PyObject_HEAD shmbus_pub *p;
   PyObject *name;
   LoanObject *loan; /* the live loan (borrowed: the loan clears it), or NULL */
   PyObject *weakrefs;
 } PublisherObject;
 
 struct LoanObject {
-  PyObject_HEAD
-  PublisherObject *pub; /* strong */
-  void *data;           /* inside the slot, between __enter__ and __exit__ */
+  PyObject_HEAD PublisherObject *pub; /* strong */
+  void *data;                         /* inside the slot, between __enter__ and __exit__ */
   Py_ssize_t size;
   Py_ssize_t length; /* bytes to commit (default: size) */
   Py_ssize_t exports;
@@ -310,10 +307,9 @@ static int pub_init(PublisherObject *self, PyObject *args, PyObject *kw) {
   }
   shmbus_pub *p = NULL;
   int rc;
-  Py_BEGIN_ALLOW_THREADS
-  rc = shmbus_pub_open(cname, &o, &p); /* allocates and pre-faults the segment */
-  Py_END_ALLOW_THREADS
-  if (rc < 0) {
+  Py_BEGIN_ALLOW_THREADS rc =
+      shmbus_pub_open(cname, &o, &p); /* allocates and pre-faults the segment */
+  Py_END_ALLOW_THREADS if (rc < 0) {
     raise_rc(rc, "shmbus_pub_open", name);
     return -1;
   }
@@ -341,9 +337,9 @@ static void pub_dealloc(PublisherObject *self) {
   Py_TYPE(self)->tp_free((PyObject *)self);
 }
 
-#define PUB_CHECK(self, what)                            \
-  do {                                                   \
-    if ((self)->p == NULL) return raise_closed(what);    \
+#define PUB_CHECK(self, what)                         \
+  do {                                                \
+    if ((self)->p == NULL) return raise_closed(what); \
   } while (0)
 
 static PyObject *pub_publish(PublisherObject *self, PyObject *obj) {
@@ -640,8 +636,7 @@ static PyTypeObject LoanType = {
 /* ---------------------------------------------------------------- Subscriber */
 
 typedef struct {
-  PyObject_HEAD
-  shmbus_sub *s;
+  PyObject_HEAD shmbus_sub *s;
   PyObject *name;
   size_t guess;      /* size of the bytes object next() reads into: the last record's length */
   int busy;          /* a call has released the GIL (a wait) */
@@ -696,11 +691,9 @@ static int sub_init(SubscriberObject *self, PyObject *args, PyObject *kw) {
       break;
     }
     /* No bus to sleep on yet: poll (as shmsub --wait-for-bus does). */
-    Py_BEGIN_ALLOW_THREADS
-    struct timespec ts = {0, 10 * 1000 * 1000};
+    Py_BEGIN_ALLOW_THREADS struct timespec ts = {0, 10 * 1000 * 1000};
     nanosleep(&ts, NULL);
-    Py_END_ALLOW_THREADS
-    if (PyErr_CheckSignals() < 0) return -1;
+    Py_END_ALLOW_THREADS if (PyErr_CheckSignals() < 0) return -1;
   }
   if (rc < 0) {
     raise_rc(rc, "shmbus_sub_open", name);
@@ -792,8 +785,7 @@ static PyObject *sub_read_into(SubscriberObject *self, PyObject *buf, int latest
     PyErr_Fetch(&t, &e, &tb);
     PyErr_NormalizeException(&t, &e, &tb);
     PyObject *need = PyLong_FromUnsignedLongLong(in.length);
-    if (e != NULL && need != NULL && PyObject_SetAttrString(e, "needed", need) < 0)
-      PyErr_Clear();
+    if (e != NULL && need != NULL && PyObject_SetAttrString(e, "needed", need) < 0) PyErr_Clear();
     Py_XDECREF(need);
     PyErr_Restore(t, e, tb);
     return NULL;
@@ -856,8 +848,8 @@ static PyObject *sub_next_many_into(SubscriberObject *self, PyObject *buf) {
 static PyObject *sub_next_many_fill(SubscriberObject *self, PyObject *args) {
   PyObject *buf;
   Py_ssize_t data_off, data_size, off_version, off_ts, off_lost, off_len;
-  if (!PyArg_ParseTuple(args, "Onnnnnn:_next_many_fill", &buf, &data_off, &data_size,
-                        &off_version, &off_ts, &off_lost, &off_len))
+  if (!PyArg_ParseTuple(args, "Onnnnnn:_next_many_fill", &buf, &data_off, &data_size, &off_version,
+                        &off_ts, &off_lost, &off_len))
     return NULL;
   if (sub_check(self, "Subscriber.next_many") < 0) return NULL;
   Py_buffer b;
@@ -870,9 +862,9 @@ static PyObject *sub_next_many_fill(SubscriberObject *self, PyObject *args) {
   Py_ssize_t rowsize = b.len / rows;
   /* Every field inside the row: the Python half computes them from the dtype, but a wrong
    * call must raise, never write past a row. */
-  if (data_off < 0 || data_size < 0 || data_off + data_size > rowsize ||
-      off_version < -1 || off_version + 8 > rowsize || off_ts < -1 || off_ts + 8 > rowsize ||
-      off_lost < -1 || off_lost + 8 > rowsize || off_len < -1 || off_len + 4 > rowsize) {
+  if (data_off < 0 || data_size < 0 || data_off + data_size > rowsize || off_version < -1 ||
+      off_version + 8 > rowsize || off_ts < -1 || off_ts + 8 > rowsize || off_lost < -1 ||
+      off_lost + 8 > rowsize || off_len < -1 || off_len + 4 > rowsize) {
     PyBuffer_Release(&b);
     PyErr_SetString(PyExc_ValueError, "_next_many_fill: a field lies outside the row");
     return NULL;
@@ -900,8 +892,7 @@ static PyObject *sub_next_many_fill(SubscriberObject *self, PyObject *args) {
     PyErr_Fetch(&t, &e, &tb);
     PyErr_NormalizeException(&t, &e, &tb);
     PyObject *need = PyLong_FromUnsignedLongLong(in.length);
-    if (e != NULL && need != NULL && PyObject_SetAttrString(e, "needed", need) < 0)
-      PyErr_Clear();
+    if (e != NULL && need != NULL && PyObject_SetAttrString(e, "needed", need) < 0) PyErr_Clear();
     Py_XDECREF(need);
     PyErr_Restore(t, e, tb);
     return NULL;
@@ -934,10 +925,9 @@ static PyObject *sub_wait(SubscriberObject *self, PyObject *args, PyObject *kw) 
     int64_t t = deadline - now;
     if (t < 0) t = 0;
     if (t > slice) t = slice;
-    Py_BEGIN_ALLOW_THREADS
-    rc = shmbus_sub_wait(self->s, t, unborn ? mode | SHMBUS_WAIT_THROUGH_DEATH : mode);
-    Py_END_ALLOW_THREADS
-    unborn = 0;
+    Py_BEGIN_ALLOW_THREADS rc =
+        shmbus_sub_wait(self->s, t, unborn ? mode | SHMBUS_WAIT_THROUGH_DEATH : mode);
+    Py_END_ALLOW_THREADS unborn = 0;
     if (rc == -EOWNERDEAD) {
       /* A new bus is visible a moment before its first writer runs (core/publisher.c):
        * that is not a death. Wait for the writer, one slice at a time. */
@@ -1106,8 +1096,7 @@ static PyMethodDef sub_methods[] = {
 
 static PyGetSetDef sub_getset[] = {
     {"latest", (getter)sub_latest, NULL, "The newest complete version now (0: none).", NULL},
-    {"capacity", (getter)sub_capacity, NULL, "The largest record the bus holds, in bytes.",
-     NULL},
+    {"capacity", (getter)sub_capacity, NULL, "The largest record the bus holds, in bytes.", NULL},
     {"closed", (getter)sub_closed, NULL, "True after close().", NULL},
     {"name", (getter)sub_name, NULL, "The bus name.", NULL},
     {NULL, NULL, NULL, NULL, NULL},
@@ -1138,8 +1127,7 @@ static PyTypeObject SubscriberType = {
 /* A parsed omgidl struct (types/shmbus_types.h): its layout and the record <-> JSON calls.
  * Immutable after __init__: any thread may use it (the library's contract). */
 typedef struct {
-  PyObject_HEAD
-  shmbus_type *t;
+  PyObject_HEAD shmbus_type *t;
 } TypeObject;
 
 static PyTypeObject TypeType;
@@ -1173,12 +1161,12 @@ static void type_dealloc(TypeObject *self) {
   Py_TYPE(self)->tp_free((PyObject *)self);
 }
 
-#define TYPE_CHECK(self)                                                      \
-  do {                                                                        \
-    if ((self)->t == NULL) {                                                  \
-      PyErr_SetString(PyExc_ValueError, "Type not initialised");              \
-      return NULL;                                                            \
-    }                                                                         \
+#define TYPE_CHECK(self)                                         \
+  do {                                                           \
+    if ((self)->t == NULL) {                                     \
+      PyErr_SetString(PyExc_ValueError, "Type not initialised"); \
+      return NULL;                                               \
+    }                                                            \
   } while (0)
 
 static PyObject *type_describe(TypeObject *self, PyObject *unused) {
@@ -1217,8 +1205,8 @@ static PyObject *type_from_json(TypeObject *self, PyObject *json) {
   PyObject *b = PyBytes_FromStringAndSize(NULL, (Py_ssize_t)size);
   if (b == NULL) return NULL;
   char err[512] = "";
-  ssize_t n = shmbus_type_from_json(self->t, j, (size_t)len, PyBytes_AS_STRING(b), size, err,
-                                    sizeof err);
+  ssize_t n =
+      shmbus_type_from_json(self->t, j, (size_t)len, PyBytes_AS_STRING(b), size, err, sizeof err);
   if (n < 0) {
     Py_DECREF(b);
     return raise_type(n, err, shmbus_type_name(self->t));
@@ -1281,23 +1269,24 @@ static PyTypeObject TypeType = {
 /* ---------------------------------------------------------------- administration */
 
 static PyObject *bus_info_dict(const struct shmbus_bus_info *in) {
-  PyObject *d = Py_BuildValue(
-      "{s:s,s:I,s:K,s:K,s:K,s:K,s:K,s:i,s:O,s:O,s:O,s:i,s:I,s:I,s:I,s:i,s:I}", "type", in->type,
-      "slots", (unsigned)in->slots, "capacity", (unsigned long long)in->capacity, "total_size",
-      (unsigned long long)in->total_size, "latest", (unsigned long long)in->latest,
-      "last_publish_ns", (unsigned long long)in->last_publish_ns, "created_ns",
-      (unsigned long long)in->created_ns, "writer_pid", (int)in->writer_pid, "writer_alive",
-      in->writer_alive ? Py_True : Py_False, "writer_closed",
-      in->writer_closed ? Py_True : Py_False, "replaced", in->replaced ? Py_True : Py_False,
-      "sleepers", in->sleepers, "uid", (unsigned)in->uid, "gid", (unsigned)in->gid, "mode",
-      (unsigned)in->mode, "readers", in->readers, "layout_version",
-      (unsigned)in->layout_version);
+  PyObject *d =
+      Py_BuildValue("{s:s,s:I,s:K,s:K,s:K,s:K,s:K,s:i,s:O,s:O,s:O,s:i,s:I,s:I,s:I,s:i,s:I}", "type",
+                    in->type, "slots", (unsigned)in->slots, "capacity",
+                    (unsigned long long)in->capacity, "total_size",
+                    (unsigned long long)in->total_size, "latest", (unsigned long long)in->latest,
+                    "last_publish_ns", (unsigned long long)in->last_publish_ns, "created_ns",
+                    (unsigned long long)in->created_ns, "writer_pid", (int)in->writer_pid,
+                    "writer_alive", in->writer_alive ? Py_True : Py_False, "writer_closed",
+                    in->writer_closed ? Py_True : Py_False, "replaced",
+                    in->replaced ? Py_True : Py_False, "sleepers", in->sleepers, "uid",
+                    (unsigned)in->uid, "gid", (unsigned)in->gid, "mode", (unsigned)in->mode,
+                    "readers", in->readers, "layout_version", (unsigned)in->layout_version);
   if (d == NULL) return NULL;
-  PyObject *sc = Py_BuildValue("{s:s,s:s,s:s,s:K,s:K}", "type_name", in->type_name,
-                               "schema_encoding", in->schema_encoding, "message_encoding",
-                               in->message_encoding, "schema_len",
-                               (unsigned long long)in->schema_len, "schema_hash",
-                               (unsigned long long)in->schema_hash);
+  PyObject *sc =
+      Py_BuildValue("{s:s,s:s,s:s,s:K,s:K}", "type_name", in->type_name, "schema_encoding",
+                    in->schema_encoding, "message_encoding", in->message_encoding, "schema_len",
+                    (unsigned long long)in->schema_len, "schema_hash",
+                    (unsigned long long)in->schema_hash);
   if (sc == NULL || PyDict_Update(d, sc) < 0) {
     Py_XDECREF(sc);
     Py_DECREF(d);
@@ -1377,13 +1366,14 @@ static PyObject *mod_readers(PyObject *m, PyObject *name) {
   if (l == NULL) return NULL;
   static const char *modes[] = {"hybrid", "spin", "sleep", "hybrid"};
   for (int i = 0; i < n; i++) {
-    PyObject *d = Py_BuildValue(
-        "{s:i,s:s,s:O,s:O,s:O,s:K,s:K,s:K,s:K}", "pid", (int)r[i].pid, "mode",
-        modes[r[i].mode & 3], "asleep", r[i].asleep ? Py_True : Py_False, "spinning",
-        r[i].spinning ? Py_True : Py_False, "pollfd", r[i].pollfd ? Py_True : Py_False,
-        "cursor", (unsigned long long)r[i].cursor, "lost", (unsigned long long)r[i].lost,
-        "active_ns", (unsigned long long)r[i].active_ns, "opened_ns",
-        (unsigned long long)r[i].opened_ns);
+    PyObject *d =
+        Py_BuildValue("{s:i,s:s,s:O,s:O,s:O,s:K,s:K,s:K,s:K}", "pid", (int)r[i].pid, "mode",
+                      modes[r[i].mode & 3], "asleep", r[i].asleep ? Py_True : Py_False, "spinning",
+                      r[i].spinning ? Py_True : Py_False, "pollfd",
+                      r[i].pollfd ? Py_True : Py_False, "cursor", (unsigned long long)r[i].cursor,
+                      "lost", (unsigned long long)r[i].lost, "active_ns",
+                      (unsigned long long)r[i].active_ns, "opened_ns",
+                      (unsigned long long)r[i].opened_ns);
     if (d == NULL) {
       Py_DECREF(l);
       return NULL;

@@ -46,8 +46,9 @@ TEST(Hist, PercentilesOfAUniformRangeWithinOnePercent) {
   EXPECT_EQ(h->count, 100000u);
   EXPECT_EQ(h->min, 1000u);
   EXPECT_EQ(h->max, 100999u);
-  const struct { double q, want; } cases[] = {
-      {0.5, 51000}, {0.9, 91000}, {0.99, 100000}, {0.999, 100900}};
+  const struct {
+    double q, want;
+  } cases[] = {{0.5, 51000}, {0.9, 91000}, {0.99, 100000}, {0.999, 100900}};
   for (const auto &c : cases)
     EXPECT_NEAR(static_cast<double>(hist_pct(h.get(), c.q)), c.want, c.want / 100) << c.q;
   EXPECT_EQ(hist_pct(h.get(), 1.0), 100999u);

@@ -218,8 +218,7 @@ TEST_F(Accept, CountsTheSchemaInTheBusSize) {
   uint64_t bytes = bridge_bus_bytes(s.slots, s.capacity) + bridge_schema_bytes(&s);
   EXPECT_EQ(((32u + 5 + 7 + 17 + SHMBUS_SCHEMA_MAX + 1 + 4095u) & ~4095ull),
             bridge_schema_bytes(&s));
-  EXPECT_EQ(BRIDGE_TOO_BIG,
-            bridge_check_sample(&src_, &s, kSelf, bytes - 1, 1, kNow, &gap_));
+  EXPECT_EQ(BRIDGE_TOO_BIG, bridge_check_sample(&src_, &s, kSelf, bytes - 1, 1, kNow, &gap_));
   EXPECT_EQ(BRIDGE_ACCEPT, bridge_check_sample(&src_, &s, kSelf, bytes, 1, kNow, &gap_));
 }
 

@@ -45,18 +45,12 @@ static int set_field(shmbus_dds_BusRecord *r, uint32_t *n, const char *kv) {
   const char *v = strchr(kv, '=');
   if (v == NULL) return -1;
   v++;
-  if (strncmp(kv, "origin=", 7) == 0)
-    r->origin = strtoull(v, NULL, 16);
-  else if (strncmp(kv, "bus_id=", 7) == 0)
-    r->bus_id = strtoull(v, NULL, 10);
-  else if (strncmp(kv, "version=", 8) == 0)
-    r->version = strtoull(v, NULL, 10);
-  else if (strncmp(kv, "slots=", 6) == 0)
-    r->slots = (uint32_t)strtoul(v, NULL, 10);
-  else if (strncmp(kv, "capacity=", 9) == 0)
-    r->capacity = strtoull(v, NULL, 10);
-  else if (strncmp(kv, "type=", 5) == 0)
-    snprintf(r->type_tag, sizeof r->type_tag, "%s", v);
+  if (strncmp(kv, "origin=", 7) == 0) r->origin = strtoull(v, NULL, 16);
+  else if (strncmp(kv, "bus_id=", 7) == 0) r->bus_id = strtoull(v, NULL, 10);
+  else if (strncmp(kv, "version=", 8) == 0) r->version = strtoull(v, NULL, 10);
+  else if (strncmp(kv, "slots=", 6) == 0) r->slots = (uint32_t)strtoul(v, NULL, 10);
+  else if (strncmp(kv, "capacity=", 9) == 0) r->capacity = strtoull(v, NULL, 10);
+  else if (strncmp(kv, "type=", 5) == 0) snprintf(r->type_tag, sizeof r->type_tag, "%s", v);
   else if (strncmp(kv, "schema_name=", 12) == 0)
     snprintf(r->schema_name, sizeof r->schema_name, "%s", v);
   else if (strncmp(kv, "schema_encoding=", 16) == 0)
@@ -82,13 +76,11 @@ static int set_field(shmbus_dds_BusRecord *r, uint32_t *n, const char *kv) {
     }
     r->schema._buffer = (uint8_t *)v;
     r->schema._length = r->schema._maximum = (uint32_t)len;
-  } else if (strncmp(kv, "count=", 6) == 0)
-    *n = (uint32_t)strtoul(v, NULL, 10);
+  } else if (strncmp(kv, "count=", 6) == 0) *n = (uint32_t)strtoul(v, NULL, 10);
   else if (strncmp(kv, "payload=", 8) == 0) {
     r->payload._buffer = (uint8_t *)v;
     r->payload._length = r->payload._maximum = (uint32_t)strlen(v);
-  } else
-    return -1;
+  } else return -1;
   return 0;
 }
 
@@ -122,8 +114,8 @@ static int pub(const char *bus, int argc, char **argv) {
       return 2;
     }
   if (!hash_given && r.schema_name[0]) { /* the right hash, as a real exporter sends */
-    struct shmbus_schema sc = {r.schema_name,  r.schema_encoding,  r.message_encoding,
-                               r.schema._buffer, r.schema._length, 0};
+    struct shmbus_schema sc = {r.schema_name,    r.schema_encoding, r.message_encoding,
+                               r.schema._buffer, r.schema._length,  0};
     if (memchr(r.schema_name, '\0', sizeof r.schema_name)) r.schema_hash = shmbus_schema_hash(&sc);
   }
   dds_entity_t topic = make_topic(bus);
@@ -227,9 +219,8 @@ static int flood(const char *prefix, int n, const char *stopfile) {
 
 int main(int argc, char **argv) {
   if (argc < 4) {
-    fprintf(stderr,
-            "usage: bridge_forge DOMAIN pub BUS [FIELD=VALUE]...\n"
-            "       bridge_forge DOMAIN siege BUS STOPFILE\n");
+    fprintf(stderr, "usage: bridge_forge DOMAIN pub BUS [FIELD=VALUE]...\n"
+                    "       bridge_forge DOMAIN siege BUS STOPFILE\n");
     return 2;
   }
   pp = dds_create_participant((dds_domainid_t)atoi(argv[1]), NULL, NULL);

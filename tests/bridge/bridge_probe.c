@@ -64,8 +64,8 @@ static shmbus_sub *open_typed(const char *name, const char *type, double deadlin
   }
   shmbus_sub_info(s, &info);
   if (strcmp(info.type, type) != 0) {
-    fprintf(stderr, "bridge_probe: bus %s has type tag \"%s\", expected \"%s\"\n", name,
-            info.type, type);
+    fprintf(stderr, "bridge_probe: bus %s has type tag \"%s\", expected \"%s\"\n", name, info.type,
+            type);
     exit(1);
   }
   return s;
@@ -104,8 +104,8 @@ static int latest(const char *name, const char *type, long want, double timeout,
     }
     usleep(10000);
   }
-  fprintf(stderr, "bridge_probe: latest of %s is seq=%ld, expected seq=%ld within %.0f s\n",
-          name, seen, want, timeout);
+  fprintf(stderr, "bridge_probe: latest of %s is seq=%ld, expected seq=%ld within %.0f s\n", name,
+          seen, want, timeout);
   shmbus_sub_close(s);
   return 1;
 }
@@ -129,8 +129,8 @@ static int follow(const char *name, const char *type, long last, double timeout)
     while ((n = shmbus_sub_next(s, rec, sizeof rec, &ri)) >= 0) {
       long v = seq_of(rec, n);
       if (v <= prev) {
-        fprintf(stderr, "bridge_probe: %s delivered seq=%ld after seq=%ld: out of order\n",
-                name, v, prev);
+        fprintf(stderr, "bridge_probe: %s delivered seq=%ld after seq=%ld: out of order\n", name, v,
+                prev);
         shmbus_sub_close(s);
         return 1;
       }
@@ -142,8 +142,8 @@ static int follow(const char *name, const char *type, long last, double timeout)
       }
     }
   }
-  fprintf(stderr, "bridge_probe: %s: seq=%ld never arrived within %.0f s (last seen %ld)\n",
-          name, last, timeout, prev);
+  fprintf(stderr, "bridge_probe: %s: seq=%ld never arrived within %.0f s (last seen %ld)\n", name,
+          last, timeout, prev);
   shmbus_sub_close(s);
   return 1;
 }

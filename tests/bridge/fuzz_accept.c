@@ -55,21 +55,15 @@ static int schema(struct bridge_sample *s, const uint8_t *p) {
     case 2:
       sc.type_name = long_name; /* no NUL within 256 bytes */
       break;
-    case 3:
-      sc.message_encoding = long_enc;
-      break;
-    case 4:
-      sc.type_name = (p[2] & 1) ? "bad\tname" : "";
-      break;
+    case 3: sc.message_encoding = long_enc; break;
+    case 4: sc.type_name = (p[2] & 1) ? "bad\tname" : ""; break;
     case 5:
       sc.schema_encoding = (p[2] & 1) ? "\x7f" : "0123456789012345678901234567890"; /* 31: ok */
       break;
     case 6: /* a text length beyond the bound: never read */
       sc.text_len = (p[2] & 1) ? SHMBUS_SCHEMA_MAX + 1ull : (uint64_t)UINT32_MAX;
       break;
-    default:
-      sc.message_encoding = "";
-      break;
+    default: sc.message_encoding = ""; break;
   }
   s->schema_name = sc.type_name;
   s->schema_encoding = sc.schema_encoding;
@@ -126,24 +120,17 @@ static void one(struct bridge_source *src, const uint8_t *p, uint64_t *now) {
       CHECK(before.have && s.origin == before.origin && s.bus_id == before.bus_id);
       CHECK(s.version <= before.version);
       break;
-    case BRIDGE_FOREIGN:
-      CHECK(alive && before.have && s.origin != before.origin);
-      break;
-    case BRIDGE_OWN:
-      CHECK(self != 0 && s.origin == self);
-      break;
+    case BRIDGE_FOREIGN: CHECK(alive && before.have && s.origin != before.origin); break;
+    case BRIDGE_OWN: CHECK(self != 0 && s.origin == self); break;
     case BRIDGE_TOO_BIG:
       CHECK(good_schema && bridge_bus_bytes(s.slots, s.capacity) + bridge_schema_bytes(&s) > max);
       break;
-    case BRIDGE_BAD_SCHEMA:
-      CHECK(!good_schema);
-      break;
+    case BRIDGE_BAD_SCHEMA: CHECK(!good_schema); break;
     case BRIDGE_IMPLAUSIBLE:
       CHECK(before.have && s.origin == before.origin && src->run > 0 &&
             src->run < BRIDGE_RESYNC_RUN);
       break;
-    case BRIDGE_MALFORMED:
-      break;
+    case BRIDGE_MALFORMED: break;
   }
 }
 

@@ -66,7 +66,9 @@ TEST(CppError, PositiveAndNegativeErrnoAreTheSame) {
   EXPECT_STREQ("where: detail", shmbus::Error(-EINVAL, "where", "detail").what());
 }
 
-TEST(CppError, VersionIsTheHeadersVersion) { EXPECT_STREQ(SHMBUS_VERSION_STRING, shmbus::version()); }
+TEST(CppError, VersionIsTheHeadersVersion) {
+  EXPECT_STREQ(SHMBUS_VERSION_STRING, shmbus::version());
+}
 
 // ------------------------------------------------------------ Publisher
 
@@ -142,7 +144,7 @@ TEST(CppPublisher, MoveOnlyAndCloseIsIdempotent) {
   ThrowsErrno(EINVAL, [&] { c.info(); });
   EXPECT_EQ(0u, c.version());
   shmbus::Publisher reopened(bus.c_str());  // close() released the lock
-  EXPECT_EQ(1u, reopened.info().latest);   // ...and the bus kept its record
+  EXPECT_EQ(1u, reopened.info().latest);    // ...and the bus kept its record
   shmbus::Publisher empty;
   EXPECT_FALSE(empty.is_open());
 }
@@ -565,7 +567,9 @@ TEST(CppSubscriber, MoveOnlyAndCloseIsIdempotent) {
   ThrowsErrno(EINVAL, [&] { c.read_latest(buf); });
   ThrowsErrno(EINVAL, [&] { c.wait(0s); });
   ThrowsErrno(EINVAL, [&] { c.info(); });
-  ThrowsErrno(EINVAL, [&] { for (const auto& r : c.records()) ADD_FAILURE() << Str(r); });
+  ThrowsErrno(EINVAL, [&] {
+    for (const auto& r : c.records()) ADD_FAILURE() << Str(r);
+  });
 }
 
 // ------------------------------------------------------------ administration
@@ -637,7 +641,8 @@ TEST(CppTyped, PublishAndReadPoses) {
 TEST(CppTyped, ChecksTheTypeTag) {
   TempBus bus("cpp");
   shmbus::TypedPublisher<Pose> p(bus.c_str(), "pose.v1");
-  std::string msg = ThrowsErrno(EPROTOTYPE, [&] { shmbus::TypedSubscriber<Pose> s(bus.c_str(), "pose.v2"); });
+  std::string msg =
+      ThrowsErrno(EPROTOTYPE, [&] { shmbus::TypedSubscriber<Pose> s(bus.c_str(), "pose.v2"); });
   EXPECT_NE(std::string::npos, msg.find("carries type 'pose.v1', not 'pose.v2'")) << msg;
   shmbus::TypedSubscriber<Pose> untagged(bus.c_str());  // no tag asked for: not checked
   EXPECT_TRUE(untagged.is_open());
@@ -665,7 +670,9 @@ TEST(CppTyped, ChecksTheSizeAgainstTheBus) {
   shmbus::TypedSubscriber<Pose> s(bus.c_str());
   bytes.publish("short");
   std::string msg = ThrowsErrno(EBADMSG, [&] { s.next(); });
-  EXPECT_NE(std::string::npos, msg.find("has 5 bytes, the type has " + std::to_string(sizeof(Pose)))) << msg;
+  EXPECT_NE(std::string::npos,
+            msg.find("has 5 bytes, the type has " + std::to_string(sizeof(Pose))))
+      << msg;
   EXPECT_FALSE(s.next()) << "the bad record was consumed";
   std::vector<char> too_long(sizeof(Pose) + 1, 'x');
   bytes.publish(too_long.data(), too_long.size());

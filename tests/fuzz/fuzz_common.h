@@ -63,10 +63,8 @@ static inline void fuzz_check_result(ssize_t r, size_t cap, const char *what) {
     case -EAGAIN:
     case -ENOBUFS:
     case -EBADMSG:
-    case -ESTALE:
-      return;
-    default:
-      fuzz_fail("%s returned undocumented %zd", what, r);
+    case -ESTALE: return;
+    default: fuzz_fail("%s returned undocumented %zd", what, r);
   }
 }
 

@@ -43,8 +43,7 @@ static void stream(const uint8_t *data, size_t size) {
 }
 
 /* One message index: every entry parses inside the decompressed chunk or is refused. */
-static void follow_message_index(mcap_reader *r, uint64_t off, const uint8_t *chunk,
-                                 uint64_t len) {
+static void follow_message_index(mcap_reader *r, uint64_t off, const uint8_t *chunk, uint64_t len) {
   struct mcap_record mi, m;
   uint64_t t, o;
   uint32_t e;

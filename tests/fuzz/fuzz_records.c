@@ -153,14 +153,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     size_t cap = b->capacity;
     ssize_t r;
     switch (op % 10) {
-      case 2:
-        cap = op >> 4; /* fall through */
+      case 2: cap = op >> 4; /* fall through */
       case 0:
         r = shmbus_sub_read_latest(s, buf, cap, &info);
         check_record(b, r, cap, &info, "read_latest");
         break;
-      case 3:
-        cap = op >> 4; /* fall through */
+      case 3: cap = op >> 4; /* fall through */
       case 1:
         r = shmbus_sub_next(s, buf, cap, &info);
         check_record(b, r, cap, &info, "next");
@@ -178,8 +176,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         have_next = 0;
         break;
       case 5:
-        rc = shmbus_sub_wait(
-            s, 0, (op & 0x10) ? SHMBUS_WAIT_SLEEP | SHMBUS_WAIT_THROUGH_DEATH : SHMBUS_WAIT_SLEEP);
+        rc = shmbus_sub_wait(s, 0,
+                             (op & 0x10) ? SHMBUS_WAIT_SLEEP | SHMBUS_WAIT_THROUGH_DEATH
+                                         : SHMBUS_WAIT_SLEEP);
         if (rc != 0 && rc != -ETIMEDOUT && rc != -EOWNERDEAD && rc != -ESTALE)
           fuzz_fail("wait returned undocumented %d", rc);
         break;
@@ -196,18 +195,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         uint64_t off = HDR + (take(&pr) % b->slots) * b->stride;
         int8_t e = (int8_t)take(&pr);
         switch ((op >> 4) & 3) {
-          case 0:
-            atomic_store(u64(b, off + SLOT_SEQ), 2 * latest + (uint64_t)(int64_t)e);
-            break;
+          case 0: atomic_store(u64(b, off + SLOT_SEQ), 2 * latest + (uint64_t)(int64_t)e); break;
           case 1:
             atomic_store(u64(b, off + SLOT_LENGTH), b->capacity + (uint64_t)(int64_t)e);
             break;
-          case 2:
-            atomic_store(u64(b, off + SLOT_VERSION), latest + (uint64_t)(int64_t)e);
-            break;
-          default:
-            atomic_store(u64(b, off + SLOT_SEQ), (uint64_t)(int64_t)e);
-            break;
+          case 2: atomic_store(u64(b, off + SLOT_VERSION), latest + (uint64_t)(int64_t)e); break;
+          default: atomic_store(u64(b, off + SLOT_SEQ), (uint64_t)(int64_t)e); break;
         }
         break;
       }

@@ -73,10 +73,13 @@ static void drain(struct hub *h, struct hub_client *c) {
   int binary, rc, n = 0;
   while ((rc = hub_client_frame(h, c, &buf, &len, &binary)) == 1) {
     if (binary) {
-      if (len < HUB_DATA_HEADER || buf[HUB_PRE] != 1) fuzz_fail("a binary frame of %zu bytes, opcode %d", len, buf[HUB_PRE]);
+      if (len < HUB_DATA_HEADER || buf[HUB_PRE] != 1)
+        fuzz_fail("a binary frame of %zu bytes, opcode %d", len, buf[HUB_PRE]);
     } else {
       json_t *j = json_loadb((const char *)buf + HUB_PRE, len, 0, NULL);
-      if (j == NULL || !json_is_string(json_object_get(j, "op"))) fuzz_fail("a text frame that is not a JSON object with an op: %.*s", (int)len, buf + HUB_PRE);
+      if (j == NULL || !json_is_string(json_object_get(j, "op")))
+        fuzz_fail("a text frame that is not a JSON object with an op: %.*s", (int)len,
+                  buf + HUB_PRE);
       json_decref(j);
     }
     if (++n > 100000) fuzz_fail("a client's frames never end");
@@ -105,33 +108,32 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     pos += 3 + len;
     which = (op >> 7) & 1;
     switch (op & 3) {
-    case 0:
-    case 1:
-      rc = hub_client_message(h, c[which], p, len, op & 1);
-      if (rc != 0 && rc != -ENOBUFS && rc != -EMSGSIZE) fuzz_fail("hub_client_message returned undocumented %d", rc);
-      break;
-    case 2: {
-      unsigned k = len ? p[0] : 0;
-      if (k % 3 == 0 && nch < 8) {
-        ch[nch++] = hub_channel_add(h, &d, NULL);
-      } else if (k % 3 == 1 && nch > 0) {
-        unsigned j = (k / 3) % (unsigned)nch;
-        if (ch[j]) hub_channel_remove(h, ch[j]);
-        ch[j] = ch[--nch];
-      } else if (nch > 0) {
-        unsigned j = (k / 3) % (unsigned)nch;
-        struct serve_payload *pl = serve_payload_new(len);
-        if (pl && ch[j]) {
-          memcpy(pl->data, p, len);
-          hub_channel_offer(h, ch[j], pl);
+      case 0:
+      case 1:
+        rc = hub_client_message(h, c[which], p, len, op & 1);
+        if (rc != 0 && rc != -ENOBUFS && rc != -EMSGSIZE)
+          fuzz_fail("hub_client_message returned undocumented %d", rc);
+        break;
+      case 2: {
+        unsigned k = len ? p[0] : 0;
+        if (k % 3 == 0 && nch < 8) {
+          ch[nch++] = hub_channel_add(h, &d, NULL);
+        } else if (k % 3 == 1 && nch > 0) {
+          unsigned j = (k / 3) % (unsigned)nch;
+          if (ch[j]) hub_channel_remove(h, ch[j]);
+          ch[j] = ch[--nch];
+        } else if (nch > 0) {
+          unsigned j = (k / 3) % (unsigned)nch;
+          struct serve_payload *pl = serve_payload_new(len);
+          if (pl && ch[j]) {
+            memcpy(pl->data, p, len);
+            hub_channel_offer(h, ch[j], pl);
+          }
+          serve_payload_unref(pl);
         }
-        serve_payload_unref(pl);
+        break;
       }
-      break;
-    }
-    case 3:
-      drain(h, c[which]);
-      break;
+      case 3: drain(h, c[which]); break;
     }
     for (i = 0; i < 2; i++) {
       struct hub_client_stats st;

@@ -54,8 +54,7 @@ static char **fuzz_spell_options(int argc, char **argv, const struct tool_option
     if (o->name == NULL) continue;
     if (argv[i][1] == '\0' || argv[i][2] == '\0')
       snprintf(spelled[i], FUZZ_SPELL_LEN, "--%s", o->name);
-    else
-      snprintf(spelled[i], FUZZ_SPELL_LEN, "--%s=%s", o->name, argv[i] + 2);
+    else snprintf(spelled[i], FUZZ_SPELL_LEN, "--%s=%s", o->name, argv[i] + 2);
     out[i] = spelled[i];
   }
   out[argc] = NULL;
@@ -64,17 +63,17 @@ static char **fuzz_spell_options(int argc, char **argv, const struct tool_option
 
 /* Parse @argc/@argv with the tool's parse_args (options spelled from its table @options);
  * abort if it accepts an invalid bus name. */
-#define FUZZ_PARSE(argc, argv)                                                  \
-  do {                                                                          \
-    struct opts o_;                                                             \
-    char **args_ = fuzz_spell_options((argc), (argv), &options);               \
-    int rc_;                                                                    \
-    memset(&o_, 0, sizeof o_);                                                  \
-    optind = 0; /* glibc: 0 re-initialises getopt completely */                 \
-    fuzz_exit_armed = 1;                                                        \
-    rc_ = setjmp(fuzz_exit_jump);                                               \
-    if (rc_ == 0) rc_ = parse_args((argc), args_, &o_) == 0 ? 0 : 1;           \
-    fuzz_exit_armed = 0;                                                        \
+#define FUZZ_PARSE(argc, argv)                                                     \
+  do {                                                                             \
+    struct opts o_;                                                                \
+    char **args_ = fuzz_spell_options((argc), (argv), &options);                   \
+    int rc_;                                                                       \
+    memset(&o_, 0, sizeof o_);                                                     \
+    optind = 0; /* glibc: 0 re-initialises getopt completely */                    \
+    fuzz_exit_armed = 1;                                                           \
+    rc_ = setjmp(fuzz_exit_jump);                                                  \
+    if (rc_ == 0) rc_ = parse_args((argc), args_, &o_) == 0 ? 0 : 1;               \
+    fuzz_exit_armed = 0;                                                           \
     if (rc_ == 0 && (o_.name == NULL || shmbus_name_check(o_.name) != 0)) abort(); \
   } while (0)
 

@@ -47,7 +47,8 @@ static shmbus_type *type(void) {
     fuzz_fail("the fixed type does not parse: %s", err);
   /* The offsets from shmbus_type_describe(): "b", "fl" (+0 for a), "flags". */
   if (shmbus_type_describe(t, &out) < 0) fuzz_fail("describe");
-  const char *b = strstr(out, "{\"name\":\"b\",\"offset\":"), *fl = strstr(out, "{\"name\":\"fl\",\"offset\":"),
+  const char *b = strstr(out, "{\"name\":\"b\",\"offset\":"),
+             *fl = strstr(out, "{\"name\":\"fl\",\"offset\":"),
              *fs = strstr(out, "{\"name\":\"flags\",\"offset\":");
   if (!b || !fl || !fs) fuzz_fail("describe: no b, fl or flags in %s", out);
   bools[0] = strtoul(strchr(b + 9, ':') + 1, NULL, 10);

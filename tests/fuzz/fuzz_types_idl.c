@@ -19,7 +19,8 @@ static void check_type(const shmbus_type *t) {
   if (shmbus_type_describe(t, &d) <= 0) fuzz_fail("describe failed");
   free(d);
   if (size > 65536) return; /* a large record: the conversions below are linear in it */
-  unsigned char *rec = calloc(1, size), *back = malloc(size), *cdr = malloc(shmbus_type_cdr_size(t));
+  unsigned char *rec = calloc(1, size), *back = malloc(size),
+                *cdr = malloc(shmbus_type_cdr_size(t));
   ssize_t n = shmbus_type_to_json(t, rec, size, &j, err, sizeof err);
   if (n <= 0) fuzz_fail("to_json of a zero record: %zd %s", n, err);
   if (shmbus_type_from_json(t, j, (size_t)n, back, size, err, sizeof err) != (ssize_t)size)

@@ -71,8 +71,8 @@ static int read_file(const char *path) {
     if (rec.op == MCAP_OP_CHANNEL && !topics[rec.u.channel.id])
       topics[rec.u.channel.id] = strndup(rec.u.channel.topic.p, rec.u.channel.topic.n);
     if (rec.op != MCAP_OP_MESSAGE) continue;
-    printf("%s %u %llu %llu ", topics[rec.u.message.channel_id] ? topics[rec.u.message.channel_id]
-                                                                : "?",
+    printf("%s %u %llu %llu ",
+           topics[rec.u.message.channel_id] ? topics[rec.u.message.channel_id] : "?",
            rec.u.message.sequence, (unsigned long long)rec.u.message.log_time,
            (unsigned long long)rec.u.message.publish_time);
     for (k = 0; k < rec.u.message.len; k++) printf("%02x", rec.u.message.data[k]);

@@ -120,16 +120,15 @@ TEST(Chaos, KillAndRestartWritersAndReadersAtRandom) {
     lives += r.lives;
     resumes += r.writer_lives_seen;
   }
-  printf(
-      "SUMMARY: chaos %.0fs seed=%u writer_kills=%llu reader_kills=%llu writer_lives=%llu "
-      "publishes=%llu records=%llu lost=%llu resumes=%llu bad=%llu backwards=%llu "
-      "wait_overruns=%llu stuck=%llu errors=%llu writer_errors=%llu reopens=%llu\n",
-      seconds, seed, (unsigned long long)writer_kills, (unsigned long long)reader_kills,
-      (unsigned long long)sh->writer_lives.load(), (unsigned long long)sh->publishes.load(),
-      (unsigned long long)records, (unsigned long long)lost, (unsigned long long)resumes,
-      (unsigned long long)bad, (unsigned long long)back, (unsigned long long)overruns,
-      (unsigned long long)stuck, (unsigned long long)errors,
-      (unsigned long long)sh->writer_errors.load(), (unsigned long long)(opens - lives));
+  printf("SUMMARY: chaos %.0fs seed=%u writer_kills=%llu reader_kills=%llu writer_lives=%llu "
+         "publishes=%llu records=%llu lost=%llu resumes=%llu bad=%llu backwards=%llu "
+         "wait_overruns=%llu stuck=%llu errors=%llu writer_errors=%llu reopens=%llu\n",
+         seconds, seed, (unsigned long long)writer_kills, (unsigned long long)reader_kills,
+         (unsigned long long)sh->writer_lives.load(), (unsigned long long)sh->publishes.load(),
+         (unsigned long long)records, (unsigned long long)lost, (unsigned long long)resumes,
+         (unsigned long long)bad, (unsigned long long)back, (unsigned long long)overruns,
+         (unsigned long long)stuck, (unsigned long long)errors,
+         (unsigned long long)sh->writer_errors.load(), (unsigned long long)(opens - lives));
   fflush(stdout);
 
   EXPECT_EQ(0u, bad) << "records whose bytes are not their version's";

@@ -23,20 +23,20 @@ namespace shmbus_rel {
 constexpr uid_t kNobody = 65534;
 
 struct HostileState {
-  std::atomic<int> armed{0};          // set once it holds every lock it could take
+  std::atomic<int> armed{0};  // set once it holds every lock it could take
   std::atomic<int> stop{0};
-  std::atomic<int> dropped{0};        // runs as nobody (1) or as the writer's user (0)
+  std::atomic<int> dropped{0};          // runs as nobody (1) or as the writer's user (0)
   std::atomic<int> lock_open_errno{0};  // errno of opening the writer's lock object (0: opened)
-  std::atomic<int> locks_taken{0};    // flock / OFD locks it obtained
+  std::atomic<int> locks_taken{0};      // flock / OFD locks it obtained
   std::atomic<uint64_t> rounds{0};
-  std::atomic<int> failed{0};         // it could not even start (see stderr)
-  std::atomic<int> wake_changed{0};   // it removed or re-moded the wake page (must stay 0)
+  std::atomic<int> failed{0};        // it could not even start (see stderr)
+  std::atomic<int> wake_changed{0};  // it removed or re-moded the wake page (must stay 0)
 };
 
 enum class Attack {
-  kChaos,     // clear and set the flag, spurious FUTEX_WAKEs, garbage over the wake page
-  kClearFlag, // only clear the flag, as fast as it can: delays other readers' wakeups
-  kTruncate,  // try to shrink, remove or re-mode the wake page it may write, over and over
+  kChaos,      // clear and set the flag, spurious FUTEX_WAKEs, garbage over the wake page
+  kClearFlag,  // only clear the flag, as fast as it can: delays other readers' wakeups
+  kTruncate,   // try to shrink, remove or re-mode the wake page it may write, over and over
 };
 
 // Makes @name world-readable with the reliability geometry, so "nobody" may read it.
@@ -102,9 +102,7 @@ inline int HostileMain(const std::string& name, HostileState* hs, Attack attack)
   hs->armed = 1;
   for (uint64_t k = 0; !hs->stop.load(std::memory_order_relaxed); k++) {
     switch (attack) {
-      case Attack::kClearFlag:
-        flag->store(0, std::memory_order_relaxed);
-        break;
+      case Attack::kClearFlag: flag->store(0, std::memory_order_relaxed); break;
       case Attack::kChaos:
         flag->store(k & 1, std::memory_order_relaxed);
         if (k % 64 == 0) memset(page + 4 + (k % 4000), int(k), 92);  // garbage past the flag

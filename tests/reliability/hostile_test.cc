@@ -110,14 +110,13 @@ TEST(Hostile, WriterKeepsPublishingAndReadersKeepReadingCorrectRecords) {
   EXPECT_EQ(0, shmbus_test::Reap(busy));
 
   uint64_t bad = Sum(sh, 3, &rel::ReaderStats::bad), errors = Sum(sh, 3, &rel::ReaderStats::errors);
-  printf(
-      "SUMMARY: hostile publishes/s baseline=%.0f attacked=%.0f (%.0f%%) reader_records "
-      "baseline=%llu attacked=%llu hostile_rounds=%llu locks_taken=%d as_nobody=%d "
-      "lock_object_open_errno=%d new_writer=%d resumed=%d bad=%llu errors=%llu\n",
-      base, attacked, 100 * attacked / base, (unsigned long long)base_records,
-      (unsigned long long)attacked_records, (unsigned long long)hs->rounds.load(),
-      hs->locks_taken.load(), hs->dropped.load(), hs->lock_open_errno.load(), took_over, resumed,
-      (unsigned long long)bad, (unsigned long long)errors);
+  printf("SUMMARY: hostile publishes/s baseline=%.0f attacked=%.0f (%.0f%%) reader_records "
+         "baseline=%llu attacked=%llu hostile_rounds=%llu locks_taken=%d as_nobody=%d "
+         "lock_object_open_errno=%d new_writer=%d resumed=%d bad=%llu errors=%llu\n",
+         base, attacked, 100 * attacked / base, (unsigned long long)base_records,
+         (unsigned long long)attacked_records, (unsigned long long)hs->rounds.load(),
+         hs->locks_taken.load(), hs->dropped.load(), hs->lock_open_errno.load(), took_over, resumed,
+         (unsigned long long)bad, (unsigned long long)errors);
   EXPECT_GT(base, 0);
   EXPECT_GT(attacked * 20, base) << "the hostile reader collapsed the writer's rate";
   EXPECT_GT(attacked_records, 0u) << "readers got nothing while under attack";
@@ -236,11 +235,10 @@ TEST(Hostile, FlagClearerDelaysWakeupsByAtMostATick) {
   auto q = [](const std::vector<int64_t>& v, double f) {
     return v[size_t(f * (v.size() - 1))] / 1e6;
   };
-  printf(
-      "SUMMARY: wake delay ms baseline p50=%.3f p99=%.3f max=%.3f; flag-clearer p50=%.3f "
-      "p99=%.3f max=%.3f; hostile_rounds=%llu\n",
-      q(base, .5), q(base, .99), q(base, 1), q(hostile, .5), q(hostile, .99), q(hostile, 1),
-      (unsigned long long)hs->rounds.load());
+  printf("SUMMARY: wake delay ms baseline p50=%.3f p99=%.3f max=%.3f; flag-clearer p50=%.3f "
+         "p99=%.3f max=%.3f; hostile_rounds=%llu\n",
+         q(base, .5), q(base, .99), q(base, 1), q(hostile, .5), q(hostile, .99), q(hostile, 1),
+         (unsigned long long)hs->rounds.load());
   EXPECT_GT(hs->rounds.load(), 1000u) << "the hostile reader did not really attack";
   // Every record arrived (checked in SleepPhase). The bound is the 10 ms tick + scheduling;
   // asserted with a wide margin for a noisy machine: median under 10 ticks, none over 1 s.

@@ -77,15 +77,14 @@ TEST(Soak, FullRateWriterManyReaders) {
     rss1_sum += rss1[i];
     worst_growth = std::max(worst_growth, rss1[i] - rss0[i]);
   }
-  printf(
-      "SUMMARY: soak %.0fs readers=%d publishes=%llu (%.0f/s) records=%llu lost=%llu bad=%llu "
-      "backwards=%llu wait_overruns=%llu stuck=%llu errors=%llu writer_errors=%llu "
-      "rss_kib start=%ld end=%ld (writer %ld -> %ld) worst_growth_kib=%ld\n",
-      elapsed, readers, (unsigned long long)pubs, pubs / elapsed, (unsigned long long)records,
-      (unsigned long long)lost, (unsigned long long)bad, (unsigned long long)back,
-      (unsigned long long)overruns, (unsigned long long)stuck, (unsigned long long)errors,
-      (unsigned long long)sh->writer_errors.load(), rss0_sum, rss1_sum, rss0[0], rss1[0],
-      worst_growth);
+  printf("SUMMARY: soak %.0fs readers=%d publishes=%llu (%.0f/s) records=%llu lost=%llu bad=%llu "
+         "backwards=%llu wait_overruns=%llu stuck=%llu errors=%llu writer_errors=%llu "
+         "rss_kib start=%ld end=%ld (writer %ld -> %ld) worst_growth_kib=%ld\n",
+         elapsed, readers, (unsigned long long)pubs, pubs / elapsed, (unsigned long long)records,
+         (unsigned long long)lost, (unsigned long long)bad, (unsigned long long)back,
+         (unsigned long long)overruns, (unsigned long long)stuck, (unsigned long long)errors,
+         (unsigned long long)sh->writer_errors.load(), rss0_sum, rss1_sum, rss0[0], rss1[0],
+         worst_growth);
   EXPECT_EQ(0u, bad);
   EXPECT_EQ(0u, back);
   EXPECT_EQ(0u, overruns);

@@ -151,7 +151,8 @@ TEST(Stale, ShmbusToolShowsDeadBusesAndRemovesThem) {
   EXPECT_NE(std::string::npos, line.find("\"writer_alive\":false")) << "ls: " << out;
   ASSERT_EQ(0, Shell(tool + " ls", &out));
   {
-    size_t at = out.find(std::string("\n") + name + " ");  // the text row of this bus: WRITER says died
+    size_t at =
+        out.find(std::string("\n") + name + " ");  // the text row of this bus: WRITER says died
     size_t end = at == std::string::npos ? at : out.find('\n', at + 1);
     std::string row = at == std::string::npos ? "" : out.substr(at + 1, end - at - 1);
     EXPECT_NE(std::string::npos, row.find(" died ")) << out;

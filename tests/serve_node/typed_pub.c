@@ -11,22 +11,21 @@
 
 #include "core/shmbus.h"
 
-static const char idl[] =
-    "module test {\n"
-    "  enum Mode { IDLE, RUN, FAULT };\n"
-    "  struct Vec3 { double x; double y; double z; };\n"
-    "  struct Sample {\n"
-    "    uint64 seq;\n"
-    "    int32 i;\n"
-    "    float f;\n"
-    "    double d;\n"
-    "    Vec3 v;\n"
-    "    int16 arr[3];\n"
-    "    boolean ok;\n"
-    "    Mode mode;\n"
-    "    octet b;\n"
-    "  };\n"
-    "};\n";
+static const char idl[] = "module test {\n"
+                          "  enum Mode { IDLE, RUN, FAULT };\n"
+                          "  struct Vec3 { double x; double y; double z; };\n"
+                          "  struct Sample {\n"
+                          "    uint64 seq;\n"
+                          "    int32 i;\n"
+                          "    float f;\n"
+                          "    double d;\n"
+                          "    Vec3 v;\n"
+                          "    int16 arr[3];\n"
+                          "    boolean ok;\n"
+                          "    Mode mode;\n"
+                          "    octet b;\n"
+                          "  };\n"
+                          "};\n";
 
 struct vec3 {
   double x, y, z;

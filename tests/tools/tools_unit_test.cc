@@ -77,7 +77,10 @@ TEST(Stats, RateFromMonotonicReceiveTimes) {
   EXPECT_DOUBLE_EQ(stats_rate(&st.s), 100.0);
   std::string out = st.Print(STATS_HZ);
   EXPECT_EQ(out.rfind("rate: 100.000 Hz  min: 10.00ms  max: 10.00ms  std dev: 0ns  window: 11  "
-                      "skipped: 0\n", 0), 0u) << out;
+                      "skipped: 0\n",
+                      0),
+            0u)
+      << out;
 }
 
 // Records a slow reader skipped still count in the rate; skipped counts them.
@@ -111,8 +114,7 @@ TEST(Stats, ResetForgetsEverything) {
   stats_reset(&st.s);
   EXPECT_EQ(st.Print(STATS_HZ), "");  // nothing since the reset
   st.Add(9, 2 * kMs);
-  EXPECT_NE(st.Print(STATS_HZ).find("waiting for a second record (window: 1)"),
-            std::string::npos);
+  EXPECT_NE(st.Print(STATS_HZ).find("waiting for a second record (window: 1)"), std::string::npos);
 }
 
 // Item 18: -r never bursts after a stall; the mean rate stays HZ while it keeps up.
@@ -223,13 +225,12 @@ TEST(Options, RejectedAndStopped) {
 
 TEST(Options, HelpListsEveryOptionAtTheColumn) {
   std::string help = Capture([](FILE *f) { tool_options_help(f, &kTable); });
-  EXPECT_EQ(help,
-            "Heading:\n"
-            "  -m, --message TEXT     one record\n"
-            "                         second line\n"
-            "      --slots N          ring depth\n"
-            "  -f, --flag             a flag\n"
-            "  -P, --export-private PATTERN  long\n");
+  EXPECT_EQ(help, "Heading:\n"
+                  "  -m, --message TEXT     one record\n"
+                  "                         second line\n"
+                  "      --slots N          ring depth\n"
+                  "  -f, --flag             a flag\n"
+                  "  -P, --export-private PATTERN  long\n");
 }
 
 }  // namespace

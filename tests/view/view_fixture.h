@@ -46,8 +46,7 @@ inline void SweepDeadBuses() {
   while (struct dirent *e = readdir(d)) {
     for (const char *pre : prefixes) {
       size_t n = strlen(pre);
-      if (strncmp(e->d_name, pre, n) != 0 || strncmp(e->d_name + n, "viewtest-", 9) != 0)
-        continue;
+      if (strncmp(e->d_name, pre, n) != 0 || strncmp(e->d_name + n, "viewtest-", 9) != 0) continue;
       std::string name = e->d_name + n;
       size_t last = name.rfind('-');
       size_t prev = last == std::string::npos ? last : name.rfind('-', last - 1);
@@ -186,7 +185,8 @@ inline StressResult RunStress(const StressParams &p) {
       if (s != nullptr) {
         uint64_t bad = BadWord(s, p.len);
         if (bad) {
-          snprintf(why, sizeof why, "snapshot seq %llu version %llu: word %llu is wrong (torn or freed)",
+          snprintf(why, sizeof why,
+                   "snapshot seq %llu version %llu: word %llu is wrong (torn or freed)",
                    (unsigned long long)s->seq, (unsigned long long)s->version,
                    (unsigned long long)(bad - 1));
         } else if (s->seq < last_seq || s->version < last_version) {

@@ -158,7 +158,8 @@ TEST(ViewLifecycle, WriterDeathKeepsTheSnapshotAndFollowsTheNextWriter) {
   ASSERT_TRUE(Eventually([&] {
     shmbus_view_stats(v, &st);
     return st.state == -EOWNERDEAD;
-  })) << "state " << st.state;
+  })) << "state "
+      << st.state;
   shmbus_view_read_lock();
   ASSERT_NE(nullptr, shmbus_view_latest(v));
   EXPECT_EQ(v1, shmbus_view_latest(v)->version);

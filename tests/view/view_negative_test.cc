@@ -52,9 +52,7 @@ constexpr bool kSanitizer = false;
 // its words were poisoned is caught one read later, as a seq that went backwards from it.
 const std::string kPoisonSeen = "checker: went backwards: seq [0-9]+ after 15842497851538791387";
 
-bool CaughtBySanitizer(int status) {
-  return !(WIFEXITED(status) && WEXITSTATUS(status) == 0);
-}
+bool CaughtBySanitizer(int status) { return !(WIFEXITED(status) && WEXITSTATUS(status) == 0); }
 
 TEST(ViewNegativeControlDeathTest, FreeingWithoutAGracePeriodIsCaught) {
   GTEST_FLAG_SET(death_test_style, "threadsafe");

@@ -96,7 +96,7 @@ TEST(View, ArgumentErrors) {
   EXPECT_EQ(-EINVAL, shmbus_view_wait(nullptr, 0, 0));
   EXPECT_EQ(-EINVAL, shmbus_view_stats(nullptr, nullptr));
   EXPECT_EQ(0u, shmbus_view_seq(nullptr));
-  shmbus_view_close(nullptr);    // harmless no-ops
+  shmbus_view_close(nullptr);  // harmless no-ops
   shmbus_view_stop(nullptr);
   shmbus_view_release(nullptr);
 }

@@ -18,8 +18,8 @@ int main(int argc, char** argv) {
     pub.publish(Point{1.5, 2.5, 7});
     if (sub.wait(60s) != shmbus::WaitStatus::ready) return 1;
     for (const auto& s : sub.records())
-      std::printf("from C++ %g %g %llu (%s, shmbus %s)\n", s.value.x, s.value.y, s.value.seq, argv[2],
-                  shmbus::version());
+      std::printf("from C++ %g %g %llu (%s, shmbus %s)\n", s.value.x, s.value.y, s.value.seq,
+                  argv[2], shmbus::version());
   } catch (const shmbus::Error& e) {
     std::fprintf(stderr, "%s\n", e.what());
     return 1;
