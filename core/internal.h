@@ -75,6 +75,7 @@ struct shmbus_sub {
   struct shmbus__geom g;
   uint64_t cursor;       /* next version next() returns; wait() waits for latest >= it */
   uint64_t lost_pending; /* records skipped but not yet reported in info->lost */
+  uint64_t seen_latest;  /* the largest `latest` this reader loaded (shmbus__sub_latest()) */
   int64_t last_check_ns; /* last liveness/rename check (monotonic) */
   dev_t dev;
   ino_t ino;
@@ -95,13 +96,18 @@ static inline void shmbus__step(int n) {
   if (shmbus__step_hook) shmbus__step_hook(n);
 }
 static inline int shmbus__broken(void) { return shmbus__broken_writer; }
-extern int64_t shmbus__tick_ns;  /* SHMBUS__TICK_NS; a test sets hours: only wakes then count */
-extern long shmbus__spin_rounds; /* batches of 64 loads in wait()'s spin phase */
+extern int64_t shmbus__tick_ns;   /* SHMBUS__TICK_NS; a test sets hours: only wakes then count */
+extern long shmbus__spin_rounds;  /* batches of 64 loads in wait()'s spin phase */
+extern long shmbus__latest_loads; /* loads of `latest` by readers (shmbus__sub_latest()) */
 #define SHMBUS__TICK() shmbus__tick_ns
 static inline void shmbus__spun(void) { shmbus__spin_rounds++; }
+static inline void shmbus__latest_loaded(void) { /* atomic: readers may be threads */
+  __atomic_fetch_add(&shmbus__latest_loads, 1, __ATOMIC_RELAXED);
+}
 #else
 #define SHMBUS__TICK() SHMBUS__TICK_NS
 static inline void shmbus__spun(void) {}
+static inline void shmbus__latest_loaded(void) {}
 static inline void shmbus__step(int n) { (void)n; }
 static inline int shmbus__broken(void) { return 0; }
 #endif
@@ -110,6 +116,18 @@ static inline int shmbus__broken(void) { return 0; }
  * @order: the load's memory order; each caller says what it pairs with. */
 static inline int shmbus__replaced(const struct shmbus__header *h, memory_order order) {
   return (atomic_load_explicit(&h->flags, order) & SHMBUS__FLAG_REPLACED) != 0;
+}
+
+/* shmbus__sub_latest() - a reader's load of `latest`, remembered in s->seen_latest (the
+ * evidence read_next() needs before it calls a missing slot corruption). @order: the caller
+ * says what it pairs with. `latest` is the one line of the header the writer stores to on
+ * every publish: a reader that loads it once per record makes each publish fetch it back
+ * (bench/README.md, "Small-record fast path"), so the per-record paths avoid it. */
+static inline uint64_t shmbus__sub_latest(struct shmbus_sub *s, memory_order order) {
+  uint64_t l = atomic_load_explicit(&s->h->latest, order);
+  shmbus__latest_loaded();
+  if (l > s->seen_latest) s->seen_latest = l;
+  return l;
 }
 
 /* shmbus__same_file() - is @st the file of device @dev and inode @ino? A bus name that leads

@@ -58,7 +58,7 @@ static int open_sub(const char *name, uid_t owner, int flags, int join, shmbus_s
   /* The wake page: optional. Without it (or on a layout-1 bus, whose wake page we do not
    * use) we poll at the tick when we sleep. */
   if (s->layout >= 2) s->wake = shmbus__wake_attach(s->h, st.st_uid);
-  s->cursor = atomic_load_explicit(&s->h->latest, memory_order_acquire);
+  s->cursor = shmbus__sub_latest(s, memory_order_acquire);
   if (s->cursor == 0) s->cursor = 1;
   if (join) shmbus__registry_join(s);
   *out = s;
@@ -141,7 +141,7 @@ static ssize_t read_latest(shmbus_sub *s, void *buf, size_t cap, struct shmbus_r
   int rc;
   if (shmbus__replaced(s->h, memory_order_acquire)) return -ESTALE;
   for (;;) {
-    l = atomic_load_explicit(&s->h->latest, memory_order_acquire);
+    l = shmbus__sub_latest(s, memory_order_acquire);
     /* A writer only ever moves `latest` forward, and loads of one atomic object never go
      * back in its modification order: a smaller value than our previous round's is
      * corruption. Without this check a `latest` toggling between two values whose slots
@@ -203,18 +203,22 @@ static ssize_t read_next(shmbus_sub *s, void *buf, size_t cap, struct shmbus_rec
   int rc;
   if (shmbus__replaced(s->h, memory_order_acquire)) return -ESTALE;
   /* The fast path: the cursor's slot holds its record complete, so `latest` need not be
-   * loaded (one cache line fewer for a reader that spun on that slot, core/wait.c). Anything
-   * else (not written yet, lapped) takes the path below, which starts from `latest`. */
+   * loaded (one cache line fewer for a reader that spun on that slot, core/wait.c). A slot
+   * still holding an older version (READ_MISSING: seq < 2c - 1) means no record c yet: latest
+   * >= c would mean that slot reached 2c, and seq never goes back. So "nothing new" needs no
+   * `latest` either, unless this reader saw a latest >= c before (a corrupt mapping: the path
+   * below reports it). Anything else (being written, lapped) takes the path below. */
   c = s->cursor;
   if (c < SHMBUS__VERSION_MAX) {
     rc = try_read(s, c, buf, cap, &len, &ts, bw);
     if (rc == READ_OK) goto done;
     if (rc == -ENOBUFS) set_record_info(info, c, len, ts, s->lost_pending);
     if (rc < 0) return rc;
+    if (rc == READ_MISSING && s->seen_latest < c) return -EAGAIN;
   }
   for (;;) {
     c = s->cursor;
-    latest = atomic_load_explicit(&s->h->latest, memory_order_acquire);
+    latest = shmbus__sub_latest(s, memory_order_acquire);
     if (latest >= SHMBUS__VERSION_MAX) {
       s->lost_pending += lost;
       return -EBADMSG; /* corrupt; c + 1 must not wrap */
@@ -251,7 +255,7 @@ done:
 
 static int seek(shmbus_sub *s, int whence) {
   uint64_t latest;
-  latest = atomic_load_explicit(&s->h->latest, memory_order_acquire);
+  latest = shmbus__sub_latest(s, memory_order_acquire);
   /* A seek chooses what to skip: nothing skipped before it is reported after it. */
   if (whence >= SHMBUS_SEEK_LATEST && whence <= SHMBUS_SEEK_OLDEST) s->lost_pending = 0;
   switch (whence) {

@@ -524,6 +524,24 @@ TEST(Validation, CorruptSlotSequenceNeverHangsAReader) {
   }
 }
 
+// read_next() answers "nothing new" from the cursor's slot alone, without loading `latest`
+// (bench/README.md, "Small-record fast path"): a `latest` that runs ahead of every slot is still
+// corruption, reported once the reader has seen it (here through a wait).
+TEST(Validation, LatestAheadOfTheSlotsIsBadMessageAfterAWait) {
+  TempBus bus;
+  Pub p = OpenPub(bus.c_str(), 4, 64);
+  uint64_t x = 1;
+  ASSERT_EQ(0, shmbus_pub_publish(p.get(), &x, 8));
+  Sub s = OpenSub(bus.c_str());
+  ASSERT_EQ(0, shmbus_sub_seek(s.get(), SHMBUS_SEEK_NEW));  // cursor 2: slot 2 never written
+  uint64_t buf;
+  EXPECT_EQ(-EAGAIN, shmbus_sub_next(s.get(), &buf, 8, nullptr));
+  uint64_t ahead = 3;
+  PatchHeader(bus.path(), 128, &ahead, 8);  // latest = 3, but slots 2 and 3 hold nothing
+  EXPECT_EQ(0, shmbus_sub_wait(s.get(), 0, SHMBUS_WAIT_SPIN));
+  EXPECT_EQ(-EBADMSG, shmbus_sub_next(s.get(), &buf, 8, nullptr));
+}
+
 TEST(Admin, StatListAndRemove) {
   TempBus bus;
   {

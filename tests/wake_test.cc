@@ -261,6 +261,7 @@ extern "C" int shmbus__fanout_writer;
 extern "C" int shmbus__fanout_direct;
 extern "C" void (*shmbus__woken_hook)(void);
 extern "C" long shmbus__spin_rounds;
+extern "C" long shmbus__latest_loads;
 
 namespace {
 
@@ -438,6 +439,36 @@ TEST(Direct, AFullDirectWakeSwitchesToTheTreeAndAShortProbeBack) {
   shmdt(word);
   shmbus_pub_close(p);
   shmbus_test::SharedDelete(sh);
+}
+
+// ---------------------------------------------------------------- the small-record fast path
+
+// A reader that keeps up (wait, next, next until -EAGAIN, record by record) never loads
+// `latest`: the slot tells it all. `latest` is the line the writer's seq_cst store must own on
+// every publish; a reader loading it per record doubled the writer's cost (bench/fastpath.c,
+// "`latest` per record"). Every wait mode: each returns at its first check here.
+TEST(FastPath, AReaderThatKeepsUpNeverLoadsLatest) {
+  TempBus bus("nolatest");
+  shmbus_pub* p = Create(bus.c_str());
+  shmbus_sub* s = nullptr;
+  ASSERT_EQ(0, shmbus_sub_open(bus.c_str(), 0, &s));
+  ASSERT_EQ(0, shmbus_sub_seek(s, SHMBUS_SEEK_NEW));
+  long before = __atomic_load_n(&shmbus__latest_loads, __ATOMIC_RELAXED);
+  const int modes[] = {SHMBUS_WAIT_SPIN, SHMBUS_WAIT_SLEEP, SHMBUS_WAIT_HYBRID};
+  for (uint32_t i = 0; i < 300; i++) {
+    char buf[8];
+    ASSERT_EQ(0, shmbus_pub_publish(p, &i, sizeof i));
+    ASSERT_EQ(0, shmbus_sub_wait(s, 1000000000LL, modes[i % 3]));
+    ASSERT_EQ(4, shmbus_sub_next(s, buf, sizeof buf, nullptr));
+    ASSERT_EQ(0, memcmp(buf, &i, 4));
+    ASSERT_EQ(-EAGAIN, shmbus_sub_next(s, buf, sizeof buf, nullptr));
+  }
+  EXPECT_EQ(before, __atomic_load_n(&shmbus__latest_loads, __ATOMIC_RELAXED));
+  // The control: a wait with nothing new does load it (every 64 spin rounds, or to sleep).
+  EXPECT_EQ(-ETIMEDOUT, shmbus_sub_wait(s, 1000000, SHMBUS_WAIT_SLEEP));
+  EXPECT_LT(before, __atomic_load_n(&shmbus__latest_loads, __ATOMIC_RELAXED));
+  shmbus_sub_close(s);
+  shmbus_pub_close(p);
 }
 
 // ---------------------------------------------------------------- timeouts (issue 12, 5)
