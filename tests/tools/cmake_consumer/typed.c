@@ -8,11 +8,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-static const char idl[] =
-    "module demo {\n"
-    "  enum Mode { IDLE, RUN };\n"
-    "  struct Point { double x, y; uint32 n; Mode mode; char name[8]; };\n"
-    "};\n";
+static const char idl[] = "module demo {\n"
+                          "  enum Mode { IDLE, RUN };\n"
+                          "  struct Point { double x, y; uint32 n; Mode mode; char name[8]; };\n"
+                          "};\n";
 
 static int fail(const char *what, int rc, const char *err) {
   fprintf(stderr, "%s: %s%s%s\n", what, rc < 0 ? shmbus_strerror(rc) : "", err ? ": " : "",
@@ -25,7 +24,13 @@ int main(int argc, char **argv) {
   shmbus_type *t, *rt, *bad;
   shmbus_pub *p;
   shmbus_sub *s;
-  struct shmbus_schema schema = {"demo::Point", "omgidl", SHMBUS_MSG_CSTRUCT, idl, sizeof idl - 1, 0};
+  struct shmbus_schema schema = {
+      .type_name = "demo::Point",
+      .schema_encoding = "omgidl",
+      .message_encoding = SHMBUS_MSG_CSTRUCT,
+      .text = idl,
+      .text_len = sizeof idl - 1,
+  };
   struct shmbus_schema got;
   struct shmbus_pub_opts opts;
   struct shmbus_record_info info;
