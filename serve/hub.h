@@ -139,6 +139,7 @@ struct hub_client_stats {
   unsigned subscriptions;
   uint64_t sent;    /* records sent */
   uint64_t dropped; /* records replaced by a newer one before they were sent */
+  uint64_t pending; /* records waiting to be sent (at most one per subscription) */
   size_t queued;    /* bytes of control messages queued */
 };
 
