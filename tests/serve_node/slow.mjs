@@ -39,12 +39,12 @@ import { spawn } from "node:child_process";
 import { readFileSync } from "node:fs";
 import WebSocket from "ws";
 import wsProtocol from "@foxglove/ws-protocol";
-import { check, done, waitFor, serve, killAll, busLatest, env, connect, channelOf, text, sleep } from "./common.mjs";
+import { check, done, waitFor, serve, killAll, busLatest, env, connect, channelOf, text, sleep, run } from "./common.mjs";
 
 const { FoxgloveClient } = wsProtocol;
 const buses = process.argv.slice(2);
 const SMALL = 4096, LARGE = 65536, FILL = 1 << 20, FAST = 20;
-const ROUNDS = 60; // per phase: 10 A records and 1 L record per round
+const ROUNDS = 100; // per phase: 10 A records and 1 L record per round
 const rss = (pid) => Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, "utf8"))[1]) * 1024;
 
 const children = [];
@@ -64,7 +64,7 @@ const drained = (ok) => new Promise((res) => (ok ? setImmediate(res) : setTimeou
 
 // The scenario against one server; returns {name: {ok, what}} for every check, and a summary.
 async function scenario(label, A, L, F, bin, broken) {
-  const pa = binPublisher(A, SMALL, 2048), pl = binPublisher(L, LARGE, 256), pf = binPublisher(F, FILL, 8);
+  const pa = binPublisher(A, SMALL, 4096), pl = binPublisher(L, LARGE, 256), pf = binPublisher(F, FILL, 8);
   const res = {};
   const put = (name, ok, what) => (res[name] = { ok: Boolean(ok), what });
   const conns = [];
@@ -193,6 +193,7 @@ async function scenario(label, A, L, F, bin, broken) {
       await exited;
     }
     await Promise.all([pa.end(), pl.end(), pf.end()]);
+    for (const b of [A, L, F]) run(env.shmbus, ["rm", "--force", b]); // (serve_test.sh's exit too)
   }
   return res;
 }
