@@ -3,10 +3,14 @@
 # CMake package.
 #   tools/install_files.sh [--prefix DIR] [--destdir DIR] [--uninstall] FILE...
 # Each FILE goes where its name says: *.1 -> share/man/man1, *.h and *.hpp -> include,
-# libshmbus.so -> lib/libshmbus.so.VERSION (+ .so.MAJOR and .so links), *.a -> lib, anything
-# else (the tools) -> bin. lib/pkgconfig/shmbus.pc is written from the prefix;
+# libshmbus.so -> lib/libshmbus.so.VERSION (+ .so.MAJOR and .so links), likewise
+# libshmbus_types.so (the typed-records library, types/), *.a -> lib, anything else (the tools)
+# -> bin. lib/pkgconfig/shmbus.pc is written from the prefix;
 # lib/cmake/shmbus/shmbusConfig.cmake and shmbusConfigVersion.cmake (imported targets
-# shmbus::shmbus and shmbus::shmbus_static) find the prefix from where they lie. --destdir
+# shmbus::shmbus and shmbus::shmbus_static) find the prefix from where they lie. With
+# libshmbus_types.so and shmbus_types.h among the FILEs, also lib/pkgconfig/shmbus-types.pc and
+# lib/cmake/shmbus/shmbus-types.cmake (the component: find_package(shmbus COMPONENTS types),
+# target shmbus::types). --destdir
 # stages the tree under DIR (packaging); the .pc file still names the real prefix.
 # VERSION is SHMBUS_VERSION_STRING of the shmbus.h among the FILEs: the one source of the
 # version (docs/PACKAGING.md). tools/install.sh builds the artifacts and calls this; the
@@ -33,6 +37,7 @@ dest_of() { # where file $1 goes, relative to the prefix
     *.1) echo "share/man/man1/$b" ;;
     *.h|*.hpp) echo "include/$b" ;;
     libshmbus.so) echo "lib/libshmbus.so.$version" ;;
+    libshmbus_types.so) echo "lib/libshmbus_types.so.$version" ;;
     *.a) echo "lib/$b" ;;
     *) echo "bin/$b" ;;
   esac
@@ -40,19 +45,28 @@ dest_of() { # where file $1 goes, relative to the prefix
 
 if ((uninstall)); then
   for f in "${files[@]}"; do
-    case $f in */libshmbus.so) ;; *) rm -f "$root/$(dest_of "$f")" ;; esac
+    case $f in */libshmbus.so|*/libshmbus_types.so) ;; *) rm -f "$root/$(dest_of "$f")" ;; esac
   done
   rm -f "$root"/lib/libshmbus.so "$root"/lib/libshmbus.so.[0-9]* "$root/lib/pkgconfig/shmbus.pc"
+  rm -f "$root"/lib/libshmbus_types.so "$root"/lib/libshmbus_types.so.[0-9]* "$root/lib/pkgconfig/shmbus-types.pc"
   rm -rf "$root/lib/cmake/shmbus"
   echo "removed shmbus from $root"
   exit 0
 fi
 
-header=""
+header="" types_lib=0 types_header=0
 for f in "${files[@]}"; do
   [ -f "$f" ] || { echo "install_files.sh: no such file '$f' (build it first)" >&2; exit 1; }
-  [ "$(basename "$f")" = shmbus.h ] && header=$f
+  case $(basename "$f") in
+    shmbus.h) header=$f ;;
+    libshmbus_types.so) types_lib=1 ;;
+    shmbus_types.h) types_header=1 ;;
+  esac
 done
+if ((types_lib != types_header)); then
+  echo "install_files.sh: libshmbus_types.so and shmbus_types.h go together (the typed-records library)" >&2
+  exit 1
+fi
 [ -n "$header" ] || { echo "install_files.sh: shmbus.h must be among the files (it holds the version)" >&2; exit 1; }
 version=$(sed -n 's/^#define SHMBUS_VERSION_STRING "\([0-9]*\.[0-9]*\.[0-9]*\)"$/\1/p' "$header")
 [ -n "$version" ] || { echo "install_files.sh: no SHMBUS_VERSION_STRING \"X.Y.Z\" in $header" >&2; exit 1; }
@@ -64,10 +78,12 @@ for f in "${files[@]}"; do
   install -D -m "$mode" "$f" "$root/$d"
   echo "installed $prefix/$d"
 done
-if [ -f "$root/lib/libshmbus.so.$version" ]; then
-  ln -sfn "libshmbus.so.$version" "$root/lib/libshmbus.so.$major"
-  ln -sfn "libshmbus.so.$major" "$root/lib/libshmbus.so"
-fi
+for l in libshmbus libshmbus_types; do
+  if [ -f "$root/lib/$l.so.$version" ]; then
+    ln -sfn "$l.so.$version" "$root/lib/$l.so.$major"
+    ln -sfn "$l.so.$major" "$root/lib/$l.so"
+  fi
+done
 mkdir -p "$root/lib/pkgconfig"
 cat > "$root/lib/pkgconfig/shmbus.pc" <<PC
 prefix=$prefix
@@ -116,6 +132,25 @@ if(NOT TARGET shmbus::shmbus AND NOT TARGET shmbus::shmbus_static)
   set(shmbus_FOUND FALSE)
   set(shmbus_NOT_FOUND_MESSAGE "neither libshmbus.so.$version nor libshmbus.a in \${_shmbus_prefix}/lib")
 endif()
+# Components: "types" (shmbus::types, the typed-records library <shmbus_types.h>) is defined by
+# shmbus-types.cmake, installed with libshmbus_types.so (Debian: libshmbus-types-dev).
+include("\${CMAKE_CURRENT_LIST_DIR}/shmbus-types.cmake" OPTIONAL)
+foreach(_shmbus_c IN LISTS shmbus_FIND_COMPONENTS)
+  if(_shmbus_c STREQUAL "types" AND TARGET shmbus::types)
+    set(shmbus_types_FOUND TRUE)
+  else()
+    set(shmbus_\${_shmbus_c}_FOUND FALSE)
+    if(shmbus_FIND_REQUIRED_\${_shmbus_c})
+      set(shmbus_FOUND FALSE)
+      if(_shmbus_c STREQUAL "types")
+        set(shmbus_NOT_FOUND_MESSAGE "component types: no libshmbus_types.so.$version and shmbus_types.h in \${_shmbus_prefix} (install libshmbus-types-dev)")
+      else()
+        set(shmbus_NOT_FOUND_MESSAGE "no component \${_shmbus_c} (shmbus has: types)")
+      endif()
+    endif()
+  endif()
+endforeach()
+unset(_shmbus_c)
 unset(_shmbus_prefix)
 CMAKE
 cat > "$cmakedir/shmbusConfigVersion.cmake" <<CMAKE
@@ -140,3 +175,43 @@ if(CMAKE_SIZEOF_VOID_P AND NOT CMAKE_SIZEOF_VOID_P STREQUAL "8")
 endif()
 CMAKE
 echo "installed $prefix/lib/cmake/shmbus/shmbusConfig.cmake, shmbusConfigVersion.cmake"
+((types_lib)) || exit 0
+
+# The typed-records library (types/): shmbus-types.pc and the CMake component. It needs
+# libshmbus to publish and read (Requires), and links jansson and Cyclone DDS's IDL library
+# (libcycloneddsidl, Debian cyclonedds-dev: no .pc of its own) itself.
+cat > "$root/lib/pkgconfig/shmbus-types.pc" <<PC
+prefix=$prefix
+exec_prefix=\${prefix}
+libdir=\${exec_prefix}/lib
+includedir=\${prefix}/include
+
+Name: shmbus-types
+Description: typed records for shmbus: OMG IDL schemas, C-struct records to and from JSON, text and CDR
+Version: $version
+Requires: shmbus = $version
+Requires.private: jansson
+Cflags: -I\${includedir}
+Libs: -L\${libdir} -lshmbus_types
+Libs.private: -lcycloneddsidl -lm
+PC
+echo "installed $prefix/lib/pkgconfig/shmbus-types.pc"
+cat > "$cmakedir/shmbus-types.cmake" <<CMAKE
+# shmbus-types.cmake - the "types" component of find_package(shmbus) for shmbus $version
+# (written by install_files.sh; included by shmbusConfig.cmake). Imported target:
+#   shmbus::types  the typed-records library (libshmbus_types.so.$major) with <shmbus_types.h>;
+#                  links shmbus::shmbus.
+get_filename_component(_shmbus_types_prefix "\${CMAKE_CURRENT_LIST_DIR}/../../.." ABSOLUTE)
+if(NOT TARGET shmbus::types AND TARGET shmbus::shmbus AND
+   EXISTS "\${_shmbus_types_prefix}/lib/libshmbus_types.so.$version" AND
+   EXISTS "\${_shmbus_types_prefix}/include/shmbus_types.h")
+  add_library(shmbus::types SHARED IMPORTED)
+  set_target_properties(shmbus::types PROPERTIES
+    IMPORTED_LOCATION "\${_shmbus_types_prefix}/lib/libshmbus_types.so.$version"
+    IMPORTED_SONAME "libshmbus_types.so.$major"
+    INTERFACE_INCLUDE_DIRECTORIES "\${_shmbus_types_prefix}/include"
+    INTERFACE_LINK_LIBRARIES "shmbus::shmbus")
+endif()
+unset(_shmbus_types_prefix)
+CMAKE
+echo "installed $prefix/lib/cmake/shmbus/shmbus-types.cmake"

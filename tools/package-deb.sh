@@ -3,16 +3,20 @@
 #   tools/package-deb.sh [--out DIR] [--revision N]      build optimised with Bazel, then package
 #   tools/package-deb.sh [--out DIR] [--revision N] --files FILE...   package these built files
 #   tools/package-deb.sh --print-version [SHMBUS_H]      the version the packages get
-# Makes three packages in DIR (default: the current directory), for this machine's architecture:
+# Makes five packages in DIR (default: the current directory), for this machine's architecture:
 #   libshmbus0      the shared library (/usr/lib/libshmbus.so.0, soname libshmbus.so.0)
 #   libshmbus-dev   shmbus.h, shmbus.hpp, libshmbus.a, the .so link, pkg-config and CMake files
 #   shmbus-tools    shmpub, shmsub, shmbus and their man pages
+#   libshmbus-types0     the typed-records library (/usr/lib/libshmbus_types.so.0, types/)
+#   libshmbus-types-dev  shmbus_types.h, the .so link, shmbus-types.pc, the CMake component
+# (the last two only when libshmbus_types.so and shmbus_types.h are among the --files).
 # The version is SHMBUS_VERSION_STRING of core/shmbus.h (the one source; docs/PACKAGING.md),
 # with Debian revision N (default 1). The tree is staged by tools/install_files.sh
 # --prefix /usr --destdir, ELF files are stripped, dependencies come from dpkg-shlibdeps, and
 # every file is owned by root (dpkg-deb --root-owner-group): no fakeroot needed. Check them
 # with: lintian --fail-on error *.deb. --files takes what tools/install.sh would install (the
-# tools, libshmbus.so, libshmbus.a, shmbus.h, shmbus.hpp, the man pages).
+# tools, libshmbus.so, libshmbus.a, shmbus.h, shmbus.hpp, the man pages, libshmbus_types.so,
+# shmbus_types.h).
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 out=$PWD revision=1 files=() print_version=0
@@ -44,16 +48,22 @@ done
 
 if ((${#files[@]} == 0)); then
   cd "$here/.."
-  targets=(//tools:shmpub //tools:shmsub //tools:shmbus //tools:libshmbus.so //tools:libshmbus_a)
+  targets=(//tools:shmpub //tools:shmsub //tools:shmbus //tools:libshmbus.so //tools:libshmbus_a
+           //types:libshmbus_types.so)
   echo "package-deb: building ${targets[*]} (bazel build --config=opt)" >&2
   bazel build --config=opt "${targets[@]}"
   bin=$(bazel info --config=opt bazel-bin 2>/dev/null)
   files=("$bin/tools/shmpub" "$bin/tools/shmsub" "$bin/tools/shmbus" "$bin/tools/libshmbus.so"
          "$bin/core/libshmbus.a" core/shmbus.h cpp/shmbus.hpp docs/man/shmpub.1 docs/man/shmsub.1
-         docs/man/shmbus.1)
+         docs/man/shmbus.1 "$bin/types/libshmbus_types.so" types/shmbus_types.h)
 fi
-header=""
-for f in "${files[@]}"; do [ "$(basename "$f")" = shmbus.h ] && header=$f; done
+header="" types=0
+for f in "${files[@]}"; do
+  case $(basename "$f") in
+    shmbus.h) header=$f ;;
+    libshmbus_types.so) types=1 ;;
+  esac
+done
 [ -n "$header" ] || { echo "package-deb.sh: shmbus.h must be among the files" >&2; exit 1; }
 upstream=$(version_of "$header")
 [ -n "$upstream" ] || { echo "package-deb.sh: no version in $header" >&2; exit 1; }
@@ -142,6 +152,35 @@ control "$lib" libs "$(shlibdeps "$work/$lib/usr/lib/libshmbus.so.$upstream")" \
 
 This package holds the shared library."
 
+# The typed-records library, taken out of the stage before libshmbus-dev takes the rest of
+# usr/include and usr/lib/pkgconfig, usr/lib/cmake.
+tlib=libshmbus-types$major tdev=libshmbus-types-dev
+if ((types)); then
+  pkg "$tlib"
+  mv_from_stage "$tlib" "usr/lib/libshmbus_types.so.$upstream" "usr/lib/libshmbus_types.so.$major"
+  strip --strip-unneeded --remove-section=.comment --remove-section=.note "$work/$tlib/usr/lib/libshmbus_types.so.$upstream"
+  chmod 0644 "$work/$tlib/usr/lib/libshmbus_types.so.$upstream"
+  echo "libshmbus_types $major $tlib (>= $upstream)" >"$work/$tlib/DEBIAN/shlibs"
+  echo "activate-noawait ldconfig" >"$work/$tlib/DEBIAN/triggers"
+  chmod 0644 "$work/$tlib/DEBIAN/shlibs" "$work/$tlib/DEBIAN/triggers"
+  control "$tlib" libs "$(shlibdeps "$work/$tlib/usr/lib/libshmbus_types.so.$upstream")" \
+    "shared-memory broadcast bus - typed records library" "$long
+
+This package holds the typed-records library: OMG IDL schemas (parsed by Cyclone DDS's IDL \
+library), C-struct records to and from JSON, text and CDR."
+
+  pkg "$tdev"
+  mv_from_stage "$tdev" usr/include/shmbus_types.h usr/lib/libshmbus_types.so \
+    usr/lib/pkgconfig/shmbus-types.pc usr/lib/cmake/shmbus/shmbus-types.cmake
+  # shmbus-types.pc: Requires shmbus (libshmbus-dev), Requires.private jansson (libjansson-dev),
+  # Libs.private -lcycloneddsidl (cyclonedds-dev, which also has the idlc headers' dds/dds.h).
+  control "$tdev" libdevel "$tlib (= $version), libshmbus-dev (= $version), libjansson-dev, cyclonedds-dev" \
+    "shared-memory broadcast bus - typed records development files" "$long
+
+This package holds the C header shmbus_types.h of the typed-records library, the .so link, \
+and the pkg-config (shmbus-types) and CMake (find_package(shmbus COMPONENTS types)) files."
+fi
+
 dev=libshmbus-dev
 pkg "$dev"
 mv_from_stage "$dev" usr/include usr/lib/libshmbus.so usr/lib/libshmbus.a usr/lib/pkgconfig usr/lib/cmake
@@ -166,7 +205,9 @@ buses)."
 
 left=$(cd "$stage" && find . ! -type d)
 [ -z "$left" ] || { echo "package-deb.sh: staged files in no package: $left" >&2; exit 1; }
-for p in "$lib" "$dev" "$tools"; do
+pkgs=("$lib" "$dev" "$tools")
+((types)) && pkgs+=("$tlib" "$tdev")
+for p in "${pkgs[@]}"; do
   find "$work/$p" -type d -exec chmod 0755 {} +
   dpkg-deb --root-owner-group -Zxz --build "$work/$p" "$out/${p}_${version}_$arch.deb" >/dev/null
   echo "$out/${p}_${version}_$arch.deb"
