@@ -313,11 +313,11 @@ static const char *writer_state(const struct shmbus_bus_info *bi) {
 }
 
 static void add_client(void *arg, const struct hub_client_stats *s) {
-  json_array_append_new(arg,
-                        json_pack("{s:I, s:s, s:I, s:I, s:I, s:I}", "id", (json_int_t)s->id, "peer",
-                                  s->peer, "subscriptions", (json_int_t)s->subscriptions, "sent",
-                                  (json_int_t)s->sent, "dropped", (json_int_t)s->dropped, "queued",
-                                  (json_int_t)s->queued));
+  json_array_append_new(arg, json_pack("{s:I, s:s, s:I, s:I, s:I, s:I, s:I}", "id",
+                                       (json_int_t)s->id, "peer", s->peer, "subscriptions",
+                                       (json_int_t)s->subscriptions, "sent", (json_int_t)s->sent,
+                                       "dropped", (json_int_t)s->dropped, "pending",
+                                       (json_int_t)s->pending, "queued", (json_int_t)s->queued));
 }
 
 static void publish_status(struct buses *b) {
@@ -336,15 +336,16 @@ static void publish_status(struct buses *b) {
       s->rate_latest = s->bi.latest;
       s->rate_ns = now;
     }
-    o = json_pack("{s:s, s:I, s:s, s:s, s:s, s:f, s:I, s:s, s:i, s:I, s:I, s:I, s:I, s:I, s:I}",
-                  "name", s->name, "channel", (json_int_t)hub_channel_id(s->ch), "type",
-                  s->enc.schema_name, "encoding", s->enc.encoding, "schemaEncoding",
-                  s->enc.schema_encoding, "rate", s->rate, "writer",
-                  (json_int_t)(s->bi.writer_alive ? s->bi.writer_pid : 0), "writerState",
-                  writer_state(&s->bi), "readers", shmbus_readers(s->name, NULL, 0), "latest",
-                  (json_int_t)s->bi.latest, "lastPublishNs", (json_int_t)s->bi.last_publish_ns,
-                  "capacity", (json_int_t)s->bi.capacity, "slots", (json_int_t)s->bi.slots, "lost",
-                  (json_int_t)s->lost, "subscribers", (json_int_t)hub_channel_subscribers(s->ch));
+    o = json_pack(
+        "{s:s, s:I, s:s, s:s, s:s, s:f, s:I, s:s, s:i, s:I, s:I, s:I, s:I, s:I, s:I, s:I}", "name",
+        s->name, "channel", (json_int_t)hub_channel_id(s->ch), "type", s->enc.schema_name,
+        "encoding", s->enc.encoding, "schemaEncoding", s->enc.schema_encoding, "rate", s->rate,
+        "writer", (json_int_t)(s->bi.writer_alive ? s->bi.writer_pid : 0), "writerState",
+        writer_state(&s->bi), "readers", shmbus_readers(s->name, NULL, 0), "latest",
+        (json_int_t)s->bi.latest, "lastPublishNs", (json_int_t)s->bi.last_publish_ns, "capacity",
+        (json_int_t)s->bi.capacity, "slots", (json_int_t)s->bi.slots, "lost", (json_int_t)s->lost,
+        "read", (json_int_t)(s->last ? s->last->version : 0), "subscribers",
+        (json_int_t)hub_channel_subscribers(s->ch));
     if (o && s->layout) json_object_set(o, "layout", s->layout);
     if (o) json_array_append_new(buses, o);
   }

@@ -11,11 +11,18 @@
 
 #include "core/shmbus.h"
 
+struct hub_more { /* the unbounded queue of the negative control (HUB_BROKEN_UNBOUNDED) */
+  struct hub_more *next;
+  struct serve_payload *p;
+};
+
 struct hub_sub {
   uint32_t id;
   struct hub_channel *ch;
   struct hub_client *client;
-  struct serve_payload *pending; /* the newest unsent record, or NULL */
+  struct serve_payload *pending;      /* the newest unsent record, or NULL */
+  struct hub_more *more, **more_tail; /* HUB_BROKEN_UNBOUNDED only: queued after pending */
+  uint64_t nmore;
 };
 
 struct hub_channel {
@@ -65,7 +72,37 @@ struct hub {
   struct hub_channel *channels, **channels_tail;
   struct hub_client *clients, **clients_tail;
   unsigned nclients;
+  int broken; /* SHMBUS_SERVE_TESTING builds: a HUB_BROKEN_* mode (hub__broken()) */
 };
+
+/* Test hooks: the negative controls of //tests/serve_node:slow_client_test. Only a build with
+ * SHMBUS_SERVE_TESTING (//serve:hub_testing, in //tools:shmbus_testing) reads the environment
+ * variable SHMBUS_SERVE_BROKEN; in the shipped server hub__broken() is the constant 0 and the
+ * broken paths are dead code. */
+enum {
+  HUB_SOUND,
+  HUB_BROKEN_UNBOUNDED, /* "unbounded": a FIFO per subscription, nothing ever dropped */
+  HUB_BROKEN_LOCKSTEP,  /* "lockstep": a channel offers a record only when none of its
+                           subscriptions holds an unsent one; otherwise it is dropped for every
+                           subscriber (every client goes at the slowest one's pace) */
+};
+#ifdef SHMBUS_SERVE_TESTING
+static int broken_mode(void) {
+  const char *e = getenv("SHMBUS_SERVE_BROKEN");
+  if (e == NULL || e[0] == 0) return HUB_SOUND;
+  if (!strcmp(e, "unbounded")) return HUB_BROKEN_UNBOUNDED;
+  if (!strcmp(e, "lockstep")) return HUB_BROKEN_LOCKSTEP;
+  fprintf(stderr, "SHMBUS_SERVE_BROKEN=%s: want unbounded or lockstep\n", e);
+  abort();
+}
+static inline int hub__broken(const struct hub *h) { return h->broken; }
+#else
+static int broken_mode(void) { return HUB_SOUND; }
+static inline int hub__broken(const struct hub *h) {
+  (void)h;
+  return HUB_SOUND;
+}
+#endif
 
 /* ---------------------------------------------------------------- payloads */
 
@@ -204,6 +241,7 @@ struct hub *hub_new(const struct hub_ops *ops, void *ctx, const char *name, int 
   h->ops = ops;
   h->ctx = ctx;
   h->publish = publish;
+  h->broken = broken_mode();
   h->next_channel = h->next_client = 1;
   h->channels_tail = &h->channels;
   h->clients_tail = &h->clients;
@@ -266,7 +304,13 @@ fail:
 }
 
 static void sub_free(struct hub_sub *s) {
+  struct hub_more *m;
   serve_payload_unref(s->pending);
+  while ((m = s->more) != NULL) {
+    s->more = m->next;
+    serve_payload_unref(m->p);
+    free(m);
+  }
   free(s);
 }
 
@@ -318,6 +362,17 @@ void hub_channel_remove(struct hub *h, struct hub_channel *ch) {
 }
 
 static void offer_one(struct hub *h, struct hub_sub *s, struct serve_payload *p) {
+  struct hub_more *m;
+  if (s->pending && hub__broken(h) == HUB_BROKEN_UNBOUNDED) { /* queued, never dropped */
+    if ((m = malloc(sizeof *m)) == NULL) abort();
+    m->next = NULL;
+    m->p = serve_payload_ref(p);
+    if (s->more == NULL) s->more_tail = &s->more;
+    *s->more_tail = m;
+    s->more_tail = &m->next;
+    s->nmore++;
+    return;
+  }
   if (s->pending) {
     s->client->dropped++;
     serve_payload_unref(s->pending);
@@ -329,6 +384,13 @@ static void offer_one(struct hub *h, struct hub_sub *s, struct serve_payload *p)
 
 void hub_channel_offer(struct hub *h, struct hub_channel *ch, struct serve_payload *p) {
   unsigned i;
+  if (hub__broken(h) == HUB_BROKEN_LOCKSTEP) { /* one unsent record anywhere: none gets it */
+    for (i = 0; i < ch->nsubs && ch->subs[i]->pending == NULL; i++) continue;
+    if (i < ch->nsubs) {
+      for (i = 0; i < ch->nsubs; i++) ch->subs[i]->client->dropped++;
+      return;
+    }
+  }
   for (i = 0; i < ch->nsubs; i++) offer_one(h, ch->subs[i], p);
 }
 
@@ -393,6 +455,9 @@ void hub_client_free(struct hub *h, struct hub_client *c) {
 unsigned hub_client_count(const struct hub *h) { return h->nclients; }
 
 void hub_client_stats(const struct hub_client *c, struct hub_client_stats *s) {
+  unsigned i;
+  s->pending = 0;
+  for (i = 0; i < c->nsubs; i++) s->pending += (c->subs[i]->pending != NULL) + c->subs[i]->nmore;
   s->id = c->id;
   s->peer = c->peer;
   s->subscriptions = c->nsubs;
@@ -683,6 +748,13 @@ int hub_client_frame(struct hub *h, struct hub_client *c, unsigned char **buf, s
     memcpy(c->sendbuf + HUB_PRE + HUB_DATA_HEADER, p->data, p->len);
     *len = HUB_DATA_HEADER + p->len;
     s->pending = NULL;
+    if (s->more) { /* HUB_BROKEN_UNBOUNDED: the next queued one */
+      struct hub_more *m = s->more;
+      s->more = m->next;
+      s->nmore--;
+      s->pending = m->p;
+      free(m);
+    }
     serve_payload_unref(p);
     c->rr = (c->rr + i + 1) % c->nsubs;
     c->sent++;

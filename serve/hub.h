@@ -7,7 +7,9 @@
  * Invariant (latest-value queues): a client holds, per subscription, at most one unsent
  * record: the newest. A record offered while an older one is still unsent replaces it and the
  * older one counts as dropped. So a client that reads slowly, or not at all, costs the writer
- * and the other clients nothing, and its memory is bounded (docs/TOOLS.md, "Memory"):
+ * and the other clients nothing, and its memory is bounded (docs/TOOLS.md, "Memory"; checked by
+ * //tests/serve_node:slow_client_test, whose negative controls break this invariant through
+ * the test hooks in hub.c, compiled into //serve:hub_testing only):
  *   text queue     <= HUB_MAX_TEXT_QUEUE bytes of control messages (advertise, status...);
  *                     a client past it is closed
  *   record slots   <= one shared payload per subscription (subscriptions <= HUB_MAX_SUBS);
@@ -139,6 +141,7 @@ struct hub_client_stats {
   unsigned subscriptions;
   uint64_t sent;    /* records sent */
   uint64_t dropped; /* records replaced by a newer one before they were sent */
+  uint64_t pending; /* records waiting to be sent (at most one per subscription) */
   size_t queued;    /* bytes of control messages queued */
 };
 

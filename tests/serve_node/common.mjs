@@ -10,6 +10,7 @@ import WebSocket from "ws";
 export const env = {
   shmbus: process.env.SHMBUS,
   shmpub: process.env.SHMPUB,
+  shmbusTesting: process.env.SHMBUS_TESTING, // //tools:shmbus_testing, for tests that have it
   tmp: process.env.TMP_DIR,
 };
 
@@ -49,15 +50,16 @@ export async function waitFor(fn, what, seconds = 60) {
 }
 
 // serve(args): `shmbus serve --port 0 ...`; resolves with {proc, port, stderr()} once it listens.
-export async function serve(args, name = "serve") {
+// opts: bin (another shmbus, e.g. env.shmbusTesting), env (more environment variables).
+export async function serve(args, name = "serve", opts = {}) {
   const portFile = `${env.tmp}/${name}-${process.pid}-${children.length}.port`;
   rmSync(portFile, { force: true });
   // Under --config=asan a freed block waits in ASan's quarantine (256 MiB) before reuse: a
   // small one keeps the server's memory what the server itself holds (slow.mjs measures it).
   const asan = [process.env.ASAN_OPTIONS, "quarantine_size_mb=1"].filter(Boolean).join(":");
-  const proc = spawn(env.shmbus, ["serve", "--port", "0", "--port-file", portFile, ...args], {
+  const proc = spawn(opts.bin || env.shmbus, ["serve", "--port", "0", "--port-file", portFile, ...args], {
     stdio: ["ignore", "inherit", "pipe"],
-    env: { ...process.env, ASAN_OPTIONS: asan },
+    env: { ...process.env, ASAN_OPTIONS: asan, ...(opts.env || {}) },
   });
   children.push(proc);
   let err = "";

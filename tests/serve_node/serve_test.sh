@@ -29,10 +29,16 @@ newbus B
 newbus P
 newbus T
 newbus U
+newbus V
+newbus W
+newbus X
 TYPED_PUB=$HERE/typed_pub
-export SHMBUS SHMPUB SHMSUB RUN TYPED_PUB TMP_DIR=$TMP
+# The testing build of shmbus (its serve honours SHMBUS_SERVE_BROKEN), for tests that have it.
+SHMBUS_TESTING=$RUNFILES/tools/shmbus_testing
+[ -x "$SHMBUS_TESTING" ] || SHMBUS_TESTING=
+export SHMBUS SHMPUB SHMSUB RUN TYPED_PUB SHMBUS_TESTING TMP_DIR=$TMP
 # The source tree's file (the runfile links to it), so that node finds node_modules beside it.
-node "$SRC/$(basename "$SCRIPT")" "$A" "$R" "$B" "$P" "$T" "$U" "$@"
+node "$SRC/$(basename "$SCRIPT")" "$A" "$R" "$B" "$P" "$T" "$U" "$V" "$W" "$X" "$@"
 rc=$?
 [ "$rc" -eq 0 ] || fail "node $(basename "$SCRIPT") exited $rc"
 finish
