@@ -3,11 +3,13 @@
  *   record_bench [--duration SEC] [--buses N] [--hz HZ] [--size BYTES] [--slots N]
  *                [--camera-hz HZ] [--camera-size BYTES] [--camera-slots N]
  *                [--compression zstd|lz4|none] [--shmbus PATH] [--out DIR] [--no-play]
+ *                [--drain-interval MS]
  *
  * 1. Creates N buses (default 10) of SIZE bytes (64) with --slots (default 1024, what
  *    docs/TOOLS.md recommends: a second of records) and one "camera" bus of 1 MiB records
  *    (--camera-slots, default 32: a second at 30 Hz).
- * 2. Starts `shmbus record -q --compression zstd -o DIR/rec.mcap BUS...` and waits until it
+ * 2. Starts `shmbus record -q --compression zstd -o DIR/rec.mcap BUS...` (with
+ *    --drain-interval MS: the recorder drains on that timer) and waits until it
  *    is a registered reader of every bus (shmbus_readers()).
  * 3. Publishes for --duration seconds from one thread, on an absolute schedule: each small bus
  *    at HZ (1000), staggered across the period, the camera at 30 Hz with fresh pseudo-random
@@ -58,6 +60,7 @@ struct opts {
   size_t size, camera_size;
   unsigned slots, camera_slots;
   const char *compression, *shmbus, *out;
+  const char *drain; /* --drain-interval MS for the recorder, or NULL */
   int play;
 };
 static struct opts o = {.duration = 2,
@@ -439,6 +442,7 @@ static void usage(FILE *f) {
           "                    [--slots N] [--camera-hz HZ] [--camera-size BYTES]\n"
           "                    [--camera-slots N] [--compression zstd|lz4|none]\n"
           "                    [--shmbus PATH] [--out DIR] [--no-play]\n"
+          "                    [--drain-interval MS]\n"
           "`shmbus record` of N buses at HZ x BYTES plus a camera bus (1 MiB at 30 Hz) for SEC\n"
           "seconds (default 2: a smoke run; the report uses 60), then `shmbus play` of the file\n"
           "with a subscriber timing the arrivals. Prints a table and a SUMMARY line; writes\n"
@@ -447,13 +451,21 @@ static void usage(FILE *f) {
 }
 
 int main(int argc, char **argv) {
-  static const struct option lo[] = {{"duration", 1, 0, 'd'},    {"buses", 1, 0, 'n'},
-                                     {"hz", 1, 0, 'r'},          {"size", 1, 0, 's'},
-                                     {"slots", 1, 0, 'S'},       {"camera-hz", 1, 0, 'R'},
-                                     {"camera-size", 1, 0, 'z'}, {"camera-slots", 1, 0, 'Z'},
-                                     {"compression", 1, 0, 'c'}, {"shmbus", 1, 0, 'x'},
-                                     {"out", 1, 0, 'o'},         {"no-play", 0, 0, 'P'},
-                                     {"help", 0, 0, 'h'},        {0, 0, 0, 0}};
+  static const struct option lo[] = {{"duration", 1, 0, 'd'},
+                                     {"buses", 1, 0, 'n'},
+                                     {"hz", 1, 0, 'r'},
+                                     {"size", 1, 0, 's'},
+                                     {"slots", 1, 0, 'S'},
+                                     {"camera-hz", 1, 0, 'R'},
+                                     {"camera-size", 1, 0, 'z'},
+                                     {"camera-slots", 1, 0, 'Z'},
+                                     {"compression", 1, 0, 'c'},
+                                     {"shmbus", 1, 0, 'x'},
+                                     {"out", 1, 0, 'o'},
+                                     {"no-play", 0, 0, 'P'},
+                                     {"help", 0, 0, 'h'},
+                                     {"drain-interval", 1, 0, 'I'},
+                                     {0, 0, 0, 0}};
   char file[600], err_rec[600], err_play[600], path[600], when[64],
       load0[64] = "?", load1[64] = "?", *rargv[MAX_BUSES + 10];
   struct hist *late = malloc(sizeof *late), *h = malloc(4 * sizeof *h);
@@ -484,6 +496,7 @@ int main(int argc, char **argv) {
       case 'x': o.shmbus = optarg; break;
       case 'o': o.out = optarg; break;
       case 'P': o.play = 0; break;
+      case 'I': o.drain = optarg; break;
       case 'h': usage(stdout); return 0;
       default: usage(stderr); return 2;
     }
@@ -535,6 +548,10 @@ int main(int argc, char **argv) {
   rargv[k++] = (char *)o.compression;
   rargv[k++] = "-o";
   rargv[k++] = file;
+  if (o.drain) {
+    rargv[k++] = "--drain-interval";
+    rargv[k++] = (char *)o.drain;
+  }
   for (i = 0; i < nb; i++) rargv[k++] = b[i].name;
   rargv[k] = NULL;
   if ((rec = spawn(rargv, err_rec)) < 0) return 1;
@@ -670,10 +687,11 @@ int main(int argc, char **argv) {
   }
   printf("SUMMARY duration_s=%.2f buses=%d published=%llu recorded=%llu lost=%llu "
          "lost_reported=%llu duplicates=%llu cpu_share=%.4f cpu_total_s=%.2f file_bytes=%lld "
-         "mb_per_s=%.3f",
+         "mb_per_s=%.3f drain_ms=%s ctxsw_total=%ld",
          wall, nb, (unsigned long long)published, (unsigned long long)recorded,
          (unsigned long long)lost, (unsigned long long)lost_rep, (unsigned long long)dups, share,
-         total_cpu, (long long)sb.st_size, mbps);
+         total_cpu, (long long)sb.st_size, mbps, o.drain ? o.drain : "0",
+         total_cpu >= 0 ? ru.ru_nvcsw + ru.ru_nivcsw : -1L);
   if (o.play) {
     uint64_t played = 0;
     for (i = 0; i < nb; i++) played += atomic_load(&b[i].played);

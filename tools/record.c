@@ -39,6 +39,9 @@ static const char usage[] =
     "      --split-size SIZE   a new file once one reaches SIZE bytes (FILE_0.mcap,\n"
     "                          FILE_1.mcap, ...; no record is lost at the boundary)\n"
     "      --split-duration SEC  a new file every SEC seconds\n"
+    "      --drain-interval MS  read every bus every MS ms (1-1000) instead of waking\n"
+    "                          for each record: far fewer wakeups, up to MS of delay;\n"
+    "                          each ring must hold more than MS worth of records\n"
     "  -C, --count N           stop after N records\n"
     "  -q, --quiet             no status line\n"
     "  -h, --help              this help\n"
@@ -61,6 +64,11 @@ struct rbus {
   struct rec_encoding enc;     /* from the open subscription's schema */
   int channel;                 /* -1: none yet */
   uint64_t records, lost, bad; /* bad: records not converted (not a whole C struct) */
+  /* --drain-interval: the rate window (the bus's latest version and the time at its start),
+   * and whether the ring-too-shallow warning was given */
+  uint64_t win_version;
+  int64_t win_start;
+  int warned;
 };
 
 struct recorder {
@@ -70,8 +78,9 @@ struct recorder {
   struct mcap_writer_opts wo;
   uint64_t count, split_size;
   double max_duration, split_duration;
-  unsigned part;   /* with splitting: the number of the current file */
-  char path[4096]; /* the current file */
+  int64_t drain_ns; /* --drain-interval: 0, or drain every bus on this timer */
+  unsigned part;    /* with splitting: the number of the current file */
+  char path[4096];  /* the current file */
   int64_t file_started;
   int quiet;
   mcap_writer *w;
@@ -273,7 +282,12 @@ static int drain(struct recorder *r, struct rbus *b) {
       if ((rc = grow(r, info.length)) < 0) return rc;
       n = shmbus_sub_next(b->sub, r->buf, r->bufcap, &info);
     }
-    if (n == -EAGAIN) return 0;
+    if (n == -EAGAIN) {
+      /* On the timer nothing waits on the bus: a zero-timeout wait publishes our cursor and
+       * lost count in the reader registry (`shmbus stat`) and reports a replacement. */
+      if (!r->drain_ns || shmbus_sub_wait(b->sub, 0, 0) != -ESTALE) return 0;
+      n = -ESTALE;
+    }
     if (n == -ESTALE) { /* replaced or removed: reopen at once, from its oldest record */
       shmbus_sub_close(b->sub);
       b->sub = NULL;
@@ -322,6 +336,50 @@ static int wait_for_work(struct recorder *r, int watch, int busy) {
   return changed;
 }
 
+/* --drain-interval: say once per bus when its ring cannot hold an interval's worth of records
+ * at the rate seen over the last second (slots <= rate x interval), or when it lost records
+ * between two drains. One load of `latest` per bus per drain; the check once a second. */
+static void check_depth(struct recorder *r, struct rbus *b, int64_t now) {
+  uint64_t v = shmbus_sub_latest(b->sub);
+  int64_t dt;
+  double rate;
+  if (b->warned) return;
+  if (b->win_start == 0 || v < b->win_version) { /* the first drain, or a new incarnation */
+    b->win_start = now;
+    b->win_version = v;
+  }
+  dt = now - b->win_start;
+  if (b->lost == 0 && dt < 1000000000LL) return;
+  rate = (double)(v - b->win_version) * 1e9 / (double)(dt > 0 ? dt : 1);
+  if (b->lost || rate * (double)r->drain_ns / 1e9 >= (double)b->bi.slots) {
+    tool_msg("bus %s: its %u slots hold less than --drain-interval %lld ms of records%s; use "
+             "a deeper ring or a shorter interval",
+             b->name, b->bi.slots, (long long)(r->drain_ns / 1000000),
+             b->lost ? " (records were lost)" : " at its rate");
+    b->warned = 1;
+  }
+  b->win_start = now;
+  b->win_version = v;
+}
+
+/* --drain-interval: sleep until @until (0 when work is pending), or until /dev/shm changed or a
+ * signal came (poll() is not restarted: tool_install_signals(0)). Return: 1 when /dev/shm
+ * changed: time to look for new buses. */
+static int wait_for_tick(int watch, int64_t until, int busy) {
+  struct pollfd p = {watch, POLLIN, 0};
+  int64_t left = busy ? 0 : until - now_monotonic_ns();
+  int ms = left <= 0 ? 0 : (int)((left + 999999) / 1000000);
+  if (watch < 0) {
+    if (ms > 0) poll(NULL, 0, ms);
+    return 0; /* no watch: the once-a-second scan finds new buses */
+  }
+  if (poll(&p, 1, ms) > 0 && (p.revents & POLLIN)) {
+    shm_watch_wait(watch, 0); /* drains the events */
+    return 1;
+  }
+  return 0;
+}
+
 static int recording_done(const struct recorder *r) {
   if (tool_stop || (r->count && r->records >= r->count)) return 1;
   return r->max_duration > 0 && (double)(now_monotonic_ns() - r->started) / 1e9 >= r->max_duration;
@@ -329,16 +387,28 @@ static int recording_done(const struct recorder *r) {
 
 static int record_buses(struct recorder *r) {
   int watch = shm_watch_open(), rc = 0, busy = 0;
-  int64_t scanned;
+  int64_t scanned, tick;
   size_t i;
   if ((rc = shmbus_list(add_bus, r)) < 0) goto out;
-  r->last_flush = scanned = now_monotonic_ns(); /* from now on, new buses: from their oldest */
+  r->last_flush = scanned = tick = now_monotonic_ns(); /* from now on, new buses: oldest first */
   if (!r->quiet) tool_msg("recording %zu bus%s into %s", r->n, r->n == 1 ? "" : "es", r->path);
   while (!recording_done(r)) {
     /* Discovery (a scan of /dev/shm, a match of every name) when /dev/shm changed, and once
      * a second anyway (a bus that came back after a failed open): not at every wakeup, which
      * at 10 kHz of records cost the recorder more than the records (bench/record_bench). */
-    if ((wait_for_work(r, watch, busy) || now_monotonic_ns() - scanned > 1000000000LL)) {
+    int changed;
+    if (r->drain_ns) { /* the timer: the next tick, skipping those already missed */
+      changed = wait_for_tick(watch, tick + r->drain_ns, busy);
+      if (now_monotonic_ns() >= tick + r->drain_ns) tick = now_monotonic_ns();
+      if (tool_stop) { /* what came before the signal, then stop */
+        for (i = 0; i < r->n; i++)
+          if (r->b[i].sub && (rc = drain(r, &r->b[i])) < 0) goto out;
+        break;
+      }
+    } else {
+      changed = wait_for_work(r, watch, busy);
+    }
+    if (changed || now_monotonic_ns() - scanned > 1000000000LL) {
       if ((rc = shmbus_list(add_bus, r)) < 0) goto out;
       scanned = now_monotonic_ns();
     }
@@ -347,6 +417,11 @@ static int record_buses(struct recorder *r) {
         if (rc < 0) goto out;
         busy = 1;
       }
+    if (r->drain_ns) {
+      int64_t now = now_monotonic_ns();
+      for (i = 0; i < r->n; i++)
+        if (r->b[i].sub) check_depth(r, &r->b[i], now);
+    }
     if (r->split_duration > 0 && split_due(r) && (rc = split(r)) < 0) goto out;
     if (r->unflushed && now_monotonic_ns() - r->last_flush > 1000000000LL) {
       if ((rc = mcap_writer_flush(r->w)) < 0) goto out;
@@ -398,11 +473,17 @@ static void report(struct recorder *r) {
 }
 
 static int parse_args(struct recorder *r, int argc, char **argv) {
-  static const struct option longs[] = {{"output", 1, 0, 'o'},         {"compression", 1, 0, 'z'},
-                                        {"chunk-size", 1, 0, 'k'},     {"max-duration", 1, 0, 'd'},
-                                        {"count", 1, 0, 'C'},          {"quiet", 0, 0, 'q'},
-                                        {"help", 0, 0, 'h'},           {"split-size", 1, 0, 'S'},
-                                        {"split-duration", 1, 0, 'D'}, {0, 0, 0, 0}};
+  static const struct option longs[] = {{"output", 1, 0, 'o'},
+                                        {"compression", 1, 0, 'z'},
+                                        {"chunk-size", 1, 0, 'k'},
+                                        {"max-duration", 1, 0, 'd'},
+                                        {"count", 1, 0, 'C'},
+                                        {"quiet", 0, 0, 'q'},
+                                        {"help", 0, 0, 'h'},
+                                        {"split-size", 1, 0, 'S'},
+                                        {"split-duration", 1, 0, 'D'},
+                                        {"drain-interval", 1, 0, 'I'},
+                                        {0, 0, 0, 0}};
   uint64_t v;
   int c;
   optind = 1;
@@ -420,6 +501,10 @@ static int parse_args(struct recorder *r, int argc, char **argv) {
       return tool_usage_error("--split-size wants a size like 100M, not '%s'", optarg);
     else if (c == 'D' && parse_seconds(optarg, &r->split_duration) < 0)
       return tool_usage_error("--split-duration wants seconds > 0, not '%s'", optarg);
+    else if (c == 'I' && (parse_u64(optarg, &v) < 0 || v < 1 || v > 1000))
+      return tool_usage_error("--drain-interval wants milliseconds from 1 to 1000, not '%s'",
+                              optarg);
+    else if (c == 'I') r->drain_ns = (int64_t)v * 1000000;
     else if (c == 'C' && (parse_u64(optarg, &r->count) < 0 || r->count == 0))
       return tool_usage_error("--count wants a number > 0, not '%s'", optarg);
     else if (c == 'q') r->quiet = 1;
