@@ -206,7 +206,9 @@ struct shmbus_view_stats {
                          is followed); -ESTALE bus gone, reopening; -ESHUTDOWN stopped */
 };
 
-/* shmbus_view_stats() - fill @st. Any thread. Return: 0; -EINVAL. */
+/* shmbus_view_stats() - fill @st. Any thread. A snapshot is counted before it becomes
+ * visible: after a thread saw snapshot version V (shmbus_view_latest(), shmbus_view_seq()),
+ * published + skipped covers every bus version up to V. Return: 0; -EINVAL. */
 int shmbus_view_stats(const shmbus_view *v, struct shmbus_view_stats *st);
 
 #ifdef __cplusplus

@@ -193,11 +193,13 @@ static void publish(shmbus_view *v, struct snap *s) {
   }
   v->kept[(v->head + v->nkept) % h] = s;
   v->nkept++;
+  /* Counted before it appears: a thread that sees @s (the acquire loads of latest or seq)
+   * then reads stats that include it (take() counts the versions it skipped before this). */
+  atomic_fetch_add_explicit(&v->published, 1, memory_order_relaxed);
   /* rcu_assign_pointer: every store initialising @s happens before a reader's acquire load
    * that returns @s. */
   atomic_store_explicit(&v->latest, s, memory_order_release);
   atomic_store_explicit(&v->seq, s->pub.seq, memory_order_release);
-  atomic_fetch_add_explicit(&v->published, 1, memory_order_relaxed);
   wake_waiters(v, 0);
   if (cut) retire(v, cut);
 }
