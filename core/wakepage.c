@@ -82,6 +82,7 @@ int shmbus__wake_open(struct shmbus__header *h, ino_t ino, mode_t mode, gid_t gi
       if (key == IPC_PRIVATE) continue;
       /* Publish the key before the segment exists: a death in between leaves it findable. */
       atomic_store_explicit(&h->wake_key, key, memory_order_relaxed);
+      shmbus__step(140); /* test hook: the key is in the header, no segment yet */
       id = shmget((key_t)key, SHMBUS__WAKE_SIZE, IPC_CREAT | IPC_EXCL | 0600);
       if (id >= 0) break;
       if (errno == EEXIST) {
@@ -91,12 +92,14 @@ int shmbus__wake_open(struct shmbus__header *h, ino_t ino, mode_t mode, gid_t gi
       if ((errno != EEXIST && errno != EACCES) || attempt == 16)
         return errno == ENOSPC || errno == ENOMEM ? -ENOSPC : -errno;
     }
+    shmbus__step(141); /* test hook: the segment exists, its id is not in the header */
     w = shmat(id, NULL, 0);
     if (w == (void *)-1) {
       int e = -errno;
       shmctl(id, IPC_RMID, NULL);
       return e;
     }
+    shmbus__step(142); /* test hook: attached; its id is still not in the header */
     atomic_store_explicit(&h->wake_shmid, id, memory_order_release);
   }
   if (shmctl(id, IPC_STAT, &ds) == 0) {

@@ -4,6 +4,9 @@
 // writer that resumes the versions, without reopening. Each case runs with a copying reader
 // and with a borrowing one (shmbus_sub_borrow(), issue 17), which also holds a borrow of the
 // last record across the writer's death and must find it still valid and whole.
+// Also: a writer killed at every step of creating a bus's wake page (a System V segment, so
+// nothing in /dev/shm shows it) leaves no segment behind, whether the next writer or
+// shmbus_unlink() comes next.
 #include <signal.h>
 
 #include <string>
@@ -256,5 +259,66 @@ INSTANTIATE_TEST_SUITE_P(EveryStep, CrashAt,
                          ::testing::Combine(::testing::Values(1, 2, 3, 4, 5, 6, kStepReserve),
                                             ::testing::Bool(), ::testing::Bool()),
                          Name);
+
+// Killed while creating the wake page (core/wakepage.c, steps 140-142): the header holds the
+// segment's key but not yet its id. The segment is still found by its key: the next writer
+// adopts it and shmbus_unlink() removes it. Steps 141 and 142 leave a segment (the test
+// checks that first, so it cannot pass by killing too early); step 140 leaves none.
+int WakeKey(const TempBus& bus) {
+  int key = 0, fd = open(bus.path().c_str(), O_RDONLY);
+  if (fd >= 0 && pread(fd, &key, sizeof key, off_t(shmbus_test_header.wake_key)) != sizeof key)
+    key = 0;
+  if (fd >= 0) close(fd);
+  return key;
+}
+
+class WakePageCrash : public ::testing::TestWithParam<std::tuple<int, bool>> {};
+
+TEST_P(WakePageCrash, NothingIsLeftBehind) {
+  auto [step, next_writer] = GetParam();
+  TempBus bus("wakecrash");
+  pid_t w = shmbus_test::Spawn([&] {
+    g_die_at = step;
+    g_kill = true;
+    g_armed = true;
+    shmbus__step_hook = Hook;
+    shmbus_pub* p = nullptr;
+    shmbus_pub_open(bus.c_str(), nullptr, &p);
+    return 23;  // the hook should have ended us
+  });
+  ASSERT_EQ(128 + SIGKILL, shmbus_test::Reap(w, 30)) << "writer did not die at step " << step;
+  int key = WakeKey(bus);
+  ASSERT_NE(0, key) << "the key is stored before the segment is made";
+  EXPECT_EQ(-1, shmbus_test::WakeShmid(bus)) << "killed before the id was stored";
+  int orphan = shmget(key_t(key), 0, 0);
+  if (step == 140) {
+    ASSERT_EQ(-1, orphan) << "killed before shmget(), yet a segment has the key";
+  } else {
+    ASSERT_GE(orphan, 0) << "killed after shmget(): its segment must exist";
+  }
+  if (next_writer) {
+    shmbus_pub* p = nullptr;
+    ASSERT_EQ(0, shmbus_pub_open(bus.c_str(), nullptr, &p));
+    if (orphan >= 0) {
+      EXPECT_EQ(orphan, shmbus_test::WakeShmid(bus)) << "the orphan is adopted";
+    }
+    shmbus_pub_close(p);
+  }
+  EXPECT_EQ(0, shmbus_unlink(bus.c_str(), 0));
+  errno = 0;
+  EXPECT_EQ(-1, shmget(key_t(key), 0, 0)) << "a wake page was left behind";
+  EXPECT_EQ(ENOENT, errno);
+  struct shmid_ds ds;
+  if (orphan >= 0) {
+    EXPECT_NE(0, shmctl(orphan, IPC_STAT, &ds)) << "the orphan was left behind";
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(EveryStep, WakePageCrash,
+                         ::testing::Combine(::testing::Values(140, 141, 142), ::testing::Bool()),
+                         [](const ::testing::TestParamInfo<WakePageCrash::ParamType>& i) {
+                           return "step" + std::to_string(std::get<0>(i.param)) +
+                                  (std::get<1>(i.param) ? "_next_writer" : "_unlink");
+                         });
 
 }  // namespace

@@ -40,13 +40,17 @@ int WakeShmid(const std::string& name) {
   return id;
 }
 
-// How many System V segments process @pid created and are still there (wake pages it leaked).
-int SegmentsCreatedBy(pid_t pid) {
+// How many System V segments process @pid created at or after @since (time(), seconds) and are
+// still there: wake pages it leaked. The creator pid alone is not enough: pids are recycled,
+// and a segment some other process of that pid left on the machine (a test killed by its
+// timeout hours ago) would be counted. A segment of an earlier process with the same pid has
+// an earlier creation time (a pid is not reused within the second it was taken).
+int SegmentsCreatedBy(pid_t pid, time_t since) {
   struct shm_info info;
   int n = 0, max = shmctl(0, SHM_INFO, reinterpret_cast<struct shmid_ds*>(&info));
   for (int i = 0; i <= max; i++) {
     struct shmid_ds ds;
-    if (shmctl(i, SHM_STAT, &ds) >= 0 && ds.shm_cpid == pid) n++;
+    if (shmctl(i, SHM_STAT, &ds) >= 0 && ds.shm_cpid == pid && ds.shm_ctime >= since) n++;
   }
   return n;
 }
@@ -177,6 +181,7 @@ TEST(Stale, WriterKilledWhileCreatingLeavesNothingBehind) {
     TempBus bus("stale-create");
     const char* name = bus.c_str();
     std::atomic<int>* opened = shmbus_test::SharedNew<std::atomic<int>>();
+    time_t spawned = time(nullptr);
     pid_t w = shmbus_test::Spawn([&] {
       rel::DieWithParent();
       shmbus_pub_opts o;
@@ -201,7 +206,7 @@ TEST(Stale, WriterKilledWhileCreatingLeavesNothingBehind) {
       EXPECT_EQ(2u, ObjectsOf(name).size());
     }
     shmbus_unlink(name, 0);
-    EXPECT_EQ(0, SegmentsCreatedBy(w)) << "the killed writer's wake page was left behind";
+    EXPECT_EQ(0, SegmentsCreatedBy(w, spawned)) << "the killed writer's wake page was left behind";
     std::vector<std::string> left = ObjectsOf(name);
     for (const std::string& f : left) {
       ADD_FAILURE() << "left in /dev/shm after kill -9 and shmbus_unlink: " << f;
