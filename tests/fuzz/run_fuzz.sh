@@ -75,9 +75,20 @@ fi
   -Wall -Wextra -Werror -pthread \
   $(for f in $core_srcs; do echo "$root/core/$f"; done) "$src" "${extra[@]}" -o "$work/fuzz_$target"
 
-# Objects the target makes are named fuzz-TAG-...: remove whatever a crash left behind.
+# Objects the target makes are named fuzz-TAG-...: remove whatever a crash left behind, the
+# buses' wake pages too (System V segments, found by the key at offset 220 of each header,
+# docs/PROTOCOL.md; a crashed target never ran its shmbus_unlink()).
 export SHMBUS_FUZZ_TAG="r$$"
-trap 'rm -f /dev/shm/shmbus.fuzz-$SHMBUS_FUZZ_TAG-* /dev/shm/shmbus-lock.fuzz-$SHMBUS_FUZZ_TAG-*' EXIT
+remove_leftovers() {
+  local f key
+  for f in /dev/shm/shmbus.fuzz-"$SHMBUS_FUZZ_TAG"-*; do
+    [ -f "$f" ] || continue
+    key=$(od -An -t x4 -j 220 -N 4 "$f" 2>/dev/null | tr -d ' ')
+    [ -n "$key" ] && [ "$key" != 00000000 ] && ipcrm -M "0x$key" 2>/dev/null
+  done
+  rm -f /dev/shm/shmbus.fuzz-"$SHMBUS_FUZZ_TAG"-* /dev/shm/shmbus-lock.fuzz-"$SHMBUS_FUZZ_TAG"-*
+}
+trap remove_leftovers EXIT
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1}
 if [ "$target" = types_idl ] || [ "$target" = types_json ] || [ "$target" = types_cdr ]; then
   export LSAN_OPTIONS=${LSAN_OPTIONS:-suppressions=$root/tests/fuzz/lsan_cyclone.supp}
