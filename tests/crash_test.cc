@@ -264,14 +264,6 @@ INSTANTIATE_TEST_SUITE_P(EveryStep, CrashAt,
 // segment's key but not yet its id. The segment is still found by its key: the next writer
 // adopts it and shmbus_unlink() removes it. Steps 141 and 142 leave a segment (the test
 // checks that first, so it cannot pass by killing too early); step 140 leaves none.
-int WakeKey(const TempBus& bus) {
-  int key = 0, fd = open(bus.path().c_str(), O_RDONLY);
-  if (fd >= 0 && pread(fd, &key, sizeof key, off_t(shmbus_test_header.wake_key)) != sizeof key)
-    key = 0;
-  if (fd >= 0) close(fd);
-  return key;
-}
-
 class WakePageCrash : public ::testing::TestWithParam<std::tuple<int, bool>> {};
 
 TEST_P(WakePageCrash, NothingIsLeftBehind) {
@@ -287,7 +279,7 @@ TEST_P(WakePageCrash, NothingIsLeftBehind) {
     return 23;  // the hook should have ended us
   });
   ASSERT_EQ(128 + SIGKILL, shmbus_test::Reap(w, 30)) << "writer did not die at step " << step;
-  int key = WakeKey(bus);
+  int key = shmbus_test::WakeKey(bus);
   ASSERT_NE(0, key) << "the key is stored before the segment is made";
   EXPECT_EQ(-1, shmbus_test::WakeShmid(bus)) << "killed before the id was stored";
   int orphan = shmget(key_t(key), 0, 0);

@@ -48,14 +48,22 @@ class TempBus {
   std::string name_;
 };
 
+// The 32-bit header field at @offset of @bus's records object, @dflt if it cannot be read.
+inline int HeaderInt(const TempBus& bus, size_t offset, int dflt) {
+  int v = dflt, fd = open(bus.path().c_str(), O_RDONLY);
+  if (fd >= 0 && pread(fd, &v, sizeof v, (off_t)offset) != sizeof v) v = dflt;
+  if (fd >= 0) close(fd);
+  return v;
+}
+
 // The System V id of a bus's wake page (the header's wake_shmid, docs/PROTOCOL.md), -1 if none.
 inline int WakeShmid(const TempBus& bus) {
-  int id = -1, fd = open(bus.path().c_str(), O_RDONLY);
-  if (fd >= 0 && pread(fd, &id, sizeof id, (off_t)shmbus_test_header.wake_shmid) != sizeof id)
-    id = -1;
-  if (fd >= 0) close(fd);
-  return id;
+  return HeaderInt(bus, shmbus_test_header.wake_shmid, -1);
 }
+
+// The System V key of a bus's wake page (the header's wake_key, stored before the segment is
+// made), 0 if none.
+inline int WakeKey(const TempBus& bus) { return HeaderInt(bus, shmbus_test_header.wake_key, 0); }
 
 // True while @pid is blocked in the futex system call (/proc/PID/syscall names it): a sleeper
 // queued on the wake word, so a publish's wake (not an EAGAIN) ends its wait.
